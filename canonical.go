@@ -1,0 +1,264 @@
+package actingweb
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// PynamoDBTimeLayout is the fixed-width 31-character UTCDateTimeAttribute format of PynamoDB
+// 6.1.0 (§3.2): six fractional digits and the literal suffix +0000, always UTC. Format it in
+// time.UTC.
+const PynamoDBTimeLayout = "2006-01-02T15:04:05.000000-0700"
+
+// FormatPynamoDBTime renders t as PynamoDB writes it (§3.2), e.g.
+// "2025-01-15T10:30:00.000000+0000".
+func FormatPynamoDBTime(t time.Time) string { return t.UTC().Format(PynamoDBTimeLayout) }
+
+// ParsePynamoDBTime parses the 31-character PynamoDB timestamp; any other shape is an error
+// wrapping ErrInvalid (PynamoDB itself raises on it, §3.2).
+func ParsePynamoDBTime(s string) (time.Time, error) {
+	if len(s) != 31 {
+		return time.Time{}, fmt.Errorf("%w: timestamp %q is not PynamoDB's 31-character form", ErrInvalid, s)
+	}
+	t, err := time.Parse(PynamoDBTimeLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: timestamp %q: %v", ErrInvalid, s, err)
+	}
+	return t.UTC(), nil
+}
+
+// NormalizeTime returns t in UTC truncated to microseconds, the precision both backends keep.
+func NormalizeTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func normalizeTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	n := NormalizeTime(*t)
+	return &n
+}
+
+// LookupKey is the DynamoDB v2 property lookup hash key (§3.5): lowercase hex SHA-256 of the
+// UTF-8 bytes of name, one 0x00 byte, and value exactly as stored. The format is permanent.
+func LookupKey(name, value string) string {
+	h := sha256.New()
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write([]byte(value))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// CanonicalJSON returns the semantic normal form of a JSON document, the equality PostgreSQL
+// jsonb keeps (§5.5 item 4): object keys sorted, the last of duplicate keys kept, no
+// insignificant whitespace, numbers compared by value (1.0 == 1, 1e2 == 100), strings
+// re-escaped uniformly. It fails with ErrInvalid on text that is not JSON (NaN, Infinity, ...).
+func CanonicalJSON(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: JSON payload: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: JSON payload has trailing data", ErrInvalid)
+	}
+	var b bytes.Buffer
+	if err := writeCanonical(&b, v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func writeCanonical(b *bytes.Buffer, v any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			kb, _ := json.Marshal(k)
+			b.Write(kb)
+			b.WriteByte(':')
+			if err := writeCanonical(b, v[k]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeCanonical(b, e); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(v))
+		if !ok {
+			return fmt.Errorf("%w: JSON number %q", ErrInvalid, v)
+		}
+		if r.IsInt() {
+			b.WriteString(r.Num().String())
+		} else {
+			b.WriteString(r.RatString())
+		}
+	default:
+		eb, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		b.Write(eb)
+	}
+	return nil
+}
+
+// Canonical returns a copy of r normalised for comparison across backends, applying exactly
+// the conversions that lose nothing a reader can observe (§5.3, §5.5): timestamps in UTC at
+// microsecond precision; attribute payloads in CanonicalJSON form; actors.created_at dropped
+// (PostgreSQL only); trust desc and verification_token NULL == "" (DynamoDB requires them);
+// optional subscription strings "" == absent (DynamoDB writers drop them, readers return "");
+// lookup values dropped (DynamoDB keeps only the digest). An attribute payload that is not
+// JSON is kept as it is, so it compares unequal to anything but itself.
+func Canonical(r Record) Record {
+	switch r := r.(type) {
+	case *Actor:
+		c := *r
+		c.CreatedAt = nil
+		return &c
+	case *Property:
+		c := *r
+		return &c
+	case *PropertyLookup:
+		c := *r
+		c.Value = nil
+		return &c
+	case *Attribute:
+		c := *r
+		if c.Data != nil {
+			if j, err := CanonicalJSON(c.Data); err == nil {
+				c.Data = j
+			}
+			if string(c.Data) == "null" {
+				c.Data = nil
+			}
+		}
+		c.Timestamp = normalizeTimePtr(c.Timestamp)
+		return &c
+	case *Trust:
+		c := *r
+		c.Desc = emptyIfNil(c.Desc)
+		c.VerificationToken = emptyIfNil(c.VerificationToken)
+		c.CreatedAt = normalizeTimePtr(c.CreatedAt)
+		c.LastAccessed = normalizeTimePtr(c.LastAccessed)
+		c.CapabilitiesFetchedAt = normalizeTimePtr(c.CapabilitiesFetchedAt)
+		return &c
+	case *PeerTrustee:
+		c := *r
+		return &c
+	case *Subscription:
+		c := *r
+		c.Granularity = nilIfEmpty(c.Granularity)
+		c.Target = nilIfEmpty(c.Target)
+		c.Subtarget = nilIfEmpty(c.Subtarget)
+		c.Resource = nilIfEmpty(c.Resource)
+		return &c
+	case *SubscriptionDiff:
+		c := *r
+		c.Timestamp = NormalizeTime(c.Timestamp)
+		return &c
+	case *SubscriptionSuspension:
+		c := *r
+		c.SuspendedAt = NormalizeTime(c.SuspendedAt)
+		return &c
+	}
+	return r
+}
+
+func emptyIfNil(s *string) *string {
+	if s == nil {
+		e := ""
+		return &e
+	}
+	return s
+}
+
+func nilIfEmpty(s *string) *string {
+	if s != nil && *s == "" {
+		return nil
+	}
+	return s
+}
+
+// SecretFields names, per table, the JSON fields that hold secrets. Their values never appear
+// in logs, reports or difference listings: only the fact that they differ.
+var SecretFields = map[Table]map[string]bool{
+	TableActors:       {"passphrase": true},
+	TableTrusts:       {"secret": true, "verification_token": true},
+	TablePeerTrustees: {"passphrase": true},
+}
+
+// FieldDiff is one field that differs between two records of the same key.
+type FieldDiff struct {
+	Field string // JSON field name
+	A, B  string // rendered values ("<absent>" for nil); "<secret>" for secret fields
+}
+
+// CompareRecords compares the canonical forms of a and b field by field and returns the fields
+// that differ, in declaration order. Both must be records of the same table.
+func CompareRecords(a, b Record) []FieldDiff {
+	ca, cb := Canonical(a), Canonical(b)
+	va, vb := reflect.ValueOf(ca).Elem(), reflect.ValueOf(cb).Elem()
+	secrets := SecretFields[a.Table()]
+	var out []FieldDiff
+	for i := 0; i < va.NumField(); i++ {
+		f := va.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		x, y := renderField(va.Field(i)), renderField(vb.Field(i))
+		if x == y {
+			continue
+		}
+		if secrets[name] {
+			x, y = "<secret>", "<secret>"
+		}
+		out = append(out, FieldDiff{Field: name, A: x, B: y})
+	}
+	return out
+}
+
+func renderField(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return "<absent>"
+		}
+		v = v.Elem()
+	}
+	switch x := v.Interface().(type) {
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case json.RawMessage:
+		if x == nil {
+			return "<absent>"
+		}
+		return string(x)
+	case string:
+		return fmt.Sprintf("%q", x)
+	}
+	return fmt.Sprint(v.Interface())
+}

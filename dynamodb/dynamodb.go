@@ -1,0 +1,160 @@
+// Package dynamodb is the actingweb store on Amazon DynamoDB through aws-sdk-go-v2, item for
+// item what Python ActingWeb 3.14.0 writes through PynamoDB 6.1.0 (data-model.md §3): table
+// names <prefix>_<suffix>, every key of type S, the creator-index and secret-index GSIs,
+// on-demand billing, PynamoDB attribute encodings (§3.2).
+package dynamodb
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// Compile-time check that Store implements the whole interface.
+var _ actingweb.Store = (*Store)(nil)
+
+// Config configures a DynamoDB store.
+type Config struct {
+	// Prefix is AWS_DB_PREFIX (default demo_actingweb); table names are Prefix + "_" + suffix.
+	Prefix string
+	// Region is AWS_DEFAULT_REGION (default us-west-1).
+	Region string
+	// Endpoint is AWS_DB_HOST, e.g. http://127.0.0.1:8000 for DynamoDB Local; "" = AWS.
+	Endpoint string
+	// Profile is AWS_PROFILE (shared config profile), optional.
+	Profile string
+	// MaxAttempts bounds SDK retries per call (default 10). The SDK's client-side retry quota
+	// is disabled so throttling never fails a call for want of retry tokens.
+	MaxAttempts int
+	// Lookup is the reverse-lookup configuration applied on property writes.
+	Lookup actingweb.LookupConfig
+}
+
+// ConfigFromEnv reads AWS_DB_PREFIX, AWS_DEFAULT_REGION, AWS_DB_HOST, AWS_PROFILE and the
+// lookup settings (§2.2, §2.4). Credentials come from the SDK's default chain.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{Prefix: getenv("AWS_DB_PREFIX"), Region: getenv("AWS_DEFAULT_REGION"),
+		Endpoint: getenv("AWS_DB_HOST"), Profile: getenv("AWS_PROFILE")}
+	if c.Prefix == "" {
+		c.Prefix = actingweb.DefaultDynamoDBPrefix
+	}
+	if c.Region == "" {
+		c.Region = actingweb.DefaultRegion
+	}
+	var err error
+	c.Lookup, err = actingweb.LookupConfigFromEnv(getenv)
+	return c, err
+}
+
+// ConfigFromURL parses dynamodb://?region=us-west-1&endpoint=http://127.0.0.1:8000&prefix=p
+// (&profile=name). Missing values fall back to ConfigFromEnv.
+func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "dynamodb" {
+		return Config{}, fmt.Errorf("%w: not a dynamodb:// URL", actingweb.ErrInvalid)
+	}
+	c, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return c, err
+	}
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "region", "endpoint", "prefix", "profile":
+		default:
+			return c, fmt.Errorf("%w: dynamodb URL: unknown parameter %q (region, endpoint, prefix, profile)", actingweb.ErrInvalid, k)
+		}
+	}
+	if v := q.Get("region"); v != "" {
+		c.Region = v
+	}
+	if v := q.Get("endpoint"); v != "" {
+		c.Endpoint = v
+	}
+	if v := q.Get("prefix"); v != "" {
+		c.Prefix = v
+	}
+	if v := q.Get("profile"); v != "" {
+		c.Profile = v
+	}
+	return c, nil
+}
+
+// Store is the DynamoDB store. Safe for concurrent use.
+type Store struct {
+	client *dynamodb.Client
+	cfg    Config
+	prefix string
+	lookup actingweb.LookupConfig
+}
+
+// Open builds the client. With an endpoint and no credentials in the environment, dummy static
+// credentials are used (DynamoDB Local does not check them). Open does not touch the tables;
+// see UpgradeSchema and CheckSchema.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Prefix == "" {
+		cfg.Prefix = actingweb.DefaultDynamoDBPrefix
+	}
+	if cfg.Region == "" {
+		cfg.Region = actingweb.DefaultRegion
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 10
+	}
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRegion(cfg.Region),
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = cfg.MaxAttempts
+				o.MaxBackoff = 20 * time.Second
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if cfg.Profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(cfg.Profile))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", err)
+	}
+	if cfg.Endpoint != "" {
+		if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
+			awsCfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+		}
+	}
+	client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})
+	return &Store{client: client, cfg: cfg, prefix: cfg.Prefix, lookup: cfg.Lookup}, nil
+}
+
+// Client exposes the SDK client (benchmarks, tests).
+func (s *Store) Client() *dynamodb.Client { return s.client }
+
+// TableName is the physical name of t under this store's prefix.
+func (s *Store) TableName(t actingweb.Table) string { return t.DynamoDBName(s.prefix) }
+
+// Describe names the store.
+func (s *Store) Describe() string {
+	ep := s.cfg.Endpoint
+	if ep == "" {
+		ep = "AWS"
+	}
+	return fmt.Sprintf("dynamodb %s region %s prefix %s", ep, s.cfg.Region, s.prefix)
+}
+
+// Close is a no-op (the SDK client holds no connections that need closing).
+func (s *Store) Close() error { return nil }

@@ -1,0 +1,200 @@
+// Package postgres is the actingweb store on PostgreSQL through pgx v5 (pgxpool): the
+// physical model of Python ActingWeb 3.14.0 at Alembic head e5f6a7b8c9d0 (data-model.md §4),
+// so Go and Python share one database. Schema migrations are embedded and run with goose.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// Compile-time check that Store implements the whole interface.
+var _ actingweb.Store = (*Store)(nil)
+
+// Config configures a PostgreSQL store.
+type Config struct {
+	Host, Database, User, Password string
+	Port                           int
+	// Schema is the effective schema: PG_DB_PREFIX + PG_DB_SCHEMA (§4.1). Letters, digits,
+	// '_' and '-' only; lower case recommended (Alembic folds it).
+	Schema string
+	// ConnString, when set, is a libpq/URL connection string used instead of the fields
+	// above (the schema still comes from Schema).
+	ConnString string
+	// Pool sizes and checkout timeout (PG_POOL_MIN_SIZE 2, PG_POOL_MAX_SIZE 10,
+	// PG_POOL_TIMEOUT 30 s).
+	MinConns, MaxConns int32
+	PoolTimeout        time.Duration
+	// Lookup is the reverse-lookup configuration applied on property writes.
+	Lookup actingweb.LookupConfig
+}
+
+var schemaRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// ValidateSchemaName checks a schema name against upstream's rule (§4.1).
+func ValidateSchemaName(s string) error {
+	if !schemaRe.MatchString(s) || len(s) > 63 {
+		return fmt.Errorf("%w: schema name %q: use letters, digits, '_' and '-' only (at most 63)", actingweb.ErrInvalid, s)
+	}
+	return nil
+}
+
+// ConfigFromEnv builds a Config from upstream's variables (§2.3): PG_DB_HOST (localhost),
+// PG_DB_PORT (5432), PG_DB_NAME (actingweb), PG_DB_USER (actingweb), PG_DB_PASSWORD (empty),
+// PG_DB_PREFIX + PG_DB_SCHEMA (public), PG_POOL_MIN_SIZE (2), PG_POOL_MAX_SIZE (10),
+// PG_POOL_TIMEOUT (30 s), and the lookup settings USE_PROPERTY_LOOKUP_TABLE and
+// INDEXED_PROPERTIES.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	def := func(k, d string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return d
+	}
+	c := Config{
+		Host: def("PG_DB_HOST", "localhost"), Database: def("PG_DB_NAME", "actingweb"),
+		User: def("PG_DB_USER", "actingweb"), Password: getenv("PG_DB_PASSWORD"),
+		Schema: getenv("PG_DB_PREFIX") + def("PG_DB_SCHEMA", "public"),
+	}
+	var err error
+	if c.Port, err = strconv.Atoi(def("PG_DB_PORT", "5432")); err != nil {
+		return c, fmt.Errorf("PG_DB_PORT: %w", err)
+	}
+	min, err := strconv.Atoi(def("PG_POOL_MIN_SIZE", "2"))
+	if err != nil {
+		return c, fmt.Errorf("PG_POOL_MIN_SIZE: %w", err)
+	}
+	max, err := strconv.Atoi(def("PG_POOL_MAX_SIZE", "10"))
+	if err != nil {
+		return c, fmt.Errorf("PG_POOL_MAX_SIZE: %w", err)
+	}
+	c.MinConns, c.MaxConns = int32(min), int32(max)
+	to, err := strconv.ParseFloat(def("PG_POOL_TIMEOUT", "30"), 64)
+	if err != nil {
+		return c, fmt.Errorf("PG_POOL_TIMEOUT: %w", err)
+	}
+	c.PoolTimeout = time.Duration(to * float64(time.Second))
+	if c.Lookup, err = actingweb.LookupConfigFromEnv(getenv); err != nil {
+		return c, err
+	}
+	return c, ValidateSchemaName(c.Schema)
+}
+
+// ConfigFromURL builds a Config from postgres://user:pass@host:port/db?schema=public (other
+// query parameters pass through to libpq/pgx, e.g. sslmode); the lookup settings come from
+// getenv as in ConfigFromEnv.
+func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return Config{}, fmt.Errorf("%w: not a postgres:// URL", actingweb.ErrInvalid)
+	}
+	q := u.Query()
+	c := Config{Schema: "public", MinConns: 2, MaxConns: 10, PoolTimeout: 30 * time.Second}
+	if s := q.Get("schema"); s != "" {
+		c.Schema = s
+	}
+	q.Del("schema")
+	u.RawQuery = q.Encode()
+	c.ConnString = u.String()
+	c.Host, c.Database = u.Hostname(), strings.TrimPrefix(u.Path, "/")
+	if u.User != nil {
+		c.User = u.User.Username()
+	}
+	if c.Lookup, err = actingweb.LookupConfigFromEnv(getenv); err != nil {
+		return c, err
+	}
+	return c, ValidateSchemaName(c.Schema)
+}
+
+// Store is the PostgreSQL store. Safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	cfg    Config
+	schema string
+	lookup actingweb.LookupConfig
+}
+
+// Open connects a pool. Every connection gets TimeZone=UTC (§4.1: timestamp columns hold UTC
+// wall time) and, for a schema other than public, search_path set to the quoted schema.
+// Open does not create or check the schema; see UpgradeSchema and CheckSchema.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Schema == "" {
+		cfg.Schema = "public"
+	}
+	if err := ValidateSchemaName(cfg.Schema); err != nil {
+		return nil, err
+	}
+	var pc *pgxpool.Config
+	var err error
+	if cfg.ConnString != "" {
+		pc, err = pgxpool.ParseConfig(cfg.ConnString)
+	} else {
+		pc, err = pgxpool.ParseConfig("")
+		if err == nil {
+			pc.ConnConfig.Host, pc.ConnConfig.Port = cfg.Host, uint16(cfg.Port)
+			pc.ConnConfig.Database, pc.ConnConfig.User, pc.ConnConfig.Password = cfg.Database, cfg.User, cfg.Password
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connection settings: %w", err)
+	}
+	if cfg.MinConns > 0 {
+		pc.MinConns = cfg.MinConns
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	if cfg.Schema != "public" {
+		pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect to %s: %w", describe(cfg), err)
+	}
+	pingCtx := ctx
+	if cfg.PoolTimeout > 0 {
+		var cancel context.CancelFunc
+		pingCtx, cancel = context.WithTimeout(ctx, cfg.PoolTimeout)
+		defer cancel()
+	}
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w (check PG_DB_* or the URL)", describe(cfg), err)
+	}
+	return &Store{pool: pool, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup}, nil
+}
+
+// Pool exposes the pgx pool (benchmarks, tests, schema tooling).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema is the effective schema name.
+func (s *Store) Schema() string { return s.schema }
+
+// Describe names the store without its password.
+func (s *Store) Describe() string { return describe(s.cfg) }
+
+func describe(c Config) string {
+	host, db := c.Host, c.Database
+	if c.ConnString != "" {
+		if u, err := url.Parse(c.ConnString); err == nil {
+			host, db = u.Host, strings.TrimPrefix(u.Path, "/")
+		}
+	} else if c.Port != 0 {
+		host = fmt.Sprintf("%s:%d", c.Host, c.Port)
+	}
+	return fmt.Sprintf("postgresql %s/%s schema %s", host, db, c.Schema)
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { s.pool.Close(); return nil }
