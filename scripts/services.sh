@@ -202,21 +202,29 @@ wait_until() { # description logfile pid-or-empty command...
   local deadline=$((SECONDS + TIMEOUT))
   while ! "$@"; do
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-      fail_with_log "$what exited during startup" "$log"
+      show_log "$what exited during startup" "$log"
+      return 1
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      fail_with_log "$what did not become ready within ${TIMEOUT}s" "$log"
+      show_log "$what did not become ready within ${TIMEOUT}s" "$log"
+      return 1
     fi
     sleep 0.2
   done
 }
 
-fail_with_log() { # message logfile
+show_log() { # message logfile
   warn "$1"
-  if [ -f "$2" ]; then
+  if [ -s "$2" ]; then
     warn "last lines of $2:"
     tail -n 40 "$2" >&2
+  elif [ -n "$2" ]; then
+    warn "($2 is empty)"
   fi
+}
+
+fail_with_log() { # message logfile
+  show_log "$@"
   exit 1
 }
 
@@ -313,9 +321,11 @@ max_locks_per_transaction = 256
 EOF
   save_state
   if ! pg_as "$PG_BINDIR/pg_ctl" -D "$data" -l "$log" -w -t "$TIMEOUT" start -s >/dev/null 2>&1; then
-    fail_with_log "PostgreSQL failed to start on 127.0.0.1:$PG_PORT" "$log"
+    show_log "PostgreSQL failed to start on 127.0.0.1:$PG_PORT" "$log"
+    pg_stop
+    exit 1
   fi
-  wait_until "PostgreSQL" "$log" "" pg_ready "$PG_PORT"
+  wait_until "PostgreSQL" "$log" "" pg_ready "$PG_PORT" || { pg_stop; exit 1; }
   check_loopback_only "$PG_PORT" postgres || { pg_stop; die "refusing to run PostgreSQL on a non-loopback address"; }
   ensure_pg_db
   say "postgres: ready on 127.0.0.1:$PG_PORT (database $PG_DB, data $PG_ROOT/data)"
@@ -391,7 +401,7 @@ ddb_up() {
   ) &
   DDB_PID=$!
   save_state
-  wait_until "DynamoDB Local" "$log" "$DDB_PID" ddb_ping "$DDB_PORT"
+  wait_until "DynamoDB Local" "$log" "$DDB_PID" ddb_ping "$DDB_PORT" || { ddb_stop; exit 1; }
   check_loopback_only "$DDB_PORT" dynamodb-local || { ddb_stop; die "refusing to run DynamoDB Local on a non-loopback address"; }
   DDB_VERSION=$(sed -n 's/^Version:[[:space:]]*//p' "$log" | head -n1 | tr -d '\r')
   say "dynamodb-local${DDB_VERSION:+ $DDB_VERSION}: ready on 127.0.0.1:$DDB_PORT (in-memory, shared db)"
