@@ -1,0 +1,338 @@
+// Package migrate moves and compares the nine ActingWeb tables between any two ends that speak
+// the table face of the root package: a store (PostgreSQL, DynamoDB) or a bundle directory
+// (package bundle). Export, Import and Copy are one engine (Copy) with different ends; Validate
+// compares two sources row by row in canonical form with bounded memory.
+//
+// The engine streams: each table is scanned in parallel segments into a bounded queue, a pool of
+// writer workers sends batches to the sink, a shared rate limiter throttles rows per second,
+// per-segment checkpoints make a run resumable, rows the sink cannot store are appended to a
+// rejects file. It is written against the small interfaces below and never imports a driver.
+// Rules quoted as "§N" refer to shared/docs/data-model.md.
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// Source is anything whose tables can be streamed: an actingweb.Store (its TableStore face) or
+// a *bundle.Reader. Scan has the contract of actingweb.TableStore.Scan: pages in an order that
+// is stable across resumptions, Page.Cursor resumes after the page.
+type Source interface {
+	Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error
+}
+
+// Sink is anything batches of canonical records can be written to: an actingweb.Store or a
+// *bundle.Writer. WriteBatch and Count have the contract of actingweb.TableStore.
+type Sink interface {
+	WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error)
+	Count(ctx context.Context, t actingweb.Table) (int64, error)
+}
+
+// Optional capabilities, discovered by type assertion on a Source or Sink.
+type (
+	// SchemaChecker is implemented by sinks whose schema can be checked before writing
+	// (actingweb.SchemaManager). A sink whose CheckSchema fails is refused before any write.
+	SchemaChecker interface {
+		CheckSchema(ctx context.Context) error
+	}
+	// LookupRebuilder is implemented by sinks that derive the property lookup table from their
+	// properties (§5.4). The engine calls it once, after every data table is written.
+	LookupRebuilder interface {
+		RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error)
+	}
+	// BatchSizer lets a sink choose the batch size (DynamoDB: 25, the BatchWriteItem limit).
+	BatchSizer interface {
+		PreferredBatchSize() int
+	}
+	// Counter is implemented by sources that can count a table cheaply enough for a progress
+	// estimate (stores and bundle readers do; Count on DynamoDB is a scan, so it is only used
+	// when Options.Estimate is true).
+	Counter interface {
+		Count(ctx context.Context, t actingweb.Table) (int64, error)
+	}
+	// Describer names an end for people, never with a password (Store.Describe).
+	Describer interface {
+		Describe() string
+	}
+	// SegmentLimiter is implemented by sources that cannot split a table into more than
+	// MaxSegments scan segments (a bundle file is read by one segment).
+	SegmentLimiter interface {
+		MaxSegments() int
+	}
+	// SequentialSink is implemented by sinks that append (a bundle file): the engine writes to
+	// them with one worker per table, in queue order, and saves the sink's own position in
+	// each checkpoint (SinkState) so a resumed run can cut the sink back to it (ResumeSink).
+	SequentialSink interface {
+		Sink
+		// SinkState flushes table t and returns its durable position (opaque JSON).
+		SinkState(t actingweb.Table) ([]byte, error)
+		// ResumeSink cuts table t back to a position SinkState returned (nil: start empty).
+		ResumeSink(t actingweb.Table, state []byte) error
+		// FinishTable marks table t complete (it gets its manifest entry).
+		FinishTable(t actingweb.Table) error
+	}
+)
+
+// Options shape an Export, Import or Copy run. The zero value is usable: all tables, fail on
+// conflicts, 4 segments, 4 writers, no rate limit, stop at the first reject.
+type Options struct {
+	// Tables to move, in any order (the engine orders them: actors first, §5.6). Empty = all
+	// eight data tables; the property lookup table is rebuilt, not copied, on sinks that can
+	// (LookupRebuilder), and copied row by row to sinks that cannot (bundles), where it is
+	// derived data kept for validation.
+	Tables []actingweb.Table
+	// Policy for rows whose key already exists on the sink (default ConflictFail).
+	Policy actingweb.ConflictPolicy
+	// Segments is the number of parallel scan segments per table (default 4; sources that
+	// cannot split, such as bundle files, use 1).
+	Segments int
+	// Segment and TotalSegments share one table scan between machines: this run does only
+	// segment Segment of TotalSegments (its Segments parallel scanners split that share
+	// further). TotalSegments <= 1 does everything. The lookup rebuild runs only in segment 0.
+	Segment, TotalSegments int
+	// Concurrency is the number of writer workers per table (default 4; 1 for bundle sinks).
+	Concurrency int
+	// TableParallelism is the number of data tables moved at once after actors (default 2).
+	TableParallelism int
+	// Rate limits rows per second across the whole run (0 = unlimited).
+	Rate float64
+	// BatchSize is the number of rows per WriteBatch (default: the sink's PreferredBatchSize,
+	// else 500).
+	BatchSize int
+	// PageSize is the scan page size hint (default max(1000, BatchSize)).
+	PageSize int
+	// MaxRejects is the number of rejected rows tolerated across the run before it stops with
+	// ErrTooManyRejects; 0 stops at the first reject, a negative value never stops.
+	MaxRejects int
+	// Resume continues from the checkpoints in StateDir. Without Resume, existing checkpoints
+	// are an error (ErrStateExists). After a resume, rows that may have been written before the
+	// interruption are written under ConflictSkip when Policy is ConflictFail (the replay window).
+	Resume bool
+	// StateDir holds <table>.checkpoint.json and <table>.rejects.jsonl (0600). Export and
+	// Import default to the bundle directory; Copy requires it when Resume is set, and without
+	// it keeps no checkpoints and writes no rejects file.
+	StateDir string
+	// DryRun scans and counts without writing; the report estimates the write duration.
+	DryRun bool
+	// IndexedProperties for the lookup rebuild (default actingweb.DefaultIndexedProperties).
+	IndexedProperties []string
+	// Consistent asks the source for strongly consistent reads (DynamoDB, §5.5 item 11).
+	Consistent bool
+	// Estimate counts each source table first, for progress (costs a scan on DynamoDB).
+	Estimate bool
+	// Gzip compresses bundle table files (Export only).
+	Gzip bool
+	// SourceName describes the source in a bundle manifest (Export; default src.Describe()).
+	SourceName string
+	// Progress receives callbacks (may be nil). Calls come from several goroutines.
+	Progress Progress
+	// Logger receives structured events (nil: slog.Default()). Never passed secrets.
+	Logger *slog.Logger
+}
+
+// Progress receives a run's progress. Implementations must be safe for concurrent use.
+type Progress interface {
+	// TableStarted: table t begins; estimate is its source row count or -1 when unknown.
+	TableStarted(t actingweb.Table, estimate int64)
+	// Rows: n more rows of t were handled (written, skipped or rejected; read in a dry run).
+	Rows(t actingweb.Table, n int)
+	// TableDone: table t finished (or stopped; s.Done tells).
+	TableDone(t actingweb.Table, s TableSummary)
+}
+
+// TableSummary is one table's line in a Report. Counts are rows.
+type TableSummary struct {
+	Table    actingweb.Table `json:"table"`
+	Estimate int64           `json:"estimate"` // source rows counted beforehand, -1 unknown
+	Read     int64           `json:"read"`     // rows read from the source (this run)
+	Written  int64           `json:"written"`  // rows inserted or replaced on the sink
+	Skipped  int64           `json:"skipped"`  // rows that existed on the sink (skip policy or replay window)
+	Rejected int64           `json:"rejected"` // rows refused by the source decoder or the sink
+	// Drift counts composite keys that disagree with their parts (actingweb.Drift); they are
+	// copied as stored. DriftKeys lists the first few keys (rendered with KeyString).
+	Drift     int64    `json:"drift"`
+	DriftKeys []string `json:"drift_keys,omitempty"`
+	// RejectSamples lists the first few rejects as "key: reason" (never values).
+	RejectSamples []string      `json:"reject_samples,omitempty"`
+	Duration      time.Duration `json:"duration_ns"`
+	RowsPerSec    float64       `json:"rows_per_sec"`
+	Bytes         int64         `json:"bytes"` // bundle bytes written (export) or read (import), else 0
+	Resumed       bool          `json:"resumed"`
+	Done          bool          `json:"done"` // the table completed in this run or an earlier one
+}
+
+// LookupSummary reports the property lookup rebuild (§5.4).
+type LookupSummary struct {
+	Names   []string                `json:"names"`
+	Result  actingweb.LookupRebuild `json:"result"`
+	Skipped string                  `json:"skipped,omitempty"` // why it did not run, if it did not
+}
+
+// Report is the outcome of an Export, Import or Copy; it marshals to JSON for --report FILE
+// and renders a summary table with WriteText. It never holds secrets.
+type Report struct {
+	Operation string         `json:"operation"` // "export", "import" or "copy"
+	Source    string         `json:"source"`
+	Target    string         `json:"target"`
+	Policy    string         `json:"policy"`
+	DryRun    bool           `json:"dry_run"`
+	Resumed   bool           `json:"resumed"`
+	Started   time.Time      `json:"started_at"`
+	Finished  time.Time      `json:"finished_at"`
+	Tables    []TableSummary `json:"tables"`
+	Lookup    *LookupSummary `json:"lookup,omitempty"`
+	StateDir  string         `json:"state_dir,omitempty"`
+	Estimated *time.Duration `json:"estimated_write_duration_ns,omitempty"` // dry run only
+}
+
+// Totals sums the per-table counts.
+func (r *Report) Totals() TableSummary {
+	var s TableSummary
+	s.Table = "total"
+	for _, t := range r.Tables {
+		s.Read += t.Read
+		s.Written += t.Written
+		s.Skipped += t.Skipped
+		s.Rejected += t.Rejected
+		s.Drift += t.Drift
+		s.Bytes += t.Bytes
+	}
+	s.Duration = r.Finished.Sub(r.Started)
+	if s.Duration > 0 {
+		s.RowsPerSec = float64(s.Read) / s.Duration.Seconds()
+	}
+	return s
+}
+
+// Errors of a run. A run that stops returns a *RunError wrapping one of them (or the failure
+// of the source or sink) together with the partial Report.
+var (
+	// ErrTooManyRejects: more rows were rejected than Options.MaxRejects allows.
+	ErrTooManyRejects = errors.New("too many rejected rows")
+	// ErrStateExists: checkpoints of an earlier run exist and Resume was not asked for.
+	ErrStateExists = errors.New("checkpoint state of an earlier run exists")
+	// ErrNoState: Resume was asked for, but there is nothing to resume.
+	ErrNoState = errors.New("no checkpoint state to resume from")
+)
+
+// RunError is returned when a run stops before finishing; Report holds what was done so far
+// (like goose's PartialError). Resume the run with Options.Resume.
+type RunError struct {
+	Op     string          // export, import or copy
+	Table  actingweb.Table // table being moved when it stopped ("" if none)
+	Report *Report
+	Err    error
+}
+
+func (e *RunError) Error() string {
+	if e.Table != "" {
+		return fmt.Sprintf("%s stopped at table %s: %v", e.Op, e.Table, e.Err)
+	}
+	return fmt.Sprintf("%s stopped: %v", e.Op, e.Err)
+}
+
+func (e *RunError) Unwrap() error { return e.Err }
+
+// ValidateOptions shape a Validate run.
+type ValidateOptions struct {
+	// Tables to compare (empty = all nine).
+	Tables []actingweb.Table
+	// Partitions is the number of owner-hash partitions per table (default 1024).
+	Partitions int
+	// MaxDiffs is the number of differences listed per table (default 20); counting goes on.
+	MaxDiffs int
+	// MemoryRows bounds the rows held at once during the drill-down (default 200000).
+	MemoryRows int
+	// Segments is the number of parallel scan segments per side (default 4).
+	Segments   int
+	Consistent bool
+	// SkipLookup leaves the property lookup table out (e.g. a side that has none).
+	SkipLookup bool
+	Progress   Progress
+	Logger     *slog.Logger
+}
+
+// Difference is one finding of Validate. Secret values are never shown (CompareRecords).
+type Difference struct {
+	Table  actingweb.Table       `json:"table"`
+	Key    string                `json:"key"`  // KeyString form
+	Kind   string                `json:"kind"` // DiffChanged, DiffOnlyInA, ...
+	Fields []actingweb.FieldDiff `json:"fields,omitempty"`
+}
+
+// Difference kinds.
+const (
+	DiffChanged    = "changed"
+	DiffOnlyInA    = "only in A"
+	DiffOnlyInB    = "only in B"
+	DiffDuplicateA = "duplicate key in A"
+	DiffDuplicateB = "duplicate key in B"
+	DiffOrphanA    = "owner without actor in A"
+	DiffOrphanB    = "owner without actor in B"
+)
+
+// TableValidation is one table's comparison.
+type TableValidation struct {
+	Table              actingweb.Table `json:"table"`
+	CountA             int64           `json:"count_a"`
+	CountB             int64           `json:"count_b"`
+	Equal              bool            `json:"equal"`
+	PartitionsDiffer   int             `json:"partitions_differ"`
+	Changed            int64           `json:"changed"`
+	OnlyInA            int64           `json:"only_in_a"`
+	OnlyInB            int64           `json:"only_in_b"`
+	DuplicatesA        int64           `json:"duplicates_a"`
+	DuplicatesB        int64           `json:"duplicates_b"`
+	OrphansA           int64           `json:"orphans_a"` // owner rows without an actor row (reserved ids excepted)
+	OrphansB           int64           `json:"orphans_b"`
+	RejectsA           int64           `json:"rejects_a"` // rows the source could not decode
+	RejectsB           int64           `json:"rejects_b"`
+	Differences        []Difference    `json:"differences,omitempty"`
+	DifferencesOmitted int64           `json:"differences_omitted"`
+	Duration           time.Duration   `json:"duration_ns"`
+}
+
+// ValidationReport is the outcome of Validate. Equal is true when every compared table holds
+// the same rows (orphans are reported but do not make sides unequal when both sides agree).
+type ValidationReport struct {
+	A        string            `json:"a"`
+	B        string            `json:"b"`
+	Equal    bool              `json:"equal"`
+	Started  time.Time         `json:"started_at"`
+	Finished time.Time         `json:"finished_at"`
+	Tables   []TableValidation `json:"tables"`
+}
+
+// Copy moves the selected tables from src to dst: actors first, then the other data tables
+// (TableParallelism at a time), then the property lookup rebuild on dst (LookupRebuilder).
+// A sink whose CheckSchema fails is refused before any write. On a stop it returns the partial
+// report and a *RunError.
+func Copy(ctx context.Context, src Source, dst Sink, o Options) (*Report, error) {
+	return run(ctx, "copy", src, dst, o)
+}
+
+// Export writes the selected tables of src to a bundle directory dir (created 0700 if
+// missing; see docs/bundle-format.md). StateDir defaults to dir. The manifest is written last.
+func Export(ctx context.Context, src Source, dir string, o Options) (*Report, error) {
+	return export(ctx, src, dir, o)
+}
+
+// Import writes the bundle in dir (or upstream's <table>.json array files) to dst. StateDir
+// defaults to dir.
+func Import(ctx context.Context, dir string, dst Sink, o Options) (*Report, error) {
+	return importBundle(ctx, dir, dst, o)
+}
+
+// Validate compares a and b table by table: row counts, key uniqueness, owners without an
+// actor row, and every record field by field in canonical form (actingweb.CompareRecords),
+// with memory bounded by ValidateOptions.MemoryRows rather than table size. It returns an
+// error only when a side cannot be read; differences are in the report (Equal false).
+func Validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationReport, error) {
+	return validate(ctx, a, b, o)
+}
