@@ -1,0 +1,909 @@
+package dynamodb
+
+// codec.go: canonical record <-> DynamoDB item, exactly as PynamoDB 6.1.0 writes the models of
+// Python ActingWeb 3.14.0 (data-model.md §3.2-§3.12, mapping §5.3).
+//
+// Decisions (documented for the other engineers of the package):
+//   - strings are S, booleans BOOL, numbers N in shortest decimal text, timestamps S in the
+//     31-character PynamoDB form, attributes.data S holding Python-json.dumps-style text
+//     (pythonJSON); null/absent values are omitted, never written as NULL.
+//   - reading is tolerant of what PynamoDB tolerates: absent booleans read false, absent
+//     subscription seqnr 0, absent diff seqnr 1, absent required strings "" (§5.3). Wrong
+//     attribute types, malformed timestamps, non-integral numbers and attribute data that is not
+//     JSON (NaN, Infinity, ...) fail with ErrInvalid, which scans turn into rejects.
+//   - an absent diff timestamp reads as the time of reading (§5.3: "if absent use the import
+//     time"); such rows therefore compare unequal in a later validation.
+//   - attributes.data is read verbatim when it is strict JSON; text only Python's non-strict
+//     parser accepts (raw control characters inside strings) is re-serialised to valid JSON.
+//     JSON null reads as data "null" and is written as an absent attribute (PynamoDB omits None).
+//   - trusts.desc and verification_token: nil is written as "" (PynamoDB requires them).
+//   - subscription granularity/target/subtarget/resource: nil or "" is written absent.
+//   - suspensions: target_key = TargetKey(); subtarget absent when ""; a stored target_key
+//     that disagrees with target/subtarget is ErrInvalid (the row is unreachable upstream and
+//     would change its key when copied).
+//   - actors.created_at is dropped (PostgreSQL only); lookup items carry no value, so decoded
+//     lookup records have Value nil.
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// avS is a string attribute value.
+func avS(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// avN is a number attribute value in decimal text.
+func avN(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// avBool is a BOOL attribute value.
+func avBool(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
+
+// avTime is a PynamoDB UTCDateTimeAttribute value (31 characters, §3.2).
+func avTime(t time.Time) types.AttributeValue { return avS(actingweb.FormatPynamoDBTime(t)) }
+
+// getS reads string attribute name: ok=false when absent; an error wrapping ErrInvalid when
+// present with another type.
+func getS(item map[string]types.AttributeValue, name string) (string, bool, error) {
+	v, ok := item[name]
+	if !ok {
+		return "", false, nil
+	}
+	switch x := v.(type) {
+	case *types.AttributeValueMemberS:
+		return x.Value, true, nil
+	case *types.AttributeValueMemberNULL:
+		return "", false, nil
+	}
+	return "", false, fmt.Errorf("%w: attribute %s has type %s, want S", actingweb.ErrInvalid, name, avType(v))
+}
+
+// getN reads an integral number attribute: ok=false when absent. Text with a fraction that is
+// not integral, or another type, is an error wrapping ErrInvalid. "12.0" and "1.2e1" read 12.
+func getN(item map[string]types.AttributeValue, name string) (int64, bool, error) {
+	v, ok := item[name]
+	if !ok {
+		return 0, false, nil
+	}
+	switch x := v.(type) {
+	case *types.AttributeValueMemberN:
+		n, err := parseIntegral(x.Value)
+		if err != nil {
+			return 0, false, fmt.Errorf("%w: attribute %s: %v", actingweb.ErrInvalid, name, err)
+		}
+		return n, true, nil
+	case *types.AttributeValueMemberNULL:
+		return 0, false, nil
+	}
+	return 0, false, fmt.Errorf("%w: attribute %s has type %s, want N", actingweb.ErrInvalid, name, avType(v))
+}
+
+func parseIntegral(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != float64(int64(f)) {
+		return 0, fmt.Errorf("number %q is not an integer in int64 range", s)
+	}
+	return int64(f), nil
+}
+
+// getBool reads a BOOL attribute: ok=false when absent. PynamoDB 6 raises on any other type
+// (e.g. an old N boolean), so do we (ErrInvalid).
+func getBool(item map[string]types.AttributeValue, name string) (bool, bool, error) {
+	v, ok := item[name]
+	if !ok {
+		return false, false, nil
+	}
+	switch x := v.(type) {
+	case *types.AttributeValueMemberBOOL:
+		return x.Value, true, nil
+	case *types.AttributeValueMemberNULL:
+		return false, false, nil
+	}
+	return false, false, fmt.Errorf("%w: attribute %s has type %s, want BOOL", actingweb.ErrInvalid, name, avType(v))
+}
+
+// getTime reads a UTCDateTimeAttribute: ok=false when absent, ErrInvalid when not the
+// 31-character PynamoDB form.
+func getTime(item map[string]types.AttributeValue, name string) (time.Time, bool, error) {
+	s, ok, err := getS(item, name)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	t, err := actingweb.ParsePynamoDBTime(s)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return t, true, nil
+}
+
+func avType(v types.AttributeValue) string {
+	switch v.(type) {
+	case *types.AttributeValueMemberS:
+		return "S"
+	case *types.AttributeValueMemberN:
+		return "N"
+	case *types.AttributeValueMemberB:
+		return "B"
+	case *types.AttributeValueMemberBOOL:
+		return "BOOL"
+	case *types.AttributeValueMemberNULL:
+		return "NULL"
+	case *types.AttributeValueMemberM:
+		return "M"
+	case *types.AttributeValueMemberL:
+		return "L"
+	case *types.AttributeValueMemberSS:
+		return "SS"
+	case *types.AttributeValueMemberNS:
+		return "NS"
+	case *types.AttributeValueMemberBS:
+		return "BS"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// itemReader collects the first error of a sequence of reads, so decoders stay flat.
+type itemReader struct {
+	item map[string]types.AttributeValue
+	err  error
+}
+
+// key reads a key attribute: must be present and S.
+func (r *itemReader) key(name string) string {
+	s, ok, err := getS(r.item, name)
+	if r.err == nil {
+		if err != nil {
+			r.err = err
+		} else if !ok {
+			r.err = fmt.Errorf("%w: key attribute %s is missing", actingweb.ErrInvalid, name)
+		}
+	}
+	return s
+}
+
+// str reads a required string; absent reads "" (§5.3).
+func (r *itemReader) str(name string) string {
+	s, _, err := getS(r.item, name)
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	return s
+}
+
+// opt reads a nullable string: nil when absent.
+func (r *itemReader) opt(name string) *string {
+	s, ok, err := getS(r.item, name)
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	if !ok {
+		return nil
+	}
+	return &s
+}
+
+func (r *itemReader) boolean(name string) bool {
+	b, _, err := getBool(r.item, name)
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	return b
+}
+
+func (r *itemReader) num(name string, def int64) int64 {
+	n, ok, err := getN(r.item, name)
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	if !ok {
+		return def
+	}
+	return n
+}
+
+func (r *itemReader) optNum(name string) *int64 {
+	n, ok, err := getN(r.item, name)
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	if !ok {
+		return nil
+	}
+	return &n
+}
+
+func (r *itemReader) optTime(name string) *time.Time {
+	t, ok, err := getTime(r.item, name)
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	if !ok {
+		return nil
+	}
+	return &t
+}
+
+// reqTime reads a required timestamp; absent is ErrInvalid unless def is given.
+func (r *itemReader) reqTime(name string, def func() time.Time) time.Time {
+	t, ok, err := getTime(r.item, name)
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	if !ok && r.err == nil {
+		if def != nil {
+			return def()
+		}
+		r.err = fmt.Errorf("%w: required timestamp attribute %s is missing", actingweb.ErrInvalid, name)
+	}
+	return t
+}
+
+// decodeRecord turns a DynamoDB item of table t into its canonical record (§5.3). Bad data
+// (wrong attribute types, malformed timestamps, missing keys, attribute data that is not JSON)
+// fails with an error wrapping actingweb.ErrInvalid that names the table and key.
+func decodeRecord(t actingweb.Table, item map[string]types.AttributeValue) (actingweb.Record, error) {
+	r := &itemReader{item: item}
+	var rec actingweb.Record
+	switch t {
+	case actingweb.TableActors:
+		rec = &actingweb.Actor{ID: r.key("id"), Creator: r.str("creator"), Passphrase: r.str("passphrase")}
+	case actingweb.TableProperties:
+		rec = &actingweb.Property{ID: r.key("id"), Name: r.key("name"), Value: r.str("value")}
+	case actingweb.TablePropertyLookup:
+		rec = &actingweb.PropertyLookup{LookupKey: r.key("lookup_key"), ActorID: r.str("actor_id"),
+			PropertyName: r.str("property_name")}
+	case actingweb.TableAttributes:
+		a := &actingweb.Attribute{ID: r.key("id"), BucketName: r.key("bucket_name"), Bucket: r.str("bucket"),
+			Name: r.str("name"), Timestamp: r.optTime("timestamp"), TTLTimestamp: r.optNum("ttl_timestamp")}
+		if d, ok, err := getS(item, "data"); r.err == nil && err != nil {
+			r.err = err
+		} else if ok {
+			j, err := readJSONText(d)
+			if err != nil && r.err == nil {
+				r.err = fmt.Errorf("attribute data: %w", err)
+			}
+			a.Data = j
+		}
+		rec = a
+	case actingweb.TableTrusts:
+		rec = &actingweb.Trust{
+			ID: r.key("id"), PeerID: r.key("peerid"), BaseURI: r.str("baseuri"), Type: r.str("type"),
+			Relationship: r.str("relationship"), Secret: r.str("secret"), Desc: r.opt("desc"),
+			Approved: r.boolean("approved"), PeerApproved: r.boolean("peer_approved"), Verified: r.boolean("verified"),
+			VerificationToken: r.opt("verification_token"), PeerIdentifier: r.opt("peer_identifier"),
+			EstablishedVia: r.opt("established_via"), CreatedAt: r.optTime("created_at"),
+			LastAccessed: r.optTime("last_accessed"), LastConnectedVia: r.opt("last_connected_via"),
+			ClientName: r.opt("client_name"), ClientVersion: r.opt("client_version"),
+			ClientPlatform: r.opt("client_platform"), OAuthClientID: r.opt("oauth_client_id"),
+			AWSupported: r.opt("aw_supported"), AWVersion: r.opt("aw_version"),
+			CapabilitiesFetchedAt: r.optTime("capabilities_fetched_at"),
+		}
+	case actingweb.TablePeerTrustees:
+		rec = &actingweb.PeerTrustee{ID: r.key("id"), PeerID: r.key("peerid"), BaseURI: r.str("baseuri"),
+			Type: r.str("type"), Passphrase: r.str("passphrase")}
+	case actingweb.TableSubscriptions:
+		rec = &actingweb.Subscription{ID: r.key("id"), PeerSubID: r.key("peer_sub_id"), PeerID: r.str("peerid"),
+			SubID: r.str("subid"), Granularity: r.opt("granularity"), Target: r.opt("target"),
+			Subtarget: r.opt("subtarget"), Resource: r.opt("resource"), Seqnr: r.num("seqnr", 0),
+			Callback: r.boolean("callback")}
+	case actingweb.TableSubscriptionDiffs:
+		rec = &actingweb.SubscriptionDiff{ID: r.key("id"), SubIDSeqnr: r.key("subid_seqnr"), SubID: r.str("subid"),
+			Timestamp: r.reqTime("timestamp", func() time.Time { return actingweb.NormalizeTime(time.Now()) }),
+			Diff:      r.str("diff"), Seqnr: r.num("seqnr", 1)}
+	case actingweb.TableSubscriptionSuspensions:
+		s := &actingweb.SubscriptionSuspension{ID: r.key("id"), Target: r.str("target"),
+			SuspendedAt: r.reqTime("suspended_at", nil)}
+		tk := r.key("target_key")
+		if st := r.opt("subtarget"); st != nil {
+			s.Subtarget = *st
+		}
+		if r.err == nil && tk != s.TargetKey() {
+			r.err = fmt.Errorf("%w: target_key %q disagrees with target/subtarget (expected %q)",
+				actingweb.ErrInvalid, tk, s.TargetKey())
+		}
+		rec = s
+	default:
+		return nil, fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
+	}
+	if r.err != nil {
+		return rec, fmt.Errorf("decode %s item %s: %w", t, actingweb.KeyString(rec.Key()), r.err)
+	}
+	return rec, nil
+}
+
+// readJSONText turns stored JSONAttribute text into the canonical payload: verbatim when it is
+// strict JSON, re-serialised when only Python's non-strict parser accepts it (raw control
+// characters in strings); anything else (NaN, Infinity, garbage) is ErrInvalid.
+func readJSONText(s string) ([]byte, error) {
+	if !utf8.ValidString(s) {
+		return nil, fmt.Errorf("%w: JSON text is not valid UTF-8", actingweb.ErrInvalid)
+	}
+	v, strict, err := parseJSON(s, true)
+	if err != nil {
+		return nil, err
+	}
+	if strict {
+		return []byte(s), nil
+	}
+	var b strings.Builder
+	writePython(&b, v)
+	return []byte(b.String()), nil
+}
+
+// encodeRecord returns the complete item PynamoDB writes for r (§3.3-§3.12). It fails with
+// ErrInvalid only for attribute data that is not JSON or holds numbers outside float range.
+// Size and key limits are checked separately (validateItem).
+func encodeRecord(r actingweb.Record) (map[string]types.AttributeValue, error) {
+	item := keyOf(r)
+	if item == nil {
+		return nil, fmt.Errorf("%w: record type %T", actingweb.ErrUnknownTable, r)
+	}
+	opt := func(name string, s *string) {
+		if s != nil {
+			item[name] = avS(*s)
+		}
+	}
+	optNonEmpty := func(name string, s *string) {
+		if s != nil && *s != "" {
+			item[name] = avS(*s)
+		}
+	}
+	optTime := func(name string, t *time.Time) {
+		if t != nil {
+			item[name] = avTime(*t)
+		}
+	}
+	orEmpty := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	switch r := r.(type) {
+	case *actingweb.Actor:
+		item["creator"] = avS(r.Creator)
+		item["passphrase"] = avS(r.Passphrase)
+	case *actingweb.Property:
+		item["value"] = avS(r.Value)
+	case *actingweb.PropertyLookup:
+		item["actor_id"] = avS(r.ActorID)
+		item["property_name"] = avS(r.PropertyName)
+	case *actingweb.Attribute:
+		item["bucket"] = avS(r.Bucket)
+		item["name"] = avS(r.Name)
+		if r.Data != nil {
+			text, err := PythonJSON(r.Data)
+			if err != nil {
+				return nil, fmt.Errorf("encode attributes item %s: data: %w", actingweb.KeyString(r.Key()), err)
+			}
+			if text != "null" {
+				item["data"] = avS(text)
+			}
+		}
+		optTime("timestamp", r.Timestamp)
+		if r.TTLTimestamp != nil {
+			item["ttl_timestamp"] = avN(*r.TTLTimestamp)
+		}
+	case *actingweb.Trust:
+		item["baseuri"] = avS(r.BaseURI)
+		item["type"] = avS(r.Type)
+		item["relationship"] = avS(r.Relationship)
+		item["secret"] = avS(r.Secret)
+		item["desc"] = avS(orEmpty(r.Desc))
+		item["approved"] = avBool(r.Approved)
+		item["peer_approved"] = avBool(r.PeerApproved)
+		item["verified"] = avBool(r.Verified)
+		item["verification_token"] = avS(orEmpty(r.VerificationToken))
+		opt("peer_identifier", r.PeerIdentifier)
+		opt("established_via", r.EstablishedVia)
+		optTime("created_at", r.CreatedAt)
+		optTime("last_accessed", r.LastAccessed)
+		opt("last_connected_via", r.LastConnectedVia)
+		opt("client_name", r.ClientName)
+		opt("client_version", r.ClientVersion)
+		opt("client_platform", r.ClientPlatform)
+		opt("oauth_client_id", r.OAuthClientID)
+		opt("aw_supported", r.AWSupported)
+		opt("aw_version", r.AWVersion)
+		optTime("capabilities_fetched_at", r.CapabilitiesFetchedAt)
+	case *actingweb.PeerTrustee:
+		item["baseuri"] = avS(r.BaseURI)
+		item["type"] = avS(r.Type)
+		item["passphrase"] = avS(r.Passphrase)
+	case *actingweb.Subscription:
+		item["peerid"] = avS(r.PeerID)
+		item["subid"] = avS(r.SubID)
+		optNonEmpty("granularity", r.Granularity)
+		optNonEmpty("target", r.Target)
+		optNonEmpty("subtarget", r.Subtarget)
+		optNonEmpty("resource", r.Resource)
+		item["seqnr"] = avN(r.Seqnr)
+		item["callback"] = avBool(r.Callback)
+	case *actingweb.SubscriptionDiff:
+		item["subid"] = avS(r.SubID)
+		item["timestamp"] = avTime(r.Timestamp)
+		item["diff"] = avS(r.Diff)
+		item["seqnr"] = avN(r.Seqnr)
+	case *actingweb.SubscriptionSuspension:
+		item["target"] = avS(r.Target)
+		if r.Subtarget != "" {
+			item["subtarget"] = avS(r.Subtarget)
+		}
+		item["suspended_at"] = avTime(r.SuspendedAt)
+	}
+	return item, nil
+}
+
+// keyOf returns the primary-key attributes of r's item (a fresh map), or nil for an unknown
+// record type. A lookup record without LookupKey gets the digest of its name and value.
+func keyOf(r actingweb.Record) map[string]types.AttributeValue {
+	switch r := r.(type) {
+	case *actingweb.Actor:
+		return map[string]types.AttributeValue{"id": avS(r.ID)}
+	case *actingweb.Property:
+		return map[string]types.AttributeValue{"id": avS(r.ID), "name": avS(r.Name)}
+	case *actingweb.PropertyLookup:
+		k := r.LookupKey
+		if k == "" && r.Value != nil {
+			k = actingweb.LookupKey(r.PropertyName, *r.Value)
+		}
+		return map[string]types.AttributeValue{"lookup_key": avS(k)}
+	case *actingweb.Attribute:
+		return map[string]types.AttributeValue{"id": avS(r.ID), "bucket_name": avS(r.BucketName)}
+	case *actingweb.Trust:
+		return map[string]types.AttributeValue{"id": avS(r.ID), "peerid": avS(r.PeerID)}
+	case *actingweb.PeerTrustee:
+		return map[string]types.AttributeValue{"id": avS(r.ID), "peerid": avS(r.PeerID)}
+	case *actingweb.Subscription:
+		return map[string]types.AttributeValue{"id": avS(r.ID), "peer_sub_id": avS(r.PeerSubID)}
+	case *actingweb.SubscriptionDiff:
+		return map[string]types.AttributeValue{"id": avS(r.ID), "subid_seqnr": avS(r.SubIDSeqnr)}
+	case *actingweb.SubscriptionSuspension:
+		return map[string]types.AttributeValue{"id": avS(r.ID), "target_key": avS(r.TargetKey())}
+	}
+	return nil
+}
+
+// keySchema names the hash and range key attributes of t ("" range for hash-only tables),
+// §3.3-§3.12.
+func keySchema(t actingweb.Table) (hash, rng string) {
+	switch t {
+	case actingweb.TableActors:
+		return "id", ""
+	case actingweb.TableProperties:
+		return "id", "name"
+	case actingweb.TablePropertyLookup:
+		return "lookup_key", ""
+	case actingweb.TableAttributes:
+		return "id", "bucket_name"
+	case actingweb.TableTrusts, actingweb.TablePeerTrustees:
+		return "id", "peerid"
+	case actingweb.TableSubscriptions:
+		return "id", "peer_sub_id"
+	case actingweb.TableSubscriptionDiffs:
+		return "id", "subid_seqnr"
+	case actingweb.TableSubscriptionSuspensions:
+		return "id", "target_key"
+	}
+	return "", ""
+}
+
+// PythonJSON re-serialises the JSON document raw exactly as Python's json.dumps does with its
+// defaults, which is what PynamoDB's JSONAttribute stores (§3.2): separators ", " and ": ",
+// every character outside printable ASCII escaped as \uXXXX in lowercase hex (astral characters
+// as surrogate pairs, lone surrogates kept), \" \\ \n \r \t \b \f as short escapes, object
+// keys in the given order with the last value of a duplicate key kept at the key's first
+// position, integers verbatim, other numbers as Python's float repr (1e-05, 1e+16, 100.0).
+// It fails with an error wrapping actingweb.ErrInvalid on text that is not JSON (NaN,
+// Infinity included) or a number outside the float64 range (Python would write Infinity).
+// Raw control characters inside strings are accepted, as Python's non-strict parser does.
+func PythonJSON(raw []byte) (string, error) {
+	if !utf8.Valid(raw) {
+		return "", fmt.Errorf("%w: JSON text is not valid UTF-8", actingweb.ErrInvalid)
+	}
+	v, _, err := parseJSON(string(raw), true)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	writePython(&b, v)
+	return b.String(), nil
+}
+
+// jnode is a parsed JSON value whose scalars are already in Python's output form.
+type jnode struct {
+	kind  byte     // 'o' object, 'a' array, 's' scalar (string, number, literal; out is final)
+	out   string   // scalar output text
+	keys  []string // object keys, output form (quoted, escaped)
+	elems []*jnode // array elements or object values (parallel to keys)
+}
+
+func writePython(b *strings.Builder, v *jnode) {
+	switch v.kind {
+	case 's':
+		b.WriteString(v.out)
+	case 'a':
+		b.WriteByte('[')
+		for i, e := range v.elems {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePython(b, e)
+		}
+		b.WriteByte(']')
+	case 'o':
+		b.WriteByte('{')
+		for i, k := range v.keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(k)
+			b.WriteString(": ")
+			writePython(b, v.elems[i])
+		}
+		b.WriteByte('}')
+	}
+}
+
+// jparser is a small JSON parser (RFC 8259 plus raw control characters in strings when
+// lenient) that keeps object key order and produces Python's output form.
+type jparser struct {
+	s      string
+	i      int
+	strict bool // no leniency was needed
+}
+
+// parseJSON parses s; strict reports whether s is strict JSON (no raw control characters).
+func parseJSON(s string, lenient bool) (*jnode, bool, error) {
+	p := &jparser{s: s, strict: true}
+	p.ws()
+	v, err := p.value(0)
+	if err == nil {
+		p.ws()
+		if p.i < len(p.s) {
+			err = p.errf("trailing data")
+		}
+	}
+	if err == nil && !lenient && !p.strict {
+		err = p.errf("raw control character in string")
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, p.strict, nil
+}
+
+func (p *jparser) errf(format string, a ...any) error {
+	return fmt.Errorf("%w: JSON text at offset %d: %s", actingweb.ErrInvalid, p.i, fmt.Sprintf(format, a...))
+}
+
+func (p *jparser) ws() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jparser) value(depth int) (*jnode, error) {
+	if depth > 10000 {
+		return nil, p.errf("nested too deeply")
+	}
+	if p.i >= len(p.s) {
+		return nil, p.errf("unexpected end of text")
+	}
+	switch c := p.s[p.i]; {
+	case c == '{':
+		p.i++
+		n := &jnode{kind: 'o'}
+		index := map[string]int{}
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == '}' {
+			p.i++
+			return n, nil
+		}
+		for {
+			p.ws()
+			if p.i >= len(p.s) || p.s[p.i] != '"' {
+				return nil, p.errf("expected object key")
+			}
+			k, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			p.ws()
+			if p.i >= len(p.s) || p.s[p.i] != ':' {
+				return nil, p.errf("expected ':'")
+			}
+			p.i++
+			p.ws()
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if j, dup := index[k]; dup {
+				n.elems[j] = v // Python dict: last value wins, first position kept
+			} else {
+				index[k] = len(n.keys)
+				n.keys = append(n.keys, k)
+				n.elems = append(n.elems, v)
+			}
+			p.ws()
+			if p.i < len(p.s) && p.s[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.i < len(p.s) && p.s[p.i] == '}' {
+				p.i++
+				return n, nil
+			}
+			return nil, p.errf("expected ',' or '}'")
+		}
+	case c == '[':
+		p.i++
+		n := &jnode{kind: 'a'}
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == ']' {
+			p.i++
+			return n, nil
+		}
+		for {
+			p.ws()
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			n.elems = append(n.elems, v)
+			p.ws()
+			if p.i < len(p.s) && p.s[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.i < len(p.s) && p.s[p.i] == ']' {
+				p.i++
+				return n, nil
+			}
+			return nil, p.errf("expected ',' or ']'")
+		}
+	case c == '"':
+		out, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return &jnode{kind: 's', out: out}, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		out, err := p.number()
+		if err != nil {
+			return nil, err
+		}
+		return &jnode{kind: 's', out: out}, nil
+	default:
+		for _, lit := range []string{"true", "false", "null"} {
+			if strings.HasPrefix(p.s[p.i:], lit) {
+				p.i += len(lit)
+				return &jnode{kind: 's', out: lit}, nil
+			}
+		}
+		for _, bad := range []string{"NaN", "Infinity"} {
+			if strings.HasPrefix(p.s[p.i:], bad) {
+				return nil, p.errf("%s is not JSON (Python's non-standard token)", bad)
+			}
+		}
+		return nil, p.errf("unexpected character %q", c)
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// number parses a JSON number and renders it as Python would after json.loads: integers as
+// Python int text, others via float repr.
+func (p *jparser) number() (string, error) {
+	start := p.i
+	if p.s[p.i] == '-' {
+		p.i++
+		if p.i < len(p.s) && p.s[p.i] == 'I' {
+			return "", p.errf("-Infinity is not JSON (Python's non-standard token)")
+		}
+	}
+	if p.i >= len(p.s) || !isDigit(p.s[p.i]) {
+		return "", p.errf("malformed number")
+	}
+	if p.s[p.i] == '0' {
+		p.i++
+	} else {
+		for p.i < len(p.s) && isDigit(p.s[p.i]) {
+			p.i++
+		}
+	}
+	isInt := true
+	if p.i < len(p.s) && p.s[p.i] == '.' {
+		isInt = false
+		p.i++
+		if p.i >= len(p.s) || !isDigit(p.s[p.i]) {
+			return "", p.errf("malformed number")
+		}
+		for p.i < len(p.s) && isDigit(p.s[p.i]) {
+			p.i++
+		}
+	}
+	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
+		isInt = false
+		p.i++
+		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+			p.i++
+		}
+		if p.i >= len(p.s) || !isDigit(p.s[p.i]) {
+			return "", p.errf("malformed number")
+		}
+		for p.i < len(p.s) && isDigit(p.s[p.i]) {
+			p.i++
+		}
+	}
+	text := p.s[start:p.i]
+	if isInt {
+		if text == "-0" {
+			return "0", nil
+		}
+		return text, nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return "", p.errf("number %s is outside the float64 range (Python would store Infinity)", text)
+	}
+	return pythonFloatRepr(f), nil
+}
+
+// pythonFloatRepr is Python's repr(float): shortest round-trip digits, exponent form when the
+// decimal exponent is below -4 or at least 16, else fixed form with at least one decimal.
+func pythonFloatRepr(f float64) string {
+	e := strconv.FormatFloat(f, 'e', -1, 64) // e.g. "1.5e+16", "-1e-05", "0e+00"
+	_, expText, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expText)
+	if exp < -4 || exp >= 16 {
+		return e
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// str parses a JSON string at p.i and returns it in Python's ensure_ascii output form.
+func (p *jparser) str() (string, error) {
+	p.i++ // opening quote
+	var b strings.Builder
+	b.WriteByte('"')
+	for {
+		if p.i >= len(p.s) {
+			return "", p.errf("unterminated string")
+		}
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			b.WriteByte('"')
+			return b.String(), nil
+		case c == '\\':
+			if p.i+1 >= len(p.s) {
+				return "", p.errf("unterminated escape")
+			}
+			e := p.s[p.i+1]
+			p.i += 2
+			switch e {
+			case '"':
+				writePyRune(&b, '"')
+			case '\\':
+				writePyRune(&b, '\\')
+			case '/':
+				writePyRune(&b, '/')
+			case 'b':
+				writePyRune(&b, '\b')
+			case 'f':
+				writePyRune(&b, '\f')
+			case 'n':
+				writePyRune(&b, '\n')
+			case 'r':
+				writePyRune(&b, '\r')
+			case 't':
+				writePyRune(&b, '\t')
+			case 'u':
+				u, err := p.hex4()
+				if err != nil {
+					return "", err
+				}
+				if u >= 0xD800 && u < 0xDC00 && strings.HasPrefix(p.s[p.i:], `\u`) {
+					save := p.i
+					p.i += 2
+					lo, err := p.hex4()
+					if err == nil && lo >= 0xDC00 && lo < 0xE000 {
+						writePyRune(&b, 0x10000+(u-0xD800)<<10+(lo-0xDC00))
+						continue
+					}
+					p.i = save
+				}
+				writePyRune(&b, u) // lone surrogates are kept, as Python does
+			default:
+				return "", p.errf("invalid escape \\%c", e)
+			}
+		case c < 0x20:
+			p.strict = false // Python's non-strict parser accepts raw control characters
+			writePyRune(&b, rune(c))
+			p.i++
+		default:
+			r, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", p.errf("invalid UTF-8")
+			}
+			writePyRune(&b, r)
+			p.i += size
+		}
+	}
+}
+
+func (p *jparser) hex4() (rune, error) {
+	if p.i+4 > len(p.s) {
+		return 0, p.errf("short \\u escape")
+	}
+	n, err := strconv.ParseUint(p.s[p.i:p.i+4], 16, 32)
+	if err != nil {
+		return 0, p.errf("bad \\u escape %q", p.s[p.i:p.i+4])
+	}
+	p.i += 4
+	return rune(n), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+func writeU(b *strings.Builder, u rune) {
+	b.WriteString(`\u`)
+	b.WriteByte(hexDigits[u>>12&0xf])
+	b.WriteByte(hexDigits[u>>8&0xf])
+	b.WriteByte(hexDigits[u>>4&0xf])
+	b.WriteByte(hexDigits[u&0xf])
+}
+
+// writePyRune writes one code point as Python's ensure_ascii encoder does.
+func writePyRune(b *strings.Builder, r rune) {
+	switch r {
+	case '"':
+		b.WriteString(`\"`)
+	case '\\':
+		b.WriteString(`\\`)
+	case '\n':
+		b.WriteString(`\n`)
+	case '\r':
+		b.WriteString(`\r`)
+	case '\t':
+		b.WriteString(`\t`)
+	case '\b':
+		b.WriteString(`\b`)
+	case '\f':
+		b.WriteString(`\f`)
+	default:
+		switch {
+		case r >= 0x20 && r <= 0x7e:
+			b.WriteByte(byte(r))
+		case r >= 0x10000:
+			r -= 0x10000
+			writeU(b, 0xD800+(r>>10&0x3ff))
+			writeU(b, 0xDC00+(r&0x3ff))
+		default:
+			writeU(b, r)
+		}
+	}
+}
