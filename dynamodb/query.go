@@ -1,0 +1,285 @@
+package dynamodb
+
+// Helpers of the application face (ddb-app): paginated queries and scans, key-only deletes,
+// error classification. Item encoding and decoding live in codec.go (ddb-core).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// item is one DynamoDB item in wire form.
+type item = map[string]types.AttributeValue
+
+// ddbErr wraps an SDK error for operation op; a missing table also wraps ErrSchema so callers
+// can tell "run schema upgrade" apart from other failures.
+func ddbErr(op string, err error) error {
+	var rnf *types.ResourceNotFoundException
+	if errors.As(err, &rnf) {
+		return fmt.Errorf("dynamodb: %s: %w (table missing: run the schema upgrade): %w", op, actingweb.ErrSchema, err)
+	}
+	return fmt.Errorf("dynamodb: %s: %w", op, err)
+}
+
+// notFound is the ErrNotFound error of operation op.
+func notFound(op string) error { return fmt.Errorf("dynamodb: %s: %w", op, actingweb.ErrNotFound) }
+
+// invalid is the ErrInvalid error of operation op.
+func invalid(op, why string) error {
+	return fmt.Errorf("dynamodb: %s: %w: %s", op, actingweb.ErrInvalid, why)
+}
+
+// getItem is a strongly consistent GetItem; nil item (and nil error) when absent.
+func (s *Store) getItem(ctx context.Context, table actingweb.Table, key item, projection ...string) (item, error) {
+	in := &dynamodb.GetItemInput{TableName: aws.String(s.TableName(table)), Key: key, ConsistentRead: aws.Bool(true)}
+	if len(projection) > 0 {
+		names := map[string]string{}
+		expr := ""
+		for i, p := range projection {
+			ph := fmt.Sprintf("#p%d", i)
+			names[ph] = p
+			if i > 0 {
+				expr += ", "
+			}
+			expr += ph
+		}
+		in.ProjectionExpression = aws.String(expr)
+		in.ExpressionAttributeNames = names
+	}
+	out, err := s.client.GetItem(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return out.Item, nil
+}
+
+// getRecord reads and decodes one item of table; (nil, nil) when absent.
+func (s *Store) getRecord(ctx context.Context, table actingweb.Table, key item) (actingweb.Record, error) {
+	it, err := s.getItem(ctx, table, key)
+	if err != nil || it == nil {
+		return nil, err
+	}
+	return decodeRecord(table, it)
+}
+
+// queryItems runs in to completion, following LastEvaluatedKey, and returns every item.
+func (s *Store) queryItems(ctx context.Context, in *dynamodb.QueryInput) ([]item, error) {
+	var out []item
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+	}
+	return out, nil
+}
+
+// queryPartition returns every item of the partition id = owner of table (strongly
+// consistent), optionally restricted by a range-key condition rangeCond over "#rk" with
+// values vals, and optionally projected to the key attributes only.
+func (s *Store) queryPartition(ctx context.Context, table actingweb.Table, hashKey, owner, rangeKey, rangeCond string, vals map[string]types.AttributeValue, keysOnly bool) ([]item, error) {
+	names := map[string]string{"#hk": hashKey}
+	values := map[string]types.AttributeValue{":hk": avS(owner)}
+	cond := "#hk = :hk"
+	if rangeCond != "" {
+		names["#rk"] = rangeKey
+		cond += " AND " + rangeCond
+		for k, v := range vals {
+			values[k] = v
+		}
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.TableName(table)),
+		KeyConditionExpression:    aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ConsistentRead:            aws.Bool(true),
+	}
+	if keysOnly {
+		names["#rk"] = rangeKey
+		in.ProjectionExpression = aws.String("#hk, #rk")
+	}
+	return s.queryItems(ctx, in)
+}
+
+// decodeAll decodes items of table.
+func decodeAll(table actingweb.Table, items []item) ([]actingweb.Record, error) {
+	out := make([]actingweb.Record, 0, len(items))
+	for _, it := range items {
+		r, err := decodeRecord(table, it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// deleteKeys deletes the items with the given primary keys (BatchWriteItem, 25 per request,
+// unprocessed items retried by batchWrite). Duplicate keys are removed first (DynamoDB refuses
+// a batch that names one key twice).
+func (s *Store) deleteKeys(ctx context.Context, table actingweb.Table, keys []item, hashKey, rangeKey string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	seen := make(map[string]bool, len(keys))
+	reqs := make([]types.WriteRequest, 0, len(keys))
+	for _, k := range keys {
+		key := item{hashKey: k[hashKey]}
+		id := attrString(k[hashKey])
+		if rangeKey != "" {
+			key[rangeKey] = k[rangeKey]
+			id += "\x00" + attrString(k[rangeKey])
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key}})
+	}
+	return s.batchWrite(ctx, s.TableName(table), reqs)
+}
+
+// attrString returns the text of an S attribute ("" for anything else).
+func attrString(av types.AttributeValue) string {
+	if s, ok := av.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// update builds an UpdateExpression from SET and REMOVE clauses with generated placeholders.
+type update struct {
+	sets, removes []string
+	names         map[string]string
+	values        map[string]types.AttributeValue
+}
+
+func newUpdate() *update {
+	return &update{names: map[string]string{}, values: map[string]types.AttributeValue{}}
+}
+
+func (u *update) name(attr string) string {
+	ph := fmt.Sprintf("#u%d", len(u.names))
+	u.names[ph] = attr
+	return ph
+}
+
+func (u *update) value(v types.AttributeValue) string {
+	ph := fmt.Sprintf(":u%d", len(u.values))
+	u.values[ph] = v
+	return ph
+}
+
+// set adds "attr = v".
+func (u *update) set(attr string, v types.AttributeValue) {
+	u.sets = append(u.sets, u.name(attr)+" = "+u.value(v))
+}
+
+// setIfNotExists adds "attr = if_not_exists(attr, v)": the stored value wins.
+func (u *update) setIfNotExists(attr string, v types.AttributeValue) {
+	n := u.name(attr)
+	u.sets = append(u.sets, n+" = if_not_exists("+n+", "+u.value(v)+")")
+}
+
+// remove adds "REMOVE attr".
+func (u *update) remove(attr string) { u.removes = append(u.removes, u.name(attr)) }
+
+func (u *update) empty() bool { return len(u.sets) == 0 && len(u.removes) == 0 }
+
+func (u *update) expression() string {
+	var b []byte
+	if len(u.sets) > 0 {
+		b = append(b, "SET "...)
+		for i, s := range u.sets {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, s...)
+		}
+	}
+	if len(u.removes) > 0 {
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, "REMOVE "...)
+		for i, s := range u.removes {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, s...)
+		}
+	}
+	return string(b)
+}
+
+// applyUpdate runs u on the item with key, conditioned on the item existing (hashKey
+// present): ErrNotFound when it does not. An empty update only checks existence.
+func (s *Store) applyUpdate(ctx context.Context, op string, table actingweb.Table, key item, hashKey string, u *update) error {
+	if u.empty() {
+		it, err := s.getItem(ctx, table, key, hashKey)
+		if err != nil {
+			return ddbErr(op, err)
+		}
+		if it == nil {
+			return notFound(op)
+		}
+		return nil
+	}
+	cond := "attribute_exists(" + u.name(hashKey) + ")"
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.TableName(table)),
+		Key:                       key,
+		UpdateExpression:          aws.String(u.expression()),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  u.names,
+		ExpressionAttributeValues: nilIfEmpty(u.values),
+	})
+	if isConditionFailed(err) {
+		return notFound(op)
+	}
+	if err != nil {
+		return ddbErr(op, err)
+	}
+	return nil
+}
+
+// nilIfEmpty avoids sending an empty ExpressionAttributeValues map, which DynamoDB refuses.
+func nilIfEmpty(m map[string]types.AttributeValue) map[string]types.AttributeValue {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// isNotFound reports whether err wraps ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, actingweb.ErrNotFound) }
+
+// deletePartition deletes every item of owner in table (key-only consistent Query, then
+// BatchWriteItem). The hash key is "id" on every table that has a range key.
+func (s *Store) deletePartition(ctx context.Context, table actingweb.Table, rangeKey, owner string) error {
+	op := fmt.Sprintf("delete all %s of %s", table, owner)
+	if owner == "" {
+		return nil
+	}
+	keys, err := s.queryPartition(ctx, table, "id", owner, rangeKey, "", nil, true)
+	if err != nil {
+		return ddbErr(op, err)
+	}
+	if err := s.deleteKeys(ctx, table, keys, "id", rangeKey); err != nil {
+		return ddbErr(op, err)
+	}
+	return nil
+}
