@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// Subscription diffs and sequence numbers (§6.8). Lists are ordered by subid then numeric
+// seqnr (§8.1); "timestamp" is naive UTC.
+
+const diffColumns = `id, subid_seqnr, subid, "timestamp", diff, seqnr`
+
+func scanDiff(r pgx.Row) (actingweb.SubscriptionDiff, error) {
+	var d actingweb.SubscriptionDiff
+	err := r.Scan(&d.ID, &d.SubIDSeqnr, &d.SubID, &d.Timestamp, &d.Diff, &d.Seqnr)
+	d.Timestamp = d.Timestamp.UTC()
+	return d, err
+}
+
+func diffKey(subID string, seqnr int64) string { return subID + ":" + strconv.FormatInt(seqnr, 10) }
+
+// AddDiff increments the seqnr of subscription peerID:subID and stores the diff under the new
+// number with the current time, in one transaction: the UPDATE locks the subscription row, so
+// concurrent writers queue and never share a number. ErrNotFound if the subscription does not
+// exist; a diff already stored under the new key (drifted data) gives ErrExists and nothing
+// is changed.
+func (s *Store) AddDiff(ctx context.Context, actorID, peerID, subID, diff string) (actingweb.SubscriptionDiff, error) {
+	d := actingweb.SubscriptionDiff{ID: actorID, Diff: diff, Timestamp: now()}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE subscriptions SET seqnr = seqnr + 1
+			WHERE id = $1 AND peer_sub_id = $2 RETURNING seqnr, subid`, actorID, peerID+":"+subID).
+			Scan(&d.Seqnr, &d.SubID)
+		if err != nil {
+			return err
+		}
+		d.SubIDSeqnr = diffKey(d.SubID, d.Seqnr)
+		_, err = tx.Exec(ctx, `INSERT INTO subscription_diffs (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+			d.ID, d.SubIDSeqnr, d.SubID, d.Timestamp, d.Diff, d.Seqnr)
+		return err
+	})
+	if err != nil {
+		return actingweb.SubscriptionDiff{}, wrapErr(err, "add diff to subscription %s/%s:%s", actorID, peerID, subID)
+	}
+	return d, nil
+}
+
+// CreateDiff writes d as given (SubIDSeqnr built when empty, Timestamp now when zero);
+// ErrExists if the key exists, ErrInvalid for an empty id or subscription id.
+func (s *Store) CreateDiff(ctx context.Context, d actingweb.SubscriptionDiff) error {
+	if d.ID == "" || d.SubID == "" {
+		return invalid("create diff %q/%q: id and subscription id are required", d.ID, d.SubID)
+	}
+	if d.SubIDSeqnr == "" {
+		d.SubIDSeqnr = diffKey(d.SubID, d.Seqnr)
+	}
+	ts := now()
+	if !d.Timestamp.IsZero() {
+		ts = naive(d.Timestamp)
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO subscription_diffs (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id, subid_seqnr) DO NOTHING`, d.ID, d.SubIDSeqnr, d.SubID, ts, d.Diff, d.Seqnr)
+	if err != nil {
+		return wrapErr(err, "create diff %s/%s", d.ID, d.SubIDSeqnr)
+	}
+	if tag.RowsAffected() == 0 {
+		return exists("create diff %s/%s", d.ID, d.SubIDSeqnr)
+	}
+	return nil
+}
+
+// GetDiff reads the diff subID:seqnr; ErrNotFound if absent.
+func (s *Store) GetDiff(ctx context.Context, actorID, subID string, seqnr int64) (actingweb.SubscriptionDiff, error) {
+	key := diffKey(subID, seqnr)
+	d, err := scanDiff(s.pool.QueryRow(ctx, `SELECT `+diffColumns+` FROM subscription_diffs
+		WHERE id = $1 AND subid_seqnr = $2`, actorID, key))
+	if err != nil {
+		return actingweb.SubscriptionDiff{}, wrapErr(err, "get diff %s/%s", actorID, key)
+	}
+	return d, nil
+}
+
+// GetLowestDiff returns the subscription's diff with the lowest seqnr; ErrNotFound if none.
+func (s *Store) GetLowestDiff(ctx context.Context, actorID, subID string) (actingweb.SubscriptionDiff, error) {
+	d, err := scanDiff(s.pool.QueryRow(ctx, `SELECT `+diffColumns+` FROM subscription_diffs
+		WHERE id = $1 AND subid = $2 ORDER BY seqnr LIMIT 1`, actorID, subID))
+	if err != nil {
+		return actingweb.SubscriptionDiff{}, wrapErr(err, "get lowest diff %s/%s", actorID, subID)
+	}
+	return d, nil
+}
+
+// DeleteDiff deletes the diff subID:seqnr. Idempotent.
+func (s *Store) DeleteDiff(ctx context.Context, actorID, subID string, seqnr int64) error {
+	key := diffKey(subID, seqnr)
+	_, err := s.pool.Exec(ctx, `DELETE FROM subscription_diffs WHERE id = $1 AND subid_seqnr = $2`, actorID, key)
+	return wrapErr(err, "delete diff %s/%s", actorID, key)
+}
+
+// ListDiffs returns the actor's diffs (of one subscription when subID != ""), ordered by
+// subid (byte order) then numeric seqnr; empty when none.
+func (s *Store) ListDiffs(ctx context.Context, actorID, subID string) ([]actingweb.SubscriptionDiff, error) {
+	var rows pgx.Rows
+	if subID == "" {
+		rows, _ = s.pool.Query(ctx, `SELECT `+diffColumns+` FROM subscription_diffs WHERE id = $1
+			ORDER BY subid COLLATE "C", seqnr`, actorID)
+	} else {
+		rows, _ = s.pool.Query(ctx, `SELECT `+diffColumns+` FROM subscription_diffs WHERE id = $1 AND subid = $2
+			ORDER BY seqnr`, actorID, subID)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.SubscriptionDiff, error) { return scanDiff(r) })
+	if err != nil {
+		return nil, wrapErr(err, "list diffs %s/%s", actorID, subID)
+	}
+	if out == nil {
+		out = []actingweb.SubscriptionDiff{}
+	}
+	return out, nil
+}
+
+// DeleteDiffs deletes the diffs with seqnr <= upTo of one subscription (all of the actor when
+// subID == ""); upTo <= 0 deletes all of them. Returns the number of rows deleted.
+func (s *Store) DeleteDiffs(ctx context.Context, actorID, subID string, upTo int64) (int64, error) {
+	var bound *int64
+	if upTo > 0 {
+		bound = &upTo
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM subscription_diffs WHERE id = $1
+		AND ($2 = '' OR subid = $2) AND ($3::bigint IS NULL OR seqnr <= $3)`, actorID, subID, bound)
+	if err != nil {
+		return 0, wrapErr(err, "delete diffs %s/%s", actorID, subID)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,273 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Properties (§6.2, §6.3, §6.3a). Name ranges and orderings use COLLATE "C": byte order, as
+// DynamoDB's range keys, whatever the database collation.
+
+const (
+	sqlUpsertProperty = `INSERT INTO properties (id, name, value) VALUES ($1, $2, $3)
+		ON CONFLICT (id, name) DO UPDATE SET value = EXCLUDED.value`
+	// sqlDeletePropertyIndexed deletes a property and, in the same statement, its lookup row
+	// when that row points to the same actor.
+	sqlDeletePropertyIndexed = `WITH d AS (DELETE FROM properties WHERE id = $1 AND name = $2 RETURNING value)
+		DELETE FROM property_lookup l USING d
+		WHERE l.property_name = $2 AND l.value = d.value AND l.actor_id = $1`
+	// sqlInsertLookupOwner inserts a lookup row unless the key exists and returns the owner of
+	// the key: this actor when inserted (or already its own), another actor on a collision.
+	sqlInsertLookupOwner = `WITH ins AS (
+			INSERT INTO property_lookup (property_name, value, actor_id) VALUES ($1, $2, $3)
+			ON CONFLICT (property_name, value) DO NOTHING RETURNING actor_id)
+		SELECT actor_id FROM ins
+		UNION ALL
+		SELECT actor_id FROM property_lookup WHERE property_name = $1 AND value = $2
+		LIMIT 1`
+)
+
+// sanitize makes a value valid UTF-8 before it is stored, as upstream's serialiser does
+// (§6.2: invalid sequences become '?').
+func sanitize(s string) string { return strings.ToValidUTF8(s, "?") }
+
+// GetProperty reads one value; ErrNotFound if absent or stored empty.
+func (s *Store) GetProperty(ctx context.Context, actorID, name string) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, `SELECT value FROM properties WHERE id = $1 AND name = $2`, actorID, name).Scan(&v)
+	if err != nil {
+		return "", wrapErr(err, "get property %s/%s", actorID, name)
+	}
+	if v == "" {
+		return "", notFound("get property %s/%s (stored empty)", actorID, name)
+	}
+	return v, nil
+}
+
+// SetProperty upserts a value (made valid UTF-8); "" deletes the row (DeleteProperty). For
+// an indexed name (s.lookup.Indexed) it runs one transaction: the old value is read and
+// locked, the property upserted, the old value's lookup row deleted if it points to this
+// actor, and then, inside a savepoint, the new lookup row inserted without overwriting
+// another actor's (a collision is logged) and the deferred foreign key checked at once. A
+// failure inside the savepoint (value too large for the lookup B-tree, actor row missing) is
+// rolled back alone and logged; the property write still commits (§6.3 hazard fixed).
+func (s *Store) SetProperty(ctx context.Context, actorID, name, value string) error {
+	if actorID == "" || name == "" {
+		return invalid("set property %q/%q: empty actor id or name", actorID, name)
+	}
+	value = sanitize(value)
+	if value == "" {
+		return s.DeleteProperty(ctx, actorID, name)
+	}
+	if !s.lookup.Indexed(name) {
+		_, err := s.pool.Exec(ctx, sqlUpsertProperty, actorID, name, value)
+		return wrapErr(err, "set property %s/%s", actorID, name)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var old string
+		err := tx.QueryRow(ctx, `SELECT value FROM properties WHERE id = $1 AND name = $2 FOR UPDATE`,
+			actorID, name).Scan(&old)
+		hadOld := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sqlUpsertProperty, actorID, name, value); err != nil {
+			return err
+		}
+		if hadOld && old != value {
+			// Deleting a row by key cannot hit a size limit; done outside the savepoint so a
+			// failed insert below does not leave the stale row behind.
+			if _, err := tx.Exec(ctx, `DELETE FROM property_lookup
+				WHERE property_name = $1 AND value = $2 AND actor_id = $3`, name, old, actorID); err != nil {
+				return err
+			}
+		}
+		s.insertLookupSavepoint(ctx, tx, actorID, name, value)
+		return nil
+	})
+	return wrapErr(err, "set property %s/%s", actorID, name)
+}
+
+// insertLookupSavepoint adds the lookup row (name, value) -> actorID inside a savepoint of tx.
+// Errors roll back the savepoint only and are logged (without the value); a collision is
+// logged too. The deferred foreign key is checked inside the savepoint (SET CONSTRAINTS ALL
+// IMMEDIATE) so a missing actor row cannot fail the COMMIT of the property write.
+func (s *Store) insertLookupSavepoint(ctx context.Context, tx pgx.Tx, actorID, name, value string) {
+	var owner string
+	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+		err := sp.QueryRow(ctx, sqlInsertLookupOwner, name, value, actorID).Scan(&owner)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		_, err = sp.Exec(ctx, `SET CONSTRAINTS ALL IMMEDIATE`)
+		return err
+	})
+	log := s.logger()
+	switch {
+	case err != nil:
+		attrs := []any{"actor", actorID, "property", name, "value_bytes", len(value)}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			attrs = append(attrs, "sqlstate", pe.Code, "error", pe.Message)
+		} else {
+			attrs = append(attrs, "error", err.Error())
+		}
+		log.WarnContext(ctx, "property lookup row not written; the property was stored without it "+
+			"(rebuild with RebuildPropertyLookup once fixed)", attrs...)
+	case owner == "":
+		log.WarnContext(ctx, "property lookup row not written: concurrent writer of the same key",
+			"actor", actorID, "property", name)
+	case owner != actorID:
+		log.WarnContext(ctx, "property lookup collision: value already indexed for another actor; kept",
+			"actor", actorID, "property", name, "owner", owner)
+	}
+}
+
+// DeleteProperty deletes a row and, for an indexed name, its lookup row when it points to
+// actorID, in one statement. Idempotent.
+func (s *Store) DeleteProperty(ctx context.Context, actorID, name string) error {
+	q := `DELETE FROM properties WHERE id = $1 AND name = $2`
+	if s.lookup.Indexed(name) {
+		q = sqlDeletePropertyIndexed
+	}
+	_, err := s.pool.Exec(ctx, q, actorID, name)
+	return wrapErr(err, "delete property %s/%s", actorID, name)
+}
+
+// GetActorIDFromProperty resolves (name, value) through the lookup table; ErrNotFound when the
+// name is not indexed, no lookup row exists, or the owner's property row is gone. The current
+// property value is not compared (§6.3).
+func (s *Store) GetActorIDFromProperty(ctx context.Context, name, value string) (string, error) {
+	if !s.lookup.Indexed(name) {
+		return "", notFound("actor by property %s: not an indexed property", name)
+	}
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT l.actor_id FROM property_lookup l
+		WHERE l.property_name = $1 AND l.value = $2
+		  AND EXISTS (SELECT 1 FROM properties p WHERE p.id = l.actor_id AND p.name = l.property_name)`,
+		name, value).Scan(&id)
+	if err != nil {
+		return "", wrapErr(err, "actor by property %s", name)
+	}
+	return id, nil
+}
+
+// GetPropertyRange returns the rows with lower <= name <= upper in byte order; keysOnly
+// gives "" values. Empty map when none.
+func (s *Store) GetPropertyRange(ctx context.Context, actorID, lower, upper string, keysOnly bool) (map[string]string, error) {
+	q := `SELECT name, value FROM properties
+		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3`
+	if keysOnly {
+		q = `SELECT name, '' FROM properties
+		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3`
+	}
+	m, err := s.propertyMap(ctx, q, actorID, lower, upper)
+	return m, wrapErr(err, "property range %s", actorID)
+}
+
+// GetLastPropertyInRange returns the byte-greatest name in the inclusive range; ErrNotFound
+// when the range is empty.
+func (s *Store) GetLastPropertyInRange(ctx context.Context, actorID, lower, upper string) (string, error) {
+	var name string
+	err := s.pool.QueryRow(ctx, `SELECT name FROM properties
+		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3
+		ORDER BY name COLLATE "C" DESC LIMIT 1`, actorID, lower, upper).Scan(&name)
+	if err != nil {
+		return "", wrapErr(err, "last property in range %s", actorID)
+	}
+	return name, nil
+}
+
+// CreatePropertyIfNotExists inserts only when no row exists; false when one does or the
+// (sanitised) value is empty. No lookup maintenance (§6.3).
+func (s *Store) CreatePropertyIfNotExists(ctx context.Context, actorID, name, value string) (bool, error) {
+	value = sanitize(value)
+	if actorID == "" || name == "" || value == "" {
+		return false, nil
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO properties (id, name, value) VALUES ($1, $2, $3)
+		ON CONFLICT (id, name) DO NOTHING`, actorID, name, value)
+	if err != nil {
+		return false, wrapErr(err, "create property %s/%s", actorID, name)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeletePropertyIfValueEquals deletes the row only when its value equals value exactly.
+func (s *Store) DeletePropertyIfValueEquals(ctx context.Context, actorID, name, value string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1 AND name = $2 AND value = $3`,
+		actorID, name, value)
+	if err != nil {
+		return false, wrapErr(err, "conditional delete of property %s/%s", actorID, name)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// SetPropertyIfValueEquals replaces the value only when it equals expected; never creates.
+func (s *Store) SetPropertyIfValueEquals(ctx context.Context, actorID, name, expected, value string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE properties SET value = $4 WHERE id = $1 AND name = $2 AND value = $3`,
+		actorID, name, expected, value)
+	if err != nil {
+		return false, wrapErr(err, "conditional set of property %s/%s", actorID, name)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// BatchDeleteProperties deletes the named rows; no lookup maintenance.
+func (s *Store) BatchDeleteProperties(ctx context.Context, actorID string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1 AND name = ANY($2)`, actorID, names)
+	return wrapErr(err, "batch delete of %d properties of %s", len(names), actorID)
+}
+
+// ListProperties returns the plain properties (names not starting with "list:").
+func (s *Store) ListProperties(ctx context.Context, actorID string) (map[string]string, error) {
+	m, err := s.propertyMap(ctx, `SELECT name, value FROM properties WHERE id = $1 AND name NOT LIKE 'list:%'`, actorID)
+	return m, wrapErr(err, "list properties %s", actorID)
+}
+
+// ListAllProperties returns every property row of the actor, list rows included.
+func (s *Store) ListAllProperties(ctx context.Context, actorID string) (map[string]string, error) {
+	m, err := s.propertyMap(ctx, `SELECT name, value FROM properties WHERE id = $1`, actorID)
+	return m, wrapErr(err, "list all properties %s", actorID)
+}
+
+// DeleteAllProperties deletes every property row of the actor and, in lookup mode, the lookup
+// rows of indexed names that point to it, in one statement.
+func (s *Store) DeleteAllProperties(ctx context.Context, actorID string) error {
+	var err error
+	if s.lookup.UseLookupTable && len(s.lookup.IndexedProperties) > 0 {
+		_, err = s.pool.Exec(ctx, `WITH dl AS (DELETE FROM property_lookup WHERE actor_id = $1 AND property_name = ANY($2))
+			DELETE FROM properties WHERE id = $1`, actorID, s.lookup.IndexedProperties)
+	} else {
+		_, err = s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1`, actorID)
+	}
+	return wrapErr(err, "delete all properties %s", actorID)
+}
+
+// propertyMap runs a (name, value) query into a map (never nil).
+func (s *Store) propertyMap(ctx context.Context, q string, args ...any) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]string{}
+	var name, value string
+	for rows.Next() {
+		if err := rows.Scan(&name, &value); err != nil {
+			return nil, err
+		}
+		m[name] = value
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

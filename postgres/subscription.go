@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// Subscriptions (§6.7). The key peer_sub_id is carried as stored, never rebuilt on modify.
+
+const subscriptionColumns = `id, peer_sub_id, peerid, subid, granularity, target, subtarget, resource, seqnr, callback`
+
+func scanSubscription(r pgx.Row) (actingweb.Subscription, error) {
+	var x actingweb.Subscription
+	err := r.Scan(&x.ID, &x.PeerSubID, &x.PeerID, &x.SubID, &x.Granularity, &x.Target, &x.Subtarget,
+		&x.Resource, &x.Seqnr, &x.Callback)
+	return x, err
+}
+
+// GetSubscription reads the row keyed peerID:subID; ErrNotFound if absent.
+func (s *Store) GetSubscription(ctx context.Context, actorID, peerID, subID string) (actingweb.Subscription, error) {
+	x, err := scanSubscription(s.pool.QueryRow(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE id = $1 AND peer_sub_id = $2`, actorID, peerID+":"+subID))
+	if err != nil {
+		return actingweb.Subscription{}, wrapErr(err, "get subscription %s/%s:%s", actorID, peerID, subID)
+	}
+	return x, nil
+}
+
+// CreateSubscription inserts x (PeerSubID built from PeerID:SubID when empty; empty optional
+// strings stored as NULL). Empty id, peer id or subscription id: ErrInvalid; existing key:
+// ErrExists.
+func (s *Store) CreateSubscription(ctx context.Context, x actingweb.Subscription) error {
+	if x.ID == "" || x.PeerID == "" || x.SubID == "" {
+		return invalid("create subscription %q/%q:%q: id, peer id and subscription id are required", x.ID, x.PeerID, x.SubID)
+	}
+	key := x.PeerSubID
+	if key == "" {
+		key = x.PeerID + ":" + x.SubID
+	}
+	opt := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		return nilIfEmpty(*p)
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, peer_sub_id) DO NOTHING`,
+		x.ID, key, x.PeerID, x.SubID, opt(x.Granularity), opt(x.Target), opt(x.Subtarget), opt(x.Resource),
+		x.Seqnr, x.Callback)
+	if err != nil {
+		return wrapErr(err, "create subscription %s/%s", x.ID, key)
+	}
+	if tag.RowsAffected() == 0 {
+		return exists("create subscription %s/%s", x.ID, key)
+	}
+	return nil
+}
+
+// ModifySubscription applies u to the row keyed peerID:subID: strings when non-empty, Seqnr
+// and Callback when non-nil. ErrNotFound if the subscription does not exist.
+func (s *Store) ModifySubscription(ctx context.Context, actorID, peerID, subID string, u actingweb.SubscriptionUpdate) error {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	// NULLIF(x, '') / NULL parameters keep the stored value through COALESCE.
+	tag, err := s.pool.Exec(ctx, `UPDATE subscriptions SET
+			granularity = COALESCE(NULLIF($3, ''), granularity),
+			target = COALESCE(NULLIF($4, ''), target),
+			subtarget = COALESCE(NULLIF($5, ''), subtarget),
+			resource = COALESCE(NULLIF($6, ''), resource),
+			seqnr = COALESCE($7, seqnr),
+			callback = COALESCE($8, callback)
+		WHERE id = $1 AND peer_sub_id = $2`, actorID, peerID+":"+subID,
+		str(u.Granularity), str(u.Target), str(u.Subtarget), str(u.Resource), u.Seqnr, u.Callback)
+	if err != nil {
+		return wrapErr(err, "modify subscription %s/%s:%s", actorID, peerID, subID)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("modify subscription %s/%s:%s", actorID, peerID, subID)
+	}
+	return nil
+}
+
+// DeleteSubscription deletes the row keyed peerID:subID (not its diffs). Idempotent.
+func (s *Store) DeleteSubscription(ctx context.Context, actorID, peerID, subID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM subscriptions WHERE id = $1 AND peer_sub_id = $2`, actorID, peerID+":"+subID)
+	return wrapErr(err, "delete subscription %s/%s:%s", actorID, peerID, subID)
+}
+
+// ListSubscriptions returns the actor's subscriptions ordered by peer_sub_id (byte order).
+func (s *Store) ListSubscriptions(ctx context.Context, actorID string) ([]actingweb.Subscription, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1
+		ORDER BY peer_sub_id COLLATE "C"`, actorID)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.Subscription, error) { return scanSubscription(r) })
+	if err != nil {
+		return nil, wrapErr(err, "list subscriptions %s", actorID)
+	}
+	if out == nil {
+		out = []actingweb.Subscription{}
+	}
+	return out, nil
+}
+
+// DeleteAllSubscriptions deletes every subscription row of the actor (not the diffs).
+func (s *Store) DeleteAllSubscriptions(ctx context.Context, actorID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM subscriptions WHERE id = $1`, actorID)
+	return wrapErr(err, "delete all subscriptions %s", actorID)
+}
