@@ -1,0 +1,187 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// DecodeRecord decodes one canonical record of table t from a JSON object (one bundle line):
+// unknown fields, wrong types and missing required fields (empty id or key parts, zero
+// required timestamps) are errors wrapping actingweb.ErrInvalid. When only required fields
+// are missing, the decoded record is returned with the error (for the reject's key).
+func DecodeRecord(t actingweb.Table, line []byte) (actingweb.Record, error) {
+	r := actingweb.NewRecord(t)
+	if r == nil {
+		return nil, fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(r); err != nil {
+		return nil, fmt.Errorf("%w: %s", actingweb.ErrInvalid, jsonErr(err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", actingweb.ErrInvalid)
+	}
+	if err := CheckRequired(r); err != nil {
+		return r, err // the record is returned for the reject's key
+	}
+	return r, nil
+}
+
+func jsonErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %q: JSON %s cannot be a %s", te.Field, te.Value, te.Type)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "bad JSON: the line ends inside a value (truncated?)"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("bad JSON at byte %d: %v", se.Offset, err)
+	}
+	return err.Error()
+}
+
+// CheckRequired returns an error wrapping actingweb.ErrInvalid when r lacks a field every
+// backend needs: the owner id and the key parts (non-empty), required timestamps (non-zero).
+func CheckRequired(r actingweb.Record) error {
+	var missing []string
+	need := func(name, v string) {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	needTime := func(name string, v time.Time) {
+		if v.IsZero() {
+			missing = append(missing, name)
+		}
+	}
+	switch r := r.(type) {
+	case *actingweb.Actor:
+		need("id", r.ID)
+	case *actingweb.Property:
+		need("id", r.ID)
+		need("name", r.Name)
+	case *actingweb.PropertyLookup:
+		need("property_name", r.PropertyName)
+		need("lookup_key", r.LookupKey)
+		need("actor_id", r.ActorID)
+	case *actingweb.Attribute:
+		need("id", r.ID)
+		need("bucket_name", r.BucketName)
+	case *actingweb.Trust:
+		need("id", r.ID)
+		need("peerid", r.PeerID)
+	case *actingweb.PeerTrustee:
+		need("id", r.ID)
+		need("peerid", r.PeerID)
+	case *actingweb.Subscription:
+		need("id", r.ID)
+		need("peer_sub_id", r.PeerSubID)
+	case *actingweb.SubscriptionDiff:
+		need("id", r.ID)
+		need("subid_seqnr", r.SubIDSeqnr)
+		needTime("timestamp", r.Timestamp)
+	case *actingweb.SubscriptionSuspension:
+		need("id", r.ID)
+		need("target", r.Target)
+		needTime("suspended_at", r.SuspendedAt)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing or empty required field(s) %s", actingweb.ErrInvalid, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// upstreamRenames maps upstream export field names to bundle names, per table (§7.2 I1, I4).
+var upstreamRenames = map[actingweb.Table]map[string]string{
+	actingweb.TableTrusts:       {"desc_text": "desc", "actor_id": "id"},
+	actingweb.TablePeerTrustees: {"peer_type": "type", "actor_id": "id"},
+}
+
+// upstreamDropped are derived upstream fields that carry nothing the record lacks.
+var upstreamDropped = map[actingweb.Table]map[string]bool{
+	actingweb.TableSubscriptionSuspensions: {"target_key": true},
+}
+
+// timeFields are the JSON names of timestamp fields, which upstream exports may hold in
+// Python's str(datetime) or PynamoDB form.
+var timeFields = map[string]bool{
+	"created_at": true, "last_accessed": true, "capabilities_fetched_at": true,
+	"timestamp": true, "suspended_at": true,
+}
+
+var upstreamTimeLayouts = []string{
+	time.RFC3339Nano,
+	actingweb.PynamoDBTimeLayout,
+	"2006-01-02 15:04:05.999999-07:00",
+	"2006-01-02 15:04:05-07:00",
+	"2006-01-02 15:04:05.999999",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05.999999",
+}
+
+// decodeUpstream decodes one element of an upstream <table>.json array: field names are mapped
+// to bundle names (desc_text → desc, peer_type → type, actor_id → id), derived fields dropped,
+// Python timestamps (naive = UTC) converted; anything left unknown is an error.
+func decodeUpstream(t actingweb.Table, raw []byte) (actingweb.Record, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("%w: %s", actingweb.ErrInvalid, jsonErr(err))
+	}
+	out := make(map[string]json.RawMessage, len(obj))
+	for k, v := range obj {
+		if upstreamDropped[t][k] {
+			continue
+		}
+		if n, ok := upstreamRenames[t][k]; ok {
+			k = n
+		}
+		if string(v) == "null" {
+			continue
+		}
+		if timeFields[k] {
+			var s string
+			if err := json.Unmarshal(v, &s); err == nil {
+				tm, err := parseUpstreamTime(s)
+				if err != nil {
+					return nil, fmt.Errorf("%w: field %q: %v", actingweb.ErrInvalid, k, err)
+				}
+				v, _ = json.Marshal(tm)
+			}
+		}
+		out[k] = v
+	}
+	if t == actingweb.TableAttributes {
+		// upstream's to_simple_dict carries the payload as JSON text; an object or array in a
+		// string is taken as that JSON (§7.2 I6), other strings stay strings.
+		if d, ok := out["data"]; ok && len(d) > 0 && d[0] == '"' {
+			var s string
+			if json.Unmarshal(d, &s) == nil && (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) && json.Valid([]byte(s)) {
+				out["data"] = json.RawMessage(s)
+			}
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", actingweb.ErrInvalid, err)
+	}
+	return DecodeRecord(t, b)
+}
+
+func parseUpstreamTime(s string) (time.Time, error) {
+	for _, l := range upstreamTimeLayouts {
+		if tm, err := time.Parse(l, s); err == nil {
+			return tm.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("timestamp %q is in no known form", s)
+}

@@ -1,0 +1,416 @@
+package bundle
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// Reader reads a bundle directory, or a directory of upstream <table>.json array files when
+// it has no manifest. It is a migrate source (Scan, Count, Describe, MaxSegments). Safe for
+// concurrent scans of different tables.
+type Reader struct {
+	dir      string
+	manifest *Manifest
+	files    map[actingweb.Table]tableSource
+}
+
+type tableSource struct {
+	path     string
+	name     string
+	gz       bool
+	upstream bool       // a JSON array file of upstream's export
+	entry    *TableFile // manifest entry (nil for upstream files)
+}
+
+// Open opens the bundle in dir: with a manifest.json, the manifest is checked (format,
+// format_version, known tables, files present); without one, the directory must hold
+// upstream's <table>.json array files (an incomplete bundle — .jsonl files without a
+// manifest, i.e. an interrupted export — is refused).
+func Open(dir string) (*Reader, error) {
+	r := &Reader{dir: dir, files: map[actingweb.Table]tableSource{}}
+	m, err := ReadManifest(dir)
+	switch {
+	case err == nil:
+		r.manifest = m
+		for name, tf := range m.Tables {
+			t, _ := actingweb.ParseTable(name)
+			tf := tf
+			p := filepath.Join(dir, tf.File)
+			if _, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("%w: bundle %s: table %s: %v", ErrFormat, dir, name, err)
+			}
+			r.files[t] = tableSource{path: p, name: tf.File, gz: tf.Compressed, entry: &tf}
+		}
+		return r, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", dir, err)
+	}
+	var partial bool
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if strings.HasSuffix(n, ".jsonl") || strings.HasSuffix(n, ".jsonl.gz") {
+			base := strings.TrimSuffix(strings.TrimSuffix(n, ".gz"), ".jsonl")
+			if !strings.Contains(base, ".") {
+				partial = true
+			}
+			continue
+		}
+		if !strings.HasSuffix(n, ".json") {
+			continue
+		}
+		base := strings.TrimSuffix(n, ".json")
+		if strings.Contains(base, ".") { // checkpoint files and the like
+			continue
+		}
+		t, err := actingweb.ParseTable(base)
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: file %s: %w", dir, n, err)
+		}
+		if _, dup := r.files[t]; dup {
+			return nil, fmt.Errorf("%w: bundle %s: two files for table %s", ErrFormat, dir, t)
+		}
+		r.files[t] = tableSource{path: filepath.Join(dir, n), name: n, upstream: true}
+	}
+	if len(r.files) == 0 {
+		if partial {
+			return nil, fmt.Errorf("%w: bundle %s has table files but no manifest.json: the export did not finish; resume it (export --resume) or export again", ErrFormat, dir)
+		}
+		return nil, fmt.Errorf("%w: %s holds neither a manifest.json nor upstream <table>.json files", ErrFormat, dir)
+	}
+	return r, nil
+}
+
+// Manifest returns the bundle's manifest, nil for upstream array files.
+func (r *Reader) Manifest() *Manifest { return r.manifest }
+
+// Upstream reports whether the directory holds upstream's <table>.json array files.
+func (r *Reader) Upstream() bool { return r.manifest == nil }
+
+// Tables lists the tables present, in migration order.
+func (r *Reader) Tables() []actingweb.Table {
+	var out []actingweb.Table
+	for _, t := range actingweb.Tables {
+		if _, ok := r.files[t]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Has reports whether table t is present.
+func (r *Reader) Has(t actingweb.Table) bool { _, ok := r.files[t]; return ok }
+
+// Describe names the bundle for people.
+func (r *Reader) Describe() string {
+	if r.manifest == nil {
+		return "upstream export " + r.dir
+	}
+	return "bundle " + r.dir
+}
+
+// MaxSegments is 1: a table file is read by one scanner.
+func (r *Reader) MaxSegments() int { return 1 }
+
+func (r *Reader) source(t actingweb.Table) (tableSource, error) {
+	if actingweb.NewRecord(t) == nil {
+		return tableSource{}, fmt.Errorf("bundle: %w: %q", actingweb.ErrUnknownTable, t)
+	}
+	ts, ok := r.files[t]
+	if !ok {
+		return ts, fmt.Errorf("bundle %s has no table %s: %w", r.dir, t, actingweb.ErrNotFound)
+	}
+	return ts, nil
+}
+
+// Count returns the rows of t: the manifest's count, or for upstream files the number of array
+// elements (a streaming pass).
+func (r *Reader) Count(ctx context.Context, t actingweb.Table) (int64, error) {
+	ts, err := r.source(t)
+	if err != nil {
+		return 0, err
+	}
+	if ts.entry != nil {
+		return ts.entry.Rows, nil
+	}
+	var n int64
+	err = r.scanArray(ctx, t, ts, 0, 1<<30, func(actingweb.Page) error { return nil }, func() { n++ })
+	return n, err
+}
+
+// Cursor of a JSON Lines table: "<lines consumed>:<byte offset>" (byte offset in the file for
+// plain files, where a resumed scan seeks; gzip files are re-read and lines skipped).
+func parseCursor(c string) (line, off int64, err error) {
+	if c == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(c, ":")
+	if line, err = strconv.ParseInt(a, 10, 64); err != nil || !ok {
+		return 0, 0, fmt.Errorf("bad bundle cursor %q", c)
+	}
+	if off, err = strconv.ParseInt(b, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("bad bundle cursor %q", c)
+	}
+	return line, off, nil
+}
+
+// Scan streams table t in file order. Only segment 0 of a segmented scan returns rows.
+// Malformed lines become Page.Rejects with their file:line position. At the end of the file
+// the row count and SHA-256 are checked against the manifest; a mismatch (or a truncated gzip
+// stream) is an error wrapping ErrFormat.
+func (r *Reader) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+	ts, err := r.source(t)
+	if err != nil {
+		return err
+	}
+	if opts.TotalSegments > 1 && opts.Segment != 0 {
+		return fn(actingweb.Page{Cursor: opts.Cursor, Last: true})
+	}
+	pageSize := opts.PageSize
+	if pageSize <= 0 {
+		pageSize = 1000
+	}
+	if ts.upstream {
+		var skip int64
+		if opts.Cursor != "" {
+			if skip, err = strconv.ParseInt(opts.Cursor, 10, 64); err != nil {
+				return fmt.Errorf("bad upstream cursor %q", opts.Cursor)
+			}
+		}
+		return r.scanArray(ctx, t, ts, skip, pageSize, fn, nil)
+	}
+	return r.scanLines(ctx, t, ts, opts.Cursor, pageSize, fn)
+}
+
+func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSource, cursor string, pageSize int, fn func(actingweb.Page) error) error {
+	line, off, err := parseCursor(cursor)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(ts.path)
+	if err != nil {
+		return fmt.Errorf("bundle %s: table %s: %w", r.dir, t, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	var rd io.Reader
+	skipLines := int64(0)
+	var tee io.Reader
+	if ts.gz {
+		skipLines = line
+		line, off = 0, 0
+		tee = io.TeeReader(bufio.NewReaderSize(f, 256<<10), h)
+		rd = tee
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if st.Size() == 0 {
+			rd = strings.NewReader("")
+		} else {
+			z, err := gzip.NewReader(rd)
+			if err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrFormat, ts.name, err)
+			}
+			defer z.Close()
+			rd = z
+		}
+	} else {
+		if off > 0 {
+			if _, err := io.CopyN(h, f, off); err != nil {
+				return fmt.Errorf("%w: %s: cursor %s beyond the file: %v", ErrFormat, ts.name, cursor, err)
+			}
+		}
+		rd = io.TeeReader(f, h)
+	}
+	br := bufio.NewReaderSize(rd, 256<<10)
+	var scratch []byte
+	page := actingweb.Page{}
+	emit := func(last bool) error {
+		page.Cursor = strconv.FormatInt(line, 10) + ":" + strconv.FormatInt(off, 10)
+		page.Last = last
+		if err := fn(page); err != nil {
+			return err
+		}
+		page = actingweb.Page{}
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, rerr := br.ReadSlice('\n')
+		if rerr == bufio.ErrBufferFull {
+			scratch = append(scratch[:0], b...)
+			for rerr == bufio.ErrBufferFull {
+				b, rerr = br.ReadSlice('\n')
+				scratch = append(scratch, b...)
+			}
+			b = scratch
+		}
+		if rerr != nil && rerr != io.EOF {
+			return fmt.Errorf("%w: %s line %d: %v", ErrFormat, ts.name, line+1, rerr)
+		}
+		if len(b) > 0 {
+			off += int64(len(b))
+			line++
+			if line > skipLines {
+				content := b
+				if content[len(content)-1] == '\n' {
+					content = content[:len(content)-1]
+				}
+				if len(bytesTrimSpace(content)) > 0 {
+					rec, err := DecodeRecord(t, content)
+					if err != nil {
+						rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:%d: %v", ts.name, line, err)}
+						if rec != nil {
+							rj.Key, rj.Record = rec.Key(), rec
+						} else {
+							rj.Raw = string(content)
+						}
+						page.Rejects = append(page.Rejects, rj)
+					} else {
+						page.Records = append(page.Records, rec)
+					}
+					if len(page.Records)+len(page.Rejects) >= pageSize {
+						if err := emit(false); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+	}
+	if ts.gz {
+		// drain the tee: the gzip reader stops at the end of the last member
+		if _, err := io.Copy(io.Discard, tee); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrFormat, ts.name, err)
+		}
+	}
+	if err := r.check(ts, line, h); err != nil {
+		return err
+	}
+	return emit(true)
+}
+
+func bytesTrimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (r *Reader) check(ts tableSource, lines int64, h hash.Hash) error {
+	if ts.entry == nil {
+		return nil
+	}
+	if lines != ts.entry.Rows {
+		return fmt.Errorf("%w: %s has %d lines, the manifest says %d: the file was changed or truncated", ErrFormat, ts.name, lines, ts.entry.Rows)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != ts.entry.SHA256 {
+		return fmt.Errorf("%w: %s: SHA-256 %s differs from the manifest's %s: the file was changed", ErrFormat, ts.name, got, ts.entry.SHA256)
+	}
+	return nil
+}
+
+// Verify reads every table file and checks row counts and SHA-256 against the manifest,
+// without decoding records. Upstream array files are only checked for JSON syntax.
+func (r *Reader) Verify(ctx context.Context) error {
+	for _, t := range r.Tables() {
+		ts := r.files[t]
+		if ts.upstream {
+			if _, err := r.Count(ctx, t); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.Scan(ctx, t, actingweb.ScanOptions{PageSize: 1 << 30}, func(actingweb.Page) error { return ctx.Err() }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanArray streams an upstream JSON array file element by element (json.Decoder tokens; the
+// file is never loaded whole). The cursor is the number of elements consumed. Elements that
+// cannot be mapped become rejects at "file:element N"; broken JSON syntax stops the scan.
+func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSource, skip int64, pageSize int, fn func(actingweb.Page) error, count func()) error {
+	f, err := os.Open(ts.path)
+	if err != nil {
+		return fmt.Errorf("bundle %s: table %s: %w", r.dir, t, err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 256<<10))
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrFormat, ts.name, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("%w: %s: an upstream export file must hold a JSON array of records", ErrFormat, ts.name)
+	}
+	var n int64
+	page := actingweb.Page{}
+	for dec.More() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("%w: %s element %d: %v", ErrFormat, ts.name, n+1, err)
+		}
+		n++
+		if count != nil {
+			count()
+			continue
+		}
+		if n <= skip {
+			continue
+		}
+		rec, err := decodeUpstream(t, raw)
+		if err != nil {
+			rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:element %d: %v", ts.name, n, err), Raw: string(raw)}
+			page.Rejects = append(page.Rejects, rj)
+		} else {
+			page.Records = append(page.Records, rec)
+		}
+		if len(page.Records)+len(page.Rejects) >= pageSize {
+			page.Cursor = strconv.FormatInt(n, 10)
+			if err := fn(page); err != nil {
+				return err
+			}
+			page = actingweb.Page{}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrFormat, ts.name, err)
+	}
+	page.Cursor = strconv.FormatInt(n, 10)
+	page.Last = true
+	return fn(page)
+}
