@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // Batch limits of DynamoDB (§9.1).
@@ -43,33 +45,51 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
+// batchWriteParallel is the number of BatchWriteItem requests batchWrite keeps in flight.
+const batchWriteParallel = 4
+
 // batchWrite sends reqs (puts and/or deletes) to the physical table in BatchWriteItem
-// requests of at most 25, retrying UnprocessedItems with exponential backoff and full jitter
-// until every request is done or ctx ends. Nothing is dropped silently: on a context end or an
-// API error it returns an error saying how many requests remain unwritten. The caller must not
-// put two requests for the same key into reqs (DynamoDB refuses such a request outright).
+// requests of at most 25 (up to 4 in flight), retrying UnprocessedItems with exponential
+// backoff and full jitter until every request is done or ctx ends. Nothing is dropped
+// silently: on a context end or an API error it returns an error saying how many of the
+// requests remain unwritten (some of the others may have been written: puts and deletes are
+// idempotent, so the caller may retry the whole set). The caller must not put two requests for
+// the same key into reqs (DynamoDB refuses such a request outright).
 func (s *Store) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
-	for start := 0; start < len(reqs); start += maxBatchWrite {
-		end := min(start+maxBatchWrite, len(reqs))
-		pending := reqs[start:end]
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt > 0 {
-				if err := backoff(ctx, attempt-1); err != nil {
-					return fmt.Errorf("batch write to %s: %d of %d items remain unwritten: %w",
-						table, len(pending)+len(reqs)-end, len(reqs), err)
-				}
-			}
-			out, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-				RequestItems: map[string][]types.WriteRequest{table: pending},
-			})
-			if err != nil {
-				return fmt.Errorf("batch write to %s: %d of %d items remain unwritten: %w",
-					table, len(pending)+len(reqs)-end, len(reqs), err)
-			}
-			pending = out.UnprocessedItems[table]
-		}
+	if len(reqs) == 0 {
+		return nil
 	}
-	return nil
+	var remaining atomic.Int64
+	remaining.Store(int64(len(reqs)))
+	fail := func(err error) error {
+		return fmt.Errorf("batch write to %s: %d of %d items remain unwritten: %w",
+			table, remaining.Load(), len(reqs), err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(batchWriteParallel)
+	for start := 0; start < len(reqs); start += maxBatchWrite {
+		pending := reqs[start:min(start+maxBatchWrite, len(reqs))]
+		g.Go(func() error {
+			for attempt := 0; len(pending) > 0; attempt++ {
+				if attempt > 0 {
+					if err := backoff(gctx, attempt-1); err != nil {
+						return fail(err)
+					}
+				}
+				out, err := s.client.BatchWriteItem(gctx, &dynamodb.BatchWriteItemInput{
+					RequestItems: map[string][]types.WriteRequest{table: pending},
+				})
+				if err != nil {
+					return fail(err)
+				}
+				next := out.UnprocessedItems[table]
+				remaining.Add(-int64(len(pending) - len(next)))
+				pending = next
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // batchGet reads the items with the given keys from the physical table in BatchGetItem

@@ -1,0 +1,544 @@
+package dynamodb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// DynamoDB limits checked before writing (§9.1).
+const (
+	// MaxItemSize is the largest item DynamoDB stores: 400 KB, counted as the sum of UTF-8
+	// attribute-name and value sizes (itemSize).
+	MaxItemSize = 400 * 1024
+	// MaxHashKeyBytes caps a partition-key value (table or GSI).
+	MaxHashKeyBytes = 2048
+	// MaxRangeKeyBytes caps a sort-key value.
+	MaxRangeKeyBytes = 1024
+)
+
+// defaultPageSize is the scan page size when ScanOptions.PageSize is 0.
+const defaultPageSize = 1000
+
+// countSegments is the parallelism of Count's counting scan.
+const countSegments = 4
+
+// rebuildSegments is the parallelism of RebuildPropertyLookup's scan (upstream's backfill
+// default, §5.4).
+const rebuildSegments = 4
+
+// tableName validates t and returns its physical name.
+func (s *Store) tableName(t actingweb.Table) (string, error) {
+	if h, _ := keySchema(t); h == "" {
+		return "", fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
+	}
+	return s.TableName(t), nil
+}
+
+// tableErr wraps a missing table as ErrSchema.
+func (s *Store) tableErr(op, table string, err error) error {
+	if isResourceNotFound(err) {
+		return fmt.Errorf("dynamodb: %s %s: %w: table does not exist; run `actingweb schema upgrade --to %s` (%v)",
+			op, table, actingweb.ErrSchema, s.upgradeURL(), err)
+	}
+	return fmt.Errorf("dynamodb: %s %s: %w", op, table, err)
+}
+
+// physicalKey renders the key attributes of item (hash, then range, joined by KeySep), as a
+// Record.Key of the physical key; "" parts when absent.
+func physicalKey(t actingweb.Table, item map[string]types.AttributeValue) string {
+	hash, rng := keySchema(t)
+	h, _, _ := getS(item, hash)
+	if rng == "" {
+		return h
+	}
+	r, _, _ := getS(item, rng)
+	return h + actingweb.KeySep + r
+}
+
+// Scan streams table t page by page (a paginated DynamoDB Scan, parallel-segment when
+// opts.TotalSegments > 1, strongly consistent with opts.Consistent). Page.Cursor is the wire
+// JSON of LastEvaluatedKey (MarshalWireItem), resumable through opts.Cursor; "" on the last
+// page. Items that fail to decode are returned as Page.Rejects with the item's wire JSON in
+// Raw. Lookup-table pages hold digest-only records (Value nil).
+func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+	name, err := s.tableName(t)
+	if err != nil {
+		return err
+	}
+	in := &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(opts.Consistent)}
+	size := opts.PageSize
+	if size <= 0 {
+		size = defaultPageSize
+	}
+	in.Limit = aws.Int32(int32(min(size, 1<<30)))
+	if opts.TotalSegments > 1 {
+		if opts.Segment < 0 || opts.Segment >= opts.TotalSegments {
+			return fmt.Errorf("%w: scan segment %d of %d", actingweb.ErrInvalid, opts.Segment, opts.TotalSegments)
+		}
+		in.Segment, in.TotalSegments = aws.Int32(int32(opts.Segment)), aws.Int32(int32(opts.TotalSegments))
+	}
+	if opts.Cursor != "" {
+		start, err := ParseWireItem([]byte(opts.Cursor))
+		if err != nil {
+			return fmt.Errorf("dynamodb: scan %s: bad cursor: %w", name, err)
+		}
+		in.ExclusiveStartKey = start
+	}
+	for {
+		out, err := s.client.Scan(ctx, in)
+		if err != nil {
+			return s.tableErr("scan", name, err)
+		}
+		page := actingweb.Page{Records: make([]actingweb.Record, 0, len(out.Items))}
+		for _, item := range out.Items {
+			rec, err := decodeRecord(t, item)
+			if err != nil {
+				raw, _ := MarshalWireItem(item)
+				page.Rejects = append(page.Rejects, actingweb.Reject{Table: t, Key: physicalKey(t, item),
+					Reason: err.Error(), Raw: string(raw)})
+				continue
+			}
+			page.Records = append(page.Records, rec)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			page.Last = true
+		} else {
+			c, err := MarshalWireItem(out.LastEvaluatedKey)
+			if err != nil {
+				return fmt.Errorf("dynamodb: scan %s: cursor: %w", name, err)
+			}
+			page.Cursor = string(c)
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if page.Last {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// Count returns the exact number of items of t: a Select=COUNT scan over all pages, strongly
+// consistent, in parallel segments.
+func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
+	name, err := s.tableName(t)
+	if err != nil {
+		return 0, err
+	}
+	var total atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for seg := 0; seg < countSegments; seg++ {
+		g.Go(func() error {
+			p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(name),
+				Select: types.SelectCount, ConsistentRead: aws.Bool(true),
+				Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(countSegments)})
+			for p.HasMorePages() {
+				out, err := p.NextPage(gctx)
+				if err != nil {
+					return s.tableErr("count", name, err)
+				}
+				total.Add(int64(out.Count))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
+	return total.Load(), nil
+}
+
+// attrValueSize is the size DynamoDB charges for one attribute value (§9.1; AWS "Item sizes
+// and formats"): strings their UTF-8 bytes, numbers one byte per two significant digits plus
+// one, booleans and nulls one byte, binaries their length, documents 3 bytes plus their
+// elements (one byte per element overhead).
+func attrValueSize(v types.AttributeValue) int {
+	switch x := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(x.Value)
+	case *types.AttributeValueMemberN:
+		return numberSize(x.Value)
+	case *types.AttributeValueMemberB:
+		return len(x.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range x.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		n := 0
+		for _, s := range x.Value {
+			n += numberSize(s)
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		n := 0
+		for _, b := range x.Value {
+			n += len(b)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3
+		for k, e := range x.Value {
+			n += len(k) + attrValueSize(e) + 1
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range x.Value {
+			n += attrValueSize(e) + 1
+		}
+		return n
+	}
+	return 0
+}
+
+func numberSize(s string) int {
+	digits := strings.TrimLeft(s, "+-")
+	if i := strings.IndexAny(digits, "eE"); i >= 0 {
+		digits = digits[:i]
+	}
+	digits = strings.Replace(digits, ".", "", 1)
+	digits = strings.Trim(digits, "0")
+	return (len(digits)+1)/2 + 1
+}
+
+// itemSize is the DynamoDB size of an item: attribute names plus values (§9.1).
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for k, v := range item {
+		n += len(k) + attrValueSize(v)
+	}
+	return n
+}
+
+// validateItem checks item of table t against DynamoDB's limits (§9.1, §5.2): size at most
+// 400 KB, non-empty keys of at most 2048 (hash) / 1024 (range) bytes, non-empty GSI keys
+// (actors.creator, trusts.secret) of at most 2048 bytes, valid UTF-8 in every string (DynamoDB
+// refuses anything else). It returns the reason or "".
+func validateItem(t actingweb.Table, item map[string]types.AttributeValue) string {
+	hash, rng := keySchema(t)
+	idx, gkey := gsiOf(t)
+	check := func(attr, what string, max int) string {
+		v, _, _ := getS(item, attr)
+		if v == "" {
+			return fmt.Sprintf("%s %s is empty: DynamoDB refuses empty key values", what, attr)
+		}
+		if len(v) > max {
+			return fmt.Sprintf("%s %s is %d bytes, DynamoDB allows at most %d", what, attr, len(v), max)
+		}
+		return ""
+	}
+	if r := check(hash, "hash key", MaxHashKeyBytes); r != "" {
+		return r
+	}
+	if rng != "" {
+		if r := check(rng, "range key", MaxRangeKeyBytes); r != "" {
+			return r
+		}
+	}
+	if idx != "" {
+		if r := check(gkey, "GSI "+idx+" key", MaxHashKeyBytes); r != "" {
+			return r
+		}
+	}
+	for k, v := range item {
+		if s, ok := v.(*types.AttributeValueMemberS); ok && !utf8.ValidString(s.Value) {
+			return fmt.Sprintf("attribute %s is not valid UTF-8", k)
+		}
+	}
+	if n := itemSize(item); n > MaxItemSize {
+		return fmt.Sprintf("item is %d bytes, DynamoDB allows at most %d (400 KB)", n, MaxItemSize)
+	}
+	return ""
+}
+
+// WriteBatch writes recs (all of table t) under policy (§5.6). Each record is encoded as
+// PynamoDB writes it and checked against DynamoDB's limits (validateItem); records that fail
+// are returned as rejects. Records sharing a physical key are written once: the last one under
+// overwrite, the first under skip (the others count as skipped), and under fail the batch is
+// refused with ErrConflict. Under skip and fail the keys are first read (BatchGetItem,
+// consistent): fail refuses the batch with an error wrapping ErrConflict naming the first
+// existing key and writes nothing; skip writes only the absent ones. Writes go through the
+// batch writer (25 per request, unprocessed items retried). Lookup records are written as
+// digest items; one without LookupKey and Value is rejected.
+func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+	var res actingweb.WriteResult
+	name, err := s.tableName(t)
+	if err != nil {
+		return res, err
+	}
+	type row struct {
+		key  string
+		item map[string]types.AttributeValue
+	}
+	rows := make([]row, 0, len(recs))
+	pos := map[string]int{} // physical key -> index in rows
+	for _, rec := range recs {
+		reject := func(reason string) {
+			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: rec.Key(), Reason: reason, Record: rec})
+		}
+		if rec.Table() != t {
+			reject(fmt.Sprintf("a %s record in a %s batch", rec.Table(), t))
+			continue
+		}
+		if l, ok := rec.(*actingweb.PropertyLookup); ok && l.LookupKey == "" && l.Value == nil {
+			reject("lookup record has neither lookup_key nor value")
+			continue
+		}
+		item, err := encodeRecord(rec)
+		if err != nil {
+			reject(err.Error())
+			continue
+		}
+		if reason := validateItem(t, item); reason != "" {
+			reject(reason)
+			continue
+		}
+		k := physicalKey(t, item)
+		if i, dup := pos[k]; dup {
+			switch policy {
+			case actingweb.ConflictOverwrite:
+				rows[i].item = item // last wins
+			case actingweb.ConflictSkip:
+				res.Skipped++ // first wins
+			default:
+				return actingweb.WriteResult{}, fmt.Errorf("%w: %s key %s occurs twice in one batch (policy fail)",
+					actingweb.ErrConflict, name, actingweb.KeyString(k))
+			}
+			continue
+		}
+		pos[k] = len(rows)
+		rows = append(rows, row{key: k, item: item})
+	}
+	if policy != actingweb.ConflictOverwrite && len(rows) > 0 {
+		keys := make([]map[string]types.AttributeValue, len(rows))
+		for i, r := range rows {
+			keys[i] = keyOfItem(t, r.item)
+		}
+		hash, rng := keySchema(t)
+		proj := []string{hash}
+		if rng != "" {
+			proj = append(proj, rng)
+		}
+		found, err := s.batchGet(ctx, name, keys, true, proj...)
+		if err != nil {
+			return actingweb.WriteResult{}, s.tableErr("check existing keys of", name, err)
+		}
+		if len(found) > 0 {
+			exists := make(map[string]bool, len(found))
+			for _, it := range found {
+				exists[physicalKey(t, it)] = true
+			}
+			if policy == actingweb.ConflictFail {
+				for _, r := range rows { // first in batch order
+					if exists[r.key] {
+						return actingweb.WriteResult{}, fmt.Errorf("%w: %s key %s (policy fail; nothing of this batch was written; "+
+							"use skip or overwrite)", actingweb.ErrConflict, name, actingweb.KeyString(r.key))
+					}
+				}
+			}
+			kept := rows[:0]
+			for _, r := range rows {
+				if exists[r.key] {
+					res.Skipped++
+					continue
+				}
+				kept = append(kept, r)
+			}
+			rows = kept
+		}
+	}
+	reqs := make([]types.WriteRequest, len(rows))
+	for i, r := range rows {
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: r.item}}
+	}
+	if err := s.batchWrite(ctx, name, reqs); err != nil {
+		return actingweb.WriteResult{}, s.tableErr("write batch to", name, err)
+	}
+	res.Written = len(reqs)
+	return res, nil
+}
+
+// keyOfItem extracts the key attributes of a full item of t.
+func keyOfItem(t actingweb.Table, item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	hash, rng := keySchema(t)
+	k := map[string]types.AttributeValue{hash: item[hash]}
+	if rng != "" {
+		k[rng] = item[rng]
+	}
+	return k
+}
+
+// maxSamples bounds LookupRebuild.Samples.
+const maxSamples = 10
+
+// RebuildPropertyLookup derives lookup items from the properties table for the given names
+// (list: names ignored), like upstream's scripts/backfill_property_lookup.py (§5.4): a
+// consistent parallel segmented Scan of properties filtered on name, and for each row a PutItem
+// of the digest item under attribute_not_exists(lookup_key). A failed condition reads the
+// existing item: same actor counts as Existing, another actor as a Collision (the first row is
+// kept). DynamoDB has no foreign key: rows whose owner has no actor row (and is not a reserved
+// _actingweb_* id) are written like upstream's backfill does, and counted in Orphans as well as
+// in Written/Existing/Collisions. Samples hold "name / actor" only, never values. Idempotent.
+func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
+	var res actingweb.LookupRebuild
+	want := map[string]bool{}
+	var list []string
+	for _, n := range names {
+		if n != "" && !strings.HasPrefix(n, "list:") && !want[n] {
+			want[n] = true
+			list = append(list, n)
+		}
+	}
+	if len(list) == 0 {
+		return res, nil
+	}
+	props := s.TableName(actingweb.TableProperties)
+	lookups := s.TableName(actingweb.TablePropertyLookup)
+	actors := s.TableName(actingweb.TableActors)
+
+	var mu sync.Mutex
+	actorKnown := map[string]bool{}
+	sample := func(s string) {
+		if len(res.Samples) < maxSamples {
+			res.Samples = append(res.Samples, s)
+		}
+	}
+	hasActor := func(ctx context.Context, id string) (bool, error) {
+		if actingweb.IsReservedOwner(id) {
+			return true, nil
+		}
+		mu.Lock()
+		known, ok := actorKnown[id]
+		mu.Unlock()
+		if ok {
+			return known, nil
+		}
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(actors),
+			Key: keyOf(&actingweb.Actor{ID: id}), ConsistentRead: aws.Bool(true),
+			ProjectionExpression: aws.String("id")})
+		if err != nil {
+			return false, s.tableErr("read actor of", actors, err)
+		}
+		mu.Lock()
+		actorKnown[id] = out.Item != nil
+		mu.Unlock()
+		return out.Item != nil, nil
+	}
+
+	in := func(seg int) *dynamodb.ScanInput {
+		si := &dynamodb.ScanInput{TableName: aws.String(props), ConsistentRead: aws.Bool(true),
+			Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(rebuildSegments)}
+		if len(list) <= 100 { // IN takes at most 100 operands; filter client-side beyond
+			vals := map[string]types.AttributeValue{}
+			ph := make([]string, len(list))
+			for i, n := range list {
+				ph[i] = fmt.Sprintf(":n%d", i)
+				vals[ph[i]] = avS(n)
+			}
+			si.FilterExpression = aws.String("#name IN (" + strings.Join(ph, ", ") + ")")
+			si.ExpressionAttributeNames = map[string]string{"#name": "name"}
+			si.ExpressionAttributeValues = vals
+		}
+		return si
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for seg := 0; seg < rebuildSegments; seg++ {
+		g.Go(func() error {
+			p := dynamodb.NewScanPaginator(s.client, in(seg))
+			for p.HasMorePages() {
+				out, err := p.NextPage(gctx)
+				if err != nil {
+					return s.tableErr("scan", props, err)
+				}
+				for _, item := range out.Items {
+					rec, err := decodeRecord(actingweb.TableProperties, item)
+					if err != nil {
+						return fmt.Errorf("dynamodb: rebuild lookup from %s: %w", props, err)
+					}
+					pr := rec.(*actingweb.Property)
+					if !want[pr.Name] {
+						continue
+					}
+					if err := s.rebuildOne(gctx, pr, lookups, hasActor, &mu, &res, sample); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	return res, err
+}
+
+// rebuildOne writes the lookup item of one property row and counts the outcome.
+func (s *Store) rebuildOne(ctx context.Context, pr *actingweb.Property, lookups string,
+	hasActor func(context.Context, string) (bool, error), mu *sync.Mutex, res *actingweb.LookupRebuild, sample func(string)) error {
+	owned, err := hasActor(ctx, pr.ID)
+	if err != nil {
+		return err
+	}
+	l := actingweb.NewPropertyLookup(pr.Name, pr.Value, pr.ID)
+	item, err := encodeRecord(&l)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(lookups), Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(lookup_key)")})
+	outcome := "written"
+	if isConditionFailed(err) {
+		out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(lookups),
+			Key: keyOf(&l), ConsistentRead: aws.Bool(true)})
+		if gerr != nil {
+			return s.tableErr("read lookup item of", lookups, gerr)
+		}
+		owner, _, _ := getS(out.Item, "actor_id")
+		switch {
+		case out.Item == nil: // deleted in between: try once more without caring about races
+			if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(lookups), Item: item,
+				ConditionExpression: aws.String("attribute_not_exists(lookup_key)")}); err != nil && !isConditionFailed(err) {
+				return s.tableErr("write lookup item to", lookups, err)
+			}
+		case owner == pr.ID:
+			outcome = "existing"
+		default:
+			outcome = "collision"
+		}
+	} else if err != nil {
+		return s.tableErr("write lookup item to", lookups, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res.Scanned++
+	switch outcome {
+	case "written":
+		res.Written++
+	case "existing":
+		res.Existing++
+	case "collision":
+		res.Collisions++
+		sample(fmt.Sprintf("collision: %s / %s", pr.Name, pr.ID))
+	}
+	if !owned {
+		res.Orphans++
+		sample(fmt.Sprintf("orphan (no actor row, lookup written): %s / %s", pr.Name, pr.ID))
+	}
+	return nil
+}
