@@ -1,0 +1,259 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// Row validation against PostgreSQL's limits (data-model.md §9.2), run on every row before a
+// batch is written, so a row PostgreSQL would refuse becomes a Reject instead of aborting the
+// batch (§7.2 I6, I9). Reasons name the column and the limit, never the value.
+
+// Column length limits of the schema at head (§4.2, §9.2).
+const (
+	varchar255 = 255
+	varchar50  = 50
+	// MaxLookupEntryBytes bounds octet_length(property_name) + octet_length(value) of a
+	// property_lookup row. The B-tree entry of the primary key may hold at most about 2704 bytes
+	// (§9.2); 2600 leaves room for the tuple and varlena headers whatever the compression.
+	MaxLookupEntryBytes = 2600
+)
+
+// PostgreSQL's timestamp range is 4713 BC to 294276 AD; Go's time.Time covers more.
+var (
+	minPGTime = time.Date(-4712, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxPGTime = time.Date(294276, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// checker accumulates the reasons a row cannot be stored.
+type checker struct{ reasons []string }
+
+func (c *checker) fail(format string, args ...any) {
+	c.reasons = append(c.reasons, fmt.Sprintf(format, args...))
+}
+
+// text checks a text/varchar value: valid UTF-8, no NUL character, at most max characters
+// (max 0 = unlimited, text columns).
+func (c *checker) text(col, v string, max int) {
+	if strings.IndexByte(v, 0) >= 0 {
+		c.fail("%s contains a NUL character (PostgreSQL text cannot hold U+0000)", col)
+	}
+	if !utf8.ValidString(v) {
+		c.fail("%s is not valid UTF-8", col)
+		return
+	}
+	if max > 0 && len(v) > max {
+		if n := utf8.RuneCountInString(v); n > max {
+			c.fail("%s is %d characters long, the column is varchar(%d)", col, n, max)
+		}
+	}
+}
+
+// key checks a primary-key part: a non-empty text value.
+func (c *checker) key(col, v string, max int) {
+	if v == "" {
+		c.fail("%s (primary key) is empty", col)
+		return
+	}
+	c.text(col, v, max)
+}
+
+// opt checks a nullable text value.
+func (c *checker) opt(col string, v *string, max int) {
+	if v != nil {
+		c.text(col, *v, max)
+	}
+}
+
+// int32 checks an integer column.
+func (c *checker) int32(col string, v int64) {
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		c.fail("%s = %d is outside PostgreSQL integer range (-2147483648..2147483647)", col, v)
+	}
+}
+
+// time checks a timestamp against PostgreSQL's range.
+func (c *checker) time(col string, t *time.Time) {
+	if t != nil && (t.Before(minPGTime) || t.After(maxPGTime)) {
+		c.fail("%s is outside PostgreSQL's timestamp range", col)
+	}
+}
+
+// jsonb checks an attribute payload: JSON that jsonb accepts (§5.2, §9.2).
+func (c *checker) jsonb(col string, raw json.RawMessage) {
+	if raw == nil {
+		return
+	}
+	if reason := jsonbProblem(raw); reason != "" {
+		c.fail("%s %s", col, reason)
+	}
+}
+
+// jsonbProblem returns why raw cannot be stored in a jsonb column, or "": not valid JSON
+// (NaN, Infinity, -Infinity, trailing data, ...), invalid UTF-8, a \u0000 escape or an unpaired
+// surrogate escape inside a string (PostgreSQL rejects both).
+func jsonbProblem(raw []byte) string {
+	if !utf8.Valid(raw) {
+		return "is not valid UTF-8"
+	}
+	if !json.Valid(raw) {
+		return "is not valid JSON (NaN/Infinity are not JSON)"
+	}
+	// The text is valid JSON: walk the strings' escapes.
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		b := raw[i]
+		if !inString {
+			if b == '"' {
+				inString = true
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			inString = false
+		case '\\':
+			i++
+			if raw[i] != 'u' {
+				continue
+			}
+			r := hex4(raw[i+1 : i+5])
+			i += 4
+			switch {
+			case r == 0:
+				return "contains a \\u0000 escape (jsonb cannot store U+0000)"
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return "contains an unpaired low surrogate escape"
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+					return "contains an unpaired high surrogate escape"
+				}
+				if lo := hex4(raw[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
+					return "contains an unpaired high surrogate escape"
+				}
+				i += 6
+			}
+		}
+	}
+	return ""
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
+
+// isJSONNull reports a payload that is the JSON literal null (stored as SQL NULL, §5.3).
+func isJSONNull(raw json.RawMessage) bool {
+	return raw != nil && strings.TrimSpace(string(raw)) == "null"
+}
+
+// CheckRecord returns why PostgreSQL cannot store r (every reason, joined by "; "), or "" when
+// it can: varchar(255)/varchar(50) limits counted in characters, NUL characters and invalid
+// UTF-8 in any text, empty primary-key parts (subscription_suspensions.subtarget may be
+// empty), integer range of seqnr, timestamp range, jsonb-compatible attribute payloads,
+// property_lookup rows without a value or too large for the primary-key B-tree (§9.2).
+// Orphan lookup rows (no actors row) are found by WriteBatch, which needs the database.
+func CheckRecord(r actingweb.Record) string {
+	var c checker
+	switch r := r.(type) {
+	case *actingweb.Actor:
+		c.key("id", r.ID, varchar255)
+		c.text("creator", r.Creator, varchar255)
+		c.text("passphrase", r.Passphrase, 0)
+		c.time("created_at", r.CreatedAt)
+	case *actingweb.Property:
+		c.key("id", r.ID, varchar255)
+		c.key("name", r.Name, 0)
+		c.text("value", r.Value, 0)
+	case *actingweb.PropertyLookup:
+		c.key("property_name", r.PropertyName, varchar255)
+		c.key("actor_id", r.ActorID, varchar255)
+		if r.Value == nil {
+			c.fail("value is unknown (DynamoDB keeps only the digest); rebuild the lookup table from properties with RebuildPropertyLookup")
+		} else {
+			c.key("value", *r.Value, 0)
+			if n := len(r.PropertyName) + len(*r.Value); n > MaxLookupEntryBytes {
+				c.fail("property_name + value are %d bytes, more than the %d a primary-key B-tree entry can hold", n, MaxLookupEntryBytes)
+			}
+		}
+	case *actingweb.Attribute:
+		c.key("id", r.ID, varchar255)
+		c.key("bucket_name", r.BucketName, varchar255)
+		c.text("bucket", r.Bucket, varchar255)
+		c.text("name", r.Name, varchar255)
+		c.jsonb("data", r.Data)
+		c.time("timestamp", r.Timestamp)
+	case *actingweb.Trust:
+		c.key("id", r.ID, varchar255)
+		c.key("peerid", r.PeerID, varchar255)
+		c.text("baseuri", r.BaseURI, 0)
+		c.text("type", r.Type, varchar255)
+		c.text("relationship", r.Relationship, varchar255)
+		c.text("secret", r.Secret, varchar255)
+		c.opt("desc", r.Desc, 0)
+		c.opt("verification_token", r.VerificationToken, varchar255)
+		c.opt("peer_identifier", r.PeerIdentifier, varchar255)
+		c.opt("established_via", r.EstablishedVia, varchar255)
+		c.time("created_at", r.CreatedAt)
+		c.time("last_accessed", r.LastAccessed)
+		c.opt("last_connected_via", r.LastConnectedVia, varchar255)
+		c.opt("client_name", r.ClientName, varchar255)
+		c.opt("client_version", r.ClientVersion, varchar255)
+		c.opt("client_platform", r.ClientPlatform, varchar255)
+		c.opt("oauth_client_id", r.OAuthClientID, varchar255)
+		c.opt("aw_supported", r.AWSupported, 0)
+		c.opt("aw_version", r.AWVersion, varchar50)
+		c.time("capabilities_fetched_at", r.CapabilitiesFetchedAt)
+	case *actingweb.PeerTrustee:
+		c.key("id", r.ID, varchar255)
+		c.key("peerid", r.PeerID, varchar255)
+		c.text("baseuri", r.BaseURI, 0)
+		c.text("type", r.Type, varchar255)
+		c.text("passphrase", r.Passphrase, 0)
+	case *actingweb.Subscription:
+		c.key("id", r.ID, varchar255)
+		c.key("peer_sub_id", r.PeerSubID, varchar255)
+		c.text("peerid", r.PeerID, varchar255)
+		c.text("subid", r.SubID, varchar255)
+		c.opt("granularity", r.Granularity, varchar255)
+		c.opt("target", r.Target, varchar255)
+		c.opt("subtarget", r.Subtarget, varchar255)
+		c.opt("resource", r.Resource, varchar255)
+		c.int32("seqnr", r.Seqnr)
+	case *actingweb.SubscriptionDiff:
+		c.key("id", r.ID, varchar255)
+		c.key("subid_seqnr", r.SubIDSeqnr, varchar255)
+		c.text("subid", r.SubID, varchar255)
+		c.time("timestamp", &r.Timestamp)
+		c.text("diff", r.Diff, 0)
+		c.int32("seqnr", r.Seqnr)
+	case *actingweb.SubscriptionSuspension:
+		c.key("id", r.ID, varchar255)
+		c.key("target", r.Target, varchar255)
+		c.text("subtarget", r.Subtarget, varchar255)
+		c.time("suspended_at", &r.SuspendedAt)
+	case nil:
+		return "nil record"
+	default:
+		return fmt.Sprintf("unsupported record type %T", r)
+	}
+	return strings.Join(c.reasons, "; ")
+}

@@ -1,0 +1,677 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// The table face (actingweb.TableStore) on PostgreSQL: whole-table streaming in primary-key
+// order with a resumable cursor, batch writes through COPY with a conflict policy, counts, and
+// the rebuild of property_lookup from properties (§5.4, §5.6). Rows cross it in canonical
+// record form; PostgreSQL column names are the records' JSON field names (§5.3).
+
+// DefaultPageSize is the page size of Scan when ScanOptions.PageSize is not set.
+const DefaultPageSize = 1000
+
+// tableSpec is the physical description of one table and its record mapping.
+type tableSpec struct {
+	t     actingweb.Table
+	cols  []string // physical columns in physical order
+	pk    []string // primary-key columns in index order
+	owner string   // owner column (segment hash)
+	// scan reads one row (columns in cols order) into a new record.
+	scan func(pgx.Rows) (actingweb.Record, error)
+	// values renders a record as column values in cols order, appended to dst.
+	values func(r actingweb.Record, dst []any) []any
+	// keyOf returns the primary-key column values of a record, in pk order.
+	keyOf func(r actingweb.Record) []string
+	// update is the SET list of an overwrite (ON CONFLICT DO UPDATE); "" = all non-key columns.
+	update string
+}
+
+func ptrUTC(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func tsArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+func strArg(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+func int64Arg(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+var specs = map[actingweb.Table]*tableSpec{
+	actingweb.TableActors: {
+		cols: []string{"id", "creator", "passphrase", "created_at"}, pk: []string{"id"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.Actor{}
+			err := rows.Scan(&r.ID, &r.Creator, &r.Passphrase, &r.CreatedAt)
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.Actor)
+			return append(dst, r.ID, r.Creator, r.Passphrase, tsArg(r.CreatedAt))
+		},
+		keyOf: func(rec actingweb.Record) []string { return []string{rec.(*actingweb.Actor).ID} },
+		// DynamoDB has no created_at (§5.5 item 2): an overwrite without one keeps the stored one.
+		update: `creator = EXCLUDED.creator, passphrase = EXCLUDED.passphrase, created_at = COALESCE(EXCLUDED.created_at, t.created_at)`,
+	},
+	actingweb.TableProperties: {
+		cols: []string{"id", "name", "value"}, pk: []string{"id", "name"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.Property{}
+			err := rows.Scan(&r.ID, &r.Name, &r.Value)
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.Property)
+			return append(dst, r.ID, r.Name, r.Value)
+		},
+		keyOf: func(rec actingweb.Record) []string { r := rec.(*actingweb.Property); return []string{r.ID, r.Name} },
+	},
+	actingweb.TablePropertyLookup: {
+		cols: []string{"property_name", "value", "actor_id"}, pk: []string{"property_name", "value"}, owner: "actor_id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			var name, value, actor string
+			if err := rows.Scan(&name, &value, &actor); err != nil {
+				return nil, err
+			}
+			r := actingweb.NewPropertyLookup(name, value, actor)
+			return &r, nil
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.PropertyLookup)
+			return append(dst, r.PropertyName, *r.Value, r.ActorID)
+		},
+		keyOf: func(rec actingweb.Record) []string {
+			r := rec.(*actingweb.PropertyLookup)
+			return []string{r.PropertyName, *r.Value}
+		},
+	},
+	actingweb.TableAttributes: {
+		cols: []string{"id", "bucket_name", "bucket", "name", "data", "timestamp", "ttl_timestamp"},
+		pk:   []string{"id", "bucket_name"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.Attribute{}
+			var data []byte
+			err := rows.Scan(&r.ID, &r.BucketName, &r.Bucket, &r.Name, &data, &r.Timestamp, &r.TTLTimestamp)
+			if data != nil {
+				r.Data = json.RawMessage(data)
+			}
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.Attribute)
+			var data any
+			if r.Data != nil && !isJSONNull(r.Data) {
+				data = []byte(r.Data)
+			}
+			return append(dst, r.ID, r.BucketName, r.Bucket, r.Name, data, tsArg(r.Timestamp), int64Arg(r.TTLTimestamp))
+		},
+		keyOf: func(rec actingweb.Record) []string {
+			r := rec.(*actingweb.Attribute)
+			return []string{r.ID, r.BucketName}
+		},
+	},
+	actingweb.TableTrusts: {
+		cols: []string{"id", "peerid", "baseuri", "type", "relationship", "secret", "desc", "approved",
+			"peer_approved", "verified", "verification_token", "peer_identifier", "established_via",
+			"created_at", "last_accessed", "last_connected_via", "client_name", "client_version",
+			"client_platform", "oauth_client_id", "aw_supported", "aw_version", "capabilities_fetched_at"},
+		pk: []string{"id", "peerid"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.Trust{}
+			err := rows.Scan(&r.ID, &r.PeerID, &r.BaseURI, &r.Type, &r.Relationship, &r.Secret, &r.Desc,
+				&r.Approved, &r.PeerApproved, &r.Verified, &r.VerificationToken, &r.PeerIdentifier,
+				&r.EstablishedVia, &r.CreatedAt, &r.LastAccessed, &r.LastConnectedVia, &r.ClientName,
+				&r.ClientVersion, &r.ClientPlatform, &r.OAuthClientID, &r.AWSupported, &r.AWVersion,
+				&r.CapabilitiesFetchedAt)
+			r.CapabilitiesFetchedAt = ptrUTC(r.CapabilitiesFetchedAt)
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.Trust)
+			return append(dst, r.ID, r.PeerID, r.BaseURI, r.Type, r.Relationship, r.Secret, strArg(r.Desc),
+				r.Approved, r.PeerApproved, r.Verified, strArg(r.VerificationToken), strArg(r.PeerIdentifier),
+				strArg(r.EstablishedVia), tsArg(r.CreatedAt), tsArg(r.LastAccessed), strArg(r.LastConnectedVia),
+				strArg(r.ClientName), strArg(r.ClientVersion), strArg(r.ClientPlatform), strArg(r.OAuthClientID),
+				strArg(r.AWSupported), strArg(r.AWVersion), tsArg(r.CapabilitiesFetchedAt))
+		},
+		keyOf: func(rec actingweb.Record) []string { r := rec.(*actingweb.Trust); return []string{r.ID, r.PeerID} },
+	},
+	actingweb.TablePeerTrustees: {
+		cols: []string{"id", "peerid", "baseuri", "type", "passphrase"}, pk: []string{"id", "peerid"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.PeerTrustee{}
+			err := rows.Scan(&r.ID, &r.PeerID, &r.BaseURI, &r.Type, &r.Passphrase)
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.PeerTrustee)
+			return append(dst, r.ID, r.PeerID, r.BaseURI, r.Type, r.Passphrase)
+		},
+		keyOf: func(rec actingweb.Record) []string {
+			r := rec.(*actingweb.PeerTrustee)
+			return []string{r.ID, r.PeerID}
+		},
+	},
+	actingweb.TableSubscriptions: {
+		cols: []string{"id", "peer_sub_id", "peerid", "subid", "granularity", "target", "subtarget",
+			"resource", "seqnr", "callback"},
+		pk: []string{"id", "peer_sub_id"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.Subscription{}
+			err := rows.Scan(&r.ID, &r.PeerSubID, &r.PeerID, &r.SubID, &r.Granularity, &r.Target,
+				&r.Subtarget, &r.Resource, &r.Seqnr, &r.Callback)
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.Subscription)
+			return append(dst, r.ID, r.PeerSubID, r.PeerID, r.SubID, strArg(r.Granularity), strArg(r.Target),
+				strArg(r.Subtarget), strArg(r.Resource), int32(r.Seqnr), r.Callback)
+		},
+		keyOf: func(rec actingweb.Record) []string {
+			r := rec.(*actingweb.Subscription)
+			return []string{r.ID, r.PeerSubID}
+		},
+	},
+	actingweb.TableSubscriptionDiffs: {
+		cols: []string{"id", "subid_seqnr", "subid", "timestamp", "diff", "seqnr"},
+		pk:   []string{"id", "subid_seqnr"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.SubscriptionDiff{}
+			err := rows.Scan(&r.ID, &r.SubIDSeqnr, &r.SubID, &r.Timestamp, &r.Diff, &r.Seqnr)
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.SubscriptionDiff)
+			return append(dst, r.ID, r.SubIDSeqnr, r.SubID, r.Timestamp.UTC(), r.Diff, int32(r.Seqnr))
+		},
+		keyOf: func(rec actingweb.Record) []string {
+			r := rec.(*actingweb.SubscriptionDiff)
+			return []string{r.ID, r.SubIDSeqnr}
+		},
+	},
+	actingweb.TableSubscriptionSuspensions: {
+		cols: []string{"id", "target", "subtarget", "suspended_at"}, pk: []string{"id", "target", "subtarget"}, owner: "id",
+		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+			r := &actingweb.SubscriptionSuspension{}
+			err := rows.Scan(&r.ID, &r.Target, &r.Subtarget, &r.SuspendedAt)
+			r.SuspendedAt = r.SuspendedAt.UTC()
+			return r, err
+		},
+		values: func(rec actingweb.Record, dst []any) []any {
+			r := rec.(*actingweb.SubscriptionSuspension)
+			return append(dst, r.ID, r.Target, r.Subtarget, r.SuspendedAt.UTC())
+		},
+		keyOf: func(rec actingweb.Record) []string {
+			r := rec.(*actingweb.SubscriptionSuspension)
+			return []string{r.ID, r.Target, r.Subtarget}
+		},
+	},
+}
+
+func init() {
+	for t, sp := range specs {
+		sp.t = t
+		if sp.update == "" {
+			var set []string
+			for _, c := range sp.cols[len(sp.pk):] {
+				q := pgx.Identifier{c}.Sanitize()
+				set = append(set, q+" = EXCLUDED."+q)
+			}
+			sp.update = strings.Join(set, ", ")
+		}
+	}
+}
+
+// spec returns the table's description or an error wrapping ErrUnknownTable.
+func spec(t actingweb.Table) (*tableSpec, error) {
+	if sp, ok := specs[t]; ok {
+		return sp, nil
+	}
+	return nil, fmt.Errorf("postgres: %w: %q", actingweb.ErrUnknownTable, string(t))
+}
+
+// qtable is the schema-qualified, quoted table name.
+func (s *Store) qtable(t actingweb.Table) string {
+	return pgx.Identifier{s.schema, string(t)}.Sanitize()
+}
+
+func quoteList(cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = pgx.Identifier{c}.Sanitize()
+	}
+	return strings.Join(q, ", ")
+}
+
+// tableErr wraps a database error of an operation on table t: a missing table or schema
+// becomes ErrSchema. PostgreSQL's message is kept; its Detail (which may quote row values,
+// secrets included) is not.
+func (s *Store) tableErr(t actingweb.Table, what string, err error) error {
+	if isUndefinedTable(err) {
+		return fmt.Errorf("postgres: %s %s.%s: %w: %w (run `actingweb schema upgrade`)", what, s.schema, t, actingweb.ErrSchema, err)
+	}
+	return fmt.Errorf("postgres: %s %s.%s: %w", what, s.schema, t, err)
+}
+
+// scanCursor is the Page.Cursor of Scan: JSON {"t": table, "k": [last primary key values]}.
+type scanCursor struct {
+	T string   `json:"t"`
+	K []string `json:"k"`
+}
+
+// Count returns the exact number of rows of t (SELECT count(*)).
+func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
+	if _, err := spec(t); err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+s.qtable(t)).Scan(&n); err != nil {
+		return 0, s.tableErr(t, "count", err)
+	}
+	return n, nil
+}
+
+// Scan streams table t to fn in primary-key order (the columns' collation, the order of the
+// primary-key index), PageSize rows per page (DefaultPageSize when unset). Each page carries a
+// Cursor, JSON {"t":"<table>","k":[<primary key of the page's last row>]}, and a scan started
+// with it resumes after that row. Segment i of TotalSegments N holds the rows whose owner
+// column (id; actor_id for property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments
+// are disjoint and together cover the table. The rows of one call are read by one streaming
+// query (one snapshot); an empty table yields a single empty page with Last set.
+func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+	sp, err := spec(t)
+	if err != nil {
+		return err
+	}
+	pageSize := opts.PageSize
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	var where []string
+	var args []any
+	if opts.Cursor != "" {
+		var c scanCursor
+		if err := json.Unmarshal([]byte(opts.Cursor), &c); err != nil || c.T != string(t) || len(c.K) != len(sp.pk) {
+			return fmt.Errorf("postgres: scan %s: %w: cursor %q is not a cursor of this table", t, actingweb.ErrInvalid, opts.Cursor)
+		}
+		ph := make([]string, len(c.K))
+		for i, k := range c.K {
+			args = append(args, k)
+			ph[i] = "$" + strconv.Itoa(len(args))
+		}
+		where = append(where, "("+quoteList(sp.pk)+") > ("+strings.Join(ph, ", ")+")")
+	}
+	if opts.TotalSegments > 1 {
+		if opts.Segment < 0 || opts.Segment >= opts.TotalSegments {
+			return fmt.Errorf("postgres: scan %s: %w: segment %d of %d", t, actingweb.ErrInvalid, opts.Segment, opts.TotalSegments)
+		}
+		args = append(args, int64(opts.TotalSegments), int64(opts.Segment))
+		where = append(where, fmt.Sprintf("abs(hashtext(%s)::bigint) %% $%d = $%d",
+			pgx.Identifier{sp.owner}.Sanitize(), len(args)-1, len(args)))
+	}
+	q := "SELECT " + quoteList(sp.cols) + " FROM " + s.qtable(t)
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + quoteList(sp.pk)
+
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return s.tableErr(t, "scan", err)
+	}
+	defer rows.Close()
+	page := make([]actingweb.Record, 0, min(pageSize, 10000))
+	cursor := opts.Cursor
+	var last actingweb.Record
+	emit := func(isLast bool) error {
+		if last != nil {
+			b, _ := json.Marshal(scanCursor{T: string(t), K: sp.keyOf(last)})
+			cursor = string(b)
+		}
+		err := fn(actingweb.Page{Records: page, Cursor: cursor, Last: isLast})
+		page = make([]actingweb.Record, 0, cap(page))
+		return err
+	}
+	for rows.Next() {
+		if len(page) == pageSize {
+			if err := emit(false); err != nil {
+				return err
+			}
+		}
+		r, err := sp.scan(rows)
+		if err != nil {
+			return s.tableErr(t, "scan", err)
+		}
+		page = append(page, r)
+		last = r
+	}
+	if err := rows.Err(); err != nil {
+		return s.tableErr(t, "scan", err)
+	}
+	return emit(true)
+}
+
+// WriteBatch writes recs (all of table t) under policy in one transaction.
+//
+// Every row is checked first (CheckRecord, §9.2); property_lookup rows are also checked for an
+// actors row (the deferred foreign key would otherwise fail the commit). Rows that fail become
+// Rejects with the reason; the rest are written:
+//
+//   - ConflictFail: COPY straight into the table. A key that already exists (or appears twice
+//     in recs) fails the whole batch with an error wrapping actingweb.ErrConflict that names the
+//     table and the first such key; nothing is written.
+//   - ConflictSkip: COPY into a session temporary table, then INSERT ... ON CONFLICT DO
+//     NOTHING. Existing keys and later duplicates within recs count as Skipped.
+//   - ConflictOverwrite: the same with ON CONFLICT DO UPDATE of every non-key column (actors:
+//     a NULL created_at keeps the stored one). Within recs the last row of a key wins; the
+//     earlier ones count as Written (replaced).
+//
+// Written + Skipped + len(Rejects) == len(recs). On any error the transaction is rolled back
+// and the error returned (never a commit that silently rolls back, §7.2 I9); the batch may then
+// be retried whole. A record of another table is a caller error (ErrInvalid).
+func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+	var res actingweb.WriteResult
+	sp, err := spec(t)
+	if err != nil {
+		return res, err
+	}
+	good := make([]actingweb.Record, 0, len(recs))
+	for i, r := range recs {
+		if r == nil || r.Table() != t {
+			return res, fmt.Errorf("postgres: write %s: %w: record %d is %T, not a %s record", t, actingweb.ErrInvalid, i, r, t)
+		}
+		if reason := CheckRecord(r); reason != "" {
+			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Reason: reason, Record: r})
+			continue
+		}
+		good = append(good, r)
+	}
+	if t == actingweb.TablePropertyLookup && len(good) > 0 {
+		if good, err = s.rejectOrphans(ctx, good, &res); err != nil {
+			return actingweb.WriteResult{}, err
+		}
+	}
+	if len(good) == 0 {
+		return res, nil
+	}
+
+	// Duplicate keys within the batch.
+	seen := make(map[string]int, len(good))
+	dedup := good[:0:0]
+	for _, r := range good {
+		k := strings.Join(sp.keyOf(r), "\x00") // NUL cannot occur in checked values
+		if j, ok := seen[k]; ok {
+			switch policy {
+			case actingweb.ConflictFail:
+				return actingweb.WriteResult{}, fmt.Errorf("postgres: write %s: %w: key %s appears twice in the batch (policy fail); nothing written",
+					t, actingweb.ErrConflict, s.showKey(sp, r))
+			case actingweb.ConflictSkip:
+				res.Skipped++
+			default: // overwrite: the later row replaces the earlier one
+				dedup[j] = r
+				res.Written++
+			}
+			continue
+		}
+		seen[k] = len(dedup)
+		dedup = append(dedup, r)
+	}
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return actingweb.WriteResult{}, s.tableErr(t, "write", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after Commit
+	src := &recordSource{sp: sp, recs: dedup, i: -1}
+	var n int64
+	if policy == actingweb.ConflictFail {
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{s.schema, string(t)}, sp.cols, src)
+		if err == nil {
+			err = tx.Commit(ctx)
+		}
+		if err != nil {
+			if isUniqueViolation(err) {
+				tx.Rollback(context.WithoutCancel(ctx))
+				return actingweb.WriteResult{}, s.conflictErr(ctx, sp, dedup, err)
+			}
+			return actingweb.WriteResult{}, s.tableErr(t, "write (copy)", err)
+		}
+		res.Written += len(dedup)
+		return res, nil
+	}
+	tmp := "aw_tmp_" + string(t)
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+pgx.Identifier{tmp}.Sanitize()+
+		` (LIKE `+s.qtable(t)+`) ON COMMIT DELETE ROWS`); err != nil {
+		return actingweb.WriteResult{}, s.tableErr(t, "write (temporary table)", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", tmp}, sp.cols, src); err != nil {
+		return actingweb.WriteResult{}, s.tableErr(t, "write (copy)", err)
+	}
+	cols := quoteList(sp.cols)
+	ins := `INSERT INTO ` + s.qtable(t) + ` AS t (` + cols + `) SELECT ` + cols + ` FROM pg_temp.` + pgx.Identifier{tmp}.Sanitize() +
+		` ON CONFLICT (` + quoteList(sp.pk) + `) DO `
+	if policy == actingweb.ConflictSkip {
+		ins += `NOTHING`
+	} else {
+		ins += `UPDATE SET ` + sp.update
+	}
+	tag, err := tx.Exec(ctx, ins)
+	if err != nil {
+		return actingweb.WriteResult{}, s.tableErr(t, "write (insert)", err)
+	}
+	n = tag.RowsAffected()
+	if err := tx.Commit(ctx); err != nil {
+		return actingweb.WriteResult{}, s.tableErr(t, "write (commit)", err)
+	}
+	res.Written += int(n)
+	if policy == actingweb.ConflictSkip {
+		res.Skipped += len(dedup) - int(n)
+	}
+	return res, nil
+}
+
+// recordSource feeds records to CopyFrom, reusing one value slice.
+type recordSource struct {
+	sp   *tableSpec
+	recs []actingweb.Record
+	i    int
+	buf  []any
+}
+
+func (r *recordSource) Next() bool { r.i++; return r.i < len(r.recs) }
+func (r *recordSource) Values() ([]any, error) {
+	r.buf = r.sp.values(r.recs[r.i], r.buf[:0])
+	return r.buf, nil
+}
+func (r *recordSource) Err() error { return nil }
+
+// rejectOrphans moves lookup rows whose actor has no actors row into res.Rejects.
+func (s *Store) rejectOrphans(ctx context.Context, recs []actingweb.Record, res *actingweb.WriteResult) ([]actingweb.Record, error) {
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		ids = append(ids, r.Owner())
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM `+s.qtable(actingweb.TableActors)+` WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, s.tableErr(actingweb.TableActors, "check lookup owners in", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, s.tableErr(actingweb.TableActors, "check lookup owners in", err)
+	}
+	exists := make(map[string]bool, len(found))
+	for _, id := range found {
+		exists[id] = true
+	}
+	out := recs[:0:0]
+	for _, r := range recs {
+		if !exists[r.Owner()] {
+			res.Rejects = append(res.Rejects, actingweb.Reject{Table: actingweb.TablePropertyLookup, Key: r.Key(), Record: r,
+				Reason: fmt.Sprintf("orphan: actor %q has no actors row (foreign key fk_property_lookup_actor)", r.Owner())})
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// showKey renders a record's primary key for messages; a lookup value is withheld.
+func (s *Store) showKey(sp *tableSpec, r actingweb.Record) string {
+	if l, ok := r.(*actingweb.PropertyLookup); ok {
+		return fmt.Sprintf("%s / <value withheld> (actor %s)", l.PropertyName, l.ActorID)
+	}
+	return strings.Join(sp.keyOf(r), " / ")
+}
+
+// conflictErr builds the ErrConflict error of a failed ConflictFail batch, naming the first
+// (in key order) existing key of the batch.
+func (s *Store) conflictErr(ctx context.Context, sp *tableSpec, recs []actingweb.Record, cause error) error {
+	arrays := make([][]string, len(sp.pk))
+	for _, r := range recs {
+		for i, v := range sp.keyOf(r) {
+			arrays[i] = append(arrays[i], v)
+		}
+	}
+	args := make([]any, len(arrays))
+	ph := make([]string, len(arrays))
+	on := make([]string, len(arrays))
+	for i := range arrays {
+		args[i] = arrays[i]
+		ph[i] = fmt.Sprintf("$%d::text[]", i+1)
+		c := pgx.Identifier{sp.pk[i]}.Sanitize()
+		on[i] = fmt.Sprintf("t.%s = k.c%d", c, i)
+	}
+	kcols := make([]string, len(arrays))
+	for i := range kcols {
+		kcols[i] = "c" + strconv.Itoa(i)
+	}
+	q := `SELECT ` + quoteListPrefixed("t.", sp.pk) + `, t.` + pgx.Identifier{sp.owner}.Sanitize() + ` FROM ` + s.qtable(sp.t) + ` t JOIN unnest(` +
+		strings.Join(ph, ", ") + `) AS k(` + strings.Join(kcols, ", ") + `) ON ` + strings.Join(on, " AND ") +
+		` ORDER BY ` + quoteListPrefixed("t.", sp.pk) + ` LIMIT 1`
+	key := make([]string, len(sp.pk)+1)
+	dst := make([]any, len(key))
+	for i := range key {
+		dst[i] = &key[i]
+	}
+	if err := s.pool.QueryRow(ctx, q, args...).Scan(dst...); err != nil {
+		var pe *pgconn.PgError
+		errors.As(cause, &pe)
+		constraint := ""
+		if pe != nil {
+			constraint = " (" + pe.ConstraintName + ")"
+		}
+		return fmt.Errorf("postgres: write %s.%s: %w: a key of the batch exists%s (policy fail); nothing written", s.schema, sp.t, actingweb.ErrConflict, constraint)
+	}
+	shown := strings.Join(key[:len(sp.pk)], " / ")
+	if sp.t == actingweb.TablePropertyLookup {
+		shown = fmt.Sprintf("%s / <value withheld> (actor %s)", key[0], key[len(sp.pk)])
+	}
+	return fmt.Errorf("postgres: write %s.%s: %w: key %s exists (policy fail); nothing written", s.schema, sp.t, actingweb.ErrConflict, shown)
+}
+
+func quoteListPrefixed(prefix string, cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = prefix + pgx.Identifier{c}.Sanitize()
+	}
+	return strings.Join(q, ", ")
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// maxLookupSamples bounds LookupRebuild.Samples.
+const maxLookupSamples = 10
+
+// RebuildPropertyLookup derives property_lookup rows from properties for names (rows whose name
+// starts with "list:" excluded), in one statement: for every (name, value) the row of the first
+// owner by id is inserted (ON CONFLICT DO NOTHING). It counts per property row: Written
+// (inserted), Existing (the key already points to this actor), Collisions (the key belongs to
+// another actor, or another actor with a smaller id got it), Orphans (no actors row: skipped,
+// the foreign key would refuse it). Rows whose name + value exceed MaxLookupEntryBytes cannot
+// be indexed: they are skipped, counted in no field but Scanned, and listed in Samples. Samples
+// are "name / actor (why)", never values. Idempotent.
+func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
+	out := actingweb.LookupRebuild{Samples: []string{}}
+	if len(names) == 0 {
+		return out, nil
+	}
+	q := `WITH src AS (
+		SELECT p.name, p.value, p.id,
+			EXISTS (SELECT 1 FROM ` + s.qtable(actingweb.TableActors) + ` a WHERE a.id = p.id) AS has_actor,
+			octet_length(p.name) + octet_length(p.value) > $2 AS too_long
+		FROM ` + s.qtable(actingweb.TableProperties) + ` p
+		WHERE p.name = ANY($1::text[]) AND left(p.name, 5) <> 'list:'
+	), cand AS (
+		SELECT DISTINCT ON (name, value) name, value, id FROM src
+		WHERE has_actor AND NOT too_long AND length(name) <= 255
+		ORDER BY name, value, id
+	), ins AS (
+		INSERT INTO ` + s.qtable(actingweb.TablePropertyLookup) + ` (property_name, value, actor_id)
+		SELECT name, value, id FROM cand
+		ON CONFLICT (property_name, value) DO NOTHING
+		RETURNING property_name, value, actor_id
+	), cls AS (
+		SELECT s.name, s.id, CASE
+			WHEN NOT s.has_actor THEN 'orphan'
+			WHEN s.too_long OR length(s.name) > 255 THEN 'too_long'
+			WHEN i.actor_id IS NOT NULL THEN 'written'
+			WHEN l.actor_id = s.id THEN 'existing'
+			ELSE 'collision' END AS kind,
+			coalesce(l.actor_id, c.id) AS holder
+		FROM src s
+		LEFT JOIN cand c ON c.name = s.name AND c.value = s.value
+		LEFT JOIN ins i ON i.property_name = s.name AND i.value = s.value AND i.actor_id = s.id
+		LEFT JOIN ` + s.qtable(actingweb.TablePropertyLookup) + ` l ON l.property_name = s.name AND l.value = s.value
+	)
+	SELECT count(*),
+		count(*) FILTER (WHERE kind = 'written'),
+		count(*) FILTER (WHERE kind = 'existing'),
+		count(*) FILTER (WHERE kind = 'collision'),
+		count(*) FILTER (WHERE kind = 'orphan'),
+		coalesce((array_agg(name || ' / ' || id || ' (' || CASE kind
+			WHEN 'orphan' THEN 'orphan: no actors row'
+			WHEN 'too_long' THEN 'value too large for the lookup index'
+			ELSE 'collision: value already owned by ' || coalesce(holder, 'another actor') END || ')'
+			ORDER BY name, id) FILTER (WHERE kind IN ('collision', 'orphan', 'too_long')))[1:$3], '{}')
+	FROM cls`
+	err := s.pool.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples).Scan(
+		&out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples)
+	if err != nil {
+		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
+	}
+	return out, nil
+}
