@@ -1,0 +1,231 @@
+// Package cli implements the actingweb command (cmd/actingweb): cobra commands that resolve
+// stores from upstream's environment variables, flags and URLs, and call the schema managers of
+// the backends and the migrate engine.
+//
+// Each command is an options struct plus a Run function that tests call directly (cli/cli
+// style); the cobra layer only fills the struct. Exit codes (Main):
+//
+//	0  success (validate: the two sides are equal; schema status: at head)
+//	1  failed: one line on stderr says what failed, where, and what to do
+//	2  usage: unknown command or flag, missing or contradictory options
+//	3  mismatch: validate found differences; schema status found the schema not at head
+//
+// Progress goes to stderr (bars on a terminal, periodic log lines otherwise), summaries and
+// status to stdout. Passwords, passphrases and trust secrets are never printed.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes of the actingweb command.
+const (
+	ExitOK       = 0
+	ExitFailed   = 1
+	ExitUsage    = 2
+	ExitMismatch = 3
+)
+
+// ExitError carries an exit code with the error that caused it. Run functions return it for
+// usage errors (ExitUsage) and mismatches (ExitMismatch); any other error exits with ExitFailed.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// usageErrorf is an ExitUsage error.
+func usageErrorf(format string, a ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
+}
+
+// ExitCode maps an error returned by a Run function to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return ExitFailed
+}
+
+// App is what every command shares: the streams, the environment (upstream's variables with
+// the given flags laid over them), the logger and the connection flags.
+type App struct {
+	Stdout, Stderr io.Writer
+	// Getenv reads the process environment (os.Getenv; tests pass a map).
+	Getenv func(string) string
+	// Terminal reports whether Stderr is a terminal (progress bars instead of log lines).
+	Terminal bool
+	// Logger writes to Stderr through logOut, which progress bars redirect above themselves.
+	Logger *slog.Logger
+
+	logOut   *switchWriter
+	logLevel *slog.LevelVar
+	conn     ConnFlags
+	// flagSet records which connection flags were given (see Env).
+	flagSet map[string]bool
+}
+
+// NewApp builds an App writing to stdout/stderr with getenv as the environment. The log
+// level starts at info.
+func NewApp(stdout, stderr io.Writer, getenv func(string) string) *App {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	a := &App{Stdout: stdout, Stderr: stderr, Getenv: getenv, logOut: &switchWriter{w: stderr},
+		logLevel: new(slog.LevelVar), flagSet: map[string]bool{}}
+	a.Logger = slog.New(slog.NewTextHandler(a.logOut, &slog.HandlerOptions{Level: a.logLevel}))
+	return a
+}
+
+// switchWriter is a writer whose destination can be swapped (to the progress container while
+// bars are drawn, so log lines appear above them).
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *switchWriter) set(w io.Writer) io.Writer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.w
+	s.w = w
+	return old
+}
+
+// Main runs the actingweb command with args (without the program name) and returns the exit
+// code. cmd/actingweb's main calls it with os.Args[1:].
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := NewApp(os.Stdout, os.Stderr, os.Getenv)
+	app.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
+	return app.Execute(ctx, args)
+}
+
+// Execute runs the command tree with args and returns the exit code, printing a failure as
+// one line on Stderr.
+func (a *App) Execute(ctx context.Context, args []string) int {
+	root := a.NewRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if !errors.As(err, &ee) {
+		// Errors cobra raises itself (unknown command or flag, bad flag value, wrong number of
+		// arguments) are usage errors.
+		ee = &ExitError{Code: ExitUsage, Err: err}
+	}
+	if ee.Err != nil {
+		fmt.Fprintf(a.Stderr, "actingweb: %s\n", oneLine(ee.Err.Error()))
+	}
+	if ee.Code == ExitUsage {
+		fmt.Fprintln(a.Stderr, "Run 'actingweb --help' (or 'actingweb <command> --help') for usage.")
+	}
+	return ee.Code
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// NewRootCmd builds the command tree.
+func (a *App) NewRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "actingweb",
+		Short: "Move, validate and manage ActingWeb data on PostgreSQL and DynamoDB",
+		Long: `actingweb manages the nine tables of the Python ActingWeb 3.14.0 library on PostgreSQL
+and DynamoDB: schema status and upgrade, export to and import from bundles, copy between
+stores, and row-by-row validation.
+
+A store is given as a backend name configured from upstream's environment variables
+(postgresql: PG_DB_HOST, PG_DB_PORT, PG_DB_NAME, PG_DB_USER, PG_DB_PASSWORD, PG_DB_PREFIX,
+PG_DB_SCHEMA, PG_POOL_*; dynamodb: AWS_DB_PREFIX, AWS_DEFAULT_REGION, AWS_DB_HOST, AWS_PROFILE)
+or as a URL:
+  postgres://user@host:5432/db?schema=public     (password: PG_DB_PASSWORD, not the URL)
+  dynamodb://?region=us-west-1&endpoint=http://127.0.0.1:8000&prefix=demo_actingweb
+Commands that use a single store default to DATABASE_BACKEND. The connection flags below
+override the environment only when given.
+
+Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema not at head).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.prepare(cmd)
+		},
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.SetOut(a.Stdout)
+	root.SetErr(a.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: err}
+	})
+	a.bindConnFlags(root)
+	root.AddCommand(a.newSchemaCmd(), a.newExportCmd(), a.newImportCmd(), a.newCopyCmd(),
+		a.newValidateCmd(), a.newVersionCmd(), a.newFixtureCmd())
+	return root
+}
+
+// prepare applies --log-level and records which connection flags were given.
+func (a *App) prepare(cmd *cobra.Command) error {
+	for _, name := range connFlagNames {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			a.flagSet[name] = true
+		}
+	}
+	if a.flagSet["log-level"] {
+		lvl, err := parseLogLevel(a.conn.LogLevel)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		a.logLevel.Set(lvl)
+	}
+	if a.flagSet["pg-password"] {
+		a.Logger.Warn("--pg-password is visible to other users in the process list; prefer the PG_DB_PASSWORD environment variable")
+	}
+	return nil
+}
+
+// parseLogLevel accepts debug, info, warn/warning, error (any case), as upstream's script did.
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error", "critical":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("--log-level %q: use debug, info, warning or error", s)
+}

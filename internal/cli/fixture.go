@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/dynamodb"
+	"github.com/actingweb/actingweb-go/internal/fixture"
+	"github.com/actingweb/actingweb-go/postgres"
+)
+
+// FixtureOptions are the options of `actingweb fixture load` (a development command, hidden).
+type FixtureOptions struct {
+	// To is the store to load into; "" = DATABASE_BACKEND.
+	To string
+	// Dir is the fixture directory (default testdata/upstream-seed1).
+	Dir string
+	// Upgrade runs UpgradeSchema first (else the schema must be at head already).
+	Upgrade bool
+}
+
+func (a *App) newFixtureCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "fixture",
+		Short:  "Development helpers around the upstream fixture",
+		Hidden: true,
+	}
+	var o FixtureOptions
+	load := &cobra.Command{
+		Use:   "load --to DST [--dir testdata/upstream-seed1]",
+		Short: "Load the upstream fixture's raw rows/items into a store (tables must be empty)",
+		Long: `Load the raw forms of an upstream fixture as the Python library wrote them: on PostgreSQL
+postgresql/data.sql (pg_dump) into the store's schema, on DynamoDB every item of
+dynamodb/<table>.jsonl into <prefix>_<table>. No codec is involved, so the result is exactly
+what upstream stored.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.RunFixtureLoad(cmd.Context(), o) },
+	}
+	load.Flags().StringVar(&o.To, "to", "", "store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
+	load.Flags().StringVar(&o.Dir, "dir", fixture.DefaultDir, "fixture directory")
+	load.Flags().BoolVar(&o.Upgrade, "upgrade", false, "create or upgrade the schema first")
+	var d FixtureDropOptions
+	drop := &cobra.Command{
+		Use:   "drop --to DST",
+		Short: "Drop a store's data: a PostgreSQL schema (CASCADE) or the DynamoDB tables of a prefix",
+		Long: `Drop everything a store holds, for demos and tests: on PostgreSQL the schema with CASCADE
+(the schema "public" only with --force), on DynamoDB the nine tables of the prefix. Missing
+schemas and tables are fine.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.RunFixtureDrop(cmd.Context(), d) },
+	}
+	drop.Flags().StringVar(&d.To, "to", "", "store: postgresql, dynamodb or a URL (required)")
+	drop.Flags().BoolVar(&d.Force, "force", false, "allow dropping the schema public")
+	cmd.AddCommand(load, drop)
+	return cmd
+}
+
+// FixtureDropOptions are the options of `actingweb fixture drop`.
+type FixtureDropOptions struct {
+	To    string
+	Force bool
+}
+
+// RunFixtureDrop drops the schema or the tables of o.To.
+func (a *App) RunFixtureDrop(ctx context.Context, o FixtureDropOptions) error {
+	if strings.TrimSpace(o.To) == "" {
+		return usageErrorf("fixture drop: --to is required")
+	}
+	s, _, err := a.OpenStore(ctx, o.To)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	switch st := s.(type) {
+	case *postgres.Store:
+		if st.Schema() == "public" && !o.Force {
+			return usageErrorf("fixture drop: refusing to drop the schema public without --force")
+		}
+		if _, err := st.Pool().Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{st.Schema()}.Sanitize()+" CASCADE"); err != nil {
+			return fmt.Errorf("fixture drop: %s: %w", s.Describe(), err)
+		}
+	case *dynamodb.Store:
+		if err := st.DropTables(ctx); err != nil {
+			return fmt.Errorf("fixture drop: %s: %w", s.Describe(), err)
+		}
+	default:
+		return fmt.Errorf("fixture drop: unsupported store %s", s.Describe())
+	}
+	fmt.Fprintf(a.Stdout, "dropped %s\n", s.Describe())
+	return nil
+}
+
+// RunFixtureLoad loads the fixture in o.Dir into o.To.
+func (a *App) RunFixtureLoad(ctx context.Context, o FixtureOptions) error {
+	to, err := a.DefaultStore(o.To, "--to")
+	if err != nil {
+		return err
+	}
+	if o.Dir == "" {
+		o.Dir = fixture.DefaultDir
+	}
+	s, _, err := a.OpenStore(ctx, to)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if o.Upgrade {
+		if _, err := s.UpgradeSchema(ctx); err != nil {
+			return fmt.Errorf("fixture load: schema upgrade of %s: %w", s.Describe(), err)
+		}
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		return fmt.Errorf("fixture load into %s: %w (run 'actingweb schema upgrade --to %s' or add --upgrade)", s.Describe(), err, to)
+	}
+	counts := map[string]int{}
+	switch st := s.(type) {
+	case *postgres.Store:
+		res, err := fixture.LoadPostgres(ctx, st.Pool(), st.Schema(), o.Dir)
+		if err != nil {
+			return err
+		}
+		counts = res.Rows
+	case *dynamodb.Store:
+		prefix := strings.TrimSuffix(st.TableName(actingweb.TableActors), "_"+actingweb.TableActors.DynamoDBSuffix())
+		res, err := fixture.LoadDynamoDB(ctx, st.Client(), prefix, o.Dir)
+		if err != nil {
+			return err
+		}
+		counts = res.Items
+	default:
+		return fmt.Errorf("fixture load: unsupported store %s", s.Describe())
+	}
+	names := make([]string, 0, len(counts))
+	total := 0
+	for n, c := range counts {
+		names = append(names, n)
+		total += c
+	}
+	sort.Strings(names)
+	fmt.Fprintf(a.Stdout, "loaded %s into %s\n", o.Dir, s.Describe())
+	for _, n := range names {
+		fmt.Fprintf(a.Stdout, "  %-40s %6d\n", n, counts[n])
+	}
+	fmt.Fprintf(a.Stdout, "  %-40s %6d\n", "total", total)
+	return nil
+}

@@ -1,0 +1,426 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/migrate"
+)
+
+// MoveFlags are the flags export, import and copy share.
+type MoveFlags struct {
+	// Tables limits the run to these tables (PostgreSQL names or DynamoDB suffixes); empty = all.
+	Tables []string
+	// Segments is the number of parallel scan segments per table (0 = engine default, 4).
+	Segments int
+	// Segment and TotalSegments give this machine one share of a scan split between machines.
+	Segment, TotalSegments int
+	// Rate limits rows per second over the whole run (0 = unlimited).
+	Rate float64
+	// Concurrency is the number of writers per table (0 = engine default).
+	Concurrency int
+	// BatchSize is the rows per write batch (0 = the target's preferred size).
+	BatchSize int
+	// MaxRejects is the rows that may be rejected before the run stops (0: none; -1: no limit).
+	MaxRejects int
+	// Resume continues an interrupted run from the checkpoints in StateDir.
+	Resume bool
+	// StateDir holds checkpoints and rejects files ("" = the command's default).
+	StateDir string
+	// DryRun reads and counts without writing.
+	DryRun bool
+	// Report is a file to write the JSON report to (mode 0600), "" = none.
+	Report string
+	// ConsistentRead asks DynamoDB for strongly consistent scans (default true).
+	ConsistentRead bool
+	// Estimate counts source tables first for progress ETAs (a scan on DynamoDB).
+	Estimate bool
+	// Quiet suppresses progress output (the summary is still printed).
+	Quiet bool
+	// ProgressInterval is the period of progress log lines when stderr is not a terminal
+	// (0 = 5 s).
+	ProgressInterval time.Duration
+}
+
+func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
+	f.StringSliceVar(&m.Tables, "tables", nil, "tables to move, comma-separated (default: all; names as in PostgreSQL or the DynamoDB suffix)")
+	f.IntVar(&m.Segments, "segments", 0, "parallel scan segments per table (default 4)")
+	f.IntVar(&m.Segment, "segment", 0, "with --total-segments: the share of the scan this run does (0-based)")
+	f.IntVar(&m.TotalSegments, "total-segments", 0, "split every table scan into this many shares between machines (use with --segment)")
+	f.Float64Var(&m.Rate, "rate", 0, "limit to this many rows per second over the whole run (0 = unlimited)")
+	f.IntVar(&m.Concurrency, "concurrency", 0, "writers per table (default 4)")
+	f.IntVar(&m.BatchSize, "batch-size", 0, "rows per write batch (default: the target's preferred size, 25 on DynamoDB)")
+	f.IntVar(&m.MaxRejects, "max-rejects", 0, "rows that may be rejected before the run stops and exits 1 (-1 = no limit)")
+	f.BoolVar(&m.Resume, "resume", false, "continue an interrupted run from the checkpoints in the state directory")
+	f.StringVar(&m.StateDir, "state-dir", "", stateHelp)
+	f.BoolVar(&m.DryRun, "dry-run", false, "read and count the source without writing anything")
+	f.StringVar(&m.Report, "report", "", "write the JSON report to this file (mode 0600)")
+	f.BoolVar(&m.ConsistentRead, "consistent-read", true, "strongly consistent DynamoDB scans")
+	f.BoolVar(&m.Estimate, "estimate", a.Terminal, "count source tables first for progress ETAs (a full scan on DynamoDB; default on a terminal)")
+	f.BoolVar(&m.Quiet, "quiet", false, "no progress output (the summary is still printed)")
+}
+
+// options turns the flags into engine options; errors are usage errors.
+func (a *App) options(m MoveFlags, policy actingweb.ConflictPolicy) (migrate.Options, error) {
+	o := migrate.Options{
+		Policy: policy, Segments: m.Segments, Concurrency: m.Concurrency, Rate: m.Rate,
+		BatchSize: m.BatchSize, MaxRejects: m.MaxRejects, Resume: m.Resume, StateDir: m.StateDir,
+		DryRun: m.DryRun, IndexedProperties: a.IndexedProperties(), Consistent: m.ConsistentRead,
+		Estimate: m.Estimate, Logger: a.Logger,
+	}
+	var err error
+	if o.Tables, err = parseTables(m.Tables); err != nil {
+		return o, err
+	}
+	switch {
+	case m.Segments < 0 || m.Concurrency < 0 || m.BatchSize < 0 || m.Rate < 0:
+		return o, usageErrorf("--segments, --concurrency, --batch-size and --rate must not be negative")
+	case m.MaxRejects < -1:
+		return o, usageErrorf("--max-rejects %d: use a count, or -1 for no limit", m.MaxRejects)
+	case m.TotalSegments < 0 || m.Segment < 0:
+		return o, usageErrorf("--segment and --total-segments must not be negative")
+	case m.TotalSegments <= 1 && m.Segment != 0:
+		return o, usageErrorf("--segment %d needs --total-segments greater than it", m.Segment)
+	case m.TotalSegments > 1 && m.Segment >= m.TotalSegments:
+		return o, usageErrorf("--segment %d is outside 0..%d (--total-segments %d)", m.Segment, m.TotalSegments-1, m.TotalSegments)
+	}
+	o.Segment, o.TotalSegments = m.Segment, m.TotalSegments
+	return o, nil
+}
+
+func parseTables(names []string) ([]actingweb.Table, error) {
+	var out []actingweb.Table
+	for _, n := range names {
+		for _, p := range actingweb.ParseNameList(n) {
+			t, err := actingweb.ParseTable(p)
+			if err != nil {
+				return nil, usageErrorf("--tables: %v", err)
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// ParseConflictPolicy parses --on-conflict; skipDuplicates (--skip-duplicates, upstream's
+// flag) means skip and contradicts any other explicit policy.
+func ParseConflictPolicy(s string, skipDuplicates bool) (actingweb.ConflictPolicy, error) {
+	var p actingweb.ConflictPolicy
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "fail":
+		p = actingweb.ConflictFail
+	case "skip":
+		p = actingweb.ConflictSkip
+	case "overwrite":
+		p = actingweb.ConflictOverwrite
+	default:
+		return p, usageErrorf("--on-conflict %q: use fail, skip or overwrite", s)
+	}
+	if skipDuplicates {
+		if s != "" && p != actingweb.ConflictSkip {
+			return p, usageErrorf("--skip-duplicates means --on-conflict skip; it contradicts --on-conflict %s", s)
+		}
+		p = actingweb.ConflictSkip
+	}
+	return p, nil
+}
+
+// ExportOptions are the options of `actingweb export`.
+type ExportOptions struct {
+	From      string // source store; "" = DATABASE_BACKEND
+	OutputDir string // bundle directory (created 0700)
+	Gzip      bool   // compress table files
+	Move      MoveFlags
+}
+
+// ImportOptions are the options of `actingweb import`.
+type ImportOptions struct {
+	To             string // target store; "" = DATABASE_BACKEND
+	InputDir       string // bundle directory (or upstream's <table>.json export)
+	OnConflict     string // fail (default), skip, overwrite
+	SkipDuplicates bool   // upstream's flag: --on-conflict skip
+	Move           MoveFlags
+}
+
+// CopyOptions are the options of `actingweb copy`.
+type CopyOptions struct {
+	From, To       string
+	OnConflict     string
+	SkipDuplicates bool
+	Move           MoveFlags
+}
+
+const moveLong = `
+Tables are moved actors first, then the other data tables; the property lookup table is
+rebuilt on the target from its properties with the indexed property names (--indexed-properties,
+INDEXED_PROPERTIES, default oauthId,email,externalUserId). Rows the target cannot store are
+rejected into <state-dir>/<table>.rejects.jsonl (0600); more than --max-rejects of them stop the
+run with exit code 1. An interrupted run continues with --resume.
+
+Exit codes: 0 done, 1 failed or stopped (partial summary printed), 2 usage.`
+
+func (a *App) newExportCmd() *cobra.Command {
+	var o ExportOptions
+	cmd := &cobra.Command{
+		Use:   "export --from SRC --output-dir DIR",
+		Short: "Export a store's tables to a bundle directory",
+		Long:  "Export the tables of a store to a bundle directory (manifest + JSON Lines per table).\n" + moveLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.RunExport(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.From, "from", "", "source store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
+	f.StringVar(&o.OutputDir, "output-dir", "", "bundle directory to write (required)")
+	f.BoolVar(&o.Gzip, "gzip", false, "gzip the table files")
+	a.bindMoveFlags(f, &o.Move, "checkpoints and rejects (default: the output directory)")
+	return cmd
+}
+
+func (a *App) newImportCmd() *cobra.Command {
+	var o ImportOptions
+	cmd := &cobra.Command{
+		Use:   "import --to DST --input-dir DIR",
+		Short: "Import a bundle directory into a store",
+		Long:  "Import a bundle directory (or upstream's <table>.json export files) into a store whose schema is at head.\n" + moveLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.RunImport(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.To, "to", "", "target store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
+	f.StringVar(&o.InputDir, "input-dir", "", "bundle directory to read (required)")
+	f.StringVar(&o.OnConflict, "on-conflict", "", "rows whose key exists on the target: fail (default), skip or overwrite")
+	f.BoolVar(&o.SkipDuplicates, "skip-duplicates", false, "same as --on-conflict skip (upstream's flag)")
+	a.bindMoveFlags(f, &o.Move, "checkpoints and rejects (default: the input directory)")
+	return cmd
+}
+
+func (a *App) newCopyCmd() *cobra.Command {
+	var o CopyOptions
+	cmd := &cobra.Command{
+		Use:   "copy --from SRC --to DST",
+		Short: "Copy every table from one store to another",
+		Long:  "Copy the tables of one store to another (PostgreSQL and DynamoDB in either direction).\n" + moveLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.RunCopy(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.From, "from", "", "source store: postgresql, dynamodb or a URL (required)")
+	f.StringVar(&o.To, "to", "", "target store: postgresql, dynamodb or a URL (required)")
+	f.StringVar(&o.OnConflict, "on-conflict", "", "rows whose key exists on the target: fail (default), skip or overwrite")
+	f.BoolVar(&o.SkipDuplicates, "skip-duplicates", false, "same as --on-conflict skip")
+	a.bindMoveFlags(f, &o.Move, "checkpoints and rejects (default ./actingweb-state/<source>-to-<target>)")
+	return cmd
+}
+
+// RunExport exports o.From to the bundle directory o.OutputDir.
+func (a *App) RunExport(ctx context.Context, o ExportOptions) error {
+	if o.OutputDir == "" {
+		return usageErrorf("export: --output-dir is required")
+	}
+	from, err := a.DefaultStore(o.From, "--from")
+	if err != nil {
+		return err
+	}
+	opts, err := a.options(o.Move, actingweb.ConflictFail)
+	if err != nil {
+		return err
+	}
+	opts.Gzip = o.Gzip
+	src, spec, err := a.OpenStore(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	a.Logger.Info("export", "from", src.Describe(), "to", o.OutputDir, "dry_run", opts.DryRun)
+	prog := a.newProgress(o.Move.Quiet, o.Move.ProgressInterval)
+	opts.Progress = prog
+	rep, err := migrate.Export(ctx, src, o.OutputDir, opts)
+	prog.Stop()
+	return a.finishMove(ctx, "export", rep, err, o.Move, stateDirOr(opts.StateDir, o.OutputDir), spec.Arg, "")
+}
+
+// RunImport imports the bundle in o.InputDir into o.To.
+func (a *App) RunImport(ctx context.Context, o ImportOptions) error {
+	if o.InputDir == "" {
+		return usageErrorf("import: --input-dir is required")
+	}
+	to, err := a.DefaultStore(o.To, "--to")
+	if err != nil {
+		return err
+	}
+	policy, err := ParseConflictPolicy(o.OnConflict, o.SkipDuplicates)
+	if err != nil {
+		return err
+	}
+	opts, err := a.options(o.Move, policy)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(o.InputDir); err != nil || !st.IsDir() {
+		return fmt.Errorf("import: input directory %s cannot be read (%v): give the directory an export wrote", o.InputDir, errOr(err, "not a directory"))
+	}
+	dst, spec, err := a.OpenStore(ctx, to)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	a.Logger.Info("import", "from", o.InputDir, "to", dst.Describe(), "on_conflict", policy.String(), "dry_run", opts.DryRun)
+	prog := a.newProgress(o.Move.Quiet, o.Move.ProgressInterval)
+	opts.Progress = prog
+	rep, err := migrate.Import(ctx, o.InputDir, dst, opts)
+	prog.Stop()
+	return a.finishMove(ctx, "import", rep, err, o.Move, stateDirOr(opts.StateDir, o.InputDir), "", spec.Arg)
+}
+
+// RunCopy copies o.From to o.To.
+func (a *App) RunCopy(ctx context.Context, o CopyOptions) error {
+	if strings.TrimSpace(o.From) == "" || strings.TrimSpace(o.To) == "" {
+		return usageErrorf("copy: --from and --to are both required")
+	}
+	policy, err := ParseConflictPolicy(o.OnConflict, o.SkipDuplicates)
+	if err != nil {
+		return err
+	}
+	opts, err := a.options(o.Move, policy)
+	if err != nil {
+		return err
+	}
+	fromSpec, err := a.ResolveStore(o.From)
+	if err != nil {
+		return err
+	}
+	toSpec, err := a.ResolveStore(o.To)
+	if err != nil {
+		return err
+	}
+	if fromSpec.String() == toSpec.String() {
+		return usageErrorf("copy: --from and --to name the same store (%s)", fromSpec)
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = filepath.Join("actingweb-state", fromSpec.Slug()+"-to-"+toSpec.Slug())
+	}
+	if !opts.DryRun {
+		if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+			return fmt.Errorf("copy: create state directory %s: %w (choose another with --state-dir)", opts.StateDir, err)
+		}
+	}
+	src, _, err := a.OpenStore(ctx, o.From)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, _, err := a.OpenStore(ctx, o.To)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	a.Logger.Info("copy", "from", src.Describe(), "to", dst.Describe(), "on_conflict", policy.String(),
+		"state_dir", opts.StateDir, "dry_run", opts.DryRun)
+	prog := a.newProgress(o.Move.Quiet, o.Move.ProgressInterval)
+	opts.Progress = prog
+	rep, err := migrate.Copy(ctx, src, dst, opts)
+	prog.Stop()
+	return a.finishMove(ctx, "copy", rep, err, o.Move, opts.StateDir, fromSpec.Arg, toSpec.Arg)
+}
+
+func stateDirOr(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+func errOr(err error, s string) any {
+	if err != nil {
+		return err
+	}
+	return s
+}
+
+// finishMove prints the summary, writes the JSON report and turns the engine's error into one
+// line that says what failed and what to do.
+func (a *App) finishMove(ctx context.Context, op string, rep *migrate.Report, err error, m MoveFlags, stateDir, from, to string) error {
+	var re *migrate.RunError
+	if rep == nil && errors.As(err, &re) {
+		rep = re.Report
+	}
+	if rep != nil {
+		if werr := rep.WriteText(a.Stdout); werr != nil {
+			a.Logger.Warn("cannot print the summary", "err", werr)
+		}
+		if m.Report != "" {
+			if werr := writeJSONFile(m.Report, rep); werr != nil {
+				if err == nil {
+					return werr
+				}
+				a.Logger.Error("cannot write the report", "file", m.Report, "err", werr)
+			} else {
+				a.Logger.Info("report written", "file", m.Report)
+			}
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	where := ""
+	if re != nil && re.Table != "" {
+		where = " at table " + string(re.Table)
+	}
+	switch {
+	case errors.Is(err, migrate.ErrTooManyRejects):
+		limit := fmt.Sprintf("--max-rejects %d", m.MaxRejects)
+		return fmt.Errorf("%s stopped%s: more rows were rejected than %s allows (the summary lists them; the rows are in %s/*.rejects.jsonl): fix them at the source or raise --max-rejects, then rerun with --resume",
+			op, where, limit, stateDir)
+	case errors.Is(err, migrate.ErrStateExists):
+		return fmt.Errorf("%s: checkpoints of an earlier run exist in %s: add --resume to continue that run, or remove the directory (or choose another --state-dir) to start over", op, stateDir)
+	case errors.Is(err, migrate.ErrNoState):
+		return fmt.Errorf("%s --resume: nothing to resume in %s: run without --resume", op, stateDir)
+	case errors.Is(err, actingweb.ErrSchema):
+		store := to
+		if store == "" {
+			store = from
+		}
+		return fmt.Errorf("%s%s: %v (run 'actingweb schema upgrade --to %s' first)", op, where, err, store)
+	case errors.Is(err, actingweb.ErrConflict):
+		return fmt.Errorf("%s%s: %v (rows already exist on the target: use --on-conflict skip or overwrite, or an empty target)", op, where, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s interrupted%s: rerun the same command with --resume to continue from the checkpoints in %s", op, where, stateDir)
+	}
+	return fmt.Errorf("%s failed%s: %w", op, where, err)
+}
+
+// writeJSONFile writes v as indented JSON to path with mode 0600 (also when the file exists).
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("write report %s: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	return f.Close()
+}
