@@ -1,0 +1,86 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bundle"
+)
+
+func export(ctx context.Context, src Source, dir string, o Options) (*Report, error) {
+	if o.StateDir == "" {
+		o.StateDir = dir
+	}
+	name := o.SourceName
+	if name == "" {
+		name = describe(src)
+	}
+	if len(o.Tables) == 0 {
+		o.Tables = actingweb.Tables // the lookup table is exported as derived data
+	}
+	if o.DryRun {
+		return run(ctx, "export", src, &discard{name: "bundle " + dir}, o)
+	}
+	w, err := bundle.Create(dir, bundle.WriterOptions{Gzip: o.Gzip, Source: name, Resume: o.Resume})
+	if err != nil {
+		return nil, &RunError{Op: "export", Err: err}
+	}
+	rep, err := run(ctx, "export", src, w, o)
+	if err != nil {
+		w.Abort()
+		return rep, err
+	}
+	if err := w.Close(); err != nil {
+		return rep, &RunError{Op: "export", Report: rep, Err: err}
+	}
+	fin := w.Finished()
+	for i := range rep.Tables {
+		rep.Tables[i].Bytes = fin[rep.Tables[i].Table].Bytes
+	}
+	rep.Finished = time.Now().UTC()
+	return rep, nil
+}
+
+func importBundle(ctx context.Context, dir string, dst Sink, o Options) (*Report, error) {
+	r, err := bundle.Open(dir)
+	if err != nil {
+		return nil, &RunError{Op: "import", Err: err}
+	}
+	if o.StateDir == "" {
+		o.StateDir = dir
+	}
+	present := r.Tables()
+	if len(o.Tables) == 0 {
+		o.Tables = present
+		if _, ok := dst.(LookupRebuilder); ok && r.Has(actingweb.TableProperties) {
+			o.Tables = append(o.Tables, actingweb.TablePropertyLookup)
+		}
+	} else {
+		_, rebuilder := dst.(LookupRebuilder)
+		for _, t := range o.Tables {
+			if !r.Has(t) && !(t == actingweb.TablePropertyLookup && rebuilder) {
+				return nil, &RunError{Op: "import", Table: t, Err: fmt.Errorf("bundle %s has no table %s: %w", dir, t, actingweb.ErrNotFound)}
+			}
+		}
+	}
+	rep, err := run(ctx, "import", r, dst, o)
+	if rep != nil && r.Manifest() != nil {
+		for i := range rep.Tables {
+			if tf, ok := r.Manifest().Tables[string(rep.Tables[i].Table)]; ok {
+				rep.Tables[i].Bytes = tf.Bytes
+			}
+		}
+	}
+	return rep, err
+}
+
+// discard is the sink of a dry-run export: it counts and writes nothing.
+type discard struct{ name string }
+
+func (d *discard) WriteBatch(_ context.Context, _ actingweb.Table, recs []actingweb.Record, _ actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+	return actingweb.WriteResult{Written: len(recs)}, nil
+}
+func (d *discard) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }
+func (d *discard) Describe() string                                      { return d.name }

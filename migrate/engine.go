@@ -1,0 +1,631 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+const (
+	defaultSegments    = 4
+	defaultConcurrency = 4
+	defaultBatchSize   = 500
+	defaultTablePar    = 2
+	maxSamples         = 5
+	checkpointEvery    = time.Second
+)
+
+// engine is one Export, Import or Copy run.
+type engine struct {
+	op      string
+	src     Source
+	dst     Sink
+	o       Options
+	log     *slog.Logger
+	limiter *rate.Limiter
+	rejects *rejectLog
+	seqSink SequentialSink // dst as a sequential sink, or nil
+
+	rejected atomic.Int64 // across the run, for MaxRejects
+
+	mu      sync.Mutex
+	summary map[actingweb.Table]*TableSummary
+	resumed bool
+}
+
+func describe(x any) string {
+	if d, ok := x.(Describer); ok {
+		return d.Describe()
+	}
+	return fmt.Sprintf("%T", x)
+}
+
+func (o *Options) defaults(src Source, dst Sink) {
+	if o.Segments <= 0 {
+		o.Segments = defaultSegments
+	}
+	if sl, ok := src.(SegmentLimiter); ok && o.Segments > sl.MaxSegments() {
+		o.Segments = max(1, sl.MaxSegments())
+	}
+	if o.TotalSegments <= 1 {
+		o.TotalSegments, o.Segment = 1, 0
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = defaultConcurrency
+	}
+	if _, ok := dst.(SequentialSink); ok {
+		o.Concurrency = 1
+	}
+	if o.TableParallelism <= 0 {
+		o.TableParallelism = defaultTablePar
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = defaultBatchSize
+		if bs, ok := dst.(BatchSizer); ok && bs.PreferredBatchSize() > 0 {
+			o.BatchSize = bs.PreferredBatchSize()
+		}
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = max(1000, o.BatchSize)
+	}
+	if len(o.IndexedProperties) == 0 {
+		o.IndexedProperties = append([]string(nil), actingweb.DefaultIndexedProperties...)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// plan splits the selected tables into the ordered list to copy row by row and whether the
+// lookup table is rebuilt on the sink.
+func plan(sel []actingweb.Table, dst Sink) (copyTables []actingweb.Table, rebuild bool, err error) {
+	if len(sel) == 0 {
+		sel = actingweb.Tables
+	}
+	want := map[actingweb.Table]bool{}
+	for _, t := range sel {
+		if actingweb.NewRecord(t) == nil {
+			return nil, false, fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
+		}
+		want[t] = true
+	}
+	_, rebuilder := dst.(LookupRebuilder)
+	for _, t := range actingweb.Tables {
+		if !want[t] {
+			continue
+		}
+		if t == actingweb.TablePropertyLookup && rebuilder {
+			rebuild = true
+			continue
+		}
+		copyTables = append(copyTables, t)
+	}
+	if want[actingweb.TableProperties] && rebuilder {
+		rebuild = true
+	}
+	return copyTables, rebuild, nil
+}
+
+func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Report, error) {
+	o.defaults(src, dst)
+	rep := &Report{Operation: op, Source: describe(src), Target: describe(dst), Policy: o.Policy.String(),
+		DryRun: o.DryRun, Started: time.Now().UTC(), StateDir: o.StateDir}
+	fail := func(t actingweb.Table, err error) (*Report, error) {
+		rep.Finished = time.Now().UTC()
+		return rep, &RunError{Op: op, Table: t, Report: rep, Err: err}
+	}
+	if o.Resume && o.StateDir == "" {
+		return fail("", errors.New("resume needs a state directory (--state-dir) holding the checkpoints"))
+	}
+	copyTables, rebuild, err := plan(o.Tables, dst)
+	if err != nil {
+		return fail("", err)
+	}
+	if !o.DryRun {
+		if sc, ok := dst.(SchemaChecker); ok {
+			if err := sc.CheckSchema(ctx); err != nil {
+				return fail("", fmt.Errorf("target %s refused before any write: %w", rep.Target, err))
+			}
+		}
+	}
+	if o.StateDir != "" && !o.DryRun {
+		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+			return fail("", fmt.Errorf("state directory: %w", err))
+		}
+		existing := existingCheckpoints(o.StateDir)
+		if len(existing) > 0 && !o.Resume {
+			return fail("", fmt.Errorf("%w in %s (tables %s): resume with --resume, or remove the *.checkpoint.json files to start over",
+				ErrStateExists, o.StateDir, tableNames(existing)))
+		}
+		if len(existing) == 0 && o.Resume {
+			return fail("", fmt.Errorf("%w in %s", ErrNoState, o.StateDir))
+		}
+	}
+	e := &engine{op: op, src: src, dst: dst, o: o, log: o.Logger,
+		rejects: &rejectLog{resume: o.Resume, files: map[actingweb.Table]*os.File{}},
+		summary: map[actingweb.Table]*TableSummary{}}
+	if !o.DryRun {
+		e.rejects.dir = o.StateDir
+	}
+	defer e.rejects.close()
+	if ss, ok := dst.(SequentialSink); ok {
+		e.seqSink = ss
+	}
+	if o.Rate > 0 {
+		e.limiter = rate.NewLimiter(rate.Limit(o.Rate), max(o.BatchSize, int(o.Rate)))
+	}
+	e.log.Info("migration started", "op", op, "source", rep.Source, "target", rep.Target,
+		"tables", tableNames(copyTables), "policy", rep.Policy, "segments", o.Segments,
+		"concurrency", o.Concurrency, "batch", o.BatchSize, "dry_run", o.DryRun, "resume", o.Resume)
+
+	collect := func() {
+		for _, t := range copyTables {
+			e.mu.Lock()
+			if s := e.summary[t]; s != nil {
+				rep.Tables = append(rep.Tables, *s)
+			}
+			e.mu.Unlock()
+		}
+		rep.Resumed = e.resumed
+	}
+	// actors first (§5.6), then the other tables in parallel.
+	var first, rest []actingweb.Table
+	for _, t := range copyTables {
+		if t == actingweb.TableActors {
+			first = append(first, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	for _, t := range first {
+		if err := e.table(ctx, t); err != nil {
+			collect()
+			return fail(t, err)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.TableParallelism)
+	var failed atomic.Value
+	for _, t := range rest {
+		g.Go(func() error {
+			if err := e.table(gctx, t); err != nil {
+				failed.CompareAndSwap(nil, t)
+				return err
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		collect()
+		ft, _ := failed.Load().(actingweb.Table)
+		return fail(ft, err)
+	}
+	collect()
+	if rebuild {
+		ls := &LookupSummary{Names: o.IndexedProperties}
+		rep.Lookup = ls
+		switch {
+		case o.DryRun:
+			ls.Skipped = "dry run"
+		case o.TotalSegments > 1:
+			ls.Skipped = "the scan is shared between machines: run once more with --tables property_lookup after every share finished"
+		default:
+			lr := dst.(LookupRebuilder)
+			e.log.Info("rebuilding property lookup", "names", o.IndexedProperties)
+			res, err := lr.RebuildPropertyLookup(ctx, o.IndexedProperties)
+			if err != nil {
+				return fail(actingweb.TablePropertyLookup, fmt.Errorf("rebuild property lookup: %w", err))
+			}
+			ls.Result = res
+		}
+	}
+	if o.StateDir != "" && !o.DryRun {
+		for _, t := range copyTables {
+			os.Remove(checkpointPath(o.StateDir, t))
+		}
+	}
+	rep.Finished = time.Now().UTC()
+	if o.DryRun {
+		d := rep.Finished.Sub(rep.Started)
+		rep.Estimated = &d
+	}
+	e.log.Info("migration finished", "op", op, "rows", rep.Totals().Read, "duration", rep.Finished.Sub(rep.Started))
+	return rep, nil
+}
+
+// batch is a slice of one page's items on its way to the sink.
+type batch struct {
+	seg     int // global segment
+	seq     int64
+	recs    []actingweb.Record
+	rejects []actingweb.Reject // source rejects (items after recs)
+	drift   int64
+	driftK  []string
+	// position after the batch
+	endCursor string
+	endSkip   int
+	startOrd  int64 // ordinal of the first item
+	endOrd    int64 // ordinal after the last item
+	pageStart string
+	firstItem int
+}
+
+// segTrack follows the completion of one segment's batches, which may complete out of order.
+type segTrack struct {
+	st        *segmentState
+	nextSeq   int64
+	contig    int64 // batches < contig completed
+	pending   map[int64]*batch
+	scanDone  bool
+	replayEnd int64 // items with ordinal < replayEnd may already exist on the sink
+}
+
+type tableRun struct {
+	e        *engine
+	t        actingweb.Table
+	cp       *checkpoint
+	segs     map[int]*segTrack
+	mu       sync.Mutex
+	lastSave time.Time
+	sum      *TableSummary
+	read     atomic.Int64
+	written  atomic.Int64
+	skipped  atomic.Int64
+	rejected atomic.Int64
+	drift    atomic.Int64
+}
+
+func (e *engine) table(ctx context.Context, t actingweb.Table) error {
+	o := e.o
+	start := time.Now()
+	sum := &TableSummary{Table: t, Estimate: -1}
+	e.mu.Lock()
+	e.summary[t] = sum
+	e.mu.Unlock()
+	tr := &tableRun{e: e, t: t, segs: map[int]*segTrack{}, sum: sum}
+	total := o.TotalSegments * o.Segments
+	var cp *checkpoint
+	if o.Resume && !o.DryRun {
+		c, err := readCheckpoint(o.StateDir, t)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			if c.Op != e.op || c.TotalSegments != total || c.Segments != o.Segments {
+				return fmt.Errorf("checkpoint of %s was written by %s with %d segments (%d in all); resume with the same command and options",
+					t, c.Op, c.Segments, c.TotalSegments)
+			}
+			cp = c
+			sum.Resumed = true
+			e.mu.Lock()
+			e.resumed = true
+			e.mu.Unlock()
+		}
+	}
+	if cp == nil {
+		cp = &checkpoint{Version: checkpointVersion, Op: e.op, Table: t, Segments: o.Segments, TotalSegments: total,
+			PageSize: o.PageSize, Segs: map[int]*segmentState{}}
+	}
+	tr.cp = cp
+	pageSize := cp.PageSize
+	if e.seqSink != nil && !o.DryRun {
+		if err := e.seqSink.ResumeSink(t, cp.SinkState); err != nil {
+			return err
+		}
+	}
+	if cp.Done {
+		e.log.Info("table already done in an earlier run, skipped", "table", t)
+		sum.Done = true
+		if e.seqSink != nil {
+			if err := e.seqSink.FinishTable(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for k := 0; k < o.Segments; k++ {
+		g := o.Segment*o.Segments + k
+		st := cp.Segs[g]
+		if st == nil {
+			st = &segmentState{}
+			cp.Segs[g] = st
+		}
+		tr.segs[g] = &segTrack{st: st, pending: map[int64]*batch{}, replayEnd: st.Lease, scanDone: st.Done}
+	}
+	if o.Estimate {
+		if c, ok := e.src.(Counter); ok {
+			if n, err := c.Count(ctx, t); err == nil {
+				sum.Estimate = n
+			}
+		}
+	}
+	if o.Progress != nil {
+		o.Progress.TableStarted(t, sum.Estimate)
+	}
+	e.log.Info("table started", "table", t, "estimate", sum.Estimate, "resumed", sum.Resumed)
+
+	ch := make(chan *batch, 2*o.Concurrency)
+	g, gctx := errgroup.WithContext(ctx)
+	var scanners sync.WaitGroup
+	for seg, tk := range tr.segs {
+		if tk.st.Done {
+			continue
+		}
+		scanners.Add(1)
+		g.Go(func() error {
+			defer scanners.Done()
+			return tr.scan(gctx, seg, tk, total, pageSize, ch)
+		})
+	}
+	go func() { scanners.Wait(); close(ch) }()
+	for w := 0; w < o.Concurrency; w++ {
+		g.Go(func() error { return tr.worker(gctx, ch) })
+	}
+	err := g.Wait()
+	if err != nil {
+		// drain so the scanners' goroutine can finish
+		for range ch {
+		}
+	}
+	sum.Read = tr.read.Load()
+	sum.Written = tr.written.Load()
+	sum.Skipped = tr.skipped.Load()
+	sum.Rejected = tr.rejected.Load()
+	sum.Drift = tr.drift.Load()
+	sum.Duration = time.Since(start)
+	if s := sum.Duration.Seconds(); s > 0 {
+		sum.RowsPerSec = float64(sum.Read) / s
+	}
+	if err == nil && !o.DryRun {
+		tr.mu.Lock()
+		cp.Done = true
+		serr := tr.saveLocked(true)
+		tr.mu.Unlock()
+		if serr != nil {
+			err = serr
+		} else if e.seqSink != nil {
+			err = e.seqSink.FinishTable(t)
+		}
+	}
+	if err == nil {
+		sum.Done = true
+	} else if !o.DryRun && o.StateDir != "" && e.seqSink == nil {
+		// positions cover only batches completed without a gap; a sequential sink keeps its
+		// last periodic checkpoint (a failed append may have left a partial batch behind it)
+		tr.mu.Lock()
+		tr.saveLocked(true)
+		tr.mu.Unlock()
+	}
+	if o.Progress != nil {
+		o.Progress.TableDone(t, *sum)
+	}
+	e.log.Info("table finished", "table", t, "read", sum.Read, "written", sum.Written, "skipped", sum.Skipped,
+		"rejected", sum.Rejected, "drift", sum.Drift, "duration", sum.Duration, "ok", err == nil)
+	return err
+}
+
+// scan reads one segment and cuts its pages into batches.
+func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, pageSize int, ch chan<- *batch) error {
+	e := tr.e
+	o := e.o
+	tr.mu.Lock()
+	cursor, skip, ord := tk.st.Cursor, tk.st.Skip, tk.st.Rows
+	tr.mu.Unlock()
+	opts := actingweb.ScanOptions{Segment: seg, TotalSegments: total, Cursor: cursor, PageSize: pageSize, Consistent: o.Consistent}
+	if total <= 1 {
+		opts.Segment, opts.TotalSegments = 0, 0
+	}
+	pageStart := cursor
+	send := func(b *batch) error {
+		tr.mu.Lock()
+		b.seq = tk.nextSeq
+		tk.nextSeq++
+		tr.mu.Unlock()
+		select {
+		case ch <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := e.src.Scan(ctx, tr.t, opts, func(p actingweb.Page) error {
+		n := len(p.Records) + len(p.Rejects)
+		first := 0
+		if skip > 0 { // resuming inside this page
+			first = min(skip, n)
+			skip = 0
+		}
+		tr.read.Add(int64(n - first))
+		for i := first; i < n || (i == n && p.Last && n == first); {
+			end := min(i+o.BatchSize, n)
+			b := &batch{seg: seg, pageStart: pageStart, firstItem: i, startOrd: ord}
+			for j := i; j < end; j++ {
+				if j < len(p.Records) {
+					r := p.Records[j]
+					b.recs = append(b.recs, r)
+					if d := actingweb.Drift(r); d != "" {
+						b.drift++
+						if len(b.driftK) < maxSamples {
+							b.driftK = append(b.driftK, actingweb.KeyString(r.Key()))
+						}
+					}
+				} else {
+					b.rejects = append(b.rejects, p.Rejects[j-len(p.Records)])
+				}
+			}
+			ord += int64(end - i)
+			b.endOrd = ord
+			if end == n {
+				b.endCursor, b.endSkip = p.Cursor, 0
+			} else {
+				b.endCursor, b.endSkip = pageStart, end
+			}
+			if err := send(b); err != nil {
+				return err
+			}
+			if end == n {
+				break
+			}
+			i = end
+		}
+		pageStart = p.Cursor
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan %s segment %d: %w", tr.t, seg, err)
+	}
+	tr.mu.Lock()
+	tk.scanDone = true
+	tr.mu.Unlock()
+	return nil
+}
+
+func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
+	e := tr.e
+	o := e.o
+	for b := range ch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		policy := o.Policy
+		if !o.DryRun && len(b.recs) > 0 {
+			tr.mu.Lock()
+			tk := tr.segs[b.seg]
+			if policy == actingweb.ConflictFail && b.startOrd < tk.replayEnd {
+				// the replay window after a resume: these rows may have been written before
+				// the interruption (§ resume in docs/bundle-format.md)
+				policy = actingweb.ConflictSkip
+			}
+			var err error
+			if e.seqSink == nil && o.StateDir != "" && b.endOrd > tk.st.Lease {
+				tk.st.Lease = b.endOrd + int64(4*o.BatchSize*o.Concurrency)
+				err = tr.saveLocked(true)
+			}
+			tr.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			if e.limiter != nil {
+				if err := e.limiter.WaitN(ctx, len(b.recs)); err != nil {
+					return err
+				}
+			}
+			res, err := e.dst.WriteBatch(ctx, tr.t, b.recs, policy)
+			if err != nil {
+				return fmt.Errorf("write %d rows to %s: %w", len(b.recs), tr.t, err)
+			}
+			tr.written.Add(int64(res.Written))
+			tr.skipped.Add(int64(res.Skipped))
+			if len(res.Rejects) > 0 {
+				if err := tr.reject(res.Rejects, b, "sink"); err != nil {
+					return err
+				}
+			}
+		}
+		if len(b.rejects) > 0 {
+			if err := tr.reject(b.rejects, b, "source"); err != nil {
+				return err
+			}
+		}
+		tr.drift.Add(b.drift)
+		if len(b.driftK) > 0 {
+			tr.mu.Lock()
+			for _, k := range b.driftK {
+				if len(tr.sum.DriftKeys) < maxSamples {
+					tr.sum.DriftKeys = append(tr.sum.DriftKeys, k)
+				}
+			}
+			tr.mu.Unlock()
+		}
+		if err := tr.complete(b); err != nil {
+			return err
+		}
+		if o.Progress != nil {
+			o.Progress.Rows(tr.t, len(b.recs)+len(b.rejects))
+		}
+		if o.MaxRejects >= 0 && e.rejected.Load() > int64(o.MaxRejects) {
+			return fmt.Errorf("%w: %d rejected (limit %d); see %s", ErrTooManyRejects, e.rejected.Load(), o.MaxRejects, e.rejectsWhere(tr.t))
+		}
+	}
+	return nil
+}
+
+func (e *engine) rejectsWhere(t actingweb.Table) string {
+	if e.rejects.dir == "" {
+		return "the report's reject samples (no state directory, so no rejects file)"
+	}
+	return rejectsPath(e.rejects.dir, t)
+}
+
+func (tr *tableRun) reject(rs []actingweb.Reject, b *batch, side string) error {
+	tr.rejected.Add(int64(len(rs)))
+	tr.e.rejected.Add(int64(len(rs)))
+	tr.mu.Lock()
+	for _, r := range rs {
+		if len(tr.sum.RejectSamples) < maxSamples {
+			tr.sum.RejectSamples = append(tr.sum.RejectSamples, actingweb.KeyString(r.Key)+": "+r.Reason)
+		}
+	}
+	tr.mu.Unlock()
+	tr.e.log.Warn("rows rejected", "table", tr.t, "side", side, "count", len(rs), "first_key", actingweb.KeyString(rs[0].Key))
+	return tr.e.rejects.add(tr.t, rs, func(i int) string {
+		return fmt.Sprintf("%s: segment %d, page after cursor %q, batch from item %d", side, b.seg, b.pageStart, b.firstItem)
+	})
+}
+
+// complete records a finished batch and advances the segment's checkpoint over the batches
+// completed without a gap.
+func (tr *tableRun) complete(b *batch) error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tk := tr.segs[b.seg]
+	tk.pending[b.seq] = b
+	for {
+		nb, ok := tk.pending[tk.contig]
+		if !ok {
+			break
+		}
+		delete(tk.pending, tk.contig)
+		tk.contig++
+		tk.st.Cursor, tk.st.Skip, tk.st.Rows = nb.endCursor, nb.endSkip, nb.endOrd
+	}
+	if tk.scanDone && tk.contig == tk.nextSeq {
+		tk.st.Done = true
+	}
+	if tr.e.o.DryRun || tr.e.o.StateDir == "" {
+		return nil
+	}
+	return tr.saveLocked(false)
+}
+
+// saveLocked writes the checkpoint (at most once per checkpointEvery unless force). For a
+// sequential sink it is called between batches of the single worker, so the sink state and
+// the positions agree.
+func (tr *tableRun) saveLocked(force bool) error {
+	o := tr.e.o
+	if o.DryRun || o.StateDir == "" {
+		return nil
+	}
+	if !force && time.Since(tr.lastSave) < checkpointEvery {
+		return nil
+	}
+	if tr.e.seqSink != nil {
+		st, err := tr.e.seqSink.SinkState(tr.t)
+		if err != nil {
+			return err
+		}
+		tr.cp.SinkState = st
+	}
+	tr.lastSave = time.Now()
+	return writeCheckpoint(o.StateDir, tr.cp)
+}

@@ -1,0 +1,68 @@
+package migrate
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText renders the report as a summary table for people (no secrets: keys and reasons
+// only).
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	mode := ""
+	if r.DryRun {
+		mode = " (dry run: nothing written)"
+	}
+	if r.Resumed {
+		mode += " (resumed)"
+	}
+	fmt.Fprintf(&b, "%s %s -> %s, policy %s%s\n", r.Operation, r.Source, r.Target, r.Policy, mode)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\tread\twritten\tskipped\trejected\tdrift\tbytes\tseconds\trows/s\tstatus\t")
+	row := func(s TableSummary, status string) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.0f\t%s\t\n", s.Table, s.Read, s.Written, s.Skipped,
+			s.Rejected, s.Drift, s.Bytes, s.Duration.Seconds(), s.RowsPerSec, status)
+	}
+	for _, s := range r.Tables {
+		status := "done"
+		if !s.Done {
+			status = "stopped"
+		} else if s.Resumed && s.Read == 0 {
+			status = "done earlier"
+		}
+		row(s, status)
+	}
+	row(r.Totals(), "")
+	tw.Flush()
+	for _, s := range r.Tables {
+		for _, k := range s.DriftKeys {
+			fmt.Fprintf(&b, "drift %s: %s (copied as stored)\n", s.Table, k)
+		}
+		for _, k := range s.RejectSamples {
+			fmt.Fprintf(&b, "reject %s: %s\n", s.Table, k)
+		}
+	}
+	if l := r.Lookup; l != nil {
+		if l.Skipped != "" {
+			fmt.Fprintf(&b, "property lookup rebuild skipped: %s\n", l.Skipped)
+		} else {
+			x := l.Result
+			fmt.Fprintf(&b, "property lookup rebuilt for %s: scanned %d, written %d, existing %d, collisions %d, orphans %d\n",
+				strings.Join(l.Names, ","), x.Scanned, x.Written, x.Existing, x.Collisions, x.Orphans)
+			for _, s := range x.Samples {
+				fmt.Fprintf(&b, "  %s\n", s)
+			}
+		}
+	}
+	if r.Estimated != nil {
+		fmt.Fprintf(&b, "read time %s (a lower bound for the real run)\n", r.Estimated.Round(time.Millisecond))
+	}
+	if r.StateDir != "" && r.Totals().Rejected > 0 {
+		fmt.Fprintf(&b, "rejected rows are listed in %s/<table>.rejects.jsonl (0600, holds secrets)\n", r.StateDir)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
