@@ -86,6 +86,18 @@ func openDynamoDB(t testing.TB, ctx context.Context) (*dynamodb.Store, string) {
 	if _, err := st.UpgradeSchema(ctx); err != nil {
 		t.Fatalf("dynamodb UpgradeSchema under prefix %s: %v", prefix, err)
 	}
+	// UpgradeSchema enables TTL on attributes.ttl_timestamp (§3.7, §5.6), and DynamoDB Local
+	// really sweeps expired items: the fixture's TTLs lie in mid-2025, so rows would vanish
+	// at random while the test runs. Upstream's own tables had TTL disabled (§3.1), which is
+	// the state the fixture was dumped in; turn it off again for these tables.
+	_, err = st.Client().UpdateTimeToLive(ctx, &sdkddb.UpdateTimeToLiveInput{
+		TableName: aws.String(st.TableName(actingweb.TableAttributes)),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String("ttl_timestamp"), Enabled: aws.Bool(false)},
+	})
+	if err != nil {
+		t.Fatalf("disable TTL on %s (the fixture's expired rows would be swept): %v", st.TableName(actingweb.TableAttributes), err)
+	}
 	return st, prefix
 }
 
