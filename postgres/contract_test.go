@@ -1,0 +1,40 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/testenv"
+	"github.com/actingweb/actingweb-go/postgres"
+	"github.com/actingweb/actingweb-go/storetest"
+)
+
+// TestContract runs the storetest contract suite against PostgreSQL: every store it opens
+// lives in its own fresh schema (testenv.FreshPostgresSchema, dropped at cleanup), upgraded to
+// Alembic head, with the default lookup configuration (lookup mode on, oauthId, email,
+// externalUserId indexed).
+func TestContract(t *testing.T) {
+	testenv.PostgresURL(t) // skip (or fail on CI) before any subtest when the service is missing
+	storetest.Run(t, func(t *testing.T) actingweb.Store {
+		t.Helper()
+		url, _ := testenv.FreshPostgresSchema(t)
+		cfg, err := postgres.ConfigFromURL(url, func(string) string { return "" })
+		if err != nil {
+			t.Fatalf("ConfigFromURL: %v", err)
+		}
+		cfg.Lookup = actingweb.DefaultLookupConfig()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s, err := postgres.Open(ctx, cfg)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		if _, err := s.UpgradeSchema(ctx); err != nil {
+			t.Fatalf("UpgradeSchema: %v", err)
+		}
+		return s
+	})
+}
