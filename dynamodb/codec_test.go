@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -299,5 +298,4 @@ func TestWireRoundTripAllTypes(t *testing.T) {
 			t.Errorf("ParseWireItem(%s): %v, want ErrInvalid", bad, err)
 		}
 	}
-	_ = strings.TrimSpace
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -423,5 +422,29 @@ func TestThroughput(t *testing.T) {
 		t.Fatalf("scanned %d / %d, want %d", n, len(recs), total)
 	}
 	t.Logf("Scan: %d rows in %v = %.0f rows/s (raw Scan: %.0f rows/s)", total, dScan, float64(total)/dScan.Seconds(), float64(total)/dRawScan.Seconds())
-	_ = sort.Strings
+}
+
+func TestBatchWriteContextEndAndMissingTable(t *testing.T) {
+	s := openTestStore(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	reqs := make([]types.WriteRequest, 60)
+	for i := range reqs {
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"id": avS(fmt.Sprint(i))}}}
+	}
+	err := s.batchWrite(ctx, s.TableName(actingweb.TableActors), reqs)
+	if err == nil || !strings.Contains(err.Error(), "of 60 items remain unwritten") || !errors.Is(err, context.Canceled) {
+		t.Errorf("batchWrite on an ended context: %v", err)
+	}
+	// No tables: the table face says to run the schema upgrade.
+	err = s.Scan(context.Background(), actingweb.TableActors, actingweb.ScanOptions{}, func(actingweb.Page) error { return nil })
+	if !errors.Is(err, actingweb.ErrSchema) || !strings.Contains(err.Error(), "schema upgrade") {
+		t.Errorf("scan of a missing table: %v", err)
+	}
+	if _, err := s.Count(context.Background(), actingweb.TableActors); !errors.Is(err, actingweb.ErrSchema) {
+		t.Errorf("count of a missing table: %v", err)
+	}
+	if err := s.Scan(context.Background(), actingweb.Table("nope"), actingweb.ScanOptions{}, nil); !errors.Is(err, actingweb.ErrUnknownTable) {
+		t.Errorf("scan of an unknown table: %v", err)
+	}
 }
