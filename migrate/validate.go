@@ -2,13 +2,434 @@ package migrate
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
 	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	actingweb "github.com/actingweb/actingweb-go"
 )
 
-func validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationReport, error) {
-	return nil, errors.New("migrate: validate not implemented yet")
+// Validate works in two passes per table (docs/bundle-format.md "Validation"):
+//
+//  1. Both sides are streamed at once (segmented scans). Each record goes to partition
+//     hash(owner) mod P; per side and partition the pass keeps the row count and an
+//     order-independent digest (the 64-bit sums of the first 16 bytes of SHA-256 over key and
+//     canonical JSON). Owners without an actor row are counted against a sorted set of 64-bit
+//     actor id hashes (8 bytes per actor).
+//  2. Partitions whose counts or digests differ are re-read, as many at a time as fit in
+//     MemoryRows: side A's rows of those partitions are loaded into a map by key, side B's are
+//     matched against it, giving changed, missing, extra and duplicate keys. Memory is bounded
+//     by MemoryRows, not by table size.
+
+type partAcc struct {
+	n      int64
+	s1, s2 uint64
 }
 
-// WriteText renders the validation report for people.
-func (r *ValidationReport) WriteText(w io.Writer) error { return errors.New("not yet") }
+type sideAcc struct {
+	parts   []partAcc
+	rejects int64
+	orphans int64
+	orphanK []string
+}
+
+func (o *ValidateOptions) defaults() {
+	if o.Partitions <= 0 {
+		o.Partitions = 1024
+	}
+	if o.MaxDiffs <= 0 {
+		o.MaxDiffs = 20
+	}
+	if o.MemoryRows <= 0 {
+		o.MemoryRows = 200000
+	}
+	if o.Segments <= 0 {
+		o.Segments = defaultSegments
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+type validator struct {
+	o    ValidateOptions
+	seed maphash.Seed
+	// actor id hash sets per side (sorted), nil when not loaded
+	actorsA, actorsB []uint64
+}
+
+func validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationReport, error) {
+	o.defaults()
+	v := &validator{o: o, seed: maphash.MakeSeed()}
+	rep := &ValidationReport{A: describe(a), B: describe(b), Started: time.Now().UTC(), Equal: true}
+	tables := o.Tables
+	if len(tables) == 0 {
+		tables = actingweb.Tables
+	}
+	want := map[actingweb.Table]bool{}
+	for _, t := range tables {
+		if actingweb.NewRecord(t) == nil {
+			return nil, fmt.Errorf("validate: %w: %q", actingweb.ErrUnknownTable, t)
+		}
+		want[t] = true
+	}
+	if o.SkipLookup {
+		delete(want, actingweb.TablePropertyLookup)
+	}
+	// the actor sets are needed for the orphan check of every other table
+	needActors := false
+	for t := range want {
+		if t != actingweb.TableActors {
+			needActors = true
+		}
+	}
+	if needActors && !want[actingweb.TableActors] {
+		var err error
+		if v.actorsA, v.actorsB, err = v.actorSets(ctx, a, b); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range actingweb.Tables {
+		if !want[t] {
+			continue
+		}
+		tv, err := v.table(ctx, a, b, t)
+		if err != nil {
+			return nil, fmt.Errorf("validate %s: %w", t, err)
+		}
+		rep.Tables = append(rep.Tables, *tv)
+		if !tv.Equal {
+			rep.Equal = false
+		}
+	}
+	rep.Finished = time.Now().UTC()
+	return rep, nil
+}
+
+func (v *validator) segments(s Source) int {
+	n := v.o.Segments
+	if sl, ok := s.(SegmentLimiter); ok && n > sl.MaxSegments() {
+		n = max(1, sl.MaxSegments())
+	}
+	return n
+}
+
+// scanAll streams table t of s with segmented scans; fn is called concurrently, with the
+// segment index, never for the same segment at once.
+func (v *validator) scanAll(ctx context.Context, s Source, t actingweb.Table, fn func(seg int, p actingweb.Page) error) (int, error) {
+	n := v.segments(s)
+	g, gctx := errgroup.WithContext(ctx)
+	for seg := 0; seg < n; seg++ {
+		g.Go(func() error {
+			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: 1000, Consistent: v.o.Consistent}
+			if n == 1 {
+				opts.TotalSegments = 0
+			}
+			return s.Scan(gctx, t, opts, func(p actingweb.Page) error { return fn(seg, p) })
+		})
+	}
+	return n, g.Wait()
+}
+
+func (v *validator) actorSets(ctx context.Context, a, b Source) (sa, sb []uint64, err error) {
+	load := func(s Source) ([]uint64, error) {
+		var mu sync.Mutex
+		var out []uint64
+		_, err := v.scanAll(ctx, s, actingweb.TableActors, func(_ int, p actingweb.Page) error {
+			mu.Lock()
+			for _, r := range p.Records {
+				out = append(out, maphash.String(v.seed, r.Owner()))
+			}
+			mu.Unlock()
+			return nil
+		})
+		slices.Sort(out)
+		return out, err
+	}
+	g, _ := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { sa, err = load(a); return })
+	g.Go(func() (err error) { sb, err = load(b); return })
+	return sa, sb, g.Wait()
+}
+
+func hasActor(set []uint64, h uint64) bool {
+	_, ok := slices.BinarySearch(set, h)
+	return ok
+}
+
+func (v *validator) part(owner string) int {
+	return int(maphash.String(v.seed, owner) % uint64(v.o.Partitions))
+}
+
+// digest is the order-independent contribution of one record.
+func digest(r actingweb.Record) (uint64, uint64) {
+	h := sha256.New()
+	h.Write([]byte(r.Key()))
+	h.Write([]byte{0})
+	b, _ := json.Marshal(actingweb.Canonical(r))
+	h.Write(b)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
+}
+
+// pass1 accumulates one side.
+func (v *validator) pass1(ctx context.Context, s Source, t actingweb.Table, actors *[]uint64, orphanKind string) (*sideAcc, error) {
+	P := v.o.Partitions
+	n := v.segments(s)
+	locals := make([]*sideAcc, n)
+	for i := range locals {
+		locals[i] = &sideAcc{parts: make([]partAcc, P)}
+	}
+	var mu sync.Mutex
+	var ids []uint64
+	check := t != actingweb.TableActors && *actors != nil
+	_, err := v.scanAll(ctx, s, t, func(seg int, p actingweb.Page) error {
+		acc := locals[seg]
+		acc.rejects += int64(len(p.Rejects))
+		for _, r := range p.Records {
+			pa := &acc.parts[v.part(r.Owner())]
+			d1, d2 := digest(r)
+			pa.n++
+			pa.s1 += d1
+			pa.s2 += d2
+			if t == actingweb.TableActors {
+				mu.Lock()
+				ids = append(ids, maphash.String(v.seed, r.Owner()))
+				mu.Unlock()
+			} else if check && !actingweb.IsReservedOwner(r.Owner()) && !hasActor(*actors, maphash.String(v.seed, r.Owner())) {
+				acc.orphans++
+				if len(acc.orphanK) < v.o.MaxDiffs {
+					acc.orphanK = append(acc.orphanK, actingweb.KeyString(r.Key()))
+				}
+			}
+		}
+		if v.o.Progress != nil {
+			v.o.Progress.Rows(t, len(p.Records)+len(p.Rejects))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if t == actingweb.TableActors {
+		slices.Sort(ids)
+		*actors = ids
+	}
+	out := &sideAcc{parts: make([]partAcc, P)}
+	for _, l := range locals {
+		out.rejects += l.rejects
+		out.orphans += l.orphans
+		for _, k := range l.orphanK {
+			if len(out.orphanK) < v.o.MaxDiffs {
+				out.orphanK = append(out.orphanK, k)
+			}
+		}
+		for i := range l.parts {
+			out.parts[i].n += l.parts[i].n
+			out.parts[i].s1 += l.parts[i].s1
+			out.parts[i].s2 += l.parts[i].s2
+		}
+	}
+	return out, nil
+}
+
+func (v *validator) table(ctx context.Context, a, b Source, t actingweb.Table) (*TableValidation, error) {
+	start := time.Now()
+	tv := &TableValidation{Table: t}
+	if v.o.Progress != nil {
+		v.o.Progress.TableStarted(t, -1)
+	}
+	var accA, accB *sideAcc
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { accA, err = v.pass1(gctx, a, t, &v.actorsA, DiffOrphanA); return })
+	g.Go(func() (err error) { accB, err = v.pass1(gctx, b, t, &v.actorsB, DiffOrphanB); return })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var differ []int
+	for i := range accA.parts {
+		pa, pb := accA.parts[i], accB.parts[i]
+		tv.CountA += pa.n
+		tv.CountB += pb.n
+		if pa != pb {
+			differ = append(differ, i)
+		}
+	}
+	tv.RejectsA, tv.RejectsB = accA.rejects, accB.rejects
+	tv.OrphansA, tv.OrphansB = accA.orphans, accB.orphans
+	tv.PartitionsDiffer = len(differ)
+	addDiff := func(d Difference) {
+		if len(tv.Differences) < v.o.MaxDiffs {
+			tv.Differences = append(tv.Differences, d)
+		} else {
+			tv.DifferencesOmitted++
+		}
+	}
+	for _, k := range accA.orphanK {
+		addDiff(Difference{Table: t, Key: k, Kind: DiffOrphanA})
+	}
+	for _, k := range accB.orphanK {
+		addDiff(Difference{Table: t, Key: k, Kind: DiffOrphanB})
+	}
+	tv.DifferencesOmitted += max(0, accA.orphans-int64(len(accA.orphanK))) + max(0, accB.orphans-int64(len(accB.orphanK)))
+	if len(differ) > 0 {
+		if err := v.drill(ctx, a, b, t, differ, accA, accB, tv, addDiff); err != nil {
+			return nil, err
+		}
+	}
+	tv.Equal = len(differ) == 0 && tv.RejectsA == 0 && tv.RejectsB == 0 && tv.CountA == tv.CountB
+	tv.Duration = time.Since(start)
+	if v.o.Progress != nil {
+		v.o.Progress.TableDone(t, TableSummary{Table: t, Read: tv.CountA + tv.CountB, Duration: tv.Duration, Done: true})
+	}
+	v.o.Logger.Info("table validated", "table", t, "count_a", tv.CountA, "count_b", tv.CountB, "equal", tv.Equal,
+		"partitions_differ", tv.PartitionsDiffer, "duration", tv.Duration)
+	return tv, nil
+}
+
+// drill re-reads the differing partitions in groups that fit in MemoryRows and lists the
+// differences by key.
+func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, differ []int, accA, accB *sideAcc, tv *TableValidation, addDiff func(Difference)) error {
+	var groups [][]int
+	var cur []int
+	var rows int64
+	for _, p := range differ {
+		n := accA.parts[p].n
+		if len(cur) > 0 && rows+n > int64(v.o.MemoryRows) {
+			groups = append(groups, cur)
+			cur, rows = nil, 0
+		}
+		cur = append(cur, p)
+		rows += n
+	}
+	groups = append(groups, cur)
+	for _, grp := range groups {
+		in := make([]bool, v.o.Partitions)
+		for _, p := range grp {
+			in[p] = true
+		}
+		type entry struct {
+			rec     actingweb.Record
+			matched bool
+		}
+		var mu sync.Mutex
+		mapA := map[string]*entry{}
+		_, err := v.scanAll(ctx, a, t, func(_ int, p actingweb.Page) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range p.Records {
+				if !in[v.part(r.Owner())] {
+					continue
+				}
+				k := r.Key()
+				if _, dup := mapA[k]; dup {
+					tv.DuplicatesA++
+					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffDuplicateA})
+					continue
+				}
+				mapA[k] = &entry{rec: r}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		seenB := map[string]bool{}
+		_, err = v.scanAll(ctx, b, t, func(_ int, p actingweb.Page) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range p.Records {
+				if !in[v.part(r.Owner())] {
+					continue
+				}
+				k := r.Key()
+				if seenB[k] {
+					tv.DuplicatesB++
+					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffDuplicateB})
+					continue
+				}
+				seenB[k] = true
+				e, ok := mapA[k]
+				if !ok {
+					tv.OnlyInB++
+					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffOnlyInB})
+					continue
+				}
+				e.matched = true
+				if fd := actingweb.CompareRecords(e.rec, r); len(fd) > 0 {
+					tv.Changed++
+					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffChanged, Fields: fd})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		keys := make([]string, 0)
+		for k, e := range mapA {
+			if !e.matched {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			tv.OnlyInA++
+			addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffOnlyInA})
+		}
+	}
+	return nil
+}
+
+// WriteText renders the validation report for people: one line per table, then the listed
+// differences (secret fields shown as differing only).
+func (r *ValidationReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	verdict := "EQUAL"
+	if !r.Equal {
+		verdict = "DIFFERENT"
+	}
+	fmt.Fprintf(&b, "validate A=%s B=%s: %s\n", r.A, r.B, verdict)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\tA rows\tB rows\tchanged\tonly A\tonly B\tdup A\tdup B\torphans A\torphans B\trejects\tseconds\tresult\t")
+	for _, t := range r.Tables {
+		res := "equal"
+		if !t.Equal {
+			res = "DIFFERENT"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%s\t\n", t.Table, t.CountA, t.CountB, t.Changed,
+			t.OnlyInA, t.OnlyInB, t.DuplicatesA, t.DuplicatesB, t.OrphansA, t.OrphansB, t.RejectsA+t.RejectsB, t.Duration.Seconds(), res)
+	}
+	tw.Flush()
+	for _, t := range r.Tables {
+		for _, d := range t.Differences {
+			fmt.Fprintf(&b, "%s %s: %s", d.Table, d.Key, d.Kind)
+			for i, f := range d.Fields {
+				sep := ", "
+				if i == 0 {
+					sep = ": "
+				}
+				fmt.Fprintf(&b, "%s%s A=%s B=%s", sep, f.Field, f.A, f.B)
+			}
+			b.WriteByte('\n')
+		}
+		if t.DifferencesOmitted > 0 {
+			fmt.Fprintf(&b, "%s: %d more differences not listed\n", t.Table, t.DifferencesOmitted)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
