@@ -53,6 +53,14 @@ func byKey(t testing.TB, recs []actingweb.Record) map[string]actingweb.Record {
 func TestTableRoundTripFixture(t *testing.T) {
 	s := openTestStore(t, true)
 	ctx := context.Background()
+	// DynamoDB Local sweeps expired rows once TTL is on; the fixture's TTLs are in the past.
+	if _, err := s.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(s.TableName(actingweb.TableAttributes)),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(ttlAttribute), Enabled: aws.Bool(false)},
+	}); err != nil {
+		t.Fatalf("disable TTL: %v", err)
+	}
 	for _, table := range actingweb.Tables {
 		want := fixtureRecords(t, table)
 		res, err := s.WriteBatch(ctx, table, want, actingweb.ConflictFail)
