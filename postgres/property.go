@@ -20,6 +20,11 @@ const (
 	sqlDeletePropertyIndexed = `WITH d AS (DELETE FROM properties WHERE id = $1 AND name = $2 RETURNING value)
 		DELETE FROM property_lookup l USING d
 		WHERE l.property_name = $2 AND l.value = d.value AND l.actor_id = $1`
+	// sqlDeleteOldLookup locks the property row and deletes the lookup row of its current
+	// value when that differs from the new one ($3) and points to this actor.
+	sqlDeleteOldLookup = `DELETE FROM property_lookup
+		WHERE property_name = $2 AND actor_id = $1 AND value <> $3
+		  AND value = (SELECT value FROM properties WHERE id = $1 AND name = $2 FOR UPDATE)`
 	// sqlInsertLookupOwner inserts a lookup row unless the key exists and returns the owner of
 	// the key: this actor when inserted (or already its own), another actor on a collision.
 	sqlInsertLookupOwner = `WITH ins AS (
@@ -49,10 +54,11 @@ func (s *Store) GetProperty(ctx context.Context, actorID, name string) (string, 
 }
 
 // SetProperty upserts a value (made valid UTF-8); "" deletes the row (DeleteProperty). For
-// an indexed name (s.lookup.Indexed) it runs one transaction: the old value is read and
-// locked, the property upserted, the old value's lookup row deleted if it points to this
-// actor, and then, inside a savepoint, the new lookup row inserted without overwriting
-// another actor's (a collision is logged) and the deferred foreign key checked at once. A
+// an indexed name (s.lookup.Indexed) it runs one transaction (three round trips: BEGIN, a
+// pipelined batch, COMMIT): the property row is locked and the old value's lookup row deleted
+// if it points to this actor, the property upserted, and then, inside a savepoint, the new
+// lookup row inserted without overwriting another actor's (a collision is logged) and the
+// deferred foreign key checked at once. A
 // failure inside the savepoint (value too large for the lookup B-tree, actor row missing) is
 // rolled back alone and logged; the property write still commits (§6.3 hazard fixed).
 func (s *Store) SetProperty(ctx context.Context, actorID, name, value string) error {
@@ -68,48 +74,53 @@ func (s *Store) SetProperty(ctx context.Context, actorID, name, value string) er
 		return wrapErr(err, "set property %s/%s", actorID, name)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var old string
-		err := tx.QueryRow(ctx, `SELECT value FROM properties WHERE id = $1 AND name = $2 FOR UPDATE`,
-			actorID, name).Scan(&old)
-		hadOld := err == nil
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if _, err := tx.Exec(ctx, sqlUpsertProperty, actorID, name, value); err != nil {
-			return err
-		}
-		if hadOld && old != value {
-			// Deleting a row by key cannot hit a size limit; done outside the savepoint so a
-			// failed insert below does not leave the stale row behind.
-			if _, err := tx.Exec(ctx, `DELETE FROM property_lookup
-				WHERE property_name = $1 AND value = $2 AND actor_id = $3`, name, old, actorID); err != nil {
+		// One round trip: the statements are pipelined. The first locks the property row
+		// (FOR UPDATE) and removes the old value's lookup row when it points to this actor;
+		// deleting by key cannot hit a size limit, so it stays outside the savepoint and a
+		// failed insert below does not leave the stale row behind.
+		b := &pgx.Batch{}
+		b.Queue(sqlDeleteOldLookup, actorID, name, value)
+		b.Queue(sqlUpsertProperty, actorID, name, value)
+		b.Queue(`SAVEPOINT lookup`)
+		b.Queue(sqlInsertLookupOwner, name, value, actorID)
+		b.Queue(`SET CONSTRAINTS ALL IMMEDIATE`) // the deferred FK, checked inside the savepoint
+		b.Queue(`RELEASE SAVEPOINT lookup`)
+		br := tx.SendBatch(ctx, b)
+		for i := 0; i < 3; i++ {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
 				return err
 			}
 		}
-		s.insertLookupSavepoint(ctx, tx, actorID, name, value)
+		var owner string
+		lerr := br.QueryRow().Scan(&owner)
+		if errors.Is(lerr, pgx.ErrNoRows) {
+			lerr = nil // concurrent insert of the same key, not yet visible
+		}
+		for i := 0; i < 2 && lerr == nil; i++ {
+			_, lerr = br.Exec()
+		}
+		if cerr := br.Close(); lerr == nil {
+			lerr = cerr
+		}
+		if lerr != nil {
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT lookup`); err != nil {
+				return err
+			}
+		}
+		s.logLookupOutcome(ctx, actorID, name, len(value), owner, lerr)
 		return nil
 	})
 	return wrapErr(err, "set property %s/%s", actorID, name)
 }
 
-// insertLookupSavepoint adds the lookup row (name, value) -> actorID inside a savepoint of tx.
-// Errors roll back the savepoint only and are logged (without the value); a collision is
-// logged too. The deferred foreign key is checked inside the savepoint (SET CONSTRAINTS ALL
-// IMMEDIATE) so a missing actor row cannot fail the COMMIT of the property write.
-func (s *Store) insertLookupSavepoint(ctx context.Context, tx pgx.Tx, actorID, name, value string) {
-	var owner string
-	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-		err := sp.QueryRow(ctx, sqlInsertLookupOwner, name, value, actorID).Scan(&owner)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		_, err = sp.Exec(ctx, `SET CONSTRAINTS ALL IMMEDIATE`)
-		return err
-	})
+// logLookupOutcome logs a lookup row that was not written (err, the savepoint rolled back)
+// or a collision (owner is another actor). Values are never logged, only their size.
+func (s *Store) logLookupOutcome(ctx context.Context, actorID, name string, size int, owner string, err error) {
 	log := s.logger()
 	switch {
 	case err != nil:
-		attrs := []any{"actor", actorID, "property", name, "value_bytes", len(value)}
+		attrs := []any{"actor", actorID, "property", name, "value_bytes", size}
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "sqlstate", pe.Code, "error", pe.Message)
