@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,12 @@ func attrKey(ownerID, bucket, name string) item {
 	return keyOf(&actingweb.Attribute{ID: ownerID, BucketName: bucket + ":" + name})
 }
 
+// attrOp names an attribute operation for errors. Names in library-internal buckets ("_..."
+// and "spa_...", §6.13) can be token or session identifiers and are not shown.
 func attrOp(verb, ownerID, bucket, name string) string {
+	if strings.HasPrefix(bucket, "_") || strings.HasPrefix(bucket, "spa_") {
+		name = "<name withheld>"
+	}
 	return fmt.Sprintf("%s attribute %s/%s:%s", verb, ownerID, bucket, name)
 }
 
