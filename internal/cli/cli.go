@@ -59,6 +59,19 @@ func usageErrorf(format string, a ...any) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
 }
 
+// failed gives an error of a Run function its exit code: ExitError as is, anything else
+// ExitFailed. (Errors cobra raises itself, before a Run function runs, are usage errors.)
+func failed(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &ExitError{Code: ExitFailed, Err: err}
+}
+
 // ExitCode maps an error returned by a Run function to the process exit code.
 func ExitCode(err error) int {
 	if err == nil {

@@ -40,7 +40,7 @@ postgresql/data.sql (pg_dump) into the store's schema, on DynamoDB every item of
 dynamodb/<table>.jsonl into <prefix>_<table>. No codec is involved, so the result is exactly
 what upstream stored.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.RunFixtureLoad(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunFixtureLoad(cmd.Context(), o)) },
 	}
 	load.Flags().StringVar(&o.To, "to", "", "store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	load.Flags().StringVar(&o.Dir, "dir", fixture.DefaultDir, "fixture directory")
@@ -53,7 +53,7 @@ what upstream stored.`,
 (the schema "public" only with --force), on DynamoDB the nine tables of the prefix. Missing
 schemas and tables are fine.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.RunFixtureDrop(cmd.Context(), d) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunFixtureDrop(cmd.Context(), d)) },
 	}
 	drop.Flags().StringVar(&d.To, "to", "", "store: postgresql, dynamodb or a URL (required)")
 	drop.Flags().BoolVar(&d.Force, "force", false, "allow dropping the schema public")
@@ -105,7 +105,7 @@ func (a *App) RunFixtureLoad(ctx context.Context, o FixtureOptions) error {
 	if o.Dir == "" {
 		o.Dir = fixture.DefaultDir
 	}
-	s, _, err := a.OpenStore(ctx, to)
+	s, spec, err := a.OpenStore(ctx, to)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (a *App) RunFixtureLoad(ctx context.Context, o FixtureOptions) error {
 		}
 	}
 	if err := s.CheckSchema(ctx); err != nil {
-		return fmt.Errorf("fixture load into %s: %w (run 'actingweb schema upgrade --to %s' or add --upgrade)", s.Describe(), err, to)
+		return fmt.Errorf("fixture load into %s: %w (run 'actingweb schema upgrade --to %s' or add --upgrade)", s.Describe(), err, spec.Arg)
 	}
 	counts := map[string]int{}
 	switch st := s.(type) {

@@ -176,7 +176,7 @@ func (a *App) newExportCmd() *cobra.Command {
 		Short: "Export a store's tables to a bundle directory",
 		Long:  "Export the tables of a store to a bundle directory (manifest + JSON Lines per table).\n" + moveLong,
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return a.RunExport(cmd.Context(), o) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return failed(a.RunExport(cmd.Context(), o)) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.From, "from", "", "source store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
@@ -193,7 +193,7 @@ func (a *App) newImportCmd() *cobra.Command {
 		Short: "Import a bundle directory into a store",
 		Long:  "Import a bundle directory (or upstream's <table>.json export files) into a store whose schema is at head.\n" + moveLong,
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return a.RunImport(cmd.Context(), o) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return failed(a.RunImport(cmd.Context(), o)) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.To, "to", "", "target store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
@@ -211,7 +211,7 @@ func (a *App) newCopyCmd() *cobra.Command {
 		Short: "Copy every table from one store to another",
 		Long:  "Copy the tables of one store to another (PostgreSQL and DynamoDB in either direction).\n" + moveLong,
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return a.RunCopy(cmd.Context(), o) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return failed(a.RunCopy(cmd.Context(), o)) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.From, "from", "", "source store: postgresql, dynamodb or a URL (required)")

@@ -57,7 +57,7 @@ type tableBar struct {
 
 func newBarProgress(a *App) *barProgress {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := mpb.NewWithContext(ctx, mpb.WithOutput(a.Stderr), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond))
+	p := mpb.NewWithContext(ctx, mpb.WithOutput(a.Stderr), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 	b := &barProgress{app: a, p: p, cancel: cancel, bars: map[actingweb.Table]*tableBar{}}
 	b.prevLog = a.logOut.set(p)
 	return b

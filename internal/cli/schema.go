@@ -36,7 +36,7 @@ billing mode and TTL under the prefix.
 Exit codes: 0 the schema is at head and complete, 3 it is not (run 'actingweb schema
 upgrade'), 1 the status could not be read (connection, permissions).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.RunSchemaStatus(cmd.Context(), st) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunSchemaStatus(cmd.Context(), st)) },
 	}
 	status.Flags().StringVar(&st.To, "to", "", "store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	status.Flags().BoolVar(&st.JSON, "json", false, "print the status as JSON")
@@ -50,7 +50,7 @@ row at head ` + actingweb.AlembicHead + ` (a database Alembic built below head g
 steps); DynamoDB tables with their GSIs, on-demand billing and TTL on attributes. Running it
 again changes nothing.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.RunSchemaUpgrade(cmd.Context(), up) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunSchemaUpgrade(cmd.Context(), up)) },
 	}
 	upgrade.Flags().StringVar(&up.To, "to", "", "store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	upgrade.Flags().BoolVar(&up.JSON, "json", false, "print the resulting status as JSON")
@@ -64,7 +64,7 @@ func (a *App) RunSchemaStatus(ctx context.Context, o SchemaOptions) error {
 	if err != nil {
 		return err
 	}
-	s, _, err := a.OpenStore(ctx, to)
+	s, spec, err := a.OpenStore(ctx, to)
 	if err != nil {
 		return err
 	}
@@ -77,8 +77,8 @@ func (a *App) RunSchemaStatus(ctx context.Context, o SchemaOptions) error {
 		return err
 	}
 	if !st.AtHead {
-		return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("schema of %s is not at head (missing: %s): run 'actingweb schema upgrade --to %s'",
-			s.Describe(), listOrNone(st.Missing), to)}
+		return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("schema of %s is not at head: run 'actingweb schema upgrade --to %s'",
+			s.Describe(), spec.Arg)}
 	}
 	return nil
 }

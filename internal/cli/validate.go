@@ -47,7 +47,7 @@ every field of every row in canonical form (decoded JSON, UTC instants; secrets 
 Exit codes: 0 the sides are equal, 3 they differ (the report lists the differences), 1 a side
 could not be read, 2 usage.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.RunValidate(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunValidate(cmd.Context(), o)) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.From, "from", "", "side A: a store (postgresql, dynamodb or a URL)")

@@ -48,7 +48,7 @@ func (a *App) newVersionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintln(a.Stdout, VersionString())
-			return err
+			return failed(err)
 		},
 	}
 }
