@@ -1,0 +1,270 @@
+package migrate_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bundle"
+	"github.com/actingweb/actingweb-go/dynamodb"
+	"github.com/actingweb/actingweb-go/internal/testenv"
+	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/actingweb/actingweb-go/postgres"
+)
+
+func openPG(t *testing.T) *postgres.Store {
+	t.Helper()
+	url, _ := testenv.FreshPostgresSchema(t)
+	cfg, err := postgres.ConfigFromURL(url, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.UpgradeSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func openDDB(t *testing.T) *dynamodb.Store {
+	t.Helper()
+	cfg := dynamodb.Config{Prefix: testenv.UniqueDynamoPrefix(t), Region: actingweb.DefaultRegion,
+		Endpoint: testenv.DynamoDBEndpoint(t), Lookup: actingweb.DefaultLookupConfig()}
+	ctx := context.Background()
+	s, err := dynamodb.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.DropTables(ctx)
+	})
+	if _, err := s.UpgradeSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustEqual(t *testing.T, a, b migrate.Source) *migrate.ValidationReport {
+	t.Helper()
+	rep, err := migrate.Validate(context.Background(), a, b, migrate.ValidateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Equal {
+		var sb strings.Builder
+		rep.WriteText(&sb)
+		t.Fatalf("not equal:\n%s", sb.String())
+	}
+	return rep
+}
+
+func seedBundle(t *testing.T, n int) (string, *bundle.Reader) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "seed")
+	writeBundle(t, dir, genData(n))
+	r, err := bundle.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, r
+}
+
+// TestCopyBothWays: bundle → DynamoDB (import) → PostgreSQL (copy) → DynamoDB (copy) → bundle
+// (export), validated equal at each step, lookup rebuilt on each store.
+func TestCopyBothWays(t *testing.T) {
+	testenv.PostgresURL(t)
+	testenv.DynamoDBEndpoint(t)
+	ctx := context.Background()
+	seedDir, seed := seedBundle(t, 200)
+	ddb, pg, ddb2 := openDDB(t), openPG(t), openDDB(t)
+
+	rep, err := migrate.Import(ctx, seedDir, ddb, migrate.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lookup == nil || rep.Lookup.Result.Written != 200 {
+		t.Errorf("lookup rebuild on DynamoDB: %+v", rep.Lookup)
+	}
+	mustEqual(t, seed, ddb)
+
+	rep, err = migrate.Copy(ctx, ddb, pg, migrate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lookup == nil || rep.Lookup.Result.Written != 200 {
+		t.Errorf("lookup rebuild on PostgreSQL: %+v", rep.Lookup)
+	}
+	mustEqual(t, ddb, pg)
+
+	if _, err := migrate.Copy(ctx, pg, ddb2, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, pg, ddb2)
+
+	out := filepath.Join(t.TempDir(), "export")
+	if _, err := migrate.Export(ctx, pg, out, migrate.Options{Gzip: true}); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := bundle.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, exp, pg)
+	mustEqual(t, exp, seed)
+
+	// a second copy under the fail policy stops at the first existing row
+	_, err = migrate.Copy(ctx, ddb, pg, migrate.Options{Tables: []actingweb.Table{actingweb.TableActors}})
+	if !errors.Is(err, actingweb.ErrConflict) {
+		t.Errorf("copy onto existing rows with policy fail: %v", err)
+	}
+	// ... and succeeds under skip, writing nothing
+	rep, err = migrate.Copy(ctx, ddb, pg, migrate.Options{Policy: actingweb.ConflictSkip, Tables: []actingweb.Table{actingweb.TableActors}})
+	if err != nil || rep.Totals().Skipped != 200 || rep.Totals().Written != 0 {
+		t.Errorf("skip policy: %v %+v", err, rep.Totals())
+	}
+}
+
+// TestKillAndResume cancels a copy mid-way, resumes it under the fail policy and checks the
+// result equal and complete, in both directions.
+func TestKillAndResume(t *testing.T) {
+	testenv.PostgresURL(t)
+	testenv.DynamoDBEndpoint(t)
+	ctx := context.Background()
+	seedDir, seed := seedBundle(t, 600)
+	ddb := openDDB(t)
+	if _, err := migrate.Import(ctx, seedDir, ddb, migrate.Options{StateDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, seed, ddb)
+	pg := openPG(t)
+	for _, dir := range []struct {
+		name     string
+		src      migrate.Source
+		dst      func() migrate.Sink
+		batch    int
+		cancelAt int64
+	}{
+		{"ddb-to-pg", ddb, func() migrate.Sink { return pg }, 100, 12},
+		{"pg-to-ddb", pg, func() migrate.Sink { return openDDB(t) }, 25, 40},
+	} {
+		t.Run(dir.name, func(t *testing.T) {
+			dst := dir.dst()
+			state := t.TempDir()
+			cctx, cancel := context.WithCancel(ctx)
+			ca := &cancelAfter{n: dir.cancelAt, cancel: cancel}
+			o := migrate.Options{StateDir: state, BatchSize: dir.batch, Progress: ca, Segments: 3, Concurrency: 3}
+			_, err := migrate.Copy(cctx, dir.src, dst, o)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("first run: %v", err)
+			}
+			if _, err := migrate.Copy(ctx, dir.src, dst, migrate.Options{StateDir: state}); !errors.Is(err, migrate.ErrStateExists) {
+				t.Fatalf("run without resume: %v", err)
+			}
+			o.Progress, o.Resume = nil, true
+			rep, err := migrate.Copy(ctx, dir.src, dst, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Resumed {
+				t.Error("not reported as resumed")
+			}
+			vr := mustEqual(t, dir.src, dst.(migrate.Source))
+			for _, tv := range vr.Tables {
+				if tv.CountA != tv.CountB {
+					t.Errorf("%s: %d vs %d", tv.Table, tv.CountA, tv.CountB)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(state, "*.checkpoint.json")); len(left) > 0 {
+				t.Errorf("checkpoints left: %v", left)
+			}
+		})
+	}
+}
+
+// TestRejectsAndValidateFindings: rows the target cannot store are rejected and listed,
+// validation finds a changed field, a missing and an extra row.
+func TestRejectsAndValidateFindings(t *testing.T) {
+	testenv.PostgresURL(t)
+	testenv.DynamoDBEndpoint(t)
+	ctx := context.Background()
+	ddb, pg := openDDB(t), openPG(t)
+	long := strings.Repeat("b", 300)
+	_, err := ddb.WriteBatch(ctx, actingweb.TableAttributes, []actingweb.Record{
+		&actingweb.Attribute{ID: "a1", BucketName: long + ":n", Bucket: long, Name: "n"},
+		&actingweb.Attribute{ID: "a1", BucketName: "ok:n", Bucket: "ok", Name: "n"},
+	}, actingweb.ConflictFail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	tabs := []actingweb.Table{actingweb.TableAttributes}
+	_, err = migrate.Copy(ctx, ddb, pg, migrate.Options{Tables: tabs, StateDir: state})
+	if !errors.Is(err, migrate.ErrTooManyRejects) {
+		t.Fatalf("varchar(255) overflow with MaxRejects 0: %v", err)
+	}
+	os.RemoveAll(state)
+	rep, err := migrate.Copy(ctx, ddb, pg, migrate.Options{Tables: tabs, StateDir: state, MaxRejects: -1, Policy: actingweb.ConflictSkip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot := rep.Totals(); tot.Rejected != 1 || tot.Written+tot.Skipped != 1 {
+		t.Errorf("totals %+v", tot)
+	}
+	b, err := os.ReadFile(filepath.Join(state, "attributes.rejects.jsonl"))
+	if err != nil || !strings.Contains(string(b), "a1 / "+long) {
+		t.Errorf("rejects file: %v %.200s", err, b)
+	}
+
+	// 400 KB item into DynamoDB
+	pg2, ddb2 := openPG(t), openDDB(t)
+	big := strings.Repeat("x", 450<<10)
+	if _, err := pg2.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{
+		&actingweb.Property{ID: "a1", Name: "big", Value: big},
+		&actingweb.Property{ID: "a1", Name: "small", Value: "v"},
+	}, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = migrate.Copy(ctx, pg2, ddb2, migrate.Options{Tables: []actingweb.Table{actingweb.TableProperties}, MaxRejects: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot := rep.Totals(); tot.Rejected != 1 || tot.Written != 1 {
+		t.Errorf("400 KB: totals %+v", tot)
+	}
+	if strings.Contains(strings.Join(rep.Tables[0].RejectSamples, ""), big[:100]) {
+		t.Error("reject sample shows the value")
+	}
+
+	// validate finds a changed field, a missing row, an extra row
+	vr, err := migrate.Validate(ctx, pg2, ddb2, migrate.ValidateOptions{Tables: []actingweb.Table{actingweb.TableProperties}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vr.Equal || vr.Tables[0].OnlyInA != 1 {
+		t.Errorf("missing row: %+v", vr.Tables[0])
+	}
+	ddb2.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{
+		&actingweb.Property{ID: "a1", Name: "small", Value: "changed"},
+		&actingweb.Property{ID: "a1", Name: "extra", Value: "e"},
+	}, actingweb.ConflictOverwrite)
+	vr, err = migrate.Validate(ctx, pg2, ddb2, migrate.ValidateOptions{Tables: []actingweb.Table{actingweb.TableProperties}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv := vr.Tables[0]
+	if vr.Equal || tv.OnlyInA != 1 || tv.OnlyInB != 1 || tv.Changed != 1 || tv.OrphansA != 2 {
+		t.Errorf("findings: %+v", tv)
+	}
+}
