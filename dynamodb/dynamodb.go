@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -128,10 +129,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", err)
 	}
-	if cfg.Endpoint != "" {
-		if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
-			awsCfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
-		}
+	if cfg.Endpoint != "" && cfg.Profile == "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		// A custom endpoint (DynamoDB Local) without explicit credentials: use dummy static
+		// ones instead of walking the default chain, which would probe EC2 IMDS.
+		awsCfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 	}
 	client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		if cfg.Endpoint != "" {
