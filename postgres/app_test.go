@@ -700,3 +700,26 @@ func TestAppPeerTrusteesSubscriptionsSuspensions(t *testing.T) {
 		t.Errorf("after delete all: %+v", sus)
 	}
 }
+
+func TestAppLookupModeOff(t *testing.T) {
+	on, ctx := newAppStore(t), context.Background()
+	off := *on // same pool and schema, lookup mode off
+	off.lookup = actingweb.LookupConfig{UseLookupTable: false, IndexedProperties: actingweb.DefaultIndexedProperties}
+	mustNil(t, off.CreateActor(ctx, actingweb.Actor{ID: "A", Creator: "A"}))
+	mustNil(t, off.SetProperty(ctx, "A", "email", "a@x"))
+	if n := lookupCount(t, &off, "email", "A"); n != 0 {
+		t.Errorf("lookup mode off wrote %d lookup rows", n)
+	}
+	if _, err := off.GetActorIDFromProperty(ctx, "email", "a@x"); !errors.Is(err, actingweb.ErrNotFound) {
+		t.Errorf("reverse lookup with lookup mode off: %v", err)
+	}
+	// The same write with lookup mode on indexes it; a "list:" name never is.
+	mustNil(t, on.SetProperty(ctx, "A", "email", "a2@x"))
+	mustNil(t, on.SetProperty(ctx, "A", "list:email", "x"))
+	if id, err := on.GetActorIDFromProperty(ctx, "email", "a2@x"); err != nil || id != "A" {
+		t.Errorf("reverse lookup: %q %v", id, err)
+	}
+	if n := lookupCount(t, on, "list:email", "A"); n != 0 {
+		t.Errorf("list: row indexed (%d)", n)
+	}
+}
