@@ -211,6 +211,12 @@ func TestWriteDynamoDB(t *testing.T) {
 						continue // reported above
 					}
 					// W1: attributes.data semantically (sorted keys in the truth).
+					if avType(w[name]) != avType(gv) {
+						// Reported under a field name of its own, so that types show even
+						// for secret attributes (whose values are masked).
+						mismatch(t, backendDDB, suffix, key, name+" (wire type)", avType(w[name]), avType(gv))
+						continue
+					}
 					if d := compareAV(w[name], gv, tab == actingweb.TableAttributes && name == "data"); d != "" {
 						mismatch(t, backendDDB, suffix, key, name, avType(w[name])+" "+avText(w[name]), d)
 					}
