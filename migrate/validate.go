@@ -146,7 +146,7 @@ func (v *validator) scanAll(ctx context.Context, s Source, t actingweb.Table, fn
 func (v *validator) actorSets(ctx context.Context, a, b Source) (sa, sb []uint64, err error) {
 	load := func(s Source) ([]uint64, error) {
 		var mu sync.Mutex
-		var out []uint64
+		out := []uint64{} // non-nil: an empty actors table makes every owner an orphan
 		_, err := v.scanAll(ctx, s, actingweb.TableActors, func(_ int, p actingweb.Page) error {
 			mu.Lock()
 			for _, r := range p.Records {
@@ -225,6 +225,9 @@ func (v *validator) pass1(ctx context.Context, s Source, t actingweb.Table, acto
 		return nil, err
 	}
 	if t == actingweb.TableActors {
+		if ids == nil {
+			ids = []uint64{}
+		}
 		slices.Sort(ids)
 		*actors = ids
 	}
