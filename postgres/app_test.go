@@ -723,3 +723,50 @@ func TestAppLookupModeOff(t *testing.T) {
 		t.Errorf("list: row indexed (%d)", n)
 	}
 }
+
+// Concurrent writers of one indexed property leave exactly one lookup row: the final value's.
+func TestAppSetIndexedPropertyConcurrent(t *testing.T) {
+	s, ctx := newAppStore(t), context.Background()
+	mustNil(t, s.CreateActor(ctx, actingweb.Actor{ID: "A", Creator: "A"}))
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				var err error
+				if i%4 == 3 {
+					err = s.DeleteProperty(ctx, "A", "email")
+				} else {
+					err = s.SetProperty(ctx, "A", "email", "u"+itoa(int64(w*100+i))+"@x")
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var values []string
+	rows, _ := s.Pool().Query(ctx, `SELECT value FROM property_lookup WHERE actor_id = 'A'`)
+	for rows.Next() {
+		var v string
+		mustNil(t, rows.Scan(&v))
+		values = append(values, v)
+	}
+	mustNil(t, rows.Err())
+	cur, err := s.GetProperty(ctx, "A", "email")
+	switch {
+	case errors.Is(err, actingweb.ErrNotFound):
+		if len(values) != 0 {
+			t.Errorf("property deleted but lookup rows %q remain", values)
+		}
+	case err != nil:
+		t.Fatal(err)
+	default:
+		if len(values) != 1 || values[0] != cur {
+			t.Errorf("property %q, lookup rows %q", cur, values)
+		}
+	}
+}

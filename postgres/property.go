@@ -20,6 +20,10 @@ const (
 	sqlDeletePropertyIndexed = `WITH d AS (DELETE FROM properties WHERE id = $1 AND name = $2 RETURNING value)
 		DELETE FROM property_lookup l USING d
 		WHERE l.property_name = $2 AND l.value = d.value AND l.actor_id = $1`
+	// sqlLockProperty serialises the lookup maintenance of one (actor, name) for the rest of
+	// the transaction, so every later statement (each with a fresh READ COMMITTED snapshot)
+	// sees the lookup row a concurrent writer of the same property committed before it.
+	sqlLockProperty = `SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 6366057))`
 	// sqlDeleteOldLookup locks the property row and deletes the lookup row of its current
 	// value when that differs from the new one ($3) and points to this actor.
 	sqlDeleteOldLookup = `DELETE FROM property_lookup
@@ -79,6 +83,7 @@ func (s *Store) SetProperty(ctx context.Context, actorID, name, value string) er
 		// deleting by key cannot hit a size limit, so it stays outside the savepoint and a
 		// failed insert below does not leave the stale row behind.
 		b := &pgx.Batch{}
+		b.Queue(sqlLockProperty, actorID, name)
 		b.Queue(sqlDeleteOldLookup, actorID, name, value)
 		b.Queue(sqlUpsertProperty, actorID, name, value)
 		b.Queue(`SAVEPOINT lookup`)
@@ -86,7 +91,7 @@ func (s *Store) SetProperty(ctx context.Context, actorID, name, value string) er
 		b.Queue(`SET CONSTRAINTS ALL IMMEDIATE`) // the deferred FK, checked inside the savepoint
 		b.Queue(`RELEASE SAVEPOINT lookup`)
 		br := tx.SendBatch(ctx, b)
-		for i := 0; i < 3; i++ {
+		for i := 0; i < 4; i++ {
 			if _, err := br.Exec(); err != nil {
 				br.Close()
 				return err
@@ -139,13 +144,17 @@ func (s *Store) logLookupOutcome(ctx context.Context, actorID, name string, size
 }
 
 // DeleteProperty deletes a row and, for an indexed name, its lookup row when it points to
-// actorID, in one statement. Idempotent.
+// actorID: one pipelined batch (one round trip) in an implicit transaction that first takes
+// the same per-property lock as SetProperty. Idempotent.
 func (s *Store) DeleteProperty(ctx context.Context, actorID, name string) error {
-	q := `DELETE FROM properties WHERE id = $1 AND name = $2`
-	if s.lookup.Indexed(name) {
-		q = sqlDeletePropertyIndexed
+	if !s.lookup.Indexed(name) {
+		_, err := s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1 AND name = $2`, actorID, name)
+		return wrapErr(err, "delete property %s/%s", actorID, name)
 	}
-	_, err := s.pool.Exec(ctx, q, actorID, name)
+	b := &pgx.Batch{}
+	b.Queue(sqlLockProperty, actorID, name)
+	b.Queue(sqlDeletePropertyIndexed, actorID, name)
+	err := s.pool.SendBatch(ctx, b).Close()
 	return wrapErr(err, "delete property %s/%s", actorID, name)
 }
 
