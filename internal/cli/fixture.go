@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
@@ -23,6 +26,9 @@ type FixtureOptions struct {
 	Dir string
 	// Upgrade runs UpgradeSchema first (else the schema must be at head already).
 	Upgrade bool
+	// NoTTL turns DynamoDB TTL off on the attributes table before loading, so DynamoDB Local
+	// does not sweep the fixture's long-expired attributes during a demo or test.
+	NoTTL bool
 }
 
 func (a *App) newFixtureCmd() *cobra.Command {
@@ -45,6 +51,7 @@ what upstream stored.`,
 	load.Flags().StringVar(&o.To, "to", "", "store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	load.Flags().StringVar(&o.Dir, "dir", fixture.DefaultDir, "fixture directory")
 	load.Flags().BoolVar(&o.Upgrade, "upgrade", false, "create or upgrade the schema first")
+	load.Flags().BoolVar(&o.NoTTL, "no-ttl", false, "DynamoDB: turn TTL off on the attributes table first (expired fixture rows stay)")
 	var d FixtureDropOptions
 	drop := &cobra.Command{
 		Use:   "drop --to DST",
@@ -57,8 +64,51 @@ schemas and tables are fine.`,
 	}
 	drop.Flags().StringVar(&d.To, "to", "", "store: postgresql, dynamodb or a URL (required)")
 	drop.Flags().BoolVar(&d.Force, "force", false, "allow dropping the schema public")
-	cmd.AddCommand(load, drop)
+	var tt FixtureTTLOptions
+	ttl := &cobra.Command{
+		Use:   "ttl --to DST --enabled=false",
+		Short: "Turn DynamoDB TTL on the attributes table on or off (reproducible demos and tests)",
+		Long: `Turn TTL on <prefix>_attributes.ttl_timestamp on or off. DynamoDB Local, like AWS, sweeps
+expired items once TTL is on, and the upstream fixture's attributes expired long ago, so rows
+vanish within minutes and comparisons between stores become racy. 'actingweb schema upgrade'
+turns TTL on; demos and tests turn it off again right after. PostgreSQL stores have no TTL: a
+no-op there.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunFixtureTTL(cmd.Context(), tt)) },
+	}
+	ttl.Flags().StringVar(&tt.To, "to", "", "store: a dynamodb URL or name (required)")
+	ttl.Flags().BoolVar(&tt.Enabled, "enabled", false, "TTL on (true) or off (false)")
+	cmd.AddCommand(load, drop, ttl)
 	return cmd
+}
+
+// FixtureTTLOptions are the options of `actingweb fixture ttl`.
+type FixtureTTLOptions struct {
+	To      string
+	Enabled bool
+}
+
+// RunFixtureTTL turns TTL on the attributes table of a DynamoDB store on or off.
+func (a *App) RunFixtureTTL(ctx context.Context, o FixtureTTLOptions) error {
+	if strings.TrimSpace(o.To) == "" {
+		return usageErrorf("fixture ttl: --to is required")
+	}
+	s, _, err := a.OpenStore(ctx, o.To)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, ok := s.(*dynamodb.Store)
+	if !ok {
+		a.Logger.Info("no TTL on this backend; nothing to do", "store", s.Describe())
+		return nil
+	}
+	if err := setTTL(ctx, st, o.Enabled); err != nil {
+		return err
+	}
+	name := st.TableName(actingweb.TableAttributes)
+	fmt.Fprintf(a.Stdout, "TTL on %s.ttl_timestamp: enabled=%v\n", name, o.Enabled)
+	return nil
 }
 
 // FixtureDropOptions are the options of `actingweb fixture drop`.
@@ -127,6 +177,11 @@ func (a *App) RunFixtureLoad(ctx context.Context, o FixtureOptions) error {
 		}
 		counts = res.Rows
 	case *dynamodb.Store:
+		if o.NoTTL {
+			if err := setTTL(ctx, st, false); err != nil {
+				return err
+			}
+		}
 		prefix := strings.TrimSuffix(st.TableName(actingweb.TableActors), "_"+actingweb.TableActors.DynamoDBSuffix())
 		res, err := fixture.LoadDynamoDB(ctx, st.Client(), prefix, o.Dir)
 		if err != nil {
@@ -148,5 +203,24 @@ func (a *App) RunFixtureLoad(ctx context.Context, o FixtureOptions) error {
 		fmt.Fprintf(a.Stdout, "  %-40s %6d\n", n, counts[n])
 	}
 	fmt.Fprintf(a.Stdout, "  %-40s %6d\n", "total", total)
+	return nil
+}
+
+// setTTL turns TTL on the attributes table of st on or off (a no-op when already so).
+func setTTL(ctx context.Context, st *dynamodb.Store, on bool) error {
+	name := st.TableName(actingweb.TableAttributes)
+	cur, err := st.Client().DescribeTimeToLive(ctx, &awsddb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("fixture ttl: describe TTL of %s: %w (run 'actingweb schema upgrade' first)", name, err)
+	}
+	enabled := cur.TimeToLiveDescription != nil &&
+		(cur.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || cur.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling)
+	if enabled != on {
+		_, err = st.Client().UpdateTimeToLive(ctx, &awsddb.UpdateTimeToLiveInput{TableName: aws.String(name),
+			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("ttl_timestamp"), Enabled: aws.Bool(on)}})
+		if err != nil {
+			return fmt.Errorf("fixture ttl: update TTL of %s: %w", name, err)
+		}
+	}
 	return nil
 }
