@@ -135,7 +135,8 @@ func (b *barProgress) Stop() {
 	b.app.logOut.set(b.prevLog)
 }
 
-// logProgress logs a line per active table every interval, and one when a table finishes.
+// logProgress logs a line per active table every interval (the engine itself logs when a
+// table starts and finishes).
 type logProgress struct {
 	log      *slog.Logger
 	mu       sync.Mutex
@@ -177,7 +178,6 @@ func (l *logProgress) TableStarted(t actingweb.Table, estimate int64) {
 	l.mu.Lock()
 	l.tables[t] = &tableCount{estimate: estimate, started: time.Now(), active: true}
 	l.mu.Unlock()
-	l.log.Info("table started", "table", string(t), "estimate", estimate)
 }
 
 func (l *logProgress) Rows(t actingweb.Table, n int) {
@@ -194,8 +194,6 @@ func (l *logProgress) TableDone(t actingweb.Table, s migrate.TableSummary) {
 		c.active = false
 	}
 	l.mu.Unlock()
-	l.log.Info("table finished", "table", string(t), "done", s.Done, "read", s.Read, "written", s.Written,
-		"skipped", s.Skipped, "rejected", s.Rejected, "duration", s.Duration.Round(time.Millisecond).String())
 }
 
 func (l *logProgress) tick() {
