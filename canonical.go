@@ -28,6 +28,9 @@ func ParsePynamoDBTime(s string) (time.Time, error) {
 	if len(s) != 31 {
 		return time.Time{}, fmt.Errorf("%w: timestamp %q is not PynamoDB's 31-character form", ErrInvalid, s)
 	}
+	if s[26:] != "+0000" {
+		return time.Time{}, fmt.Errorf("%w: timestamp %q does not end in PynamoDB's literal +0000", ErrInvalid, s)
+	}
 	t, err := time.Parse(PynamoDBTimeLayout, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: timestamp %q: %v", ErrInvalid, s, err)
@@ -61,6 +64,10 @@ func LookupKey(name, value string) string {
 // insignificant whitespace, numbers compared by value (1.0 == 1, 1e2 == 100), strings
 // re-escaped uniformly. It fails with ErrInvalid on text that is not JSON (NaN, Infinity, ...).
 func CanonicalJSON(raw []byte) ([]byte, error) {
+	// json.Valid first: Decoder.More does not see a stray trailing ']' or '}'.
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("%w: JSON payload is not valid JSON (NaN, Infinity, trailing data, ...)", ErrInvalid)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -114,11 +121,7 @@ func writeCanonical(b *bytes.Buffer, v any) error {
 		if !ok {
 			return fmt.Errorf("%w: JSON number %q", ErrInvalid, v)
 		}
-		if r.IsInt() {
-			b.WriteString(r.Num().String())
-		} else {
-			b.WriteString(r.RatString())
-		}
+		b.WriteString(canonicalNumber(r))
 	default:
 		eb, err := json.Marshal(v)
 		if err != nil {
@@ -127,6 +130,50 @@ func writeCanonical(b *bytes.Buffer, v any) error {
 		b.Write(eb)
 	}
 	return nil
+}
+
+// canonicalNumber renders the value of a JSON number as JSON: integers as plain digits,
+// other values as their exact decimal expansion with no trailing zeros ("0.1", "-2.5"), or in
+// exponent form ("125e-300") when that expansion would exceed 100 fractional digits. A JSON
+// number is a finite decimal, so its denominator only has the prime factors 2 and 5 and the
+// expansion is exact.
+func canonicalNumber(r *big.Rat) string {
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	den := new(big.Int).Set(r.Denom())
+	two, five, zero := big.NewInt(2), big.NewInt(5), new(big.Int)
+	var a, b int
+	var m big.Int
+	for m.Mod(den, two).Cmp(zero) == 0 {
+		den.Quo(den, two)
+		a++
+	}
+	for m.Mod(den, five).Cmp(zero) == 0 {
+		den.Quo(den, five)
+		b++
+	}
+	if den.Cmp(big.NewInt(1)) != 0 {
+		// Not a finite decimal (cannot come from JSON text); fall back to the fraction.
+		return r.RatString()
+	}
+	n := max(a, b)
+	// mant = num * 10^n / denom, an integer; value = mant * 10^-n, mant not divisible by 10.
+	mant := new(big.Int).Mul(r.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil))
+	mant.Quo(mant, r.Denom())
+	if n > 100 {
+		return mant.String() + "e-" + fmt.Sprint(n)
+	}
+	neg := mant.Sign() < 0
+	digits := new(big.Int).Abs(mant).String()
+	for len(digits) <= n {
+		digits = "0" + digits
+	}
+	out := digits[:len(digits)-n] + "." + digits[len(digits)-n:]
+	if neg {
+		out = "-" + out
+	}
+	return out
 }
 
 // Canonical returns a copy of r normalised for comparison across backends, applying exactly

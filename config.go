@@ -2,9 +2,11 @@ package actingweb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // DefaultIndexedProperties is upstream's default INDEXED_PROPERTIES (§2.4).
@@ -79,12 +81,72 @@ func ParseBool(s string) (bool, error) {
 	return false, fmt.Errorf("%q is not a boolean (use true or false)", s)
 }
 
-// NormalizeCreator lower-cases a creator that contains '@' (§6.1).
+// NormalizeCreator lower-cases a creator that contains '@' (§6.1), exactly as Python's
+// str.lower() does (so Go and Python store and probe the same creator): Unicode lower-case
+// mapping including the two full mappings Python applies beyond Go's strings.ToLower, U+0130
+// (İ) -> "i̇" and the final-sigma rule (Σ -> ς at the end of a word).
 func NormalizeCreator(creator string) string {
 	if strings.Contains(creator, "@") {
-		return strings.ToLower(creator)
+		return pythonLower(creator)
 	}
 	return creator
+}
+
+// pythonLower is CPython's str.lower(): strings.ToLower plus U+0130 -> U+0069 U+0307 and
+// Final_Sigma (unicodeobject.c handle_capital_sigma).
+func pythonLower(s string) string {
+	if !strings.ContainsRune(s, '\u0130') && !strings.ContainsRune(s, '\u03a3') {
+		return strings.ToLower(s)
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		switch r {
+		case '\u0130':
+			b.WriteString("i\u0307")
+		case '\u03a3':
+			if finalSigma(rs, i) {
+				b.WriteRune('\u03c2')
+			} else {
+				b.WriteRune('\u03c3')
+			}
+		default:
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// finalSigma: \p{cased} \p{case-ignorable}* Σ !(\p{case-ignorable}* \p{cased}).
+func finalSigma(rs []rune, i int) bool {
+	j := i - 1
+	for j >= 0 && caseIgnorable(rs[j]) {
+		j--
+	}
+	if j < 0 || !cased(rs[j]) {
+		return false
+	}
+	j = i + 1
+	for j < len(rs) && caseIgnorable(rs[j]) {
+		j++
+	}
+	return j == len(rs) || !cased(rs[j])
+}
+
+func cased(r rune) bool {
+	return unicode.IsUpper(r) || unicode.IsLower(r) || unicode.IsTitle(r) ||
+		unicode.Is(unicode.Other_Lowercase, r) || unicode.Is(unicode.Other_Uppercase, r)
+}
+
+// caseIgnorable is Unicode's Case_Ignorable: Mn, Me, Cf, Lm, Sk, and Word_Break MidLetter,
+// MidNumLet and Single_Quote.
+func caseIgnorable(r rune) bool {
+	switch r {
+	case '\'', '.', ':', '\u00b7', '\u0387', '\u055f', '\u05f4', '\u2018', '\u2019', '\u2024', '\u2027',
+		'\ufe13', '\ufe52', '\ufe55', '\uff07', '\uff0e', '\uff1a':
+		return true
+	}
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Lm, unicode.Sk)
 }
 
 // CanonicalConnectionMethod is upstream's canonical connection method (trust.py:9-56, §6.5):
@@ -109,7 +171,14 @@ func CanonicalConnectionMethod(s string) string {
 // properties and their lookup rows, diffs, subscriptions, trusts, attributes, suspensions, and
 // the actor row last. Calls to peers (reciprocal trust deletion) are the server's business.
 func DeleteActorCascade(ctx context.Context, s Store, actorID string, now time.Time) error {
-	tomb := []byte(fmt.Sprintf(`{"actor_id": %q, "deleted_at": %q}`, actorID, now.UTC().Format(time.RFC3339)))
+	// json.Marshal, not %q: Go quoting is not JSON quoting for control characters.
+	tomb, err := json.Marshal(struct {
+		ActorID   string `json:"actor_id"`
+		DeletedAt string `json:"deleted_at"`
+	}{actorID, now.UTC().Format(time.RFC3339)})
+	if err != nil {
+		return fmt.Errorf("delete actor %s: tombstone payload: %w", actorID, err)
+	}
 	steps := []struct {
 		what string
 		do   func() error
