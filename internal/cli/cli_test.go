@@ -323,12 +323,13 @@ func TestFinishMoveMessages(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&migrate.RunError{Op: "copy", Table: actingweb.TableTrusts, Err: migrate.ErrTooManyRejects, Report: &migrate.Report{}}, "at table trusts: more rows were rejected than --max-rejects 0 allows"},
+		{&migrate.RunError{Op: "copy", Table: actingweb.TableTrusts, Err: migrate.ErrTooManyRejects, Report: &migrate.Report{}}, "copy stopped at table trusts: more rows were rejected than --max-rejects 0 allows"},
 		{migrate.ErrStateExists, "add --resume"},
 		{migrate.ErrNoState, "run without --resume"},
 		{errors.Join(actingweb.ErrSchema, errors.New("alembic_version missing")), "actingweb schema upgrade --to dst"},
 		{actingweb.ErrConflict, "--on-conflict skip"},
 		{errors.New("boom"), "copy failed: boom"},
+		{&migrate.RunError{Op: "copy", Table: actingweb.TableActors, Err: actingweb.ErrConflict}, "copy stopped at table actors: conflicting row already exists on target (rows already exist"},
 	}
 	for _, tc := range tests {
 		a, _, _ := newTestApp(nil)

@@ -301,3 +301,38 @@ func TestRejectLimit(t *testing.T) {
 	}
 	noSecrets(t, out, errb)
 }
+
+// TestInterruptAndResume: a copy interrupted (context cancelled, as by Ctrl-C) exits 1 telling
+// to rerun with --resume; the resumed run completes and the stores validate equal.
+func TestInterruptAndResume(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	a, out, errb := integrationApp(t)
+	src := freshDDB(t)
+	if err := a.RunFixtureLoad(ctx, FixtureOptions{To: src, Dir: fixtureDir, Upgrade: true, NoTTL: true}); err != nil {
+		t.Fatalf("fixture load: %v", err)
+	}
+	pg, _ := testenv.FreshPostgresSchema(t)
+	if err := a.RunSchemaUpgrade(ctx, SchemaOptions{To: pg}); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	time.AfterFunc(1500*time.Millisecond, stop)
+	// 200 rows/s: the ~1200 rows take 6 s, so the run is cut off part-way.
+	err := a.RunCopy(runCtx, CopyOptions{From: src, To: pg, Move: MoveFlags{Quiet: true, ConsistentRead: true, Rate: 200, BatchSize: 25, StateDir: state}})
+	if ExitCode(err) != ExitFailed || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("interrupted copy: %v (exit %d), want exit 1 naming --resume", err, ExitCode(err))
+	}
+	err = a.RunCopy(ctx, CopyOptions{From: src, To: pg, Move: MoveFlags{Quiet: true, ConsistentRead: true, Resume: true, StateDir: state, Report: filepath.Join(state, "..", "resumed.json")}})
+	if err != nil {
+		t.Fatalf("resumed copy: %v\n%s\n%s", err, out, errb)
+	}
+	if r := readReport(t, filepath.Join(state, "..", "resumed.json")); !r.Resumed {
+		t.Errorf("report of the resumed run: Resumed = false")
+	}
+	if err := a.RunValidate(ctx, ValidateOptions{From: src, To: pg, ConsistentRead: true, Quiet: true, SkipLookup: true}); err != nil {
+		t.Fatalf("validate after resume: %v\n%s", err, out)
+	}
+}

@@ -351,7 +351,7 @@ func errOr(err error, s string) any {
 // line that says what failed and what to do.
 func (a *App) finishMove(ctx context.Context, op string, rep *migrate.Report, err error, m MoveFlags, stateDir, from, to string) error {
 	var re *migrate.RunError
-	if rep == nil && errors.As(err, &re) {
+	if errors.As(err, &re) && rep == nil {
 		rep = re.Report
 	}
 	if rep != nil {
@@ -372,15 +372,22 @@ func (a *App) finishMove(ctx context.Context, op string, rep *migrate.Report, er
 	if err == nil {
 		return nil
 	}
-	where := ""
-	if re != nil && re.Table != "" {
-		where = " at table " + string(re.Table)
+	// what: "copy stopped at table trusts" (from the RunError) or "copy"; cause: the inner error.
+	what, cause := op, err
+	if re != nil {
+		what = op + " stopped"
+		if re.Table != "" {
+			what += " at table " + string(re.Table)
+		}
+		if re.Err != nil {
+			cause = re.Err
+		}
 	}
 	switch {
 	case errors.Is(err, migrate.ErrTooManyRejects):
 		limit := fmt.Sprintf("--max-rejects %d", m.MaxRejects)
-		return fmt.Errorf("%s stopped%s: more rows were rejected than %s allows (the summary lists them; the rows are in %s/*.rejects.jsonl): fix them at the source or raise --max-rejects, then rerun with --resume",
-			op, where, limit, stateDir)
+		return fmt.Errorf("%s: more rows were rejected than %s allows (the summary lists them; the rows are in %s/*.rejects.jsonl): fix them at the source or raise --max-rejects, then rerun with --resume",
+			what, limit, stateDir)
 	case errors.Is(err, migrate.ErrStateExists):
 		return fmt.Errorf("%s: checkpoints of an earlier run exist in %s: add --resume to continue that run, or remove the directory (or choose another --state-dir) to start over", op, stateDir)
 	case errors.Is(err, migrate.ErrNoState):
@@ -390,13 +397,19 @@ func (a *App) finishMove(ctx context.Context, op string, rep *migrate.Report, er
 		if store == "" {
 			store = from
 		}
-		return fmt.Errorf("%s%s: %v (run 'actingweb schema upgrade --to %s' first)", op, where, err, store)
+		return fmt.Errorf("%s: %v (run 'actingweb schema upgrade --to %s' first)", what, cause, store)
 	case errors.Is(err, actingweb.ErrConflict):
-		return fmt.Errorf("%s%s: %v (rows already exist on the target: use --on-conflict skip or overwrite, or an empty target)", op, where, err)
+		return fmt.Errorf("%s: %v (rows already exist on the target: use --on-conflict skip or overwrite, or an empty target)", what, cause)
 	case ctx.Err() != nil:
-		return fmt.Errorf("%s interrupted%s: rerun the same command with --resume to continue from the checkpoints in %s", op, where, stateDir)
+		return fmt.Errorf("%s: interrupted: rerun the same command with --resume to continue from the checkpoints in %s", what, stateDir)
 	}
-	return fmt.Errorf("%s failed%s: %w", op, where, err)
+	if re == nil {
+		return fmt.Errorf("%s failed: %w", op, cause)
+	}
+	if stateDir != "" && !m.DryRun {
+		return fmt.Errorf("%s: %w (once fixed, rerun the same command with --resume to continue from the checkpoints in %s)", what, cause, stateDir)
+	}
+	return fmt.Errorf("%s: %w", what, cause)
 }
 
 // writeJSONFile writes v as indented JSON to path with mode 0600 (also when the file exists).
