@@ -98,6 +98,11 @@ func TestResolveStoreEnvAndFlags(t *testing.T) {
 				t.Errorf("String = %q", s.String())
 			}
 		}},
+		{"pg flags do not apply to a URL and say so", "postgres://u@h/d", map[string]string{"pg-host": "other"}, func(t *testing.T, s StoreSpec) {
+			if s.Postgres.Host != "h" || len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "--pg-host") {
+				t.Errorf("host %q warnings %v", s.Postgres.Host, s.Warnings)
+			}
+		}},
 		{"postgres URL with its own password warns and is redacted", "postgresql://u:urlsecret@h/d", nil, func(t *testing.T, s StoreSpec) {
 			if strings.Contains(s.Arg, "urlsecret") || strings.Contains(s.String(), "urlsecret") {
 				t.Errorf("secret shown: %q / %q", s.Arg, s.String())

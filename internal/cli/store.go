@@ -190,6 +190,11 @@ func (a *App) ResolveStore(arg string) (StoreSpec, error) {
 					spec.Warnings = append(spec.Warnings, "a password in the store URL is visible in the process list; prefer PG_DB_PASSWORD")
 				}
 			}
+			for _, f := range []string{"pg-host", "pg-port", "pg-database", "pg-user"} {
+				if a.flagSet[f] {
+					spec.Warnings = append(spec.Warnings, fmt.Sprintf("--%s does not apply to a postgres:// URL (the URL names host, port, database and user); ignored for %s", f, redactURL(arg)))
+				}
+			}
 			spec.Arg = redactURL(arg)
 			spec.Postgres, err = postgres.ConfigFromURL(u.String(), a.Env)
 		case "dynamodb":
