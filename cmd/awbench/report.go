@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/actingweb/actingweb-go/internal/cli"
+	"github.com/actingweb/actingweb-go/migrate"
+)
+
+// runReportRows prints "rows=N" for an actingweb --report JSON file: rows written (export,
+// import, copy; the rebuilt lookup rows included) or rows compared on side A (validate), plus
+// "equal=true|false" for validate and "rejected=N" for the others.
+func runReportRows(_ context.Context, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: awbench report-rows FILE")
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	if _, ok := probe["operation"]; ok {
+		var r migrate.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", args[0], err)
+		}
+		tot := r.Totals()
+		rows := tot.Written
+		if r.Lookup != nil {
+			rows += r.Lookup.Result.Written
+		}
+		fmt.Printf("rows=%d read=%d rejected=%d\n", rows, tot.Read, tot.Rejected)
+		return nil
+	}
+	var v migrate.ValidationReport
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	var rows int64
+	for _, t := range v.Tables {
+		rows += t.CountA
+	}
+	fmt.Printf("rows=%d equal=%t\n", rows, v.Equal)
+	return nil
+}
+
+// runCLI runs the actingweb command in this process, optionally under the CPU profiler, and
+// exits with its exit code: awbench cli --cpuprofile cpu.out -- import --to ... (the actingweb
+// binary has no profiling flag).
+func runCLI(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cli", flag.ContinueOnError)
+	prof := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	app := cli.NewApp(os.Stdout, os.Stderr, os.Getenv)
+	app.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
+	if code := app.Execute(ctx, fs.Args()); code != 0 {
+		pprof.StopCPUProfile()
+		return exitCode(code)
+	}
+	return nil
+}
+
+// measurement is one line of a results file: "<key> rows=N seconds=S [rss_kb=K] [note=...]".
+type measurement struct {
+	rows    int64
+	seconds float64
+	rssKB   int64
+	note    string
+}
+
+func (m measurement) rate() float64 {
+	if m.seconds <= 0 {
+		return 0
+	}
+	return float64(m.rows) / m.seconds
+}
+
+func readResults(path string) (map[string]measurement, map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	out, meta := map[string]measurement{}, map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		m := measurement{}
+		for _, kv := range fields[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			if fields[0] == "meta" {
+				meta[k] = v
+				continue
+			}
+			switch k {
+			case "rows":
+				m.rows, _ = strconv.ParseInt(v, 10, 64)
+			case "seconds":
+				m.seconds, _ = strconv.ParseFloat(v, 64)
+			case "rss_kb":
+				m.rssKB, _ = strconv.ParseInt(v, 10, 64)
+			case "note":
+				m.note = v
+			}
+		}
+		if fields[0] != "meta" {
+			out[fields[0]] = m
+		}
+	}
+	return out, meta, sc.Err()
+}
+
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// runTable renders the whole-run table of scripts/bench.sh from its results file; it exits 0
+// whatever the verdicts (the table says PASS/FAIL).
+func runTable(_ context.Context, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: awbench table RESULTS")
+	}
+	res, meta, err := readResults(args[0])
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for k := range meta {
+		keys = append(keys, k+"="+meta[k])
+	}
+	sort.Strings(keys)
+	fmt.Printf("Data set: %s\n\n", strings.Join(keys, " "))
+	type cmp struct {
+		label, run, ceil, ceilLabel string
+	}
+	rows := []cmp{
+		{"import → PostgreSQL", "import_pg", "ceiling_pg_copyfrom", "pgx CopyFrom"},
+		{"export ← PostgreSQL", "export_pg", "ceiling_pg_copyto", "COPY TO STDOUT"},
+		{"import → DynamoDB Local", "import_ddb", "ceiling_ddb_write", "BatchWriteItem×25"},
+		{"export ← DynamoDB Local", "export_ddb", "ceiling_ddb_scan", "parallel Scan"},
+	}
+	fmt.Println("| measure | actingweb rows | s | rows/s | ceiling | rows | s | rows/s | ratio | target | result |")
+	fmt.Println("|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
+	for _, c := range rows {
+		a, okA := res[c.run]
+		b, okB := res[c.ceil]
+		if !okA || !okB {
+			fmt.Printf("| %s | %s | | | %s | | | | | ≥ 0.80 | NOT RUN |\n", c.label, missing(okA), c.ceilLabel)
+			continue
+		}
+		ratio := 0.0
+		if b.rate() > 0 {
+			ratio = a.rate() / b.rate()
+		}
+		fmt.Printf("| %s | %s | %.1f | %s | %s | %s | %.1f | %s | %.2f | ≥ 0.80 | %s |\n", c.label, group(a.rows), a.seconds,
+			group(int64(a.rate())), c.ceilLabel, group(b.rows), b.seconds, group(int64(b.rate())), ratio, verdict(ratio >= 0.8))
+	}
+	if v, okV := res["validate_ddb_pg"]; okV {
+		if c, okC := res["copy_ddb_pg"]; okC && c.seconds > 0 {
+			ratio := v.seconds / c.seconds
+			fmt.Printf("| validate DynamoDB ↔ PostgreSQL | %s | %.1f | %s | copy DynamoDB → PostgreSQL | %s | %.1f | %s | %.2f | ≤ 1.00 (time) | %s |\n",
+				group(v.rows), v.seconds, group(int64(v.rate())), group(c.rows), c.seconds, group(int64(c.rate())), ratio, verdict(ratio <= 1))
+		}
+	}
+	fmt.Println()
+	fmt.Println("| actingweb run | peak RSS (MB) | target | result |")
+	fmt.Println("|---|---:|---|---|")
+	for _, k := range []string{"import_pg", "export_pg", "import_ddb", "export_ddb", "copy_ddb_pg", "validate_ddb_pg"} {
+		m, ok := res[k]
+		if !ok || m.rssKB == 0 {
+			continue
+		}
+		mb := float64(m.rssKB) / 1024
+		fmt.Printf("| %s | %.0f | ≤ 150 | %s |\n", strings.ReplaceAll(k, "_", " "), mb, verdict(mb <= 150))
+	}
+	return nil
+}
+
+func missing(ok bool) string {
+	if ok {
+		return ""
+	}
+	return "(missing)"
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+var (
+	benchLine = regexp.MustCompile(`^Benchmark(\w+?)(-\d+)?\s+\d+\s+.*?([\d.]+) p50-µs\s+([\d.]+) p99-µs`)
+	pkgLine   = regexp.MustCompile(`^pkg: \S+/(postgres|dynamodb)$`)
+	pgbenchRe = regexp.MustCompile(`latency average = ([\d.]+) ms`)
+)
+
+// runLatencyTable renders scripts/bench-store.sh's table from `go test -bench` output (the
+// p50-µs/p99-µs metrics of postgres/ and dynamodb/) and pgbench -S output.
+func runLatencyTable(_ context.Context, args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: awbench latency-table GOBENCH-OUTPUT PGBENCH-OUTPUT")
+	}
+	gb, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	pb, err := os.ReadFile(args[1])
+	if err != nil {
+		return err
+	}
+	type lat struct{ p50, p99 float64 }
+	got := map[string]map[string]lat{"postgres": {}, "dynamodb": {}}
+	var order []string
+	seen := map[string]bool{}
+	backend := ""
+	for _, line := range strings.Split(string(gb), "\n") {
+		if m := pkgLine.FindStringSubmatch(line); m != nil {
+			backend = m[1]
+			continue
+		}
+		m := benchLine.FindStringSubmatch(line)
+		if m == nil || backend == "" {
+			continue
+		}
+		p50, _ := strconv.ParseFloat(m[3], 64)
+		p99, _ := strconv.ParseFloat(m[4], 64)
+		got[backend][m[1]] = lat{p50, p99}
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			order = append(order, m[1])
+		}
+	}
+	pm := pgbenchRe.FindStringSubmatch(string(pb))
+	if pm == nil {
+		return fmt.Errorf("%s: no \"latency average\" line (did pgbench run?)", args[1])
+	}
+	pgAvgMs, _ := strconv.ParseFloat(pm[1], 64)
+	pgAvg := pgAvgMs * 1000
+	cell := func(b, op string) (string, string) {
+		l, ok := got[b][op]
+		if !ok {
+			return "n/a", "n/a"
+		}
+		return fmt.Sprintf("%.0f µs", l.p50), fmt.Sprintf("%.0f µs", l.p99)
+	}
+	fmt.Println("| operation | PostgreSQL p50 | PostgreSQL p99 | DynamoDB Local p50 | DynamoDB Local p99 |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for _, op := range order {
+		a, b := cell("postgres", op)
+		c, d := cell("dynamodb", op)
+		fmt.Printf("| %s | %s | %s | %s | %s |\n", op, a, b, c, d)
+	}
+	fmt.Printf("\npgbench -S (1 client, 1 thread, simple protocol): average latency %.0f µs\n\n", pgAvg)
+	fmt.Println("| single-row read | PostgreSQL p50 | pgbench -S avg | ratio | target | result |")
+	fmt.Println("|---|---:|---:|---:|---|---|")
+	for _, op := range []string{"GetActor", "GetProperty"} {
+		l, ok := got["postgres"][op]
+		if !ok {
+			fmt.Printf("| %s | n/a | %.0f µs | | ≤ 2.00 | NOT RUN |\n", op, pgAvg)
+			continue
+		}
+		r := l.p50 / pgAvg
+		fmt.Printf("| %s | %.0f µs | %.0f µs | %.2f | ≤ 2.00 | %s |\n", op, l.p50, pgAvg, r, verdict(r <= 2))
+	}
+	return nil
+}
