@@ -64,9 +64,11 @@ aw() {
 }
 
 say "services (run dir $ACTINGWEB_RUN_DIR)"
-if ! "$SERVICES" status 2>/dev/null | grep -q 'postgres: up' || ! "$SERVICES" status 2>/dev/null | grep -q 'dynamodb-local: up'; then
-  started=1
-fi
+status=$("$SERVICES" status 2>/dev/null || true)
+case "$status" in
+  *"postgres: up"*"dynamodb-local: up"*) echo "demo services already running: reusing them (and leaving them running)" ;;
+  *) started=1 ;;
+esac
 "$SERVICES" up
 # shellcheck disable=SC1091
 . "$ACTINGWEB_RUN_DIR/env"
