@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# bench.sh — whole-run throughput of the actingweb command against raw ceilings measured in
+# the same run, on the same data, on the same services (`make bench`).
+#
+# 1. awbench gen writes the synthetic data set (internal/benchdata) once as a bundle:
+#    BENCH_SCALE=1 is 20,000 actors × 50 properties = 1,000,000 property rows, ~1.5 million
+#    rows in the nine tables.
+# 2. PostgreSQL: actingweb import  vs  pgx CopyFrom of the same rows into the same tables
+#                actingweb export  vs  COPY ... TO STDOUT of the same tables
+# 3. DynamoDB Local: actingweb import vs BatchWriteItem (25 items per request)
+#                    actingweb export vs parallel Scan (same segments)
+#                    actingweb validate vs actingweb copy (DynamoDB → PostgreSQL)
+# 4. Peak RSS of every actingweb run (/usr/bin/time -v).
+#
+# Knobs (environment):
+#   BENCH_SCALE=1         data set scale (0.05 = 1,000 actors, a quick run of a minute or two)
+#   BENCH_OUT=bench-results   where results go (one directory per run, plus latest.md)
+#   BENCH_KEEP=1          keep the bundles and the schemas/tables (default: removed)
+#   BENCH_PROFILE=1       run the actingweb commands in-process under the CPU profiler
+#                         (awbench cli --cpuprofile; <run>/<step>.cpu.pprof, read with
+#                         `go tool pprof -top bin/awbench <file>`); RSS is then awbench's
+#   BENCH_PG_CONC=1,4     CopyFrom streams tried for the PostgreSQL ceiling (best counts)
+#   BENCH_DDB_CONC=8,32   BatchWriteItem requests in flight tried for the DynamoDB ceiling
+#
+# Services come from scripts/services.sh: started if down, and stopped at the end only if this
+# script started them. Every run uses its own PostgreSQL schemas and DynamoDB table prefixes.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+SCALE=${BENCH_SCALE:-1}
+OUT=${BENCH_OUT:-$REPO/bench-results}
+PG_CONC=${BENCH_PG_CONC:-1,4}
+DDB_CONC=${BENCH_DDB_CONC:-8,32}
+ID=$(date -u +%m%d%H%M%S)_$$
+RUN=$OUT/$ID
+WORK=$RUN/work
+RESULTS=$RUN/results.txt
+mkdir -p "$WORK"
+chmod 700 "$RUN"
+
+say() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { printf 'bench.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ services
+STARTED_SERVICES=0
+if ! status=$(scripts/services.sh status 2>&1); then
+  say "services not (all) running: starting them"
+  # Stop them at the end only when nothing was running before this script.
+  if ! grep -q ': up' <<<"$status"; then STARTED_SERVICES=1; fi
+  scripts/services.sh up >&2
+fi
+# shellcheck disable=SC1091
+. .run/env
+PG=${ACTINGWEB_TEST_PG_URL:?.run/env has no ACTINGWEB_TEST_PG_URL}
+DDB=${ACTINGWEB_TEST_DYNAMODB_ENDPOINT:?.run/env has no ACTINGWEB_TEST_DYNAMODB_ENDPOINT}
+
+pgurl() { case $PG in *\?*) printf '%s&schema=%s' "$PG" "$1" ;; *) printf '%s?schema=%s' "$PG" "$1" ;; esac; }
+ddburl() { printf 'dynamodb://?endpoint=%s&prefix=%s' "$DDB" "$1"; }
+
+S_IMP=bench_${ID}_imp   # import target, export source
+S_RAW=bench_${ID}_raw   # CopyFrom ceiling target
+S_CP=bench_${ID}_cp     # copy target (DynamoDB → PostgreSQL), validate side B
+P_A=bench_${ID}_a       # DynamoDB import target, export/copy/validate source
+P_R=bench_${ID}_r       # BatchWriteItem ceiling target
+
+# ------------------------------------------------------------------ tools
+BIN=$WORK/bin
+mkdir -p "$BIN"
+say "building actingweb and awbench"
+go build -o "$BIN/actingweb" ./cmd/actingweb
+go build -o "$BIN/awbench" ./cmd/awbench
+AW=$BIN/actingweb
+AWB=$BIN/awbench
+
+TIME=/usr/bin/time
+if [ ! -x "$TIME" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing the Debian package 'time' (for peak RSS)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1; } || true
+  fi
+fi
+[ -x "$TIME" ] || TIME=
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    say "cleaning up schemas, tables and bundles"
+    for s in "$S_IMP" "$S_RAW" "$S_CP"; do "$AWB" pg-drop --pg "$PG" --schema "$s" >/dev/null 2>&1; done
+    for p in "$P_A" "$P_R"; do "$AWB" ddb-drop --endpoint "$DDB" --prefix "$p" >/dev/null 2>&1; done
+    rm -rf "$WORK"
+  else
+    say "kept: schemas $S_IMP $S_RAW $S_CP, prefixes $P_A $P_R, $WORK"
+  fi
+  if [ "$STARTED_SERVICES" = 1 ]; then
+    say "stopping the services this script started"
+    scripts/services.sh down >&2
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# peak_rss_poll PID FILE: samples /proc/PID/status VmHWM until PID exits (no /usr/bin/time).
+peak_rss_poll() {
+  local pid=$1 file=$2 hwm=0 v
+  while kill -0 "$pid" 2>/dev/null; do
+    v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$v" ] && hwm=$v
+    sleep 0.1
+  done
+  echo "$hwm" >"$file"
+}
+
+# aw NAME ARGS...: runs `actingweb ARGS --report <run>/NAME.report.json`, records wall time,
+# rows (from the report) and peak RSS as the line "NAME rows=... seconds=... rss_kb=..." in
+# the results file. Exit code 3 of validate (a mismatch) is recorded, not fatal.
+aw() {
+  local name=$1; shift
+  local report=$RUN/$name.report.json log=$RUN/$name.log tfile=$RUN/$name.time
+  local -a cmd=("$AW")
+  if [ "${BENCH_PROFILE:-0}" = 1 ]; then cmd=("$AWB" cli --cpuprofile "$RUN/$name.cpu.pprof" --); fi
+  say "actingweb $1 ($name)"
+  local t0 t1 rc=0 rss=0
+  t0=$(now)
+  if [ -n "$TIME" ]; then
+    "$TIME" -v -o "$tfile" "${cmd[@]}" "$@" --report "$report" >"$log" 2>&1 || rc=$?
+    t1=$(now)
+    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tfile")
+  else
+    "${cmd[@]}" "$@" --report "$report" >"$log" 2>&1 &
+    local pid=$!
+    peak_rss_poll "$pid" "$tfile" &
+    wait "$pid" || rc=$?
+    t1=$(now)
+    wait
+    rss=$(cat "$tfile")
+  fi
+  if [ "$rc" != 0 ] && ! { [ "$rc" = 3 ] && [ "$1" = validate ]; }; then
+    tail -20 "$log" >&2
+    die "actingweb $1 ($name) failed with exit code $rc (log: $log)"
+  fi
+  local rows
+  rows=$("$AWB" report-rows "$report")
+  local secs
+  secs=$(elapsed "$t0" "$t1")
+  echo "$name ${rows%% *} seconds=$secs rss_kb=$rss exit=$rc" >>"$RESULTS"
+  say "  $rows seconds=$secs peak_rss=$((rss / 1024)) MB"
+  if [ "$rc" = 3 ]; then say "  WARNING: validate found differences (see $log)"; fi
+}
+
+# best NAME: reads RESULT lines on stdin, records the one with the highest rows/s as NAME.
+best() {
+  local name=$1 line
+  line=$(tee -a "$RUN/ceilings.log" | grep "^RESULT " | awk '
+    { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      if (v["rows_per_sec"] + 0 >= bestr) { bestr = v["rows_per_sec"] + 0; best = $0 } }
+    END { print best }')
+  [ -n "$line" ] || die "no RESULT line for $name (see $RUN/ceilings.log)"
+  local rows secs note
+  rows=$(sed -E 's/.* rows=([0-9]+).*/\1/' <<<"$line")
+  secs=$(sed -E 's/.* seconds=([0-9.]+).*/\1/' <<<"$line")
+  note=$(sed -E 's/.* rows_per_sec=[0-9]+ ?//; s/ /,/g' <<<"$line")
+  echo "$name rows=$rows seconds=$secs note=$note" >>"$RESULTS"
+  say "  ceiling $name: rows=$rows seconds=$secs ($note)"
+}
+
+quiet=(--quiet)
+
+# ------------------------------------------------------------------ data set
+say "run $ID: scale $SCALE, results in $RUN"
+{
+  echo "# actingweb bench run $ID, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+} >"$RESULTS"
+BUNDLE=$WORK/bundle
+say "generating the data set"
+gen=$("$AWB" gen --scale "$SCALE" --out "$BUNDLE" 2>>"$RUN/gen.log")
+echo "$gen" >>"$RUN/gen.log"
+echo "meta scale=$SCALE $(sed -E 's/^RESULT name=gen //; s/ seconds=[^ ]*//; s/ rows_per_sec=[^ ]*//' <<<"$gen") bundle_bytes=$(du -sb "$BUNDLE" | cut -f1)" >>"$RESULTS"
+say "  $gen"
+
+# ------------------------------------------------------------------ PostgreSQL
+"$AW" schema upgrade --to "$(pgurl "$S_IMP")" >>"$RUN/schema.log" 2>&1
+"$AW" schema upgrade --to "$(pgurl "$S_RAW")" >>"$RUN/schema.log" 2>&1
+aw import_pg import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_pg" "${quiet[@]}"
+say "ceiling: pgx CopyFrom ($PG_CONC streams)"
+"$AWB" raw-pg-copyfrom --pg "$PG" --src "$S_IMP" --dst "$S_RAW" --concurrency "$PG_CONC" | best ceiling_pg_copyfrom
+"$AWB" pg-drop --pg "$PG" --schema "$S_RAW"
+aw export_pg export --from "$(pgurl "$S_IMP")" --output-dir "$WORK/export_pg" "${quiet[@]}"
+say "ceiling: COPY TO STDOUT"
+{
+  "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 1 --workers 1
+  "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 4 --workers 8
+} | best ceiling_pg_copyto
+rm -rf "$WORK/export_pg"
+
+# ------------------------------------------------------------------ DynamoDB Local
+"$AW" schema upgrade --to "$(ddburl "$P_A")" >>"$RUN/schema.log" 2>&1
+aw import_ddb import --to "$(ddburl "$P_A")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_ddb" "${quiet[@]}"
+aw export_ddb export --from "$(ddburl "$P_A")" --output-dir "$WORK/export_ddb" "${quiet[@]}"
+rm -rf "$WORK/export_ddb"
+say "ceiling: parallel Scan (4 segments per table, 8 at once, as export: 4 segments × 2 tables)"
+"$AWB" raw-ddb-scan --endpoint "$DDB" --prefix "$P_A" --segments 4 --workers 8 | best ceiling_ddb_scan
+"$AW" schema upgrade --to "$(pgurl "$S_CP")" >>"$RUN/schema.log" 2>&1
+aw copy_ddb_pg copy --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" --state-dir "$WORK/st_copy" "${quiet[@]}"
+aw validate_ddb_pg validate --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" "${quiet[@]}"
+say "ceiling: BatchWriteItem, 25 items per request ($DDB_CONC in flight)"
+"$AWB" raw-ddb-write --endpoint "$DDB" --src "$P_A" --dst "$P_R" --concurrency "$DDB_CONC" --drop-src | best ceiling_ddb_write
+
+# ------------------------------------------------------------------ table
+{
+  echo "# actingweb benchmark, run $ID (scale $SCALE)"
+  echo
+  "$AWB" table "$RESULTS"
+} >"$RUN/table.md"
+cp "$RUN/table.md" "$OUT/latest.md"
+echo
+cat "$RUN/table.md"
+echo
+say "results: $RUN (table.md, results.txt, per-step logs and reports); also $OUT/latest.md"
