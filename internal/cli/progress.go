@@ -130,9 +130,10 @@ func (b *barProgress) Stop() {
 		}
 	}
 	b.mu.Unlock()
+	// Restore logging first: writing to the container after Wait fails.
+	b.app.logOut.set(b.prevLog)
 	b.p.Wait()
 	b.cancel()
-	b.app.logOut.set(b.prevLog)
 }
 
 // logProgress logs a line per active table every interval (the engine itself logs when a
