@@ -71,6 +71,10 @@ func testAttributes(t *testing.T, open Opener) {
 		strict, err := s.GetAttributeStrict(ctx, o, "_internal", "counter")
 		must(t, err, "GetAttributeStrict")
 		sameRecord(t, &strict, &got, "strict read")
+		// Numbers keep their value (no float rounding): 0.1, a 20-digit integer, an exponent.
+		nums := `{"f": 0.1, "big": 12345678901234567890, "e": 1.5e300, "neg": -0.000001}`
+		setAttr(t, s, o, "_internal", "numbers", nums, nil, 0)
+		jsonEq(t, getAttr(t, s, o, "_internal", "numbers").Data, json.RawMessage(nums), "numeric payload")
 		setAttr(t, s, o, "_internal", "nots", `"text"`, nil, 0)
 		got = getAttr(t, s, o, "_internal", "nots")
 		if got.Timestamp != nil {
@@ -253,11 +257,19 @@ func testAttributes(t *testing.T, open Opener) {
 		strict, err := s.GetAttributeStrict(ctx, o, "tokens", "t1")
 		must(t, err, "GetAttributeStrict of a live row")
 		jsonEq(t, strict.Data, json.RawMessage(`{"tok":"abc"}`), "strict data")
-		setAttr(t, s, o, "tokens", "t1", `{"tok": "def"}`, nil, 0)
+		ts := microTime(0)
+		setAttr(t, s, o, "tokens", "t1", `{"tok": "def"}`, &ts, 0)
 		got = getAttr(t, s, o, "tokens", "t1")
 		if got.TTLTimestamp != nil {
 			t.Fatalf("ttl_timestamp after rewrite without TTL = %d, want none (permanent)", *got.TTLTimestamp)
 		}
+		// SetAttribute replaces the whole row: a rewrite without ts clears the timestamp.
+		setAttr(t, s, o, "tokens", "t1", `{"tok": "ghi"}`, nil, 0)
+		got = getAttr(t, s, o, "tokens", "t1")
+		if got.Timestamp != nil {
+			t.Fatalf("timestamp after rewrite without ts = %v, want none (row replaced)", got.Timestamp)
+		}
+		jsonEq(t, got.Data, json.RawMessage(`{"tok":"ghi"}`), "data after rewrite")
 	})
 
 	t.Run("Expired", func(t *testing.T) {

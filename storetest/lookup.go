@@ -120,6 +120,10 @@ func testLookup(t *testing.T, open Opener) {
 		// Indexed names are case-sensitive: "Email" is not "email".
 		must(t, s.SetProperty(ctx, a, "Email", v), "SetProperty Email")
 		lookupOwner(t, s, "Email", v, "", "name differing in case")
+		// A lookup row under a non-indexed name does not make it resolvable.
+		ok, err := s.CreatePropertyLookup(ctx, "nickname", v, a, false)
+		mustBool(t, ok, err, true, "CreatePropertyLookup non-indexed name")
+		reverse(t, s, "nickname", v, "", "non-indexed name with a lookup row")
 		// list: rows are never indexed.
 		must(t, s.SetProperty(ctx, a, "list:email-0", v), "SetProperty list row")
 		lookupOwner(t, s, "list:email-0", v, "", "list: row")

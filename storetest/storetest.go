@@ -37,7 +37,8 @@
 //     changing the value moves it; same value twice; another actor's same value is a collision
 //     (first owner kept, the write succeeds); collider changing or deleting its value leaves the
 //     first owner's row; DeleteProperty removes its own row only; empty value removes the row;
-//     non-indexed names get no row and GetActorIDFromProperty gives ErrNotFound;
+//     non-indexed names get no row and GetActorIDFromProperty gives ErrNotFound (even with a
+//     lookup row under that name);
 //     GetActorIDFromProperty ErrNotFound for a lookup row whose property is gone and for a
 //     property without lookup row, and resolving a stale row while the property exists;
 //     CreatePropertyLookup (new, idempotent same actor, collision, overwrite);
@@ -49,9 +50,9 @@
 //     last_connected_via canonicalised on create; re-create keeps created_at; ErrInvalid on
 //     empty id/peer id/secret; ErrNotFound; desc nil/"" equivalence; GetTrustBySecret (own
 //     actor only); IsTokenInDB; ModifyTrust partial updates (empty strings ignored for
-//     baseuri/secret/desc/verification_token, booleans, timestamps, LastConnectedVia
-//     canonicalisation "OAuth2_Interactive" -> "oauth", " MCP " -> "mcp", unknown kept),
-//     ErrNotFound; DeleteTrust idempotent; ListTrusts byte order; DeleteAllTrusts scoped.
+//     baseuri/secret/desc/verification_token, other optional strings cleared by "", booleans,
+//     timestamps incl. created_at, LastConnectedVia canonicalisation "OAuth2_Interactive" ->
+//     "oauth", " MCP " -> "mcp", unknown kept), ErrNotFound; DeleteTrust idempotent; ListTrusts byte order; DeleteAllTrusts scoped.
 //   - PeerTrustees (§6.6): round trip; ErrNotFound; ErrExists (original kept);
 //     GetPeerTrusteeByType single/none/ErrAmbiguous; ModifyPeerTrustee partial and
 //     ErrNotFound; delete idempotent; list order; DeleteAllPeerTrustees scoped.
@@ -65,13 +66,14 @@
 //     GetLowestDiff numeric (10 vs 2) and exact subid (s vs s1), ErrNotFound; ListDiffs order
 //     (subid, numeric seqnr) and exact filter; DeleteDiffs inclusive upper bound, upTo 0, whole
 //     actor, counts, other subscriptions/actors untouched; DeleteDiff idempotent.
-//   - Attributes (§6.9, §8.1): round trip (JSON semantic equality, timestamp at microsecond
-//     precision); names containing ':' ("oauth_tokens:peer", "list:x:3"); exact bucket
+//   - Attributes (§6.9, §8.1): round trip (JSON semantic equality, exact numbers, timestamp at
+//     microsecond precision); names containing ':' ("oauth_tokens:peer", "list:x:3"); exact bucket
 //     semantics (foo vs foobar vs fo) for GetBucket and DeleteBucket; SetAttribute with falsy
 //     data (nil, null, "", 0, false, [], {}) deletes, truthy look-alikes ("0", [0], {"a":null},
 //     " ", 0.5) are kept; ConditionalUpdateAttribute (falsy new data kept as data, key order
 //     irrelevant, mismatch/missing false, ts nil keeps timestamp, TTL untouched); TTL
-//     arithmetic (now + ttl + 3600) and rewrite without TTL; expired rows: GetAttribute returns
+//     arithmetic (now + ttl + 3600), rewrite without TTL (permanent) and without ts (timestamp
+//     cleared); expired rows: GetAttribute returns
 //     them, GetAttributeStrict ErrNotFound, DeleteExpiredAttributes purges (< now, bucket
 //     filter, count); reserved _actingweb_* owners without actor row; DeleteAttribute
 //     idempotent; DeleteAttributeConditional single use; DeleteAttributesByChain;

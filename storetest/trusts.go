@@ -218,9 +218,25 @@ func testTrusts(t *testing.T, open Opener) {
 			func(w *actingweb.Trust) {
 				w.ClientName, w.ClientVersion, w.AWVersion, w.PeerIdentifier = ptr("Other"), ptr("9"), ptr("1.1"), ptr("pid")
 			})
-		la, cf := microTime(72*time.Hour), microTime(73*time.Hour)
-		step("timestamps", actingweb.TrustUpdate{LastAccessed: &la, CapabilitiesFetchedAt: &cf},
-			func(w *actingweb.Trust) { w.LastAccessed, w.CapabilitiesFetchedAt = &la, &cf })
+		la, cf, ca := microTime(72*time.Hour), microTime(73*time.Hour), microTime(-time.Hour)
+		step("timestamps", actingweb.TrustUpdate{LastAccessed: &la, CapabilitiesFetchedAt: &cf, CreatedAt: &ca},
+			func(w *actingweb.Trust) { w.LastAccessed, w.CapabilitiesFetchedAt, w.CreatedAt = &la, &cf, &ca })
+		step("established_via and oauth client", actingweb.TrustUpdate{EstablishedVia: ptr("oauth2_client"), OAuthClientID: ptr("cid"), ClientPlatform: ptr("linux")},
+			func(w *actingweb.Trust) {
+				w.EstablishedVia, w.OAuthClientID, w.ClientPlatform = ptr("oauth2_client"), ptr("cid"), ptr("linux")
+			})
+		// Other optional strings are applied even when empty (§6.5: "every other field when not
+		// null (empty strings are written)"); the stored "" may read back as "" or absent.
+		must(t, s.ModifyTrust(ctx, a, "peer", actingweb.TrustUpdate{ClientName: ptr(""), AWSupported: ptr("")}), "ModifyTrust empty optional strings")
+		got := getTrust(t, s, a, "peer")
+		if strp(got.ClientName) != "<nil>" && strp(got.ClientName) != "" {
+			t.Fatalf("client_name after ModifyTrust with \"\" = %q, want empty or absent", *got.ClientName)
+		}
+		if strp(got.AWSupported) != "<nil>" && strp(got.AWSupported) != "" {
+			t.Fatalf("aw_supported after ModifyTrust with \"\" = %q, want empty or absent", *got.AWSupported)
+		}
+		want.ClientName, want.AWSupported = got.ClientName, got.AWSupported
+		sameRecord(t, &got, &want, "trust after clearing optional strings")
 		for _, c := range []struct{ in, want string }{
 			{"OAuth2_Interactive", "oauth"}, {" MCP ", "mcp"}, {"trust", "trust"}, {"Custom-Method", "Custom-Method"},
 		} {
@@ -228,7 +244,7 @@ func testTrusts(t *testing.T, open Opener) {
 		}
 		ok, err := s.IsTokenInDB(ctx, a, "orig-"+a)
 		mustBool(t, ok, err, false, "IsTokenInDB old secret after modify")
-		got, err := s.GetTrustBySecret(ctx, a, "new-"+a)
+		got, err = s.GetTrustBySecret(ctx, a, "new-"+a)
 		must(t, err, "GetTrustBySecret new secret")
 		eq(t, got.PeerID, "peer", "trust by new secret")
 
