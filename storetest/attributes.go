@@ -308,8 +308,9 @@ func testAttributes(t *testing.T, open Opener) {
 		attrGone(t, s, o, "b1", "old", "expired row in b1 after purge")
 		getAttr(t, s, o, "b2", "old")
 		getAttr(t, s, o, "b1", "live")
-		// Purge everywhere: b2:old and the reserved owner's row; the boundary row (ttl == now)
-		// is not < now and stays.
+		// Purge everywhere: b2:old and the reserved owner's row. Reading: §6.9 purges
+		// ttl_timestamp < now (strict), so the boundary row (ttl == now, whole seconds) stays,
+		// while strict reads already treat it as expired (<= now).
 		n, err = s.DeleteExpiredAttributes(ctx, now, nil)
 		must(t, err, "DeleteExpiredAttributes all")
 		eq(t, n, int64(2), "rows purged everywhere")

@@ -144,7 +144,7 @@ func testSubscriptions(t *testing.T, open Opener) {
 	})
 
 	t.Run("EmptyOptionalStringsAbsent", func(t *testing.T) {
-		// store.go: "empty optional strings are stored as absent/NULL", and records carry
+		// Reading: store.go says "empty optional strings are stored as absent/NULL", and records carry
 		// absence as nil pointers, so "" and nil both read back as nil.
 		ctx := ctxOf(t)
 		a := newID(t)

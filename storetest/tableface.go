@@ -150,6 +150,8 @@ func testTableFace(t *testing.T, open Opener) {
 		must(t, err, "WriteBatch")
 		eq(t, res.Written, 2, "Written")
 
+		// Reading: under ConflictFail the existing rows are untouched; whether the batch's new
+		// row (p3) was written before the conflict was found is left open (Count 2 or 3).
 		_, err = s.WriteBatch(ctx, actingweb.TableProperties, append(mk("-fail"), &actingweb.Property{ID: a, Name: "p3", Value: "3"}), actingweb.ConflictFail)
 		wantErr(t, err, actingweb.ErrConflict, "WriteBatch with existing keys under ConflictFail")
 		got := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{})

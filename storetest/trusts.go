@@ -225,7 +225,7 @@ func testTrusts(t *testing.T, open Opener) {
 			func(w *actingweb.Trust) {
 				w.EstablishedVia, w.OAuthClientID, w.ClientPlatform = ptr("oauth2_client"), ptr("cid"), ptr("linux")
 			})
-		// Other optional strings are applied even when empty (§6.5: "every other field when not
+		// Reading: other optional strings are applied even when empty (§6.5: "every other field when not
 		// null (empty strings are written)"); the stored "" may read back as "" or absent.
 		must(t, s.ModifyTrust(ctx, a, "peer", actingweb.TrustUpdate{ClientName: ptr(""), AWSupported: ptr("")}), "ModifyTrust empty optional strings")
 		got := getTrust(t, s, a, "peer")
