@@ -68,7 +68,10 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return c, fmt.Errorf("%w: dynamodb URL query: %v", actingweb.ErrInvalid, err)
+	}
 	for k := range q {
 		switch k {
 		case "region", "endpoint", "prefix", "profile":

@@ -98,7 +98,10 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return Config{}, fmt.Errorf("%w: not a postgres:// URL", actingweb.ErrInvalid)
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: postgres URL query: %v", actingweb.ErrInvalid, err)
+	}
 	c := Config{Schema: "public", MinConns: 2, MaxConns: 10, PoolTimeout: 30 * time.Second}
 	if s := q.Get("schema"); s != "" {
 		c.Schema = s

@@ -1,0 +1,59 @@
+package actingweb_test
+
+import (
+	"errors"
+	"testing"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/dynamodb"
+	"github.com/actingweb/actingweb-go/postgres"
+)
+
+func TestConfigFromURL(t *testing.T) {
+	env := func(string) string { return "" }
+	pgCases := []struct {
+		url, schema string
+		bad         bool
+	}{
+		{"postgres://u@127.0.0.1:5432/db?schema=public&sslmode=disable", "public", false},
+		{"postgres://u@127.0.0.1:5432/db?schema=tenant_a", "tenant_a", false},
+		{"postgres://u@127.0.0.1:5432/db", "public", false},
+		{"postgres://u@127.0.0.1:5432/db?schema=bad;name", "", true},
+		{"postgres://u@127.0.0.1:5432/db?schema=Robert%27);DROP", "", true},
+		{"mysql://u@h/db", "", true},
+	}
+	for _, c := range pgCases {
+		cfg, err := postgres.ConfigFromURL(c.url, env)
+		if c.bad {
+			if !errors.Is(err, actingweb.ErrInvalid) {
+				t.Errorf("%s: want ErrInvalid, got %v", c.url, err)
+			}
+			continue
+		}
+		if err != nil || cfg.Schema != c.schema {
+			t.Errorf("%s: schema %q err %v, want %q", c.url, cfg.Schema, err, c.schema)
+		}
+	}
+	ddbCases := []struct {
+		url, prefix, region, endpoint string
+		bad                           bool
+	}{
+		{"dynamodb://?region=eu-west-1&endpoint=http://127.0.0.1:8000&prefix=demo", "demo", "eu-west-1", "http://127.0.0.1:8000", false},
+		{"dynamodb://", actingweb.DefaultDynamoDBPrefix, actingweb.DefaultRegion, "", false},
+		{"dynamodb://?prefx=x", "", "", "", true},
+		{"dynamodb://?prefix=a;b", "", "", "", true},
+		{"postgres://x", "", "", "", true},
+	}
+	for _, c := range ddbCases {
+		cfg, err := dynamodb.ConfigFromURL(c.url, env)
+		if c.bad {
+			if !errors.Is(err, actingweb.ErrInvalid) {
+				t.Errorf("%s: want ErrInvalid, got %v", c.url, err)
+			}
+			continue
+		}
+		if err != nil || cfg.Prefix != c.prefix || cfg.Region != c.region || cfg.Endpoint != c.endpoint {
+			t.Errorf("%s: got %+v err %v", c.url, cfg, err)
+		}
+	}
+}
