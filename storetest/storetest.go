@@ -19,12 +19,14 @@
 //
 //   - Schema: CheckSchema nil and SchemaStatus.AtHead after open; UpgradeSchema idempotent;
 //     Describe non-empty.
+//
 //   - Actors (§6.1): create/get round trip; e-mail creators lower-cased, non-e-mail creators
 //     (mixed case, unicode, RTL) untouched; ErrNotFound on a missing id; ErrExists on a
 //     duplicate id (original kept); ErrInvalid on empty id or creator; GetActorsByCreator
 //     (case-folded e-mail probe, exact non-e-mail probe, ordered by id, empty non-nil slice);
 //     ModifyActor partial updates and ErrNotFound; DeleteActor idempotent and removing the
 //     actor's lookup rows; ListActors ordered by id, no passphrases, empty non-nil slice.
+//
 //   - Properties (§6.2, §6.3, §6.3a): set/get/overwrite; ErrNotFound; empty value deletes;
 //     unicode names and values (emoji, ZWJ sequences, combining characters, RTL); 100 KB value;
 //     names containing ':'; GetPropertyRange inclusive byte-order bounds, list: rows, keysOnly,
@@ -33,6 +35,7 @@
 //     SetPropertyIfValueEquals (never creates); BatchDeleteProperties; ListProperties vs
 //     ListAllProperties (list: exclusion exact); DeleteAllProperties with lookup rows and other
 //     actors untouched; DeleteProperty idempotent.
+//
 //   - Lookup (§6.3, §6.4, §5.4): indexed SetProperty creates the row (case-sensitive value);
 //     changing the value moves it; same value twice; another actor's same value is a collision
 //     (first owner kept, the write succeeds); collider changing or deleting its value leaves the
@@ -45,6 +48,7 @@
 //     DeletePropertyLookup; unicode and 2 KB values; RebuildPropertyLookup counts (scanned,
 //     written, existing, collisions), list: names excluded, idempotent, no values in samples,
 //     orphans.
+//
 //   - Trusts (§6.5, §8.1): full round trip (CompareRecords); defaults (created_at now,
 //     last_accessed = created_at, last_connected_via = canonical(established_via));
 //     last_connected_via canonicalised on create; re-create keeps created_at; ErrInvalid on
@@ -53,19 +57,23 @@
 //     baseuri/secret/desc/verification_token, other optional strings cleared by "", booleans,
 //     timestamps incl. created_at, LastConnectedVia canonicalisation "OAuth2_Interactive" ->
 //     "oauth", " MCP " -> "mcp", unknown kept), ErrNotFound; DeleteTrust idempotent; ListTrusts byte order; DeleteAllTrusts scoped.
+//
 //   - PeerTrustees (§6.6): round trip; ErrNotFound; ErrExists (original kept);
 //     GetPeerTrusteeByType single/none/ErrAmbiguous; ModifyPeerTrustee partial and
 //     ErrNotFound; delete idempotent; list order; DeleteAllPeerTrustees scoped.
+//
 //   - Subscriptions (§6.7): round trip with PeerSubID built; optional "" stored as absent
 //     (nil on read, also on the table face); ErrExists; keyed by peer_sub_id ("p:x"+"y" and
 //     "p"+"x:y" are the same key); ModifySubscription partial updates, key unchanged,
 //     ErrNotFound; delete idempotent; list in byte order of peer_sub_id; DeleteAll scoped.
+//
 //   - Diffs (§6.8, §8.1): AddDiff hands out 1, 2, 3 and bumps the subscription seqnr;
 //     ErrNotFound on a missing subscription; 16 concurrent writers get exactly 1..N;
 //     CreateDiff (key built, timestamp now or as given, ErrExists); GetDiff ErrNotFound;
 //     GetLowestDiff numeric (10 vs 2) and exact subid (s vs s1), ErrNotFound; ListDiffs order
 //     (subid, numeric seqnr) and exact filter; DeleteDiffs inclusive upper bound, upTo 0, whole
 //     actor, counts, other subscriptions/actors untouched; DeleteDiff idempotent.
+//
 //   - Attributes (§6.9, §8.1): round trip (JSON semantic equality, exact numbers, timestamp at
 //     microsecond precision); names containing ':' ("oauth_tokens:peer", "list:x:3"); exact bucket
 //     semantics (foo vs foobar vs fo) for GetBucket and DeleteBucket; SetAttribute with falsy
@@ -79,17 +87,26 @@
 //     idempotent; DeleteAttributeConditional single use; DeleteAttributesByChain;
 //     ListAttributes; BucketTimestamps (maximum, buckets without timestamp omitted);
 //     DeleteAllAttributes scoped; unicode and 100 KB payloads.
+//
 //   - Suspensions (§6.10, §8.1): suspend/resume return values; target covers subtargets;
 //     subtarget alone does not cover the target or other subtargets; resuming the target does
 //     not lift a subtarget suspension; target prefixes (prop vs properties) are not matched;
 //     ListSuspensions order and suspended_at; DeleteAllSuspensions scoped.
+//
 //   - Cascade (§6.12, §8.1): DeleteActorCascade removes every row of the actor in all nine
 //     tables (suspensions and lookup rows included), writes the _actingweb_deleted tombstone
 //     with its 30-day TTL, and leaves other actors and reserved owners untouched (row counts
 //     per table before/after).
+//
 //   - TableFace: per table, WriteBatch then Scan round trip equal under CompareRecords, Count;
 //     ConflictFail (ErrConflict), ConflictSkip (Skipped), ConflictOverwrite (replaced); Scan
 //     paging with resumption by cursor; segmented scans disjoint and complete.
+//
+//   - Concurrency (8 goroutines on one key): CreateActor, CreateSubscription,
+//     CreatePeerTrustee, CreateDiff (one success, the rest ErrExists);
+//     CreatePropertyIfNotExists, SetPropertyIfValueEquals, ConditionalUpdateAttribute,
+//     DeleteAttributeConditional (exactly one true; the winner's value stored);
+//     CreatePropertyLookup (same actor: all true; different actors: exactly one owner).
 //
 // Where store.go leaves room, the suite takes the reading closest to data-model.md §6/§8.1;
 // each such decision is marked "Reading:" next to the case.
@@ -117,7 +134,7 @@ type Opener func(t *testing.T) actingweb.Store
 // Groups lists the operation groups Run executes, in order (one t.Run each).
 var Groups = []string{
 	"Schema", "Actors", "Properties", "Lookup", "Trusts", "PeerTrustees", "Subscriptions",
-	"Diffs", "Attributes", "Suspensions", "Cascade", "TableFace",
+	"Diffs", "Attributes", "Suspensions", "Cascade", "TableFace", "Concurrency",
 }
 
 // Run executes the whole contract suite against the stores open returns.
@@ -135,6 +152,7 @@ func Run(t *testing.T, open func(t *testing.T) actingweb.Store) {
 		"Suspensions":   testSuspensions,
 		"Cascade":       testCascade,
 		"TableFace":     testTableFace,
+		"Concurrency":   testConcurrency,
 	}
 	for _, name := range Groups {
 		fn := groups[name]
