@@ -50,6 +50,9 @@ func testActors(t *testing.T, open Opener) {
 			{"email-mixed-case", "Alice.Smith@Example.COM", "alice.smith@example.com"},
 			{"email-lower", "bob@example.org", "bob@example.org"},
 			{"email-unicode", "ÜNÏ.Cödé@Example.NET", "ünï.cödé@example.net"},
+			// Python's str.lower(): final sigma and U+0130 (NormalizeCreator).
+			{"email-final-sigma", "ΟΔΥΣΣΕΑΣ@EXAMPLE.GR", "οδυσσεας@example.gr"},
+			{"email-dotted-capital-i", "İSTANBUL@EXAMPLE.TR", "i\u0307stanbul@example.tr"},
 			{"non-email-mixed-case", "ServiceBot_Heidi26", "ServiceBot_Heidi26"},
 			{"non-email-default", "creator", "creator"},
 			{"non-email-emoji", "Bot " + uniEmoji, "Bot " + uniEmoji},

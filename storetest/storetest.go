@@ -21,7 +21,7 @@
 //     Describe non-empty.
 //
 //   - Actors (§6.1): create/get round trip; e-mail creators lower-cased, non-e-mail creators
-//     (mixed case, unicode, RTL) untouched; ErrNotFound on a missing id; ErrExists on a
+//     (mixed case, unicode, RTL) untouched; Python str.lower() rules (final sigma, U+0130); ErrNotFound on a missing id; ErrExists on a
 //     duplicate id (original kept); ErrInvalid on empty id or creator; GetActorsByCreator
 //     (case-folded e-mail probe, exact non-e-mail probe, ordered by id, empty non-nil slice);
 //     ModifyActor partial updates and ErrNotFound; DeleteActor idempotent and removing the
@@ -99,6 +99,7 @@
 //     per table before/after).
 //
 //   - TableFace: per table, WriteBatch then Scan round trip equal under CompareRecords, Count;
+//     rows with an empty key are rejects (not errors) and the rest of the batch is written;
 //     ConflictFail (ErrConflict), ConflictSkip (Skipped), ConflictOverwrite (replaced); Scan
 //     paging with resumption by cursor; segmented scans disjoint and complete.
 //

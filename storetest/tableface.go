@@ -183,6 +183,28 @@ func testTableFace(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("RejectsEmptyKey", func(t *testing.T) {
+		// WriteResult: rows the target cannot store (here an empty key) are rejects, not
+		// errors, and the rest of the batch is written.
+		s := open(t)
+		ctx := ctxOf(t)
+		a := newID(t)
+		good := &actingweb.Property{ID: a, Name: "ok", Value: "v"}
+		res, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{
+			good, &actingweb.Property{ID: "", Name: "n", Value: "v"}, &actingweb.Property{ID: a, Name: "", Value: "v"},
+		}, actingweb.ConflictFail)
+		must(t, err, "WriteBatch with empty keys")
+		eq(t, res.Written, 1, "Written")
+		eq(t, len(res.Rejects), 2, "Rejects")
+		for _, r := range res.Rejects {
+			eq(t, r.Table, actingweb.TableProperties, "reject table")
+			if r.Reason == "" {
+				t.Fatal("reject without reason")
+			}
+		}
+		sameSet(t, scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{}), []actingweb.Record{good}, "rows after a batch with rejects")
+	})
+
 	t.Run("ScanPagingAndSegments", func(t *testing.T) {
 		s := open(t)
 		ctx := ctxOf(t)
