@@ -21,8 +21,8 @@
 //     Describe non-empty.
 //
 //   - Actors (§6.1): create/get round trip; e-mail creators lower-cased, non-e-mail creators
-//     (mixed case, unicode, RTL) untouched; Python str.lower() rules (final sigma, U+0130); ErrNotFound on a missing id; ErrExists on a
-//     duplicate id (original kept); ErrInvalid on empty id or creator; GetActorsByCreator
+//     (mixed case, unicode, RTL) untouched; Python str.lower() rules (final sigma, U+0130);
+//     ErrNotFound on a missing id; ErrExists on a duplicate id (original kept); ErrInvalid on empty id or creator; GetActorsByCreator
 //     (case-folded e-mail probe, exact non-e-mail probe, ordered by id, empty non-nil slice);
 //     ModifyActor partial updates and ErrNotFound; DeleteActor idempotent and removing the
 //     actor's lookup rows; ListActors ordered by id, no passphrases, empty non-nil slice.
