@@ -37,7 +37,7 @@ func ddbStore(ctx context.Context, endpoint, prefix string) (*dynamodb.Store, er
 // scanAll scans every table of s with segments parallel segments per table, workers scans at
 // once, handing each page's items to fn (called concurrently). Strongly consistent, as the
 // actingweb command scans by default.
-func scanAll(ctx context.Context, s *dynamodb.Store, segments, workers int, fn func(t actingweb.Table, items []map[string]types.AttributeValue)) error {
+func scanAll(ctx context.Context, s *dynamodb.Store, segments, workers, limit int, fn func(t actingweb.Table, items []map[string]types.AttributeValue)) error {
 	type task struct {
 		t   actingweb.Table
 		seg int
@@ -49,6 +49,9 @@ func scanAll(ctx context.Context, s *dynamodb.Store, segments, workers int, fn f
 		g.Go(func() error {
 			for tk := range ch {
 				in := &sdk.ScanInput{TableName: aws.String(s.TableName(tk.t)), ConsistentRead: aws.Bool(true)}
+				if limit > 0 {
+					in.Limit = aws.Int32(int32(limit))
+				}
 				if segments > 1 {
 					in.Segment, in.TotalSegments = aws.Int32(int32(tk.seg)), aws.Int32(int32(segments))
 				}
@@ -87,6 +90,7 @@ func runDDBScan(ctx context.Context, args []string) error {
 	prefix := fs.String("prefix", "", "table prefix (required)")
 	segments := fs.Int("segments", 4, "scan segments per table")
 	workers := fs.Int("workers", 8, "segment scans at once")
+	limit := fs.Int("limit", 1000, "items per Scan page (Limit; 0 = DynamoDB's 1 MB pages)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,12 +101,12 @@ func runDDBScan(ctx context.Context, args []string) error {
 	defer s.Close()
 	var n atomic.Int64
 	start := time.Now()
-	if err := scanAll(ctx, s, *segments, *workers, func(_ actingweb.Table, items []map[string]types.AttributeValue) {
+	if err := scanAll(ctx, s, *segments, *workers, *limit, func(_ actingweb.Table, items []map[string]types.AttributeValue) {
 		n.Add(int64(len(items)))
 	}); err != nil {
 		return err
 	}
-	result("raw-ddb-scan", n.Load(), time.Since(start), fmt.Sprintf("segments=%d workers=%d", *segments, *workers))
+	result("raw-ddb-scan", n.Load(), time.Since(start), fmt.Sprintf("segments=%d workers=%d limit=%d", *segments, *workers, *limit))
 	return nil
 }
 
@@ -143,7 +147,7 @@ func runDDBWrite(ctx context.Context, args []string) error {
 	var mu sync.Mutex
 	items := map[actingweb.Table][]map[string]types.AttributeValue{}
 	var total int64
-	if err := scanAll(ctx, from, *segments, 8, func(t actingweb.Table, page []map[string]types.AttributeValue) {
+	if err := scanAll(ctx, from, *segments, 8, 1000, func(t actingweb.Table, page []map[string]types.AttributeValue) {
 		mu.Lock()
 		items[t] = append(items[t], page...)
 		total += int64(len(page))
