@@ -112,9 +112,15 @@ type PropertyLookupStore interface {
 	// RebuildPropertyLookup derives lookup rows from the properties table for the given names
 	// (list: rows excluded): on a key already owned by another actor the first row is kept and a
 	// collision counted; rows whose owner has no actor row are skipped on PostgreSQL (the
-	// foreign key) and counted as orphans. Idempotent.
+	// foreign key) and counted as orphans. Keys held by more than one actor are listed in
+	// LookupRebuild.Contested, so a migration can give them the source's owner (upstream keeps
+	// the first writer, which the properties table cannot tell). Idempotent.
 	RebuildPropertyLookup(ctx context.Context, names []string) (LookupRebuild, error)
 }
+
+// MaxLookupContests caps LookupRebuild.Contested (about 200 bytes each, so at most ~20 MB);
+// keys beyond it are counted in Collisions but not listed, and ContestedTruncated is set.
+const MaxLookupContests = 100000
 
 // LookupRebuild reports a RebuildPropertyLookup run.
 type LookupRebuild struct {
@@ -124,6 +130,25 @@ type LookupRebuild struct {
 	Collisions int64    // rows owned by another actor (first kept)
 	Orphans    int64    // owners without an actor row, skipped
 	Samples    []string // first few collisions/orphans, "name / actor" (values never shown)
+	// Contested lists the lookup keys that more than one actor contends for after the rebuild:
+	// the row's owner (Kept) and every other actor whose property row holds the same value
+	// (Others). It holds property values, which may be e-mail addresses: it is for the
+	// migration engine only, never marshalled (json:"-"), printed or logged. At most
+	// MaxLookupContests entries, ordered by property name and lookup key.
+	Contested []LookupContest `json:"-"`
+	// ContestedTruncated is true when more keys were contested than Contested lists.
+	ContestedTruncated bool
+}
+
+// LookupContest is one lookup key (property name, value) claimed by several actors (§5.4): Kept
+// owns the lookup row now, Others hold the same value in their property rows (sorted, Kept
+// excluded). Value is the property value in clear text: internal, never shown.
+type LookupContest struct {
+	PropertyName string
+	Value        string
+	LookupKey    string // LookupKey(PropertyName, Value)
+	Kept         string
+	Others       []string
 }
 
 // TrustStore holds the trusts table (§6.5). Secrets are never logged.

@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -395,7 +396,10 @@ const maxSamples = 10
 // existing item: same actor counts as Existing, another actor as a Collision (the first row is
 // kept). DynamoDB has no foreign key: rows whose owner has no actor row (and is not a reserved
 // _actingweb_* id) are written like upstream's backfill does, and counted in Orphans as well as
-// in Written/Existing/Collisions. Samples hold "name / actor" only, never values. Idempotent.
+// in Written/Existing/Collisions. Samples hold "name / actor" only, never values. Every
+// collision met is recorded in Contested (Kept: the owner the conditional put found, Others: the
+// actors whose put it refused). The segments run in parallel, so which of several actors
+// sharing a value wins is not deterministic; Contested names all of them. Idempotent.
 func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
 	var res actingweb.LookupRebuild
 	want := map[string]bool{}
@@ -415,6 +419,7 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 
 	var mu sync.Mutex
 	actorKnown := map[string]bool{}
+	contests := &contestSet{byKey: map[string]*actingweb.LookupContest{}}
 	sample := func(s string) {
 		if len(res.Samples) < maxSamples {
 			res.Samples = append(res.Samples, s)
@@ -476,7 +481,7 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 					if !want[pr.Name] {
 						continue
 					}
-					if err := s.rebuildOne(gctx, pr, lookups, hasActor, &mu, &res, sample); err != nil {
+					if err := s.rebuildOne(gctx, pr, lookups, hasActor, &mu, &res, sample, contests); err != nil {
 						return err
 					}
 				}
@@ -485,12 +490,52 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 		})
 	}
 	err := g.Wait()
+	res.Contested, res.ContestedTruncated = contests.list()
 	return res, err
+}
+
+// contestSet collects the contested lookup keys of a rebuild (guarded by the rebuild's mutex).
+type contestSet struct {
+	byKey     map[string]*actingweb.LookupContest
+	truncated bool
+}
+
+// add records that actor lost key l (name, value) to owner.
+func (c *contestSet) add(l *actingweb.PropertyLookup, value, owner, actor string) {
+	lc := c.byKey[l.LookupKey]
+	if lc == nil {
+		if len(c.byKey) >= actingweb.MaxLookupContests {
+			c.truncated = true
+			return
+		}
+		lc = &actingweb.LookupContest{PropertyName: l.PropertyName, Value: value, LookupKey: l.LookupKey, Kept: owner}
+		c.byKey[l.LookupKey] = lc
+	}
+	if actor != lc.Kept && !slices.Contains(lc.Others, actor) {
+		lc.Others = append(lc.Others, actor)
+	}
+}
+
+// list returns the contests ordered by name and lookup key, Others sorted.
+func (c *contestSet) list() ([]actingweb.LookupContest, bool) {
+	out := make([]actingweb.LookupContest, 0, len(c.byKey))
+	for _, lc := range c.byKey {
+		slices.Sort(lc.Others)
+		out = append(out, *lc)
+	}
+	slices.SortFunc(out, func(a, b actingweb.LookupContest) int {
+		if a.PropertyName != b.PropertyName {
+			return strings.Compare(a.PropertyName, b.PropertyName)
+		}
+		return strings.Compare(a.LookupKey, b.LookupKey)
+	})
+	return out, c.truncated
 }
 
 // rebuildOne writes the lookup item of one property row and counts the outcome.
 func (s *Store) rebuildOne(ctx context.Context, pr *actingweb.Property, lookups string,
-	hasActor func(context.Context, string) (bool, error), mu *sync.Mutex, res *actingweb.LookupRebuild, sample func(string)) error {
+	hasActor func(context.Context, string) (bool, error), mu *sync.Mutex, res *actingweb.LookupRebuild, sample func(string),
+	contests *contestSet) error {
 	owned, err := hasActor(ctx, pr.ID)
 	if err != nil {
 		return err
@@ -502,14 +547,14 @@ func (s *Store) rebuildOne(ctx context.Context, pr *actingweb.Property, lookups 
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(lookups), Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(lookup_key)")})
-	outcome := "written"
+	outcome, owner := "written", ""
 	if isConditionFailed(err) {
 		out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(lookups),
 			Key: keyOf(&l), ConsistentRead: aws.Bool(true)})
 		if gerr != nil {
 			return s.tableErr("read lookup item of", lookups, gerr)
 		}
-		owner, _, _ := getS(out.Item, "actor_id")
+		owner, _, _ = getS(out.Item, "actor_id")
 		switch {
 		case out.Item == nil: // deleted in between: try once more without caring about races
 			if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(lookups), Item: item,
@@ -535,6 +580,7 @@ func (s *Store) rebuildOne(ctx context.Context, pr *actingweb.Property, lookups 
 	case "collision":
 		res.Collisions++
 		sample(fmt.Sprintf("collision: %s / %s", pr.Name, pr.ID))
+		contests.add(&l, pr.Value, owner, pr.ID)
 	}
 	if !owned {
 		res.Orphans++

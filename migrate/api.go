@@ -46,6 +46,18 @@ type (
 	LookupRebuilder interface {
 		RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error)
 	}
+	// LookupOwnerWriter is implemented by sinks whose lookup rows can be written one by one
+	// (actingweb.PropertyLookupStore). After the rebuild, the engine uses it to give each
+	// contested key (actingweb.LookupRebuild.Contested) the owner the source's lookup table
+	// names, with overwrite true.
+	LookupOwnerWriter interface {
+		CreatePropertyLookup(ctx context.Context, name, value, actorID string, overwrite bool) (bool, error)
+	}
+	// TableLister is implemented by sources that may lack a table (a bundle, notably an
+	// upstream export without property_lookup.json); Has reports whether t is there.
+	TableLister interface {
+		Has(t actingweb.Table) bool
+	}
 	// BatchSizer lets a sink choose the batch size (DynamoDB: 25, the BatchWriteItem limit).
 	BatchSizer interface {
 		PreferredBatchSize() int
@@ -168,10 +180,28 @@ type TableSummary struct {
 }
 
 // LookupSummary reports the property lookup rebuild (§5.4).
+//
+// Where several actors hold the same value of an indexed property, one lookup row names one
+// owner: upstream keeps the first writer, which the properties table cannot tell, so the
+// rebuild picks one (Result.Contested). The engine then reads the source's lookup table and,
+// for every contested key whose source owner is one of the contenders on the sink, writes that
+// owner (OwnersFromSource). Without a source lookup table (SourceOwners says why) the
+// rebuild's choice stays.
 type LookupSummary struct {
 	Names   []string                `json:"names"`
 	Result  actingweb.LookupRebuild `json:"result"`
 	Skipped string                  `json:"skipped,omitempty"` // why it did not run, if it did not
+	// Contested is the number of lookup keys several actors contend for on the sink
+	// (len(Result.Contested)).
+	Contested int `json:"contested"`
+	// OwnersFromSource counts contested keys whose owner was set to the source's owner.
+	OwnersFromSource int64 `json:"owners_from_source"`
+	// SourceOwnerNotContender counts contested keys whose source lookup row names an actor that
+	// does not hold the value on the sink (the rebuild's owner stays).
+	SourceOwnerNotContender int64 `json:"source_owner_not_contender,omitempty"`
+	// SourceOwners says why the source's owners were not consulted, when they were not
+	// (no lookup table at the source, a sink that cannot write single lookup rows).
+	SourceOwners string `json:"source_owners,omitempty"`
 }
 
 // Report is the outcome of an Export, Import or Copy; it marshals to JSON for --report FILE
@@ -180,7 +210,7 @@ type Report struct {
 	Operation string         `json:"operation"` // "export", "import" or "copy"
 	Source    string         `json:"source"`
 	Target    string         `json:"target"`
-	Policy    string         `json:"policy"`
+	Policy    string         `json:"policy,omitempty"` // conflict policy; "" for exports (a new bundle)
 	DryRun    bool           `json:"dry_run"`
 	Resumed   bool           `json:"resumed"`
 	Started   time.Time      `json:"started_at"`

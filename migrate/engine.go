@@ -120,6 +120,9 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 	o.defaults(src, dst)
 	rep := &Report{Operation: op, Source: describe(src), Target: describe(dst), Policy: o.Policy.String(),
 		DryRun: o.DryRun, Started: time.Now().UTC(), StateDir: o.StateDir}
+	if op == "export" {
+		rep.Policy = "" // a new bundle has no existing rows: the policy never applies
+	}
 	fail := func(t actingweb.Table, err error) (*Report, error) {
 		rep.Finished = time.Now().UTC()
 		return rep, &RunError{Op: op, Table: t, Report: rep, Err: err}
@@ -227,6 +230,9 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 				return fail(actingweb.TablePropertyLookup, fmt.Errorf("rebuild property lookup: %w", err))
 			}
 			ls.Result = res
+			if err := e.sourceOwners(ctx, ls); err != nil {
+				return fail(actingweb.TablePropertyLookup, err)
+			}
 		}
 	}
 	if o.StateDir != "" && !o.DryRun {

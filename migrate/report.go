@@ -19,7 +19,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Resumed {
 		mode += " (resumed)"
 	}
-	fmt.Fprintf(&b, "%s %s -> %s, policy %s%s\n", r.Operation, r.Source, r.Target, r.Policy, mode)
+	policy := ""
+	if r.Policy != "" {
+		policy = ", policy " + r.Policy
+	}
+	fmt.Fprintf(&b, "%s %s -> %s%s%s\n", r.Operation, r.Source, r.Target, policy, mode)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\tread\twritten\tskipped\trejected\tdrift\tbytes\tseconds\trows/s\tstatus\t")
 	row := func(s TableSummary, status string) {
@@ -54,6 +58,17 @@ func (r *Report) WriteText(w io.Writer) error {
 				strings.Join(l.Names, ","), x.Scanned, x.Written, x.Existing, x.Collisions, x.Orphans)
 			for _, s := range x.Samples {
 				fmt.Fprintf(&b, "  %s\n", s)
+			}
+			if l.Contested > 0 || x.ContestedTruncated {
+				fmt.Fprintf(&b, "contested lookup keys (a value several actors hold): %d; owners taken from the source's lookup table: %d",
+					l.Contested, l.OwnersFromSource)
+				if l.SourceOwnerNotContender > 0 {
+					fmt.Fprintf(&b, "; source owner not holding the value here (rebuild's owner kept): %d", l.SourceOwnerNotContender)
+				}
+				b.WriteString("\n")
+			}
+			if l.SourceOwners != "" {
+				fmt.Fprintf(&b, "  %s\n", l.SourceOwners)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -761,7 +762,9 @@ const maxLookupSamples = 10
 // another actor, or another actor with a smaller id got it), Orphans (no actors row: skipped,
 // the foreign key would refuse it). Rows whose name + value exceed MaxLookupEntryBytes cannot
 // be indexed: they are skipped, counted in no field but Scanned, and listed in Samples. Samples
-// are "name / actor (why)", never values. Idempotent.
+// are "name / actor (why)", never values. Afterwards one more query lists the contested keys
+// (LookupRebuild.Contested): lookup rows of the names whose value other actors (with an actors
+// row) hold too, with the row's owner as Kept. Idempotent.
 func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
 	out := actingweb.LookupRebuild{Samples: []string{}}
 	if len(names) == 0 {
@@ -811,5 +814,50 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 	if err != nil {
 		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
 	}
+	if out.Contested, out.ContestedTruncated, err = s.contestedLookups(ctx, names); err != nil {
+		return actingweb.LookupRebuild{}, err
+	}
 	return out, nil
+}
+
+// contestedLookups returns the lookup rows of names (list: excluded) whose value is also held
+// by other actors that have an actors row, at most actingweb.MaxLookupContests of them (true
+// when there were more), ordered by name and lookup key.
+func (s *Store) contestedLookups(ctx context.Context, names []string) ([]actingweb.LookupContest, bool, error) {
+	q := `SELECT l.property_name, l.value, l.actor_id, array_agg(p.id ORDER BY p.id)
+		FROM ` + s.qtable(actingweb.TablePropertyLookup) + ` l
+		JOIN ` + s.qtable(actingweb.TableProperties) + ` p ON p.name = l.property_name AND p.value = l.value
+		WHERE l.property_name = ANY($1::text[]) AND left(l.property_name, 5) <> 'list:' AND p.id <> l.actor_id
+			AND EXISTS (SELECT 1 FROM ` + s.qtable(actingweb.TableActors) + ` a WHERE a.id = p.id)
+		GROUP BY l.property_name, l.value, l.actor_id
+		LIMIT $2`
+	rows, err := s.pool.Query(ctx, q, names, actingweb.MaxLookupContests+1)
+	if err != nil {
+		return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
+	}
+	defer rows.Close()
+	out := []actingweb.LookupContest{}
+	truncated := false
+	for rows.Next() {
+		var c actingweb.LookupContest
+		if err := rows.Scan(&c.PropertyName, &c.Value, &c.Kept, &c.Others); err != nil {
+			return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
+		}
+		if len(out) == actingweb.MaxLookupContests {
+			truncated = true
+			break
+		}
+		c.LookupKey = actingweb.LookupKey(c.PropertyName, c.Value)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].PropertyName != out[j].PropertyName {
+			return out[i].PropertyName < out[j].PropertyName
+		}
+		return out[i].LookupKey < out[j].LookupKey
+	})
+	return out, truncated, nil
 }
