@@ -39,12 +39,20 @@ func (s *Store) CreatePropertyLookup(ctx context.Context, name, value, actorID s
 		return true, nil
 	}
 	var owner string
-	err := s.pool.QueryRow(ctx, sqlInsertLookupOwner, name, value, actorID).Scan(&owner)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Another transaction inserted the key concurrently and it is not yet visible.
-		s.logger().WarnContext(ctx, "property lookup row not written: concurrent writer of the same key",
-			"actor", actorID, "property", name)
-		return false, nil
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.pool.QueryRow(ctx, sqlInsertLookupOwner, name, value, actorID).Scan(&owner)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+		// Another transaction inserted the key concurrently: the statement's snapshot cannot see
+		// that row, so read the owner again in a new statement (a new snapshot). If the row has
+		// been deleted meanwhile, the insert is tried again.
+		err = s.pool.QueryRow(ctx, `SELECT actor_id FROM property_lookup WHERE property_name = $1 AND value = $2`,
+			name, value).Scan(&owner)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
 	}
 	if err != nil {
 		return false, wrapErr(err, "create property lookup %s for %s", name, actorID)
