@@ -24,6 +24,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		policy = ", policy " + r.Policy
 	}
 	fmt.Fprintf(&b, "%s %s -> %s%s%s\n", r.Operation, r.Source, r.Target, policy, mode)
+	if len(r.Tables) == 0 && r.Lookup == nil {
+		// refused before any table started (e.g. nothing to resume, a schema not at head)
+		_, err := io.WriteString(w, b.String()+"nothing was read or written\n")
+		return err
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\tread\twritten\tskipped\trejected\tdrift\tbytes\tseconds\trows/s\tstatus\t")
 	row := func(s TableSummary, status string) {

@@ -391,7 +391,7 @@ func (a *App) finishMove(ctx context.Context, op string, rep *migrate.Report, er
 	case errors.Is(err, migrate.ErrStateExists):
 		return fmt.Errorf("%s: checkpoints of an earlier run exist in %s: add --resume to continue that run, or remove the directory (or choose another --state-dir) to start over", op, stateDir)
 	case errors.Is(err, migrate.ErrNoState):
-		return fmt.Errorf("%s --resume: nothing to resume in %s: run without --resume", op, stateDir)
+		return fmt.Errorf("%s --resume: nothing to resume in %s (%w; the last run there finished, or none started): run without --resume", op, stateDir, migrate.ErrNoState)
 	case errors.Is(err, actingweb.ErrSchema):
 		store := to
 		if store == "" {
