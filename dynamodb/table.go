@@ -278,6 +278,12 @@ func validateItem(t actingweb.Table, item map[string]types.AttributeValue) strin
 // existing key and writes nothing; skip writes only the absent ones. Writes go through the
 // batch writer (25 per request, unprocessed items retried). Lookup records are written as
 // digest items; one without LookupKey and Value is rejected.
+//
+// Store deliberately has no PreferredBatchSize (migrate.BatchSizer): a larger batch is cut
+// into 25-item requests sent 4 at a time, which keeps more requests in flight per engine
+// worker. Measured on DynamoDB Local (copy PostgreSQL → DynamoDB of 20,701 rows, policy fail,
+// 4 workers × 2 tables): 500 rows per batch 7.9–9.0 s, 100 rows 8.0–9.3 s, 50 rows 9.7–10.0 s,
+// 25 rows 11.1–11.5 s; so the engine's default of 500 stays.
 func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
 	var res actingweb.WriteResult
 	name, err := s.tableName(t)

@@ -59,7 +59,7 @@ func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
 	f.IntVar(&m.TotalSegments, "total-segments", 0, "split every table scan into this many shares between machines (use with --segment)")
 	f.Float64Var(&m.Rate, "rate", 0, "limit to this many rows per second over the whole run (0 = unlimited)")
 	f.IntVar(&m.Concurrency, "concurrency", 0, "writers per table (default 4)")
-	f.IntVar(&m.BatchSize, "batch-size", 0, "rows per write batch (default: the target's preferred size, 25 on DynamoDB)")
+	f.IntVar(&m.BatchSize, "batch-size", 0, "rows per write batch (default 500; 1000 into a bundle; DynamoDB sends them 25 per request)")
 	f.IntVar(&m.MaxRejects, "max-rejects", 0, "rows that may be rejected before the run stops and exits 1 (-1 = no limit)")
 	f.BoolVar(&m.Resume, "resume", false, "continue an interrupted run from the checkpoints in the state directory")
 	f.StringVar(&m.StateDir, "state-dir", "", stateHelp)
