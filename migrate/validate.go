@@ -178,7 +178,19 @@ func digest(r actingweb.Record) (uint64, uint64) {
 	h := sha256.New()
 	h.Write([]byte(r.Key()))
 	h.Write([]byte{0})
-	b, _ := json.Marshal(actingweb.Canonical(r))
+	c := actingweb.Canonical(r)
+	b, err := json.Marshal(c)
+	if a, ok := c.(*actingweb.Attribute); ok && err != nil {
+		// A payload that is not JSON (e.g. NaN from a DynamoDB item) cannot be marshalled as
+		// a raw message: hash its text, marked, so content differences still show.
+		x := *a
+		x.Data, _ = json.Marshal(string(a.Data))
+		b, err = json.Marshal(&x)
+		h.Write([]byte{1})
+	}
+	if err != nil {
+		b = []byte(fmt.Sprintf("%#v", c))
+	}
 	h.Write(b)
 	var sum [32]byte
 	h.Sum(sum[:0])
