@@ -8,6 +8,9 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -17,22 +20,36 @@ import (
 // required timestamps) are errors wrapping actingweb.ErrInvalid. When only required fields
 // are missing, the decoded record is returned with the error (for the reject's key).
 func DecodeRecord(t actingweb.Table, line []byte) (actingweb.Record, error) {
+	if t == actingweb.TableProperties {
+		if p, ok := decodePropertyFast(line); ok {
+			return p, nil
+		}
+	}
 	r := actingweb.NewRecord(t)
 	if r == nil {
 		return nil, fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(r); err != nil {
-		return nil, fmt.Errorf("%w: %s", actingweb.ErrInvalid, jsonErr(err))
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", actingweb.ErrInvalid)
+	if err := decodeGeneric(r, line); err != nil {
+		return nil, err
 	}
 	if err := CheckRequired(r); err != nil {
 		return r, err // the record is returned for the reject's key
 	}
 	return r, nil
+}
+
+// decodeGeneric decodes line into r with encoding/json, unknown fields and trailing data
+// refused (errors wrap actingweb.ErrInvalid); required fields are not checked.
+func decodeGeneric(r actingweb.Record, line []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(r); err != nil {
+		return fmt.Errorf("%w: %s", actingweb.ErrInvalid, jsonErr(err))
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data after the JSON object", actingweb.ErrInvalid)
+	}
+	return nil
 }
 
 func jsonErr(err error) string {
@@ -184,4 +201,183 @@ func parseUpstreamTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("timestamp %q is in no known form", s)
+}
+
+// decodePropertyFast decodes the common form of a properties line — exactly
+// {"id":"…","name":"…","value":"…"} in any key order, no whitespace, each key once, string
+// values — without reflection. Anything else (other keys, null, numbers, whitespace, invalid
+// UTF-8, control characters) returns ok=false and the caller takes DecodeRecord, which gives
+// the same record for every line this accepts; strings with escapes are unquoted by
+// encoding/json itself.
+func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
+	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
+		return nil, false
+	}
+	p := &actingweb.Property{}
+	var seen uint8
+	i := 1
+	for {
+		key, n, ok := fastString(line, i)
+		if !ok || n >= len(line) || line[n] != ':' {
+			return nil, false
+		}
+		var bit uint8
+		var dst *string
+		switch string(key) { // no allocation
+		case "id":
+			bit, dst = 1, &p.ID
+		case "name":
+			bit, dst = 2, &p.Name
+		case "value":
+			bit, dst = 4, &p.Value
+		default:
+			return nil, false
+		}
+		if seen&bit != 0 {
+			return nil, false
+		}
+		seen |= bit
+		raw, m, ok := fastString(line, n+1)
+		if !ok {
+			return nil, false
+		}
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			if *dst, ok = unescapeJSON(raw); !ok {
+				return nil, false
+			}
+		} else {
+			*dst = string(raw)
+		}
+		if m >= len(line) {
+			return nil, false
+		}
+		switch line[m] {
+		case ',':
+			i = m + 1
+			continue
+		case '}':
+			if m != len(line)-1 || seen != 7 || p.ID == "" || p.Name == "" {
+				return nil, false
+			}
+			return p, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// fastString reads the JSON string literal starting at b[i] (which must be '"'): raw is its
+// content between the quotes (escapes left in place), next the index after the closing quote.
+// ok is false for anything but a well-formed literal of valid UTF-8 without control
+// characters; escape sequences are only skipped here, not checked (the caller hands strings
+// with escapes to encoding/json, which checks them).
+func fastString(b []byte, i int) (raw []byte, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	start := i + 1
+	ascii := true
+	for j := start; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			raw = b[start:j]
+			if !ascii && !utf8.Valid(raw) {
+				return nil, 0, false
+			}
+			return raw, j + 1, true
+		case c == '\\':
+			j++ // skip the escaped character ('"' or '\\' included)
+		case c < 0x20:
+			return nil, 0, false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return nil, 0, false
+}
+
+// unescapeJSON resolves the escape sequences of a JSON string's content exactly as
+// encoding/json does (\" \\ \/ \b \f \n \r \t \uXXXX; a \u surrogate that does not pair
+// with the next \uXXXX becomes U+FFFD and the next escape is read on its own). raw must
+// already be valid UTF-8 without control characters or unescaped quotes (fastString checks);
+// any other escape returns ok=false.
+func unescapeJSON(raw []byte) (string, bool) {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			out = append(out, raw[i:]...)
+			break
+		}
+		out = append(out, raw[i:i+j]...)
+		i += j
+		if i+1 >= len(raw) {
+			return "", false
+		}
+		switch c := raw[i+1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+			i += 2
+		case 'b':
+			out = append(out, '\b')
+			i += 2
+		case 'f':
+			out = append(out, '\f')
+			i += 2
+		case 'n':
+			out = append(out, '\n')
+			i += 2
+		case 'r':
+			out = append(out, '\r')
+			i += 2
+		case 't':
+			out = append(out, '\t')
+			i += 2
+		case 'u':
+			r := hex4(raw[i+2:])
+			if r < 0 {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					r2 = hex4(raw[i+2:])
+				}
+				if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
+					out = utf8.AppendRune(out, d)
+					i += 6
+					continue
+				}
+				r = unicode.ReplacementChar
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
+}
+
+// hex4 parses the 4 hex digits at the start of b, -1 when there are not 4.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
 }
