@@ -303,6 +303,13 @@ func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 	return n, nil
 }
 
+// MaxSegments is 1 (migrate.SegmentLimiter): a segment of a PostgreSQL scan is a full
+// primary-key index scan filtered by hashtext, so N local segments cost the server N full
+// scans; one streaming query per table is faster (measured: export of 306k rows 2.2-2.5 s with
+// 4 segments, 1.1-1.6 s with 1). Sharing a scan between machines (TotalSegments) still uses
+// the hash segments.
+func (s *Store) MaxSegments() int { return 1 }
+
 // Scan streams table t to fn in primary-key order (the columns' collation, the order of the
 // primary-key index), PageSize rows per page (DefaultPageSize when unset). Each page carries a
 // Cursor, JSON {"t":"<table>","k":[<primary key of the page's last row>]}, and a scan started
