@@ -21,14 +21,7 @@ func (s *Store) GetActor(ctx context.Context, id string) (actingweb.Actor, error
 	if id == "" {
 		return actingweb.Actor{}, notFound(op)
 	}
-	r, err := s.getRecord(ctx, actingweb.TableActors, keyOf(&actingweb.Actor{ID: id}))
-	if err != nil {
-		return actingweb.Actor{}, ddbErr(op, err)
-	}
-	if r == nil {
-		return actingweb.Actor{}, notFound(op)
-	}
-	return *r.(*actingweb.Actor), nil
+	return getOne[actingweb.Actor](ctx, s, op, actingweb.TableActors, keyOf(&actingweb.Actor{ID: id}))
 }
 
 // GetActorsByCreator queries the creator-index GSI (eventually consistent on AWS, immediate
@@ -51,12 +44,12 @@ func (s *Store) GetActorsByCreator(ctx context.Context, creator string) ([]actin
 	if err != nil {
 		return nil, ddbErr("query actors by creator", err)
 	}
-	recs, err := decodeAll(actingweb.TableActors, items)
+	recs, err := decodeAll[actingweb.Actor](actingweb.TableActors, items)
 	if err != nil {
 		return nil, ddbErr("decode actors by creator", err)
 	}
-	for _, r := range recs {
-		out = append(out, *r.(*actingweb.Actor))
+	for _, a := range recs {
+		out = append(out, *a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
@@ -75,23 +68,7 @@ func (s *Store) CreateActor(ctx context.Context, a actingweb.Actor) error {
 	if a.Creator == "" {
 		return invalid(op, "empty creator (the creator-index GSI key cannot be empty)")
 	}
-	it, err := encodeRecord(&a)
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.TableName(actingweb.TableActors)),
-		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": "id"},
-	})
-	if isConditionFailed(err) {
-		return ddbErr(op, actingweb.ErrExists)
-	}
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	return nil
+	return s.createNew(ctx, op, &a)
 }
 
 // ModifyActor replaces creator (lower-cased when it contains '@') and/or passphrase with an

@@ -89,12 +89,11 @@ func (s *Store) GetBucket(ctx context.Context, ownerID, bucket string) (map[stri
 	if err != nil {
 		return nil, ddbErr(op, err)
 	}
-	recs, err := decodeAll(actingweb.TableAttributes, items)
+	recs, err := decodeAll[actingweb.Attribute](actingweb.TableAttributes, items)
 	if err != nil {
 		return nil, ddbErr(op+": decode", err)
 	}
-	for _, r := range recs {
-		a := r.(*actingweb.Attribute)
+	for _, a := range recs {
 		out[a.Name] = *a
 	}
 	return out, nil
@@ -107,14 +106,7 @@ func (s *Store) GetAttribute(ctx context.Context, ownerID, bucket, name string) 
 	if ownerID == "" || bucket == "" || name == "" {
 		return actingweb.Attribute{}, notFound(op)
 	}
-	r, err := s.getRecord(ctx, actingweb.TableAttributes, attrKey(ownerID, bucket, name))
-	if err != nil {
-		return actingweb.Attribute{}, ddbErr(op, err)
-	}
-	if r == nil {
-		return actingweb.Attribute{}, notFound(op)
-	}
-	return *r.(*actingweb.Attribute), nil
+	return getOne[actingweb.Attribute](ctx, s, op, actingweb.TableAttributes, attrKey(ownerID, bucket, name))
 }
 
 // GetAttributeStrict is GetAttribute with expired rows (ttl_timestamp <= now) reported as
@@ -420,15 +412,7 @@ func (s *Store) ownerAttributes(ctx context.Context, ownerID string) ([]*actingw
 	if err != nil {
 		return nil, err
 	}
-	recs, err := decodeAll(actingweb.TableAttributes, items)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*actingweb.Attribute, len(recs))
-	for i, r := range recs {
-		out[i] = r.(*actingweb.Attribute)
-	}
-	return out, nil
+	return decodeAll[actingweb.Attribute](actingweb.TableAttributes, items)
 }
 
 // ListAttributes returns every attribute of the owner: bucket -> name -> attribute. Empty

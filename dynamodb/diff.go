@@ -129,23 +129,7 @@ func (s *Store) CreateDiff(ctx context.Context, d actingweb.SubscriptionDiff) er
 	if d.Timestamp.IsZero() {
 		d.Timestamp = actingweb.NormalizeTime(time.Now())
 	}
-	it, err := encodeRecord(&d)
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.TableName(actingweb.TableSubscriptionDiffs)),
-		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": "id"},
-	})
-	if isConditionFailed(err) {
-		return ddbErr(op, actingweb.ErrExists)
-	}
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	return nil
+	return s.createNew(ctx, op, &d)
 }
 
 // GetDiff reads the diff subID:seqnr (consistent GetItem); ErrNotFound if absent.
@@ -154,14 +138,7 @@ func (s *Store) GetDiff(ctx context.Context, actorID, subID string, seqnr int64)
 	if actorID == "" || subID == "" {
 		return actingweb.SubscriptionDiff{}, notFound(op)
 	}
-	r, err := s.getRecord(ctx, actingweb.TableSubscriptionDiffs, diffKey(actorID, subID, seqnr))
-	if err != nil {
-		return actingweb.SubscriptionDiff{}, ddbErr(op, err)
-	}
-	if r == nil {
-		return actingweb.SubscriptionDiff{}, notFound(op)
-	}
-	return *r.(*actingweb.SubscriptionDiff), nil
+	return getOne[actingweb.SubscriptionDiff](ctx, s, op, actingweb.TableSubscriptionDiffs, diffKey(actorID, subID, seqnr))
 }
 
 // subDiffs returns the actor's diffs, of one subscription when subID != "" (consistent Query
@@ -176,13 +153,12 @@ func (s *Store) subDiffs(ctx context.Context, actorID, subID string) ([]actingwe
 	if err != nil {
 		return nil, err
 	}
-	recs, err := decodeAll(actingweb.TableSubscriptionDiffs, items)
+	recs, err := decodeAll[actingweb.SubscriptionDiff](actingweb.TableSubscriptionDiffs, items)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]actingweb.SubscriptionDiff, 0, len(recs))
-	for _, r := range recs {
-		d := r.(*actingweb.SubscriptionDiff)
+	for _, d := range recs {
 		if subID == "" || d.SubID == subID {
 			out = append(out, *d)
 		}

@@ -25,14 +25,11 @@ func (s *Store) GetPropertyLookup(ctx context.Context, name, value string) (stri
 	if name == "" {
 		return "", notFound(op)
 	}
-	r, err := s.getRecord(ctx, actingweb.TablePropertyLookup, lookupKeyItem(name, value))
+	pl, err := getOne[actingweb.PropertyLookup](ctx, s, op, actingweb.TablePropertyLookup, lookupKeyItem(name, value))
 	if err != nil {
-		return "", ddbErr(op, err)
+		return "", err
 	}
-	if r == nil {
-		return "", notFound(op)
-	}
-	return r.(*actingweb.PropertyLookup).ActorID, nil
+	return pl.ActorID, nil
 }
 
 // CreatePropertyLookup writes the lookup row (name, value) -> actorID (§6.4). Without

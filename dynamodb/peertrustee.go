@@ -25,14 +25,7 @@ func (s *Store) GetPeerTrustee(ctx context.Context, actorID, peerID string) (act
 	if actorID == "" || peerID == "" {
 		return actingweb.PeerTrustee{}, notFound(op)
 	}
-	r, err := s.getRecord(ctx, actingweb.TablePeerTrustees, peerTrusteeKey(actorID, peerID))
-	if err != nil {
-		return actingweb.PeerTrustee{}, ddbErr(op, err)
-	}
-	if r == nil {
-		return actingweb.PeerTrustee{}, notFound(op)
-	}
-	return *r.(*actingweb.PeerTrustee), nil
+	return getOne[actingweb.PeerTrustee](ctx, s, op, actingweb.TablePeerTrustees, peerTrusteeKey(actorID, peerID))
 }
 
 // GetPeerTrusteeByType reads the actor's partition (consistent Query filtered on type):
@@ -77,23 +70,7 @@ func (s *Store) CreatePeerTrustee(ctx context.Context, p actingweb.PeerTrustee) 
 	if p.ID == "" || p.PeerID == "" || p.Type == "" {
 		return invalid(op, "empty actor id, peer id or type")
 	}
-	it, err := encodeRecord(&p)
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.TableName(actingweb.TablePeerTrustees)),
-		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": "id"},
-	})
-	if isConditionFailed(err) {
-		return ddbErr(op, actingweb.ErrExists)
-	}
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	return nil
+	return s.createNew(ctx, op, &p)
 }
 
 // ModifyPeerTrustee applies the non-empty arguments (UpdateItem conditioned on the row
@@ -129,22 +106,7 @@ func (s *Store) DeletePeerTrustee(ctx context.Context, actorID, peerID string) e
 
 // ListPeerTrustees returns the actor's peer trustees ordered by peer id (consistent Query).
 func (s *Store) ListPeerTrustees(ctx context.Context, actorID string) ([]actingweb.PeerTrustee, error) {
-	out := []actingweb.PeerTrustee{}
-	if actorID == "" {
-		return out, nil
-	}
-	items, err := s.queryPartition(ctx, actingweb.TablePeerTrustees, "id", actorID, "", "", nil, false)
-	if err != nil {
-		return nil, ddbErr("list peer trustees of "+actorID, err)
-	}
-	recs, err := decodeAll(actingweb.TablePeerTrustees, items)
-	if err != nil {
-		return nil, ddbErr("list peer trustees of "+actorID+": decode", err)
-	}
-	for _, r := range recs {
-		out = append(out, *r.(*actingweb.PeerTrustee))
-	}
-	return out, nil
+	return listPartition[actingweb.PeerTrustee](ctx, s, actingweb.TablePeerTrustees, "peer trustees", actorID)
 }
 
 // DeleteAllPeerTrustees deletes every peer trustee of the actor.

@@ -216,23 +216,11 @@ func (s *Store) CreatePropertyIfNotExists(ctx context.Context, actorID, name, va
 	if actorID == "" || name == "" {
 		return false, invalid(op, "empty actor id or property name")
 	}
-	it, err := encodeRecord(&actingweb.Property{ID: actorID, Name: name, Value: value})
+	created, err := s.putNew(ctx, &actingweb.Property{ID: actorID, Name: name, Value: value})
 	if err != nil {
 		return false, ddbErr(op, err)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.TableName(actingweb.TableProperties)),
-		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": "id"},
-	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return true, nil
+	return created, nil
 }
 
 // DeletePropertyIfValueEquals is a DeleteItem conditioned on value = :v (exact bytes); false

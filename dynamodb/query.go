@@ -114,17 +114,87 @@ func (s *Store) queryPartition(ctx context.Context, table actingweb.Table, hashK
 	return s.queryItems(ctx, in)
 }
 
-// decodeAll decodes items of table.
-func decodeAll(table actingweb.Table, items []item) ([]actingweb.Record, error) {
-	out := make([]actingweb.Record, 0, len(items))
+// decodeAll decodes items of table into its record type T (*T must be the table's record,
+// e.g. T = actingweb.Trust for TableTrusts).
+func decodeAll[T any](table actingweb.Table, items []item) ([]*T, error) {
+	out := make([]*T, 0, len(items))
 	for _, it := range items {
 		r, err := decodeRecord(table, it)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, any(r).(*T))
 	}
 	return out, nil
+}
+
+// getOne reads the record of table with key (consistent GetItem) as T for operation op:
+// ErrNotFound when absent, SDK and decode errors wrapped by ddbErr.
+func getOne[T any](ctx context.Context, s *Store, op string, table actingweb.Table, key item) (T, error) {
+	var zero T
+	r, err := s.getRecord(ctx, table, key)
+	if err != nil {
+		return zero, ddbErr(op, err)
+	}
+	if r == nil {
+		return zero, notFound(op)
+	}
+	return *any(r).(*T), nil
+}
+
+// listPartition returns every record of the partition id = actorID of table as T, in range
+// key order (consistent Query); empty (non-nil) when actorID is empty or nothing is stored.
+// Errors name the operation "list <what> of <actorID>".
+func listPartition[T any](ctx context.Context, s *Store, table actingweb.Table, what, actorID string) ([]T, error) {
+	out := []T{}
+	if actorID == "" {
+		return out, nil
+	}
+	op := "list " + what + " of " + actorID
+	items, err := s.queryPartition(ctx, table, "id", actorID, "", "", nil, false)
+	if err != nil {
+		return nil, ddbErr(op, err)
+	}
+	recs, err := decodeAll[T](table, items)
+	if err != nil {
+		return nil, ddbErr(op+": decode", err)
+	}
+	for _, r := range recs {
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// putNew encodes r and writes it with PutItem conditioned on attribute_not_exists(id): false
+// (and nil error) when an item with that key already exists. Errors are unwrapped.
+func (s *Store) putNew(ctx context.Context, r actingweb.Record) (bool, error) {
+	it, err := encodeRecord(r)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.TableName(r.Table())),
+		Item:                     it,
+		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{"#id": "id"},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// createNew is putNew for the Create* operations: ErrExists when the key exists, every error
+// wrapped by ddbErr(op, ...).
+func (s *Store) createNew(ctx context.Context, op string, r actingweb.Record) error {
+	created, err := s.putNew(ctx, r)
+	if err != nil {
+		return ddbErr(op, err)
+	}
+	if !created {
+		return ddbErr(op, actingweb.ErrExists)
+	}
+	return nil
 }
 
 // deleteKeys deletes the items with the given primary keys (BatchWriteItem, 25 per request,

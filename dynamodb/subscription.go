@@ -26,14 +26,7 @@ func (s *Store) GetSubscription(ctx context.Context, actorID, peerID, subID stri
 	if actorID == "" || peerID == "" || subID == "" {
 		return actingweb.Subscription{}, notFound(op)
 	}
-	r, err := s.getRecord(ctx, actingweb.TableSubscriptions, subKey(actorID, peerID, subID))
-	if err != nil {
-		return actingweb.Subscription{}, ddbErr(op, err)
-	}
-	if r == nil {
-		return actingweb.Subscription{}, notFound(op)
-	}
-	return *r.(*actingweb.Subscription), nil
+	return getOne[actingweb.Subscription](ctx, s, op, actingweb.TableSubscriptions, subKey(actorID, peerID, subID))
 }
 
 // nilIfEmptyStr turns "" into nil: optional subscription strings are stored only when
@@ -60,23 +53,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub actingweb.Subscripti
 	sub.Target = nilIfEmptyStr(sub.Target)
 	sub.Subtarget = nilIfEmptyStr(sub.Subtarget)
 	sub.Resource = nilIfEmptyStr(sub.Resource)
-	it, err := encodeRecord(&sub)
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.TableName(actingweb.TableSubscriptions)),
-		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": "id"},
-	})
-	if isConditionFailed(err) {
-		return ddbErr(op, actingweb.ErrExists)
-	}
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	return nil
+	return s.createNew(ctx, op, &sub)
 }
 
 // ModifySubscription applies u to the row keyed peerID:subID with an UpdateItem conditioned
@@ -123,22 +100,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, actorID, peerID, subID s
 // ListSubscriptions returns the actor's subscriptions ordered by peer_sub_id in byte order
 // (consistent Query).
 func (s *Store) ListSubscriptions(ctx context.Context, actorID string) ([]actingweb.Subscription, error) {
-	out := []actingweb.Subscription{}
-	if actorID == "" {
-		return out, nil
-	}
-	items, err := s.queryPartition(ctx, actingweb.TableSubscriptions, "id", actorID, "", "", nil, false)
-	if err != nil {
-		return nil, ddbErr("list subscriptions of "+actorID, err)
-	}
-	recs, err := decodeAll(actingweb.TableSubscriptions, items)
-	if err != nil {
-		return nil, ddbErr("list subscriptions of "+actorID+": decode", err)
-	}
-	for _, r := range recs {
-		out = append(out, *r.(*actingweb.Subscription))
-	}
-	return out, nil
+	return listPartition[actingweb.Subscription](ctx, s, actingweb.TableSubscriptions, "subscriptions", actorID)
 }
 
 // DeleteAllSubscriptions deletes every subscription row of the actor (not their diffs).

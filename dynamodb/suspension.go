@@ -62,25 +62,13 @@ func (s *Store) Suspend(ctx context.Context, actorID, target, subtarget string) 
 	if actorID == "" || target == "" {
 		return false, invalid(op, "empty actor id or target")
 	}
-	it, err := encodeRecord(&actingweb.SubscriptionSuspension{
+	created, err := s.putNew(ctx, &actingweb.SubscriptionSuspension{
 		ID: actorID, Target: target, Subtarget: subtarget, SuspendedAt: actingweb.NormalizeTime(time.Now()),
 	})
 	if err != nil {
 		return false, ddbErr(op, err)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.TableName(actingweb.TableSubscriptionSuspensions)),
-		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": "id"},
-	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return true, nil
+	return created, nil
 }
 
 // Resume removes that exact suspension: a DeleteItem conditioned on the stored target and
@@ -117,20 +105,9 @@ func (s *Store) Resume(ctx context.Context, actorID, target, subtarget string) (
 // ListSuspensions returns the actor's suspensions ordered by target, then subtarget
 // (consistent Query). Empty slice when none.
 func (s *Store) ListSuspensions(ctx context.Context, actorID string) ([]actingweb.SubscriptionSuspension, error) {
-	out := []actingweb.SubscriptionSuspension{}
-	if actorID == "" {
-		return out, nil
-	}
-	items, err := s.queryPartition(ctx, actingweb.TableSubscriptionSuspensions, "id", actorID, "", "", nil, false)
+	out, err := listPartition[actingweb.SubscriptionSuspension](ctx, s, actingweb.TableSubscriptionSuspensions, "suspensions", actorID)
 	if err != nil {
-		return nil, ddbErr("list suspensions of "+actorID, err)
-	}
-	recs, err := decodeAll(actingweb.TableSubscriptionSuspensions, items)
-	if err != nil {
-		return nil, ddbErr("list suspensions of "+actorID+": decode", err)
-	}
-	for _, r := range recs {
-		out = append(out, *r.(*actingweb.SubscriptionSuspension))
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Target != out[j].Target {

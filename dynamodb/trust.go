@@ -37,14 +37,7 @@ func (s *Store) GetTrust(ctx context.Context, actorID, peerID string) (actingweb
 	if actorID == "" || peerID == "" {
 		return actingweb.Trust{}, notFound(op)
 	}
-	r, err := s.getRecord(ctx, actingweb.TableTrusts, trustKey(actorID, peerID))
-	if err != nil {
-		return actingweb.Trust{}, ddbErr(op, err)
-	}
-	if r == nil {
-		return actingweb.Trust{}, notFound(op)
-	}
-	return *r.(*actingweb.Trust), nil
+	return getOne[actingweb.Trust](ctx, s, op, actingweb.TableTrusts, trustKey(actorID, peerID))
 }
 
 // GetTrustBySecret queries the secret-index GSI (eventually consistent on AWS) for secret and
@@ -239,22 +232,7 @@ func (s *Store) IsTokenInDB(ctx context.Context, actorID, token string) (bool, e
 
 // ListTrusts returns the actor's trusts ordered by peer id in byte order (consistent Query).
 func (s *Store) ListTrusts(ctx context.Context, actorID string) ([]actingweb.Trust, error) {
-	out := []actingweb.Trust{}
-	if actorID == "" {
-		return out, nil
-	}
-	items, err := s.queryPartition(ctx, actingweb.TableTrusts, "id", actorID, "", "", nil, false)
-	if err != nil {
-		return nil, ddbErr("list trusts of "+actorID, err)
-	}
-	recs, err := decodeAll(actingweb.TableTrusts, items)
-	if err != nil {
-		return nil, ddbErr("list trusts of "+actorID+": decode", err)
-	}
-	for _, r := range recs {
-		out = append(out, *r.(*actingweb.Trust))
-	}
-	return out, nil
+	return listPartition[actingweb.Trust](ctx, s, actingweb.TableTrusts, "trusts", actorID)
 }
 
 // DeleteAllTrusts deletes every trust of the actor (key-only Query, then BatchWriteItem).
