@@ -30,18 +30,11 @@ func (s *Store) GetActorsByCreator(ctx context.Context, creator string) ([]actin
 	creator = actingweb.NormalizeCreator(creator)
 	rows, _ := s.pool.Query(ctx,
 		`SELECT id, creator, passphrase FROM actors WHERE creator = $1 ORDER BY id COLLATE "C"`, creator)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.Actor, error) {
+	return collectList(rows, func(r pgx.Row) (actingweb.Actor, error) {
 		var a actingweb.Actor
 		err := r.Scan(&a.ID, &a.Creator, &a.Passphrase)
 		return a, err
-	})
-	if err != nil {
-		return nil, wrapErr(err, "get actors by creator")
-	}
-	if out == nil {
-		out = []actingweb.Actor{}
-	}
-	return out, nil
+	}, "get actors by creator")
 }
 
 // CreateActor inserts an actor with created_at = NOW() (UTC session). The creator is
@@ -102,16 +95,9 @@ func (s *Store) DeleteActor(ctx context.Context, id string) error {
 // ListActors returns every actor ordered by id, without passphrases (admin use).
 func (s *Store) ListActors(ctx context.Context) ([]actingweb.Actor, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT id, creator FROM actors ORDER BY id COLLATE "C"`)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.Actor, error) {
+	return collectList(rows, func(r pgx.Row) (actingweb.Actor, error) {
 		var a actingweb.Actor
 		err := r.Scan(&a.ID, &a.Creator)
 		return a, err
-	})
-	if err != nil {
-		return nil, wrapErr(err, "list actors")
-	}
-	if out == nil {
-		out = []actingweb.Actor{}
-	}
-	return out, nil
+	}, "list actors")
 }

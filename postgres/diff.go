@@ -111,14 +111,7 @@ func (s *Store) ListDiffs(ctx context.Context, actorID, subID string) ([]actingw
 		rows, _ = s.pool.Query(ctx, `SELECT `+diffColumns+` FROM subscription_diffs WHERE id = $1 AND subid = $2
 			ORDER BY seqnr`, actorID, subID)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.SubscriptionDiff, error) { return scanDiff(r) })
-	if err != nil {
-		return nil, wrapErr(err, "list diffs %s/%s", actorID, subID)
-	}
-	if out == nil {
-		out = []actingweb.SubscriptionDiff{}
-	}
-	return out, nil
+	return collectList(rows, scanDiff, "list diffs %s/%s", actorID, subID)
 }
 
 // DeleteDiffs deletes the diffs with seqnr <= upTo of one subscription (all of the actor when

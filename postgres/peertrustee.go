@@ -90,14 +90,7 @@ func (s *Store) DeletePeerTrustee(ctx context.Context, actorID, peerID string) e
 func (s *Store) ListPeerTrustees(ctx context.Context, actorID string) ([]actingweb.PeerTrustee, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+peerTrusteeColumns+` FROM peertrustees WHERE id = $1
 		ORDER BY peerid COLLATE "C"`, actorID)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.PeerTrustee, error) { return scanPeerTrustee(r) })
-	if err != nil {
-		return nil, wrapErr(err, "list peer trustees %s", actorID)
-	}
-	if out == nil {
-		out = []actingweb.PeerTrustee{}
-	}
-	return out, nil
+	return collectList(rows, scanPeerTrustee, "list peer trustees %s", actorID)
 }
 
 // DeleteAllPeerTrustees deletes every peer trustee of the actor.

@@ -97,14 +97,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, actorID, peerID, subID s
 func (s *Store) ListSubscriptions(ctx context.Context, actorID string) ([]actingweb.Subscription, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1
 		ORDER BY peer_sub_id COLLATE "C"`, actorID)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.Subscription, error) { return scanSubscription(r) })
-	if err != nil {
-		return nil, wrapErr(err, "list subscriptions %s", actorID)
-	}
-	if out == nil {
-		out = []actingweb.Subscription{}
-	}
-	return out, nil
+	return collectList(rows, scanSubscription, "list subscriptions %s", actorID)
 }
 
 // DeleteAllSubscriptions deletes every subscription row of the actor (not the diffs).

@@ -50,19 +50,12 @@ func (s *Store) Resume(ctx context.Context, actorID, target, subtarget string) (
 func (s *Store) ListSuspensions(ctx context.Context, actorID string) ([]actingweb.SubscriptionSuspension, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT id, target, subtarget, suspended_at FROM subscription_suspensions
 		WHERE id = $1 ORDER BY target COLLATE "C", subtarget COLLATE "C"`, actorID)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.SubscriptionSuspension, error) {
+	return collectList(rows, func(r pgx.Row) (actingweb.SubscriptionSuspension, error) {
 		var x actingweb.SubscriptionSuspension
 		err := r.Scan(&x.ID, &x.Target, &x.Subtarget, &x.SuspendedAt)
 		x.SuspendedAt = x.SuspendedAt.UTC()
 		return x, err
-	})
-	if err != nil {
-		return nil, wrapErr(err, "list suspensions %s", actorID)
-	}
-	if out == nil {
-		out = []actingweb.SubscriptionSuspension{}
-	}
-	return out, nil
+	}, "list suspensions %s", actorID)
 }
 
 // DeleteAllSuspensions deletes every suspension of the actor.

@@ -201,14 +201,7 @@ func (s *Store) IsTokenInDB(ctx context.Context, actorID, token string) (bool, e
 // ListTrusts returns the actor's trusts ordered by peer id in byte order; empty when none.
 func (s *Store) ListTrusts(ctx context.Context, actorID string) ([]actingweb.Trust, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+trustColumns+` FROM trusts WHERE id = $1 ORDER BY peerid COLLATE "C"`, actorID)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.Trust, error) { return scanTrust(r) })
-	if err != nil {
-		return nil, wrapErr(err, "list trusts %s", actorID)
-	}
-	if out == nil {
-		out = []actingweb.Trust{}
-	}
-	return out, nil
+	return collectList(rows, scanTrust, "list trusts %s", actorID)
 }
 
 // DeleteAllTrusts deletes every trust of the actor.

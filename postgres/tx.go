@@ -111,3 +111,16 @@ func nilIfEmpty(s string) *string {
 func fmtAmbiguous(format string, args ...any) error {
 	return fmt.Errorf("postgres: %s: %w", fmt.Sprintf(format, args...), actingweb.ErrAmbiguous)
 }
+
+// collectList collects rows with scan into a slice that is empty, never nil, when there are
+// no rows; a query or scan error is wrapped by wrapErr(err, format, args...).
+func collectList[T any](rows pgx.Rows, scan func(pgx.Row) (T, error), format string, args ...any) ([]T, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, wrapErr(err, format, args...)
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, nil
+}
