@@ -117,14 +117,7 @@ func (s *Store) DeleteActor(ctx context.Context, id string) error {
 			}
 		}
 	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.TableName(actingweb.TableActors)),
-		Key:       keyOf(&actingweb.Actor{ID: id}),
-	})
-	if err != nil {
-		return ddbErr(op, err)
-	}
-	return nil
+	return s.deleteItem(ctx, op, actingweb.TableActors, keyOf(&actingweb.Actor{ID: id}))
 }
 
 // ListActors scans the whole actors table (strongly consistent, admin use) and returns the

@@ -164,14 +164,7 @@ func (s *Store) DeleteAttribute(ctx context.Context, ownerID, bucket, name strin
 	if ownerID == "" {
 		return nil
 	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.TableName(actingweb.TableAttributes)),
-		Key:       attrKey(ownerID, bucket, name),
-	})
-	if err != nil {
-		return ddbErr(attrOp("delete", ownerID, bucket, name), err)
-	}
-	return nil
+	return s.deleteItem(ctx, attrOp("delete", ownerID, bucket, name), actingweb.TableAttributes, attrKey(ownerID, bucket, name))
 }
 
 // DeleteAttributeConditional is a DeleteItem conditioned on attribute_exists(id): true only

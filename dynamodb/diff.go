@@ -197,14 +197,7 @@ func (s *Store) DeleteDiff(ctx context.Context, actorID, subID string, seqnr int
 	if actorID == "" || subID == "" {
 		return nil
 	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.TableName(actingweb.TableSubscriptionDiffs)),
-		Key:       diffKey(actorID, subID, seqnr),
-	})
-	if err != nil {
-		return ddbErr(diffOp("delete", actorID, subID, seqnr), err)
-	}
-	return nil
+	return s.deleteItem(ctx, diffOp("delete", actorID, subID, seqnr), actingweb.TableSubscriptionDiffs, diffKey(actorID, subID, seqnr))
 }
 
 // ListDiffs returns the actor's diffs, of one subscription when subID != "" (exact match),

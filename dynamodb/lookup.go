@@ -88,14 +88,7 @@ func (s *Store) putLookup(ctx context.Context, name, value, actorID string, over
 
 // DeletePropertyLookup deletes the lookup row of (name, value) whoever owns it (§6.4).
 func (s *Store) DeletePropertyLookup(ctx context.Context, name, value string) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.TableName(actingweb.TablePropertyLookup)),
-		Key:       lookupKeyItem(name, value),
-	})
-	if err != nil {
-		return ddbErr("delete property lookup "+name, err)
-	}
-	return nil
+	return s.deleteItem(ctx, "delete property lookup "+name, actingweb.TablePropertyLookup, lookupKeyItem(name, value))
 }
 
 // deleteOwnedLookup deletes the lookup row of (name, value) only if it points to actorID

@@ -94,14 +94,7 @@ func (s *Store) DeletePeerTrustee(ctx context.Context, actorID, peerID string) e
 	if actorID == "" || peerID == "" {
 		return nil
 	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.TableName(actingweb.TablePeerTrustees)),
-		Key:       peerTrusteeKey(actorID, peerID),
-	})
-	if err != nil {
-		return ddbErr(peerTrusteeOp("delete", actorID, peerID), err)
-	}
-	return nil
+	return s.deleteItem(ctx, peerTrusteeOp("delete", actorID, peerID), actingweb.TablePeerTrustees, peerTrusteeKey(actorID, peerID))
 }
 
 // ListPeerTrustees returns the actor's peer trustees ordered by peer id (consistent Query).

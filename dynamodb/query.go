@@ -222,6 +222,19 @@ func (s *Store) deleteKeys(ctx context.Context, table actingweb.Table, keys []it
 	return s.batchWrite(ctx, s.TableName(table), reqs)
 }
 
+// deleteItem deletes the item of table with key (unconditional DeleteItem: deleting a missing
+// item succeeds); an error is wrapped by ddbErr(op, ...).
+func (s *Store) deleteItem(ctx context.Context, op string, table actingweb.Table, key item) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.TableName(table)),
+		Key:       key,
+	})
+	if err != nil {
+		return ddbErr(op, err)
+	}
+	return nil
+}
+
 // attrString returns the text of an S attribute ("" for anything else).
 func attrString(av types.AttributeValue) string {
 	if s, ok := av.(*types.AttributeValueMemberS); ok {

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
@@ -87,14 +84,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, actorID, peerID, subID s
 	if actorID == "" {
 		return nil
 	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.TableName(actingweb.TableSubscriptions)),
-		Key:       subKey(actorID, peerID, subID),
-	})
-	if err != nil {
-		return ddbErr(subOp("delete", actorID, peerID, subID), err)
-	}
-	return nil
+	return s.deleteItem(ctx, subOp("delete", actorID, peerID, subID), actingweb.TableSubscriptions, subKey(actorID, peerID, subID))
 }
 
 // ListSubscriptions returns the actor's subscriptions ordered by peer_sub_id in byte order

@@ -208,14 +208,7 @@ func (s *Store) DeleteTrust(ctx context.Context, actorID, peerID string) error {
 	if actorID == "" || peerID == "" {
 		return nil
 	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.TableName(actingweb.TableTrusts)),
-		Key:       trustKey(actorID, peerID),
-	})
-	if err != nil {
-		return ddbErr(trustOp("delete", actorID, peerID), err)
-	}
-	return nil
+	return s.deleteItem(ctx, trustOp("delete", actorID, peerID), actingweb.TableTrusts, trustKey(actorID, peerID))
 }
 
 // IsTokenInDB reports whether any trust of the actor has secret == token (secret-index GSI).
