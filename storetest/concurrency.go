@@ -48,6 +48,25 @@ func raceN(t *testing.T, n int, fn func(i int) (bool, error), lose func(error) b
 	return wins
 }
 
+// raceWinner is raceN for n calls that each try to store their own value(i): it returns the
+// number of true results and the value of the (last) call that returned true.
+func raceWinner(t *testing.T, n int, value func(i int) string, try func(v string) (bool, error)) (int, string) {
+	t.Helper()
+	var mu sync.Mutex
+	winner := ""
+	wins := raceN(t, n, func(i int) (bool, error) {
+		v := value(i)
+		ok, err := try(v)
+		if ok {
+			mu.Lock()
+			winner = v
+			mu.Unlock()
+		}
+		return ok, err
+	}, nil)
+	return wins, winner
+}
+
 func isExists(err error) bool { return errors.Is(err, actingweb.ErrExists) }
 
 // testConcurrency checks that the single-winner operations have exactly one winner when
@@ -75,18 +94,9 @@ func testConcurrency(t *testing.T, open Opener) {
 		ctx := ctxOf(t)
 		a := newID(t)
 		createActor(t, s, a, "c@example.com")
-		var mu sync.Mutex
-		winner := ""
-		wins := raceN(t, n, func(i int) (bool, error) {
-			v := fmt.Sprintf("v%d", i)
-			ok, err := s.CreatePropertyIfNotExists(ctx, a, "once", v)
-			if ok {
-				mu.Lock()
-				winner = v
-				mu.Unlock()
-			}
-			return ok, err
-		}, nil)
+		wins, winner := raceWinner(t, n, func(i int) string { return fmt.Sprintf("v%d", i) }, func(v string) (bool, error) {
+			return s.CreatePropertyIfNotExists(ctx, a, "once", v)
+		})
 		eq(t, wins, 1, "concurrent CreatePropertyIfNotExists: true results")
 		v, err := s.GetProperty(ctx, a, "once")
 		must(t, err, "GetProperty")
@@ -98,18 +108,9 @@ func testConcurrency(t *testing.T, open Opener) {
 		a := newID(t)
 		createActor(t, s, a, "c@example.com")
 		must(t, s.SetProperty(ctx, a, "cas", "v0"), "SetProperty")
-		var mu sync.Mutex
-		winner := ""
-		wins := raceN(t, n, func(i int) (bool, error) {
-			v := fmt.Sprintf("w%d", i)
-			ok, err := s.SetPropertyIfValueEquals(ctx, a, "cas", "v0", v)
-			if ok {
-				mu.Lock()
-				winner = v
-				mu.Unlock()
-			}
-			return ok, err
-		}, nil)
+		wins, winner := raceWinner(t, n, func(i int) string { return fmt.Sprintf("w%d", i) }, func(v string) (bool, error) {
+			return s.SetPropertyIfValueEquals(ctx, a, "cas", "v0", v)
+		})
 		eq(t, wins, 1, "concurrent SetPropertyIfValueEquals from one expected value: true results")
 		v, err := s.GetProperty(ctx, a, "cas")
 		must(t, err, "GetProperty")
@@ -132,18 +133,9 @@ func testConcurrency(t *testing.T, open Opener) {
 		ctx := ctxOf(t)
 		o := newID(t)
 		setAttr(t, s, o, "b", "n", `{"used": false}`, nil, 0)
-		var mu sync.Mutex
-		winner := ""
-		wins := raceN(t, n, func(i int) (bool, error) {
-			nd := fmt.Sprintf(`{"used": true, "by": %d}`, i)
-			ok, err := s.ConditionalUpdateAttribute(ctx, o, "b", "n", json.RawMessage(`{"used": false}`), json.RawMessage(nd), nil)
-			if ok {
-				mu.Lock()
-				winner = nd
-				mu.Unlock()
-			}
-			return ok, err
-		}, nil)
+		wins, winner := raceWinner(t, n, func(i int) string { return fmt.Sprintf(`{"used": true, "by": %d}`, i) }, func(nd string) (bool, error) {
+			return s.ConditionalUpdateAttribute(ctx, o, "b", "n", json.RawMessage(`{"used": false}`), json.RawMessage(nd), nil)
+		})
 		eq(t, wins, 1, "concurrent ConditionalUpdateAttribute from one old payload: true results")
 		jsonEq(t, getAttr(t, s, o, "b", "n").Data, json.RawMessage(winner), "stored payload is the winner's")
 	})
@@ -183,17 +175,9 @@ func testConcurrency(t *testing.T, open Opener) {
 			createActor(t, s, others[i], "o@example.com")
 		}
 		v := "contested-" + a
-		var mu sync.Mutex
-		winner := ""
-		wins = raceN(t, n, func(i int) (bool, error) {
-			ok, err := s.CreatePropertyLookup(ctx, "email", v, others[i], false)
-			if ok {
-				mu.Lock()
-				winner = others[i]
-				mu.Unlock()
-			}
-			return ok, err
-		}, nil)
+		wins, winner := raceWinner(t, n, func(i int) string { return others[i] }, func(id string) (bool, error) {
+			return s.CreatePropertyLookup(ctx, "email", v, id, false)
+		})
 		eq(t, wins, 1, "concurrent CreatePropertyLookup by different actors: true results")
 		lookupOwner(t, s, "email", v, winner, "contested lookup row")
 	})
