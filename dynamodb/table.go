@@ -285,6 +285,34 @@ func validateItem(t actingweb.Table, item map[string]types.AttributeValue) strin
 // 4 workers × 2 tables): 500 rows per batch 7.9–9.0 s, 100 rows 8.0–9.3 s, 50 rows 9.7–10.0 s,
 // 25 rows 11.1–11.5 s; so the engine's default of 500 stays.
 func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+	return s.writeBatch(ctx, t, recs, policy, policy != actingweb.ConflictOverwrite)
+}
+
+// WriteBatchFresh writes recs like WriteBatch under ConflictFail (a key twice in recs is
+// refused with ErrConflict, nothing written) but without reading the keys first: for a table
+// that was empty when the migration started it (migrate.FreshTableWriter). A key that exists
+// on the table is overwritten, not refused. Measured (import of a scale-0.05 bundle into
+// DynamoDB Local): the existence check was about half of the write time.
+func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (actingweb.WriteResult, error) {
+	return s.writeBatch(ctx, t, recs, actingweb.ConflictFail, false)
+}
+
+// IsEmpty reports whether table t holds no item: a consistent Scan with Limit 1
+// (migrate.FreshTableWriter).
+func (s *Store) IsEmpty(ctx context.Context, t actingweb.Table) (bool, error) {
+	name, err := s.tableName(t)
+	if err != nil {
+		return false, err
+	}
+	out, err := s.client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(name), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, s.tableErr("scan", name, err)
+	}
+	return len(out.Items) == 0 && len(out.LastEvaluatedKey) == 0, nil
+}
+
+// writeBatch is WriteBatch; check reads the keys first (skip and fail).
+func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy, check bool) (actingweb.WriteResult, error) {
 	var res actingweb.WriteResult
 	name, err := s.tableName(t)
 	if err != nil {
@@ -333,7 +361,7 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 		pos[k] = len(rows)
 		rows = append(rows, row{key: k, item: item})
 	}
-	if policy != actingweb.ConflictOverwrite && len(rows) > 0 {
+	if check && len(rows) > 0 {
 		keys := make([]map[string]types.AttributeValue, len(rows))
 		for i, r := range rows {
 			keys[i] = keyOfItem(t, r.item)

@@ -64,6 +64,18 @@ type (
 	BatchSizer interface {
 		PreferredBatchSize() int
 	}
+	// FreshTableWriter is implemented by sinks whose ConflictFail write first reads every key
+	// of a batch to find existing rows (DynamoDB: one BatchGetItem per 100 keys). The engine
+	// asks IsEmpty once per table when it starts the table under ConflictFail (not on resume:
+	// the answer is kept in the checkpoint); when the table was empty, its batches go through
+	// WriteBatchFresh, which writes without that check but still refuses a key occurring twice
+	// in one batch. A key repeated across batches of the source is then written twice (the
+	// later row wins) instead of failing the run; validation finds it (row counts differ).
+	// The batches of a resume's replay window still use WriteBatch with ConflictSkip.
+	FreshTableWriter interface {
+		IsEmpty(ctx context.Context, t actingweb.Table) (bool, error)
+		WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (actingweb.WriteResult, error)
+	}
 	// Counter is implemented by sources that can count a table cheaply enough for a progress
 	// estimate (stores and bundle readers do; Count on DynamoDB is a scan, so it is only used
 	// when Options.Estimate is true).

@@ -321,6 +321,13 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 	if cp == nil {
 		cp = &checkpoint{Version: checkpointVersion, Op: e.op, Table: t, Segments: o.Segments, TotalSegments: total,
 			PageSize: o.PageSize, Segs: map[int]*segmentState{}}
+		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == actingweb.ConflictFail && !o.DryRun {
+			empty, err := fw.IsEmpty(ctx, t)
+			if err != nil {
+				return fmt.Errorf("check whether %s is empty: %w", t, err)
+			}
+			cp.Fresh = empty
+		}
 	}
 	tr.cp = cp
 	pageSize := cp.PageSize
@@ -358,7 +365,7 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 	if o.Progress != nil {
 		o.Progress.TableStarted(t, sum.Estimate)
 	}
-	e.log.Info("table started", "table", t, "estimate", sum.Estimate, "resumed", sum.Resumed)
+	e.log.Info("table started", "table", t, "estimate", sum.Estimate, "resumed", sum.Resumed, "empty_at_start", cp.Fresh)
 
 	ch := make(chan *batch, 2*o.Concurrency)
 	g, gctx := errgroup.WithContext(ctx)
@@ -526,7 +533,12 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 					return err
 				}
 			}
-			res, err := e.dst.WriteBatch(ctx, tr.t, b.recs, policy)
+			var res actingweb.WriteResult
+			if fw, ok := e.dst.(FreshTableWriter); ok && policy == actingweb.ConflictFail && tr.cp.Fresh {
+				res, err = fw.WriteBatchFresh(ctx, tr.t, b.recs)
+			} else {
+				res, err = e.dst.WriteBatch(ctx, tr.t, b.recs, policy)
+			}
 			if err != nil {
 				return fmt.Errorf("write %d rows to %s: %w", len(b.recs), tr.t, err)
 			}

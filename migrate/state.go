@@ -30,6 +30,9 @@ type checkpoint struct {
 	Done          bool                  `json:"done"`
 	Segs          map[int]*segmentState `json:"segs"` // by global segment number
 	SinkState     json.RawMessage       `json:"sink_state,omitempty"`
+	// Fresh: the sink table was empty when the table started under ConflictFail, so batches
+	// after the replay window skip the existence check (FreshTableWriter). Kept on resume.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // segmentState is the resume position of one scan segment. Rows of the page that starts after
