@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -131,15 +132,9 @@ func testActors(t *testing.T, open Opener) {
 			t.Fatalf("GetActorsByCreator(%q) = %+v, want exactly %s", bot, got, botID)
 		}
 		got, err = s.GetActorsByCreator(ctx, strings.ToLower(bot))
-		must(t, err, "GetActorsByCreator lower-cased bot")
-		if got == nil || len(got) != 0 {
-			t.Fatalf("GetActorsByCreator(%q) = %#v, want an empty non-nil slice", strings.ToLower(bot), got)
-		}
+		wantEmptySlice(t, got, err, "GetActorsByCreator lower-cased bot", fmt.Sprintf("GetActorsByCreator(%q)", strings.ToLower(bot)))
 		got, err = s.GetActorsByCreator(ctx, "nobody."+tag+"@example.com")
-		must(t, err, "GetActorsByCreator no match")
-		if got == nil || len(got) != 0 {
-			t.Fatalf("GetActorsByCreator(no match) = %#v, want an empty non-nil slice", got)
-		}
+		wantEmptySlice(t, got, err, "GetActorsByCreator no match", "GetActorsByCreator(no match)")
 	})
 
 	t.Run("ModifyActor", func(t *testing.T) {
@@ -190,10 +185,7 @@ func testActors(t *testing.T, open Opener) {
 		s := open(t) // needs a globally empty store
 		ctx := ctxOf(t)
 		got, err := s.ListActors(ctx)
-		must(t, err, "ListActors on an empty store")
-		if got == nil || len(got) != 0 {
-			t.Fatalf("ListActors on an empty store = %#v, want an empty non-nil slice", got)
-		}
+		wantEmptySlice(t, got, err, "ListActors on an empty store", "ListActors on an empty store")
 		// Reading: "ordered by id" — ids here are lowercase hex like library-generated ones, so
 		// byte order and any collation agree.
 		ids := []string{newID(t), newID(t), newID(t)}

@@ -132,10 +132,7 @@ func testAttributes(t *testing.T, open Opener) {
 			eq(t, a.Bucket, "foo", "bucket of returned row (no foobar/fo/foo_ rows)")
 		}
 		empty, err := s.GetBucket(ctx, o, "f")
-		must(t, err, "GetBucket of a prefix-only bucket")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("GetBucket(f) = %v, want an empty non-nil map", empty)
-		}
+		wantEmptyMap(t, empty, err, "GetBucket of a prefix-only bucket", "GetBucket(f)")
 		must(t, s.DeleteBucket(ctx, o, "foo"), "DeleteBucket foo")
 		all, err := s.ListAttributes(ctx, o)
 		must(t, err, "ListAttributes")
@@ -396,15 +393,9 @@ func testAttributes(t *testing.T, open Opener) {
 		ctx := ctxOf(t)
 		o := newID(t)
 		empty, err := s.ListAttributes(ctx, o)
-		must(t, err, "ListAttributes empty")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("ListAttributes(none) = %v, want an empty non-nil map", empty)
-		}
+		wantEmptyMap(t, empty, err, "ListAttributes empty", "ListAttributes(none)")
 		emptyTS, err := s.BucketTimestamps(ctx, o)
-		must(t, err, "BucketTimestamps empty")
-		if emptyTS == nil || len(emptyTS) != 0 {
-			t.Fatalf("BucketTimestamps(none) = %v, want an empty non-nil map", emptyTS)
-		}
+		wantEmptyMap(t, emptyTS, err, "BucketTimestamps empty", "BucketTimestamps(none)")
 		t1, t2, t3 := microTime(0), microTime(time.Hour), microTime(30*time.Minute)
 		// Range-key order within bucket "a" is a1, a2, a3; the greatest timestamp is on a2.
 		setAttr(t, s, o, "a", "a1", `1`, &t1, 0)

@@ -97,10 +97,7 @@ func testSuspensions(t *testing.T, open Opener) {
 		createActor(t, s, a, "su@example.com")
 		createActor(t, s, b, "su2@example.com")
 		empty, err := s.ListSuspensions(ctx, a)
-		must(t, err, "ListSuspensions empty")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("ListSuspensions(none) = %#v, want an empty non-nil slice", empty)
-		}
+		wantEmptySlice(t, empty, err, "ListSuspensions empty", "ListSuspensions(none)")
 		before := time.Now()
 		keys := [][2]string{{"trust", ""}, {"properties", "email"}, {"properties", ""}, {"properties", "a" + uniEmoji}, {"meta", "x"}}
 		for _, k := range keys {

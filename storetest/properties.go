@@ -297,15 +297,9 @@ func testProperties(t *testing.T, open Opener) {
 		id := newID(t)
 		createActor(t, s, id, "props@example.com")
 		empty, err := s.ListProperties(ctx, id)
-		must(t, err, "ListProperties of an actor without properties")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("ListProperties(empty) = %#v, want an empty non-nil map", empty)
-		}
+		wantEmptyMap(t, empty, err, "ListProperties of an actor without properties", "ListProperties(empty)")
 		emptyAll, err := s.ListAllProperties(ctx, id)
-		must(t, err, "ListAllProperties of an actor without properties")
-		if emptyAll == nil || len(emptyAll) != 0 {
-			t.Fatalf("ListAllProperties(empty) = %#v, want an empty non-nil map", emptyAll)
-		}
+		wantEmptyMap(t, emptyAll, err, "ListAllProperties of an actor without properties", "ListAllProperties(empty)")
 		plain := map[string]string{
 			"list": "no colon", "lis": "prefix", "list;x": "semicolon", "listx": "x", "List:Upper": "case",
 			"a": "1", "zz": "2", "\u00fcber": "3",

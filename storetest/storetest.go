@@ -188,6 +188,25 @@ func must(t *testing.T, err error, what string) {
 	}
 }
 
+// wantEmptySlice fails unless err is nil (call names the call) and got is an empty, non-nil
+// slice, the "empty when none" contract of the list operations; what names the result.
+func wantEmptySlice[T any](t *testing.T, got []T, err error, call, what string) {
+	t.Helper()
+	must(t, err, call)
+	if got == nil || len(got) != 0 {
+		t.Fatalf("%s = %#v, want an empty non-nil slice", what, got)
+	}
+}
+
+// wantEmptyMap is wantEmptySlice for operations that return maps.
+func wantEmptyMap[K comparable, V any](t *testing.T, got map[K]V, err error, call, what string) {
+	t.Helper()
+	must(t, err, call)
+	if got == nil || len(got) != 0 {
+		t.Fatalf("%s = %v, want an empty non-nil map", what, got)
+	}
+}
+
 func mustBool(t *testing.T, got bool, err error, want bool, what string) {
 	t.Helper()
 	if err != nil {

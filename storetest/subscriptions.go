@@ -86,10 +86,7 @@ func testPeerTrustees(t *testing.T, open Opener) {
 		createActor(t, s, a, "pt@example.com")
 		createActor(t, s, b, "pt2@example.com")
 		empty, err := s.ListPeerTrustees(ctx, a)
-		must(t, err, "ListPeerTrustees empty")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("ListPeerTrustees(none) = %#v, want an empty non-nil slice", empty)
-		}
+		wantEmptySlice(t, empty, err, "ListPeerTrustees empty", "ListPeerTrustees(none)")
 		for _, p := range []string{"c", "a", "b", "d"} {
 			must(t, s.CreatePeerTrustee(ctx, pt(a, p, "t"+p)), "create "+p)
 		}
@@ -240,10 +237,7 @@ func testSubscriptions(t *testing.T, open Opener) {
 		createActor(t, s, a, "sub@example.com")
 		createActor(t, s, b, "sub2@example.com")
 		empty, err := s.ListSubscriptions(ctx, a)
-		must(t, err, "ListSubscriptions empty")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("ListSubscriptions(none) = %#v, want an empty non-nil slice", empty)
-		}
+		wantEmptySlice(t, empty, err, "ListSubscriptions empty", "ListSubscriptions(none)")
 		keys := [][2]string{{"pb", "s1"}, {"pa", "s2"}, {"pa", "s10"}, {"PZ", "s"}, {"pa-x", "s"}}
 		for _, k := range keys {
 			must(t, s.CreateSubscription(ctx, sub(a, k[0], k[1])), "CreateSubscription "+k[0]+":"+k[1])
@@ -425,10 +419,7 @@ func testDiffs(t *testing.T, open Opener) {
 		mkDiffs(t, a, map[string][]int64{"s": {10, 2, 3, 1}, "s1": {1}, "r": {5}})
 		mkDiffs(t, b, map[string][]int64{"s": {4}})
 		empty, err := s.ListDiffs(ctx, newID(t), "")
-		must(t, err, "ListDiffs of an actor without diffs")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("ListDiffs(none) = %#v, want an empty non-nil slice", empty)
-		}
+		wantEmptySlice(t, empty, err, "ListDiffs of an actor without diffs", "ListDiffs(none)")
 		all, err := s.ListDiffs(ctx, a, "")
 		must(t, err, "ListDiffs all")
 		deepEq(t, diffSeqs(all), []string{"r:5", "s:1", "s:2", "s:3", "s:10", "s1:1"}, "ListDiffs order (subid, numeric seqnr)")

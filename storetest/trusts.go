@@ -272,10 +272,7 @@ func testTrusts(t *testing.T, open Opener) {
 		createActor(t, s, a, "a@example.com")
 		createActor(t, s, b, "b@example.com")
 		empty, err := s.ListTrusts(ctx, a)
-		must(t, err, "ListTrusts empty")
-		if empty == nil || len(empty) != 0 {
-			t.Fatalf("ListTrusts(no trusts) = %#v, want an empty non-nil slice", empty)
-		}
+		wantEmptySlice(t, empty, err, "ListTrusts empty", "ListTrusts(no trusts)")
 		peers := []string{"b", "\u00e9", "a", "B", "a:b", "a-b"}
 		for i, p := range peers {
 			must(t, s.CreateTrust(ctx, fullTrust(a, p, "s"+string(rune('0'+i))+a)), "CreateTrust "+p)
