@@ -49,13 +49,7 @@ func (s *Store) CreateActor(ctx context.Context, a actingweb.Actor) error {
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO actors (id, creator, passphrase, created_at)
 		VALUES ($1, $2, $3, NOW()) ON CONFLICT (id) DO NOTHING`, a.ID, creator, a.Passphrase)
-	if err != nil {
-		return wrapErr(err, "create actor %s", a.ID)
-	}
-	if tag.RowsAffected() == 0 {
-		return exists("create actor %s", a.ID)
-	}
-	return nil
+	return oneRow(tag, err, exists, "create actor %s", a.ID)
 }
 
 // ModifyActor replaces the non-empty arguments (creator normalised). ErrNotFound if the actor
@@ -76,13 +70,7 @@ func (s *Store) ModifyActor(ctx context.Context, id, creator, passphrase string)
 		err = s.pool.QueryRow(ctx, `SELECT 1 FROM actors WHERE id = $1`, id).Scan(&one)
 		return wrapErr(err, "modify actor %s", id)
 	}
-	if err != nil {
-		return wrapErr(err, "modify actor %s", id)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("modify actor %s", id)
-	}
-	return nil
+	return oneRow(tag, err, notFound, "modify actor %s", id)
 }
 
 // DeleteActor deletes the actor row; the foreign key fk_property_lookup_actor removes the

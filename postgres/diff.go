@@ -63,13 +63,7 @@ func (s *Store) CreateDiff(ctx context.Context, d actingweb.SubscriptionDiff) er
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO subscription_diffs (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id, subid_seqnr) DO NOTHING`, d.ID, d.SubIDSeqnr, d.SubID, ts, d.Diff, d.Seqnr)
-	if err != nil {
-		return wrapErr(err, "create diff %s/%s", d.ID, d.SubIDSeqnr)
-	}
-	if tag.RowsAffected() == 0 {
-		return exists("create diff %s/%s", d.ID, d.SubIDSeqnr)
-	}
-	return nil
+	return oneRow(tag, err, exists, "create diff %s/%s", d.ID, d.SubIDSeqnr)
 }
 
 // GetDiff reads the diff subID:seqnr; ErrNotFound if absent.

@@ -53,13 +53,7 @@ func (s *Store) CreatePeerTrustee(ctx context.Context, p actingweb.PeerTrustee) 
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO peertrustees (`+peerTrusteeColumns+`) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id, peerid) DO NOTHING`, p.ID, p.PeerID, p.BaseURI, p.Type, p.Passphrase)
-	if err != nil {
-		return wrapErr(err, "create peer trustee %s/%s", p.ID, p.PeerID)
-	}
-	if tag.RowsAffected() == 0 {
-		return exists("create peer trustee %s/%s", p.ID, p.PeerID)
-	}
-	return nil
+	return oneRow(tag, err, exists, "create peer trustee %s/%s", p.ID, p.PeerID)
 }
 
 // ModifyPeerTrustee applies the non-empty arguments; ErrNotFound if absent.
@@ -71,13 +65,7 @@ func (s *Store) ModifyPeerTrustee(ctx context.Context, actorID, peerID, peerType
 			baseuri = COALESCE(NULLIF($4, ''), baseuri),
 			passphrase = COALESCE(NULLIF($5, ''), passphrase)
 		WHERE id = $1 AND peerid = $2`, actorID, peerID, peerType, baseURI, passphrase)
-	if err != nil {
-		return wrapErr(err, "modify peer trustee %s/%s", actorID, peerID)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("modify peer trustee %s/%s", actorID, peerID)
-	}
-	return nil
+	return oneRow(tag, err, notFound, "modify peer trustee %s/%s", actorID, peerID)
 }
 
 // DeletePeerTrustee deletes one peer trustee. Idempotent.

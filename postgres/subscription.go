@@ -50,13 +50,7 @@ func (s *Store) CreateSubscription(ctx context.Context, x actingweb.Subscription
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, peer_sub_id) DO NOTHING`,
 		x.ID, key, x.PeerID, x.SubID, opt(x.Granularity), opt(x.Target), opt(x.Subtarget), opt(x.Resource),
 		x.Seqnr, x.Callback)
-	if err != nil {
-		return wrapErr(err, "create subscription %s/%s", x.ID, key)
-	}
-	if tag.RowsAffected() == 0 {
-		return exists("create subscription %s/%s", x.ID, key)
-	}
-	return nil
+	return oneRow(tag, err, exists, "create subscription %s/%s", x.ID, key)
 }
 
 // ModifySubscription applies u to the row keyed peerID:subID: strings when non-empty, Seqnr
@@ -78,13 +72,7 @@ func (s *Store) ModifySubscription(ctx context.Context, actorID, peerID, subID s
 			callback = COALESCE($8, callback)
 		WHERE id = $1 AND peer_sub_id = $2`, actorID, peerID+":"+subID,
 		str(u.Granularity), str(u.Target), str(u.Subtarget), str(u.Resource), u.Seqnr, u.Callback)
-	if err != nil {
-		return wrapErr(err, "modify subscription %s/%s:%s", actorID, peerID, subID)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("modify subscription %s/%s:%s", actorID, peerID, subID)
-	}
-	return nil
+	return oneRow(tag, err, notFound, "modify subscription %s/%s:%s", actorID, peerID, subID)
 }
 
 // DeleteSubscription deletes the row keyed peerID:subID (not its diffs). Idempotent.

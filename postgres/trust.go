@@ -169,13 +169,7 @@ func (s *Store) ModifyTrust(ctx context.Context, actorID, peerID string, u actin
 		return wrapErr(err, "modify trust %s/%s", actorID, peerID)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE trusts SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND peerid = $2`, args...)
-	if err != nil {
-		return wrapErr(err, "modify trust %s/%s", actorID, peerID)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("modify trust %s/%s", actorID, peerID)
-	}
-	return nil
+	return oneRow(tag, err, notFound, "modify trust %s/%s", actorID, peerID)
 }
 
 // DeleteTrust deletes one trust. Idempotent.

@@ -124,3 +124,16 @@ func collectList[T any](rows pgx.Rows, scan func(pgx.Row) (T, error), format str
 	}
 	return out, nil
 }
+
+// oneRow is the result of a statement that must affect a row: err wrapped by
+// wrapErr(err, format, args...), no row affected reported by none (notFound for updates,
+// exists for inserts ON CONFLICT DO NOTHING) with the same message, else nil.
+func oneRow(tag pgconn.CommandTag, err error, none func(format string, args ...any) error, format string, args ...any) error {
+	if err != nil {
+		return wrapErr(err, format, args...)
+	}
+	if tag.RowsAffected() == 0 {
+		return none(format, args...)
+	}
+	return nil
+}
