@@ -221,13 +221,13 @@ func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actin
 				Reason: fmt.Sprintf("record of table %s in a batch of %s", r.Table(), t)})
 			continue
 		}
-		b, err := json.Marshal(r)
+		line, err := AppendRecordJSON(tw.line[:0], r)
 		if err != nil {
 			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Record: r,
 				Reason: "cannot encode as JSON: " + err.Error()})
 			continue
 		}
-		tw.line = append(append(tw.line[:0], b...), '\n')
+		tw.line = append(line, '\n')
 		if _, err := out.Write(tw.line); err != nil {
 			return res, fmt.Errorf("bundle %s: write %s: %w", w.dir, tw.file, err)
 		}

@@ -1,0 +1,84 @@
+package bundle
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// AppendRecordJSON appends r's bundle line (without the newline) to dst: exactly the bytes
+// json.Marshal(r) gives. Properties, the bulk of a bundle, are encoded by hand without
+// reflection; other records go through json.Marshal. The error is json.Marshal's.
+func AppendRecordJSON(dst []byte, r actingweb.Record) ([]byte, error) {
+	if p, ok := r.(*actingweb.Property); ok && p != nil {
+		dst = append(dst, `{"id":`...)
+		dst = appendJSONString(dst, p.ID)
+		dst = append(dst, `,"name":`...)
+		dst = appendJSONString(dst, p.Name)
+		dst = append(dst, `,"value":`...)
+		dst = appendJSONString(dst, p.Value)
+		return append(dst, '}'), nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string exactly as encoding/json encodes a string
+// (HTML escaping on: <, > and & as \u003c \u003e \u0026; \b \f \n \r \t short escapes, other
+// control characters as \u00XX; invalid UTF-8 bytes as \ufffd; U+2028 and U+2029 escaped).
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
