@@ -71,21 +71,14 @@ func jsonText(data json.RawMessage) string {
 
 // GetBucket returns the bucket's attributes by name (exact bucket, no expiry filtering).
 func (s *Store) GetBucket(ctx context.Context, ownerID, bucket string) (map[string]actingweb.Attribute, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+attributeColumns+` FROM attributes WHERE id = $1 AND bucket = $2`, ownerID, bucket)
+	rows, _ := s.pool.Query(ctx, `SELECT `+attributeColumns+` FROM attributes WHERE id = $1 AND bucket = $2`, ownerID, bucket)
+	as, err := collectList(rows, scanAttribute, "get bucket %s/%s", ownerID, bucket)
 	if err != nil {
-		return nil, wrapErr(err, "get bucket %s/%s", ownerID, bucket)
+		return nil, err
 	}
-	defer rows.Close()
-	m := map[string]actingweb.Attribute{}
-	for rows.Next() {
-		a, err := scanAttribute(rows)
-		if err != nil {
-			return nil, wrapErr(err, "get bucket %s/%s", ownerID, bucket)
-		}
+	m := make(map[string]actingweb.Attribute, len(as))
+	for _, a := range as {
 		m[a.Name] = a
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr(err, "get bucket %s/%s", ownerID, bucket)
 	}
 	return m, nil
 }
@@ -205,26 +198,19 @@ func (s *Store) DeleteAttributesByChain(ctx context.Context, ownerID string, buc
 
 // ListAttributes returns every attribute of the owner: bucket -> name -> attribute.
 func (s *Store) ListAttributes(ctx context.Context, ownerID string) (map[string]map[string]actingweb.Attribute, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+attributeColumns+` FROM attributes WHERE id = $1`, ownerID)
+	rows, _ := s.pool.Query(ctx, `SELECT `+attributeColumns+` FROM attributes WHERE id = $1`, ownerID)
+	as, err := collectList(rows, scanAttribute, "list attributes %s", ownerID)
 	if err != nil {
-		return nil, wrapErr(err, "list attributes %s", ownerID)
+		return nil, err
 	}
-	defer rows.Close()
 	m := map[string]map[string]actingweb.Attribute{}
-	for rows.Next() {
-		a, err := scanAttribute(rows)
-		if err != nil {
-			return nil, wrapErr(err, "list attributes %s", ownerID)
-		}
+	for _, a := range as {
 		b := m[a.Bucket]
 		if b == nil {
 			b = map[string]actingweb.Attribute{}
 			m[a.Bucket] = b
 		}
 		b[a.Name] = a
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr(err, "list attributes %s", ownerID)
 	}
 	return m, nil
 }
