@@ -182,13 +182,8 @@ func (s *Store) DeleteAttributeConditional(ctx context.Context, ownerID, bucket,
 		ExpressionAttributeNames: map[string]string{"#id": "id"},
 		ReturnValues:             types.ReturnValueAllOld,
 	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return len(out.Attributes) > 0, nil
+	ok, err := conditional(op, err)
+	return ok && len(out.Attributes) > 0, err
 }
 
 // canonicalOrNull is CanonicalJSON with nil/empty meaning JSON null.
@@ -272,13 +267,7 @@ func (s *Store) ConditionalUpdateAttribute(ctx context.Context, ownerID, bucket,
 		ExpressionAttributeNames:  u.names,
 		ExpressionAttributeValues: nilIfEmpty(u.values),
 	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return true, nil
+	return conditional(op, err)
 }
 
 // DeleteBucket deletes a whole bucket (exact match; Query then BatchWriteItem).

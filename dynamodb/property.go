@@ -237,13 +237,7 @@ func (s *Store) DeletePropertyIfValueEquals(ctx context.Context, actorID, name, 
 		ExpressionAttributeNames:  map[string]string{"#v": "value"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avS(value)},
 	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return true, nil
+	return conditional(op, err)
 }
 
 // SetPropertyIfValueEquals is compare-and-set: UpdateItem SET value conditioned on the row
@@ -264,13 +258,7 @@ func (s *Store) SetPropertyIfValueEquals(ctx context.Context, actorID, name, exp
 			":new": avS(value), ":exp": avS(expected),
 		},
 	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return true, nil
+	return conditional(op, err)
 }
 
 // BatchDeleteProperties deletes the named rows with BatchWriteItem (25 per request,

@@ -184,6 +184,18 @@ func (s *Store) putNew(ctx context.Context, r actingweb.Record) (bool, error) {
 	return err == nil, err
 }
 
+// conditional is the outcome of a conditional write of operation op: (false, nil) when its
+// condition failed, (false, ddbErr(op, err)) on another error, (true, nil) when applied.
+func conditional(op string, err error) (bool, error) {
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, ddbErr(op, err)
+	}
+	return true, nil
+}
+
 // createNew is putNew for the Create* operations: ErrExists when the key exists, every error
 // wrapped by ddbErr(op, ...).
 func (s *Store) createNew(ctx context.Context, op string, r actingweb.Record) error {

@@ -93,13 +93,8 @@ func (s *Store) Resume(ctx context.Context, actorID, target, subtarget string) (
 		},
 		ReturnValues: types.ReturnValueAllOld,
 	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return len(out.Attributes) > 0, nil
+	ok, err := conditional(op, err)
+	return ok && len(out.Attributes) > 0, err
 }
 
 // ListSuspensions returns the actor's suspensions ordered by target, then subtarget
