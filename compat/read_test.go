@@ -288,6 +288,32 @@ func (r *reader) compareMaps(tab, owner, what string, want, got map[string]strin
 	}
 }
 
+// eachOwnerList calls list (named call in failures) for every owner of owners in id order
+// and compares the keys of the listed rows (key of each) with the owner's expected keys as a
+// set; check, when non-nil, then inspects the rows and their keys (order checks) under the
+// scope "<owner> <call>". A failing call is recorded and the owner skipped.
+func eachOwnerList[T any](r *reader, tab, call string, owners map[string][]string,
+	list func(ctx context.Context, id string) ([]T, error), key func(T) string,
+	check func(scope string, rows []T, keys []string)) {
+	r.t.Helper()
+	for _, id := range sortedKeys(owners) {
+		rows, err := list(r.ctx, id)
+		if err != nil {
+			r.fail(tab, id, call, err)
+			continue
+		}
+		var got []string
+		for _, x := range rows {
+			got = append(got, key(x))
+		}
+		scope := id + " " + call
+		r.compareKeySets(tab, scope, owners[id], got)
+		if check != nil {
+			check(scope, rows, got)
+		}
+	}
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -394,19 +420,10 @@ func (r *reader) trusts() {
 			r.mismatch(tab, key, "token_in_db", x.TokenInDB, in)
 		}
 	}
-	for _, id := range sortedKeys(owners) {
-		list, err := r.st.ListTrusts(r.ctx, id)
-		if err != nil {
-			r.fail(tab, id, "ListTrusts", err)
-			continue
-		}
-		var got []string
-		for _, x := range list {
-			got = append(got, x.PeerID)
-		}
-		r.compareKeySets(tab, id+" ListTrusts", owners[id], got)
-		r.checkSorted(tab, id+" ListTrusts", "peerid", got, func(i, j int) bool { return got[i] < got[j] })
-	}
+	eachOwnerList(r, tab, "ListTrusts", owners, r.st.ListTrusts, func(x actingweb.Trust) string { return x.PeerID },
+		func(scope string, _ []actingweb.Trust, got []string) {
+			r.checkSorted(tab, scope, "peerid", got, func(i, j int) bool { return got[i] < got[j] })
+		})
 }
 
 func (r *reader) peerTrustees() {
@@ -425,18 +442,8 @@ func (r *reader) peerTrustees() {
 		}
 		r.compareRecord(want, &got)
 	}
-	for _, id := range sortedKeys(owners) {
-		list, err := r.st.ListPeerTrustees(r.ctx, id)
-		if err != nil {
-			r.fail(tab, id, "ListPeerTrustees", err)
-			continue
-		}
-		var got []string
-		for _, x := range list {
-			got = append(got, x.PeerID)
-		}
-		r.compareKeySets(tab, id+" ListPeerTrustees", owners[id], got)
-	}
+	eachOwnerList(r, tab, "ListPeerTrustees", owners, r.st.ListPeerTrustees,
+		func(x actingweb.PeerTrustee) string { return x.PeerID }, nil)
 }
 
 func (r *reader) subscriptions() {
@@ -469,19 +476,11 @@ func (r *reader) subscriptions() {
 			r.mismatch(tab, key, "lowest_diff_sequence", *x.LowestDiffSequence, low.Seqnr)
 		}
 	}
-	for _, id := range sortedKeys(owners) {
-		list, err := r.st.ListSubscriptions(r.ctx, id)
-		if err != nil {
-			r.fail(tab, id, "ListSubscriptions", err)
-			continue
-		}
-		var got []string
-		for _, x := range list {
-			got = append(got, x.PeerSubID)
-		}
-		r.compareKeySets(tab, id+" ListSubscriptions", owners[id], got)
-		r.checkSorted(tab, id+" ListSubscriptions", "peer_sub_id", got, func(i, j int) bool { return got[i] < got[j] })
-	}
+	eachOwnerList(r, tab, "ListSubscriptions", owners, r.st.ListSubscriptions,
+		func(x actingweb.Subscription) string { return x.PeerSubID },
+		func(scope string, _ []actingweb.Subscription, got []string) {
+			r.checkSorted(tab, scope, "peer_sub_id", got, func(i, j int) bool { return got[i] < got[j] })
+		})
 }
 
 func (r *reader) diffs() {
@@ -501,26 +500,20 @@ func (r *reader) diffs() {
 		}
 		r.compareRecord(want, &got) // diff text byte-exact, timestamp as instant, seqnr
 	}
-	for _, id := range sortedKeys(owners) {
-		list, err := r.st.ListDiffs(r.ctx, id, "")
-		if err != nil {
-			r.fail(tab, id, "ListDiffs", err)
-			continue
-		}
-		var got []string
-		for _, d := range list {
-			got = append(got, d.SubIDSeqnr)
-		}
-		r.compareKeySets(tab, id+" ListDiffs", owners[id], got)
-		// E2 (§8.1 "subscription_diff.py:136"): ordered by subid, then numeric seqnr.
-		r.checkSorted(tab, id+" ListDiffs", "subid, numeric seqnr", got, func(i, j int) bool {
-			a, b := list[i], list[j]
-			if a.SubID != b.SubID {
-				return a.SubID < b.SubID
-			}
-			return a.Seqnr < b.Seqnr
-		})
+	listAll := func(ctx context.Context, id string) ([]actingweb.SubscriptionDiff, error) {
+		return r.st.ListDiffs(ctx, id, "")
 	}
+	eachOwnerList(r, tab, "ListDiffs", owners, listAll, func(d actingweb.SubscriptionDiff) string { return d.SubIDSeqnr },
+		func(scope string, list []actingweb.SubscriptionDiff, got []string) {
+			// E2 (§8.1 "subscription_diff.py:136"): ordered by subid, then numeric seqnr.
+			r.checkSorted(tab, scope, "subid, numeric seqnr", got, func(i, j int) bool {
+				a, b := list[i], list[j]
+				if a.SubID != b.SubID {
+					return a.SubID < b.SubID
+				}
+				return a.Seqnr < b.Seqnr
+			})
+		})
 }
 
 func (r *reader) suspensions() {
