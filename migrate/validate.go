@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bundle"
 )
 
 // Validate works in two passes per table (docs/bundle-format.md "Validation"):
@@ -68,6 +69,7 @@ type validator struct {
 	seed maphash.Seed
 	// actor id hash sets per side (sorted), nil when not loaded
 	actorsA, actorsB []uint64
+	drillMu          sync.Mutex
 }
 
 func validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationReport, error) {
@@ -101,14 +103,39 @@ func validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationR
 			return nil, err
 		}
 	}
+	// actors first (the orphan checks of the other tables need its id sets), then the others
+	// defaultTablePar at a time, as a copy moves them (each table's two sides are read at once)
+	var order []actingweb.Table
 	for _, t := range actingweb.Tables {
-		if !want[t] {
+		if want[t] {
+			order = append(order, t)
+		}
+	}
+	results := make([]*TableValidation, len(order))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(defaultTablePar)
+	for i, t := range order {
+		if t == actingweb.TableActors {
+			tv, err := v.table(ctx, a, b, t)
+			if err != nil {
+				return nil, fmt.Errorf("validate %s: %w", t, err)
+			}
+			results[i] = tv
 			continue
 		}
-		tv, err := v.table(ctx, a, b, t)
-		if err != nil {
-			return nil, fmt.Errorf("validate %s: %w", t, err)
-		}
+		g.Go(func() error {
+			tv, err := v.table(gctx, a, b, t)
+			if err != nil {
+				return fmt.Errorf("validate %s: %w", t, err)
+			}
+			results[i] = tv
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, tv := range results {
 		rep.Tables = append(rep.Tables, *tv)
 		if !tv.Equal {
 			rep.Equal = false
@@ -175,25 +202,27 @@ func (v *validator) part(owner string) int {
 
 // digest is the order-independent contribution of one record.
 func digest(r actingweb.Record) (uint64, uint64) {
-	h := sha256.New()
-	h.Write([]byte(r.Key()))
-	h.Write([]byte{0})
+	// sha256 of key, NUL, [1 when the payload is not JSON,] the canonical record's JSON
+	// (bundle.AppendRecordJSON: json.Marshal's bytes, properties without reflection)
+	buf := make([]byte, 0, 512)
+	buf = append(buf, r.Key()...)
+	buf = append(buf, 0)
+	n := len(buf)
 	c := actingweb.Canonical(r)
-	b, err := json.Marshal(c)
+	buf, err := bundle.AppendRecordJSON(buf, c)
 	if a, ok := c.(*actingweb.Attribute); ok && err != nil {
 		// A payload that is not JSON (e.g. NaN from a DynamoDB item) cannot be marshalled as
 		// a raw message: hash its text, marked, so content differences still show.
 		x := *a
 		x.Data, _ = json.Marshal(string(a.Data))
-		b, err = json.Marshal(&x)
-		h.Write([]byte{1})
+		buf = append(buf[:n], 1)
+		n++
+		buf, err = bundle.AppendRecordJSON(buf, &x)
 	}
 	if err != nil {
-		b = []byte(fmt.Sprintf("%#v", c))
+		buf = append(buf[:n], fmt.Sprintf("%#v", c)...)
 	}
-	h.Write(b)
-	var sum [32]byte
-	h.Sum(sum[:0])
+	sum := sha256.Sum256(buf)
 	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
 
@@ -301,6 +330,9 @@ func (v *validator) table(ctx context.Context, a, b Source, t actingweb.Table) (
 	}
 	tv.DifferencesOmitted += max(0, accA.orphans-int64(len(accA.orphanK))) + max(0, accB.orphans-int64(len(accB.orphanK)))
 	if len(differ) > 0 {
+		// one drill at a time: its memory (MemoryRows) is per run, not per table
+		v.drillMu.Lock()
+		defer v.drillMu.Unlock()
 		if err := v.drill(ctx, a, b, t, differ, accA, accB, tv, addDiff); err != nil {
 			return nil, err
 		}
