@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -36,23 +37,25 @@ func invalid(op, why string) error {
 	return fmt.Errorf("dynamodb: %s: %w: %s", op, actingweb.ErrInvalid, why)
 }
 
+// projectionOf is the ProjectionExpression ("#p0, #p1, ...") and ExpressionAttributeNames
+// selecting attrs; (nil, nil), i.e. every attribute, when attrs is empty.
+func projectionOf(attrs []string) (*string, map[string]string) {
+	if len(attrs) == 0 {
+		return nil, nil
+	}
+	names := make(map[string]string, len(attrs))
+	phs := make([]string, len(attrs))
+	for i, a := range attrs {
+		phs[i] = fmt.Sprintf("#p%d", i)
+		names[phs[i]] = a
+	}
+	return aws.String(strings.Join(phs, ", ")), names
+}
+
 // getItem is a strongly consistent GetItem; nil item (and nil error) when absent.
 func (s *Store) getItem(ctx context.Context, table actingweb.Table, key item, projection ...string) (item, error) {
 	in := &dynamodb.GetItemInput{TableName: aws.String(s.TableName(table)), Key: key, ConsistentRead: aws.Bool(true)}
-	if len(projection) > 0 {
-		names := map[string]string{}
-		expr := ""
-		for i, p := range projection {
-			ph := fmt.Sprintf("#p%d", i)
-			names[ph] = p
-			if i > 0 {
-				expr += ", "
-			}
-			expr += ph
-		}
-		in.ProjectionExpression = aws.String(expr)
-		in.ExpressionAttributeNames = names
-	}
+	in.ProjectionExpression, in.ExpressionAttributeNames = projectionOf(projection)
 	out, err := s.client.GetItem(ctx, in)
 	if err != nil {
 		return nil, err
@@ -295,29 +298,14 @@ func (u *update) remove(attr string) { u.removes = append(u.removes, u.name(attr
 func (u *update) empty() bool { return len(u.sets) == 0 && len(u.removes) == 0 }
 
 func (u *update) expression() string {
-	var b []byte
+	var clauses []string
 	if len(u.sets) > 0 {
-		b = append(b, "SET "...)
-		for i, s := range u.sets {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, s...)
-		}
+		clauses = append(clauses, "SET "+strings.Join(u.sets, ", "))
 	}
 	if len(u.removes) > 0 {
-		if len(b) > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, "REMOVE "...)
-		for i, s := range u.removes {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, s...)
-		}
+		clauses = append(clauses, "REMOVE "+strings.Join(u.removes, ", "))
 	}
-	return string(b)
+	return strings.Join(clauses, " ")
 }
 
 // applyUpdate runs u on the item with key, conditioned on the item existing (hashKey
