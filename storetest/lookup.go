@@ -14,24 +14,26 @@ func lookupOwner(t *testing.T, s actingweb.Store, name, value, want, what string
 	t.Helper()
 	ctx := ctxOf(t)
 	got, err := s.GetPropertyLookup(ctx, name, value)
-	if want == "" {
-		wantErr(t, err, actingweb.ErrNotFound, what+": GetPropertyLookup")
-		return
-	}
-	must(t, err, what+": GetPropertyLookup")
-	eq(t, got, want, what+": lookup owner")
+	wantActorID(t, got, err, want, what+": GetPropertyLookup", what+": lookup owner")
 }
 
 func reverse(t *testing.T, s actingweb.Store, name, value, want, what string) {
 	t.Helper()
 	ctx := ctxOf(t)
 	got, err := s.GetActorIDFromProperty(ctx, name, value)
+	wantActorID(t, got, err, want, what+": GetActorIDFromProperty", what+": GetActorIDFromProperty")
+}
+
+// wantActorID checks the result of an actor-id read (call names it): ErrNotFound when want
+// is "", else no error and got == want (eqWhat names that comparison).
+func wantActorID(t *testing.T, got string, err error, want, call, eqWhat string) {
+	t.Helper()
 	if want == "" {
-		wantErr(t, err, actingweb.ErrNotFound, what+": GetActorIDFromProperty")
+		wantErr(t, err, actingweb.ErrNotFound, call)
 		return
 	}
-	must(t, err, what+": GetActorIDFromProperty")
-	eq(t, got, want, what+": GetActorIDFromProperty")
+	must(t, err, call)
+	eq(t, got, want, eqWhat)
 }
 
 func testLookup(t *testing.T, open Opener) {
