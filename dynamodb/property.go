@@ -216,11 +216,7 @@ func (s *Store) CreatePropertyIfNotExists(ctx context.Context, actorID, name, va
 	if actorID == "" || name == "" {
 		return false, invalid(op, "empty actor id or property name")
 	}
-	created, err := s.putNew(ctx, &actingweb.Property{ID: actorID, Name: name, Value: value})
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return created, nil
+	return s.putNew(ctx, op, &actingweb.Property{ID: actorID, Name: name, Value: value})
 }
 
 // DeletePropertyIfValueEquals is a DeleteItem conditioned on value = :v (exact bytes); false

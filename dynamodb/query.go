@@ -169,11 +169,11 @@ func listPartition[T any](ctx context.Context, s *Store, table actingweb.Table, 
 }
 
 // putNew encodes r and writes it with PutItem conditioned on attribute_not_exists(id): false
-// (and nil error) when an item with that key already exists. Errors are unwrapped.
-func (s *Store) putNew(ctx context.Context, r actingweb.Record) (bool, error) {
+// (and nil error) when an item with that key already exists; errors wrapped by ddbErr(op, ...).
+func (s *Store) putNew(ctx context.Context, op string, r actingweb.Record) (bool, error) {
 	it, err := encodeRecord(r)
 	if err != nil {
-		return false, err
+		return false, ddbErr(op, err)
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.TableName(r.Table())),
@@ -181,10 +181,7 @@ func (s *Store) putNew(ctx context.Context, r actingweb.Record) (bool, error) {
 		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
 		ExpressionAttributeNames: map[string]string{"#id": "id"},
 	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	return err == nil, err
+	return conditional(op, err)
 }
 
 // conditional is the outcome of a conditional write of operation op: (false, nil) when its
@@ -202,9 +199,9 @@ func conditional(op string, err error) (bool, error) {
 // createNew is putNew for the Create* operations: ErrExists when the key exists, every error
 // wrapped by ddbErr(op, ...).
 func (s *Store) createNew(ctx context.Context, op string, r actingweb.Record) error {
-	created, err := s.putNew(ctx, r)
+	created, err := s.putNew(ctx, op, r)
 	if err != nil {
-		return ddbErr(op, err)
+		return err
 	}
 	if !created {
 		return ddbErr(op, actingweb.ErrExists)

@@ -62,13 +62,9 @@ func (s *Store) Suspend(ctx context.Context, actorID, target, subtarget string) 
 	if actorID == "" || target == "" {
 		return false, invalid(op, "empty actor id or target")
 	}
-	created, err := s.putNew(ctx, &actingweb.SubscriptionSuspension{
+	return s.putNew(ctx, op, &actingweb.SubscriptionSuspension{
 		ID: actorID, Target: target, Subtarget: subtarget, SuspendedAt: actingweb.NormalizeTime(time.Now()),
 	})
-	if err != nil {
-		return false, ddbErr(op, err)
-	}
-	return created, nil
 }
 
 // Resume removes that exact suspension: a DeleteItem conditioned on the stored target and
