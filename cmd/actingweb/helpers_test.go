@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/dynamodb"
+	"github.com/actingweb/actingweb-go/internal/benchdata"
+	"github.com/actingweb/actingweb-go/postgres"
+)
+
+// Shared by the end-to-end tests of the real binary (kill_test.go, fault_test.go).
+
+// localAWSEnv gives the binary dummy credentials for DynamoDB Local and keeps the SDK away
+// from EC2 IMDS.
+func localAWSEnv(t *testing.T) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// buildCLI builds this command into a temporary directory and returns the binary's path.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "actingweb")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// loadSyntheticPostgres upgrades the schema at pgURL and loads a synthetic data set of 120
+// actors (~9,000 rows over the eight data tables, internal/benchdata), then rebuilds the
+// property lookup table for the default indexed properties.
+func loadSyntheticPostgres(ctx context.Context, t *testing.T, pgURL string) {
+	t.Helper()
+	pgCfg, err := postgres.ConfigFromURL(pgURL, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := postgres.Open(ctx, pgCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.UpgradeSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data := benchdata.Default(0)
+	data.Actors, data.Properties = 120, 50
+	for _, tb := range actingweb.DataTables {
+		var batch []actingweb.Record
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			res, err := src.WriteBatch(ctx, tb, batch, actingweb.ConflictFail)
+			if err == nil && len(res.Rejects) > 0 {
+				err = errors.New(res.Rejects[0].Reason)
+			}
+			batch = batch[:0]
+			return err
+		}
+		err := data.Table(tb, func(r actingweb.Record) error {
+			batch = append(batch, r)
+			if len(batch) == 500 {
+				return flush()
+			}
+			return nil
+		})
+		if err == nil {
+			err = flush()
+		}
+		if err != nil {
+			t.Fatalf("load %s: %v", tb, err)
+		}
+	}
+	if _, err := src.RebuildPropertyLookup(ctx, actingweb.DefaultIndexedProperties); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dynamoURL is the CLI's URL of the DynamoDB store at endpoint with table prefix prefix.
+func dynamoURL(endpoint, prefix string) string {
+	return "dynamodb://?region=us-west-1&endpoint=" + url.QueryEscape(endpoint) + "&prefix=" + prefix
+}
+
+// dropDynamoTablesAtCleanup drops the tables of the DynamoDB store at ddbURL when t ends.
+func dropDynamoTablesAtCleanup(t *testing.T, ddbURL string) {
+	t.Cleanup(func() {
+		cfg, _ := dynamodb.ConfigFromURL(ddbURL, os.Getenv)
+		if s, err := dynamodb.Open(context.Background(), cfg); err == nil {
+			_ = s.DropTables(context.Background())
+		}
+	})
+}
+
+// runCLI runs bin with args to the end and returns its exit code and combined output.
+func runCLI(t *testing.T, bin string, args ...string) (int, string) {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", filepath.Base(bin), args[0], err)
+	}
+	return 0, string(out)
+}
+
+// startCLI starts bin with args and the test's environment plus env ("NAME=value"), stdout
+// and stderr captured separately.
+func startCLI(t *testing.T, env []string, bin string, args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
+	t.Helper()
+	cmd = exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, stderr
+}
+
+// waitCheckpoints waits until the copy writing to stateDir has checkpointed at least two
+// tables or segments (rows are durably on the target), for at most 20 s.
+func waitCheckpoints(stateDir string) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cps, _ := filepath.Glob(filepath.Join(stateDir, "*.checkpoint.json"))
+		if len(cps) >= 2 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
