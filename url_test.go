@@ -41,6 +41,8 @@ func TestConfigFromURL(t *testing.T) {
 		{"dynamodb://?region=eu-west-1&endpoint=http://127.0.0.1:8000&prefix=demo", "demo", "eu-west-1", "http://127.0.0.1:8000", false},
 		{"dynamodb://", actingweb.DefaultDynamoDBPrefix, actingweb.DefaultRegion, "", false},
 		{"dynamodb://?prefx=x", "", "", "", true},
+		{"dynamodb://?max-attempts=0", "", "", "", true},
+		{"dynamodb://?max-attempts=x", "", "", "", true},
 		{"dynamodb://?prefix=a;b", "", "", "", true},
 		{"postgres://x", "", "", "", true},
 	}
@@ -54,6 +56,38 @@ func TestConfigFromURL(t *testing.T) {
 		}
 		if err != nil || cfg.Prefix != c.prefix || cfg.Region != c.region || cfg.Endpoint != c.endpoint {
 			t.Errorf("%s: got %+v err %v", c.url, cfg, err)
+		}
+	}
+}
+
+func TestDynamoDBMaxAttempts(t *testing.T) {
+	cases := []struct {
+		env, url string
+		want     int
+		bad      bool
+	}{
+		{"", "dynamodb://", 0, false}, // Open applies the default of 10
+		{"3", "dynamodb://", 3, false},
+		{"3", "dynamodb://?max-attempts=5", 5, false},
+		{"0", "dynamodb://", 0, true},
+		{"many", "dynamodb://", 0, true},
+	}
+	for _, c := range cases {
+		env := func(k string) string {
+			if k == "AWS_MAX_ATTEMPTS" {
+				return c.env
+			}
+			return ""
+		}
+		cfg, err := dynamodb.ConfigFromURL(c.url, env)
+		if c.bad {
+			if !errors.Is(err, actingweb.ErrInvalid) {
+				t.Errorf("AWS_MAX_ATTEMPTS=%q %s: want ErrInvalid, got %v", c.env, c.url, err)
+			}
+			continue
+		}
+		if err != nil || cfg.MaxAttempts != c.want {
+			t.Errorf("AWS_MAX_ATTEMPTS=%q %s: MaxAttempts %d err %v, want %d", c.env, c.url, cfg.MaxAttempts, err, c.want)
 		}
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -34,9 +36,13 @@ type Config struct {
 	Endpoint string
 	// Profile is AWS_PROFILE (shared config profile), optional.
 	Profile string
-	// MaxAttempts bounds SDK retries per call (default 10). The SDK's client-side retry quota
+	// MaxAttempts bounds SDK attempts per call (AWS_MAX_ATTEMPTS or URL max-attempts; default
+	// 10, waits up to 20 s between attempts). The SDK's client-side retry quota
 	// is disabled so throttling never fails a call for want of retry tokens.
 	MaxAttempts int
+	// RequestTimeout bounds one HTTP attempt (default 60 s), so a connection that goes silent
+	// (a hung load balancer) fails the attempt and is retried instead of hanging the caller.
+	RequestTimeout time.Duration
 	// Lookup is the reverse-lookup configuration applied on property writes.
 	Lookup actingweb.LookupConfig
 }
@@ -51,6 +57,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Region == "" {
 		c.Region = actingweb.DefaultRegion
+	}
+	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("%w: AWS_MAX_ATTEMPTS %q: want a whole number >= 1", actingweb.ErrInvalid, v)
+		}
+		c.MaxAttempts = n
 	}
 	var err error
 	c.Lookup, err = actingweb.LookupConfigFromEnv(getenv)
@@ -74,9 +87,9 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	}
 	for k := range q {
 		switch k {
-		case "region", "endpoint", "prefix", "profile":
+		case "region", "endpoint", "prefix", "profile", "max-attempts":
 		default:
-			return c, fmt.Errorf("%w: dynamodb URL: unknown parameter %q (region, endpoint, prefix, profile)", actingweb.ErrInvalid, k)
+			return c, fmt.Errorf("%w: dynamodb URL: unknown parameter %q (region, endpoint, prefix, profile, max-attempts)", actingweb.ErrInvalid, k)
 		}
 	}
 	if v := q.Get("region"); v != "" {
@@ -90,6 +103,13 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	}
 	if v := q.Get("profile"); v != "" {
 		c.Profile = v
+	}
+	if v := q.Get("max-attempts"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("%w: dynamodb URL: max-attempts %q: want a whole number >= 1", actingweb.ErrInvalid, v)
+		}
+		c.MaxAttempts = n
 	}
 	return c, nil
 }
@@ -115,8 +135,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 10
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 60 * time.Second
+	}
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(cfg.Region),
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.RequestTimeout)),
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = cfg.MaxAttempts
