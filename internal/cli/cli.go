@@ -222,6 +222,13 @@ func (a *App) prepare(cmd *cobra.Command) error {
 		}
 		a.logLevel.Set(lvl)
 	}
+	if !a.flagSet["log-level"] {
+		// --quiet means quiet: no progress and no info lines, only warnings, errors and the
+		// summary (an explicit --log-level wins).
+		if f := cmd.Flags().Lookup("quiet"); f != nil && f.Changed && f.Value.String() == "true" {
+			a.logLevel.Set(slog.LevelWarn)
+		}
+	}
 	if a.flagSet["pg-password"] {
 		a.Logger.Warn("--pg-password is visible to other users in the process list; prefer the PG_DB_PASSWORD environment variable")
 	}

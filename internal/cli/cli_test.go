@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -386,6 +387,26 @@ func TestBarProgress(t *testing.T) {
 	for _, want := range []string{"actors", "trusts", "between bars", "after bars"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestQuietLogLevel(t *testing.T) {
+	cases := []struct {
+		args []string
+		want slog.Level
+	}{
+		{[]string{"--quiet"}, slog.LevelWarn},
+		{[]string{"--quiet", "--log-level", "debug"}, slog.LevelDebug},
+		{nil, slog.LevelInfo},
+	}
+	for _, c := range cases {
+		a, _, _ := newTestApp(nil)
+		args := append([]string{"validate", "--input-dir", filepath.Join(t.TempDir(), "missing"),
+			"--to", "postgres://u@127.0.0.1:1/db?connect_timeout=1"}, c.args...)
+		a.Execute(context.Background(), args)
+		if got := a.logLevel.Level(); got != c.want {
+			t.Errorf("%v: log level %v, want %v", c.args, got, c.want)
 		}
 	}
 }

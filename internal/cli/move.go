@@ -67,7 +67,7 @@ func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
 	f.StringVar(&m.Report, "report", "", "write the JSON report to this file (mode 0600)")
 	f.BoolVar(&m.ConsistentRead, "consistent-read", true, "strongly consistent DynamoDB scans")
 	f.BoolVar(&m.Estimate, "estimate", a.Terminal, "count source tables first for progress ETAs (a full scan on DynamoDB; default on a terminal)")
-	f.BoolVar(&m.Quiet, "quiet", false, "no progress output (the summary is still printed)")
+	f.BoolVar(&m.Quiet, "quiet", false, "no progress output and no info log lines (warnings, errors and the summary are still printed)")
 }
 
 // options turns the flags into engine options; errors are usage errors.

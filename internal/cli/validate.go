@@ -59,7 +59,7 @@ could not be read, 2 usage.`,
 	f.BoolVar(&o.ConsistentRead, "consistent-read", true, "strongly consistent DynamoDB scans")
 	f.BoolVar(&o.SkipLookup, "skip-lookup", false, "leave the property lookup table out")
 	f.StringVar(&o.Report, "report", "", "write the JSON report to this file (mode 0600)")
-	f.BoolVar(&o.Quiet, "quiet", false, "no progress output")
+	f.BoolVar(&o.Quiet, "quiet", false, "no progress output and no info log lines (warnings, errors and the result are still printed)")
 	return cmd
 }
 
