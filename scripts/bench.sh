@@ -204,7 +204,9 @@ rm -rf "$WORK/export_pg"
 
 # ------------------------------------------------------------------ DynamoDB Local
 "$AW" schema upgrade --to "$(ddburl "$P_A")" >>"$RUN/schema.log" 2>&1
-aw import_ddb import --to "$(ddburl "$P_A")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_ddb" "${quiet[@]}"
+# Same concurrency as the ceiling: each writer keeps up to 4 BatchWriteItem requests in flight.
+aw import_ddb import --to "$(ddburl "$P_A")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_ddb" \
+  --concurrency "$(( DDB_CONC >= 4 ? DDB_CONC / 4 : 1 ))" "${quiet[@]}"
 aw export_ddb export --from "$(ddburl "$P_A")" --output-dir "$WORK/export_ddb" "${quiet[@]}"
 rm -rf "$WORK/export_ddb"
 say "ceiling: parallel Scan (4 segments per table, 8 at once, as export: 4 segments × 2 tables)"
