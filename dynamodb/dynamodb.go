@@ -7,6 +7,7 @@ package dynamodb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/logging"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -140,6 +142,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(cfg.Region),
+		awsconfig.WithLogger(sdkLogger{}),
 		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.RequestTimeout)),
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -188,3 +191,12 @@ func (s *Store) Describe() string {
 
 // Close is a no-op (the SDK client holds no connections that need closing).
 func (s *Store) Close() error { return nil }
+
+// sdkLogger sends the AWS SDK's own log lines (e.g. "failed to discard remaining HTTP response
+// body" when a call is cancelled) to slog's default logger at debug level instead of printing
+// them on stderr in the SDK's format: noise to an operator, visible with --log-level debug.
+type sdkLogger struct{}
+
+func (sdkLogger) Logf(c logging.Classification, format string, v ...interface{}) {
+	slog.Debug("aws sdk: "+fmt.Sprintf(format, v...), "classification", string(c))
+}

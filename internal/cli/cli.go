@@ -142,6 +142,9 @@ func Main(args []string) int {
 	defer stop()
 	app := NewApp(os.Stdout, os.Stderr, os.Getenv)
 	app.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
+	// The stores log through slog's default logger (lookup collisions, AWS SDK notices at debug
+	// level): send it through the command's handler, level and progress-aware writer.
+	slog.SetDefault(app.Logger)
 	return app.Execute(ctx, args)
 }
 
