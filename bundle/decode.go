@@ -20,10 +20,11 @@ import (
 // required timestamps) are errors wrapping actingweb.ErrInvalid. When only required fields
 // are missing, the decoded record is returned with the error (for the reject's key).
 func DecodeRecord(t actingweb.Table, line []byte) (actingweb.Record, error) {
-	if t == actingweb.TableProperties {
-		if p, ok := decodePropertyFast(line); ok {
-			return p, nil
+	if r, ok := decodeFast(t, line); ok {
+		if err := CheckRequired(r); err != nil {
+			return r, err // the record is returned for the reject's key
 		}
+		return r, nil
 	}
 	r := actingweb.NewRecord(t)
 	if r == nil {
@@ -203,98 +204,18 @@ func parseUpstreamTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("timestamp %q is in no known form", s)
 }
 
-// decodePropertyFast decodes the common form of a properties line — exactly
-// {"id":"…","name":"…","value":"…"} in any key order, no whitespace, each key once, string
-// values — without reflection. Anything else (other keys, null, numbers, whitespace, invalid
-// UTF-8, control characters) returns ok=false and the caller takes DecodeRecord, which gives
-// the same record for every line this accepts; strings with escapes are unquoted by
-// encoding/json itself.
+// decodePropertyFast decodes a properties line in canonical form with its required fields
+// set, without reflection (decodeFast); anything else returns ok=false.
 func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
-	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
+	r, ok := decodePropertyLine(line)
+	if !ok {
 		return nil, false
 	}
-	p := &actingweb.Property{}
-	var seen uint8
-	i := 1
-	for {
-		key, n, ok := fastString(line, i)
-		if !ok || n >= len(line) || line[n] != ':' {
-			return nil, false
-		}
-		var bit uint8
-		var dst *string
-		switch string(key) { // no allocation
-		case "id":
-			bit, dst = 1, &p.ID
-		case "name":
-			bit, dst = 2, &p.Name
-		case "value":
-			bit, dst = 4, &p.Value
-		default:
-			return nil, false
-		}
-		if seen&bit != 0 {
-			return nil, false
-		}
-		seen |= bit
-		raw, m, ok := fastString(line, n+1)
-		if !ok {
-			return nil, false
-		}
-		if bytes.IndexByte(raw, '\\') >= 0 {
-			if *dst, ok = unescapeJSON(raw); !ok {
-				return nil, false
-			}
-		} else {
-			*dst = string(raw)
-		}
-		if m >= len(line) {
-			return nil, false
-		}
-		switch line[m] {
-		case ',':
-			i = m + 1
-			continue
-		case '}':
-			if m != len(line)-1 || seen != 7 || p.ID == "" || p.Name == "" {
-				return nil, false
-			}
-			return p, true
-		default:
-			return nil, false
-		}
+	p := r.(*actingweb.Property)
+	if p.ID == "" || p.Name == "" {
+		return nil, false
 	}
-}
-
-// fastString reads the JSON string literal starting at b[i] (which must be '"'): raw is its
-// content between the quotes (escapes left in place), next the index after the closing quote.
-// ok is false for anything but a well-formed literal of valid UTF-8 without control
-// characters; escape sequences are only skipped here, not checked (the caller hands strings
-// with escapes to encoding/json, which checks them).
-func fastString(b []byte, i int) (raw []byte, next int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
-	}
-	start := i + 1
-	ascii := true
-	for j := start; j < len(b); j++ {
-		c := b[j]
-		switch {
-		case c == '"':
-			raw = b[start:j]
-			if !ascii && !utf8.Valid(raw) {
-				return nil, 0, false
-			}
-			return raw, j + 1, true
-		case c == '\\':
-			j++ // skip the escaped character ('"' or '\\' included)
-		case c < 0x20:
-			return nil, 0, false
-		case c >= 0x80:
-			ascii = false
-		}
-	}
-	return nil, 0, false
+	return p, true
 }
 
 // unescapeJSON resolves the escape sequences of a JSON string's content exactly as

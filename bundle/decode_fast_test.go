@@ -31,7 +31,7 @@ func TestDecodePropertyFast(t *testing.T) {
 		{`{"id":"a","name":"n","value":"v","extra":"x"}`, false},
 		{`{"id":"a","name":"n","value":null}`, false},
 		{`{"id":"a","name":"n","value":1}`, false},
-		{`{"id":"a","name":"n"}`, false},
+		{`{"id":"a","name":"n"}`, true}, // value absent: "" as encoding/json gives
 		{`{"id":"","name":"n","value":"v"}`, false},
 		{`{"id":"a","name":"","value":"v"}`, false},
 		{`{"id":"a","id":"b","name":"n","value":"v"}`, false},

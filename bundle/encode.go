@@ -8,17 +8,12 @@ import (
 )
 
 // AppendRecordJSON appends r's bundle line (without the newline) to dst: exactly the bytes
-// json.Marshal(r) gives. Properties, the bulk of a bundle, are encoded by hand without
-// reflection; other records go through json.Marshal. The error is json.Marshal's.
+// json.Marshal(r) gives. Every record type is encoded by hand without reflection
+// (appendRecordFast); what the hand encoders do not vouch for (a time or payload json.Marshal
+// may refuse) goes through json.Marshal. The error is json.Marshal's.
 func AppendRecordJSON(dst []byte, r actingweb.Record) ([]byte, error) {
-	if p, ok := r.(*actingweb.Property); ok && p != nil {
-		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, p.ID)
-		dst = append(dst, `,"name":`...)
-		dst = appendJSONString(dst, p.Name)
-		dst = append(dst, `,"value":`...)
-		dst = appendJSONString(dst, p.Value)
-		return append(dst, '}'), nil
+	if out, ok := appendRecordFast(dst, r); ok {
+		return out, nil
 	}
 	b, err := json.Marshal(r)
 	if err != nil {

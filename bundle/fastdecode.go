@@ -1,0 +1,717 @@
+package bundle
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// This file holds the reflection-free decoders of the canonical line form of every table:
+// the bytes AppendRecordJSON writes (compact JSON, the JSON names of record.go, omitempty
+// fields absent, RFC 3339 times as time.Time.MarshalJSON writes them). Each decoder takes
+// only lines it can decode to exactly the record encoding/json gives; anything else (unknown
+// or case-folded keys, a key twice, keys with escapes, null, whitespace, a number where a
+// string belongs, an integer with a fraction or exponent, invalid UTF-8 in a string field,
+// a bad escape, …) returns ok=false and DecodeRecord takes the encoding/json path, which then
+// decides (and words the error). FuzzDecodeEquivalence checks the equivalence.
+
+// decodeFast decodes line as a record of table t without reflection; ok=false leaves the
+// line to decodeGeneric. Required fields are not checked.
+func decodeFast(t actingweb.Table, line []byte) (actingweb.Record, bool) {
+	switch t {
+	case actingweb.TableProperties:
+		return decodePropertyLine(line)
+	case actingweb.TableActors:
+		return decodeActorLine(line)
+	case actingweb.TablePropertyLookup:
+		return decodePropertyLookupLine(line)
+	case actingweb.TableAttributes:
+		return decodeAttributeLine(line)
+	case actingweb.TableTrusts:
+		return decodeTrustLine(line)
+	case actingweb.TablePeerTrustees:
+		return decodePeerTrusteeLine(line)
+	case actingweb.TableSubscriptions:
+		return decodeSubscriptionLine(line)
+	case actingweb.TableSubscriptionDiffs:
+		return decodeSubscriptionDiffLine(line)
+	case actingweb.TableSubscriptionSuspensions:
+		return decodeSubscriptionSuspensionLine(line)
+	}
+	return nil, false
+}
+
+// lineScanner walks one flat JSON object {"key":value,...} with no whitespace. Any failure
+// sets bad; later calls then do nothing, so callers check bad once at the end.
+type lineScanner struct {
+	b    []byte
+	i    int    // next byte to read
+	key  []byte // key of the current member (no escapes)
+	seen uint64 // keys seen, one bit each, for refusing duplicates
+	bad  bool
+}
+
+func newLineScanner(b []byte) lineScanner {
+	s := lineScanner{b: b, i: 1}
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		s.bad = true
+	}
+	return s
+}
+
+// next moves to the next member and reads its key and the ':'; false at the closing '}'
+// (which must be the last byte) or on failure.
+func (s *lineScanner) next() bool {
+	if s.bad {
+		return false
+	}
+	b := s.b
+	if s.i > 1 { // after a value: ',' or the final '}'
+		if s.i >= len(b) {
+			s.bad = true
+			return false
+		}
+		switch b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			if s.i != len(b)-1 {
+				s.bad = true
+			}
+			return false
+		default:
+			s.bad = true
+			return false
+		}
+	} else if len(b) == 2 { // "{}"
+		s.i = 2
+		return false
+	}
+	start, end, esc, ok := scanString(b, s.i)
+	if !ok || esc || end >= len(b) || b[end] != ':' {
+		s.bad = true
+		return false
+	}
+	s.key = b[start : end-1]
+	s.i = end + 1
+	return true
+}
+
+// mark records that the member with the given bit has been seen; a second time is a failure.
+func (s *lineScanner) mark(bit uint64) bool {
+	if s.bad || s.seen&bit != 0 {
+		s.bad = true
+		return false
+	}
+	s.seen |= bit
+	return true
+}
+
+// unknown fails on the current key.
+func (s *lineScanner) unknown() { s.bad = true }
+
+// str reads a string value.
+func (s *lineScanner) str(bit uint64) string {
+	if !s.mark(bit) {
+		return ""
+	}
+	start, end, esc, ok := scanString(s.b, s.i)
+	if !ok {
+		s.bad = true
+		return ""
+	}
+	s.i = end
+	raw := s.b[start : end-1]
+	if !esc {
+		return string(raw)
+	}
+	v, ok := unescapeJSON(raw)
+	if !ok {
+		s.bad = true
+	}
+	return v
+}
+
+// strPtr reads a string value into a new pointer (null is a failure).
+func (s *lineScanner) strPtr(bit uint64) *string {
+	v := s.str(bit)
+	if s.bad {
+		return nil
+	}
+	return &v
+}
+
+// boolean reads true or false.
+func (s *lineScanner) boolean(bit uint64) bool {
+	if !s.mark(bit) {
+		return false
+	}
+	b := s.b[s.i:]
+	if len(b) >= 4 && string(b[:4]) == "true" {
+		s.i += 4
+		return true
+	}
+	if len(b) >= 5 && string(b[:5]) == "false" {
+		s.i += 5
+		return false
+	}
+	s.bad = true
+	return false
+}
+
+// int reads an integer in JSON's grammar without fraction or exponent that fits an int64.
+func (s *lineScanner) int(bit uint64) int64 {
+	if !s.mark(bit) {
+		return 0
+	}
+	b := s.b
+	i0 := s.i
+	i := i0
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	n := i - start
+	if n == 0 || (n > 1 && b[start] == '0') {
+		s.bad = true
+		return 0
+	}
+	s.i = i
+	if n <= 18 {
+		var v int64
+		for _, c := range b[start:i] {
+			v = v*10 + int64(c-'0')
+		}
+		if neg {
+			v = -v
+		}
+		return v
+	}
+	v, err := strconv.ParseInt(string(b[i0:i]), 10, 64)
+	if err != nil {
+		s.bad = true
+	}
+	return v
+}
+
+// intPtr reads an integer into a new pointer (null is a failure).
+func (s *lineScanner) intPtr(bit uint64) *int64 {
+	v := s.int(bit)
+	if s.bad {
+		return nil
+	}
+	return &v
+}
+
+// time reads a JSON string with time.Time's own UnmarshalJSON, as encoding/json does.
+func (s *lineScanner) time(bit uint64) time.Time {
+	var t time.Time
+	if !s.mark(bit) {
+		return t
+	}
+	start, end, esc, ok := scanString(s.b, s.i)
+	if !ok || esc {
+		s.bad = true
+		return t
+	}
+	if err := t.UnmarshalJSON(s.b[start-1 : end]); err != nil {
+		s.bad = true
+		return t
+	}
+	s.i = end
+	return t
+}
+
+// timePtr reads a time into a new pointer (null is a failure).
+func (s *lineScanner) timePtr(bit uint64) *time.Time {
+	t := s.time(bit)
+	if s.bad {
+		return nil
+	}
+	return &t
+}
+
+// raw reads any JSON value but null, kept verbatim (a copy) as json.RawMessage does.
+func (s *lineScanner) raw(bit uint64) json.RawMessage {
+	if !s.mark(bit) {
+		return nil
+	}
+	if s.i < len(s.b) && s.b[s.i] == 'n' {
+		s.bad = true
+		return nil
+	}
+	end, ok := skipValue(s.b, s.i, 0)
+	if !ok {
+		s.bad = true
+		return nil
+	}
+	v := append(json.RawMessage(nil), s.b[s.i:end]...)
+	s.i = end
+	return v
+}
+
+// scanString reads the JSON string literal starting at b[i] (which must be '"'): start is
+// the index after the opening quote, end the index after the closing one, esc whether the
+// content holds backslashes. ok is false for anything but a literal of valid UTF-8 without
+// control characters; escapes are only skipped here (unescapeJSON checks them).
+func scanString(b []byte, i int) (start, end int, esc, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, false, false
+	}
+	start = i + 1
+	ascii := true
+	for j := start; j < len(b); j++ {
+		c := b[j]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			continue
+		}
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[start:j]) {
+				return 0, 0, false, false
+			}
+			return start, j + 1, esc, true
+		case c == '\\':
+			esc = true
+			j++ // skip the escaped character ('"' or '\\' included)
+		case c < 0x20:
+			return 0, 0, false, false
+		default:
+			ascii = false
+		}
+	}
+	return 0, 0, false, false
+}
+
+// maxFastDepth bounds the nesting skipValue and appendCompactValue follow; deeper values
+// take the encoding/json path.
+const maxFastDepth = 200
+
+// skipValue validates the JSON value starting at b[i] and returns the index after it. It
+// accepts a subset of what encoding/json's scanner accepts: no whitespace anywhere, nesting
+// up to maxFastDepth; strings as the scanner takes them (escapes checked, any byte >= 0x20
+// otherwise, UTF-8 not checked). ok=false means "not taken", not necessarily invalid.
+func skipValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return skipRawString(b, i)
+	case c == '{':
+		if depth >= maxFastDepth {
+			return 0, false
+		}
+		i++
+		if i < len(b) && b[i] == '}' {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if i < len(b) && b[i] != '"' {
+				return 0, false
+			}
+			if i, ok = skipRawString(b, i); !ok || i >= len(b) || b[i] != ':' {
+				return 0, false
+			}
+			if i, ok = skipValue(b, i+1, depth+1); !ok || i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case '}':
+				return i + 1, true
+			default:
+				return 0, false
+			}
+		}
+	case c == '[':
+		if depth >= maxFastDepth {
+			return 0, false
+		}
+		i++
+		if i < len(b) && b[i] == ']' {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if i, ok = skipValue(b, i, depth+1); !ok || i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case ']':
+				return i + 1, true
+			default:
+				return 0, false
+			}
+		}
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		return skipNumber(b, i)
+	}
+	return 0, false
+}
+
+func skipLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+		return i + len(lit), true
+	}
+	return 0, false
+}
+
+// skipNumber reads a number in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func skipNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, false
+		}
+	}
+	return i, true
+}
+
+// skipRawString reads a string literal at b[i] as encoding/json's scanner does: bytes < 0x20
+// refused, escapes one of \" \\ \/ \b \f \n \r \t \uXXXX, other bytes (invalid UTF-8
+// included) taken as they are. It returns the index after the closing quote.
+func skipRawString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			return j + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			if j+1 >= len(b) {
+				return 0, false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if hex4(b[j+2:]) < 0 {
+					return 0, false
+				}
+				j += 5
+			default:
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+// Bits of the members, per table, for lineScanner.mark.
+const (
+	b0 uint64 = 1 << iota
+	b1
+	b2
+	b3
+	b4
+	b5
+	b6
+	b7
+	b8
+	b9
+	b10
+	b11
+	b12
+	b13
+	b14
+	b15
+	b16
+	b17
+	b18
+	b19
+	b20
+	b21
+	b22
+)
+
+func decodePropertyLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.Property{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "name":
+			r.Name = s.str(b1)
+		case "value":
+			r.Value = s.str(b2)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodeActorLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.Actor{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "creator":
+			r.Creator = s.str(b1)
+		case "passphrase":
+			r.Passphrase = s.str(b2)
+		case "created_at":
+			r.CreatedAt = s.timePtr(b3)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodePropertyLookupLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.PropertyLookup{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "property_name":
+			r.PropertyName = s.str(b0)
+		case "value":
+			r.Value = s.strPtr(b1)
+		case "lookup_key":
+			r.LookupKey = s.str(b2)
+		case "actor_id":
+			r.ActorID = s.str(b3)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodeAttributeLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.Attribute{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "bucket_name":
+			r.BucketName = s.str(b1)
+		case "bucket":
+			r.Bucket = s.str(b2)
+		case "name":
+			r.Name = s.str(b3)
+		case "data":
+			r.Data = s.raw(b4)
+		case "timestamp":
+			r.Timestamp = s.timePtr(b5)
+		case "ttl_timestamp":
+			r.TTLTimestamp = s.intPtr(b6)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodeTrustLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.Trust{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "peerid":
+			r.PeerID = s.str(b1)
+		case "baseuri":
+			r.BaseURI = s.str(b2)
+		case "type":
+			r.Type = s.str(b3)
+		case "relationship":
+			r.Relationship = s.str(b4)
+		case "secret":
+			r.Secret = s.str(b5)
+		case "desc":
+			r.Desc = s.strPtr(b6)
+		case "approved":
+			r.Approved = s.boolean(b7)
+		case "peer_approved":
+			r.PeerApproved = s.boolean(b8)
+		case "verified":
+			r.Verified = s.boolean(b9)
+		case "verification_token":
+			r.VerificationToken = s.strPtr(b10)
+		case "peer_identifier":
+			r.PeerIdentifier = s.strPtr(b11)
+		case "established_via":
+			r.EstablishedVia = s.strPtr(b12)
+		case "created_at":
+			r.CreatedAt = s.timePtr(b13)
+		case "last_accessed":
+			r.LastAccessed = s.timePtr(b14)
+		case "last_connected_via":
+			r.LastConnectedVia = s.strPtr(b15)
+		case "client_name":
+			r.ClientName = s.strPtr(b16)
+		case "client_version":
+			r.ClientVersion = s.strPtr(b17)
+		case "client_platform":
+			r.ClientPlatform = s.strPtr(b18)
+		case "oauth_client_id":
+			r.OAuthClientID = s.strPtr(b19)
+		case "aw_supported":
+			r.AWSupported = s.strPtr(b20)
+		case "aw_version":
+			r.AWVersion = s.strPtr(b21)
+		case "capabilities_fetched_at":
+			r.CapabilitiesFetchedAt = s.timePtr(b22)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodePeerTrusteeLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.PeerTrustee{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "peerid":
+			r.PeerID = s.str(b1)
+		case "baseuri":
+			r.BaseURI = s.str(b2)
+		case "type":
+			r.Type = s.str(b3)
+		case "passphrase":
+			r.Passphrase = s.str(b4)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodeSubscriptionLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.Subscription{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "peer_sub_id":
+			r.PeerSubID = s.str(b1)
+		case "peerid":
+			r.PeerID = s.str(b2)
+		case "subid":
+			r.SubID = s.str(b3)
+		case "granularity":
+			r.Granularity = s.strPtr(b4)
+		case "target":
+			r.Target = s.strPtr(b5)
+		case "subtarget":
+			r.Subtarget = s.strPtr(b6)
+		case "resource":
+			r.Resource = s.strPtr(b7)
+		case "seqnr":
+			r.Seqnr = s.int(b8)
+		case "callback":
+			r.Callback = s.boolean(b9)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodeSubscriptionDiffLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.SubscriptionDiff{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "subid_seqnr":
+			r.SubIDSeqnr = s.str(b1)
+		case "subid":
+			r.SubID = s.str(b2)
+		case "timestamp":
+			r.Timestamp = s.time(b3)
+		case "diff":
+			r.Diff = s.str(b4)
+		case "seqnr":
+			r.Seqnr = s.int(b5)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
+
+func decodeSubscriptionSuspensionLine(line []byte) (actingweb.Record, bool) {
+	r := &actingweb.SubscriptionSuspension{}
+	s := newLineScanner(line)
+	for s.next() {
+		switch string(s.key) {
+		case "id":
+			r.ID = s.str(b0)
+		case "target":
+			r.Target = s.str(b1)
+		case "subtarget":
+			r.Subtarget = s.str(b2)
+		case "suspended_at":
+			r.SuspendedAt = s.time(b3)
+		default:
+			s.unknown()
+		}
+	}
+	return r, !s.bad
+}
