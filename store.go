@@ -140,6 +140,21 @@ type LookupRebuild struct {
 	ContestedTruncated bool
 }
 
+// LookupFeed builds property lookup rows from property rows while they are being written, so a
+// migration need not rescan the properties table afterwards (DynamoDB has no index on the
+// property name: the rescan reads every property item). The rows it is given must be exactly
+// the rows that were written to the properties table (a table that was empty when the feed
+// started); its result is the LookupRebuild that RebuildPropertyLookup would report for the
+// same rows. Add may be called from several goroutines and blocks while the feed's bounded
+// queues are full; Close is called once, after the last Add, and waits for every lookup row to
+// be written. After an error from Add, Close returns that error too.
+type LookupFeed interface {
+	// Add derives the lookup rows of the properties of indexed names (list: names ignored).
+	Add(ctx context.Context, props []*Property) error
+	// Close finishes the feed: every lookup row written, the counts final.
+	Close() (LookupRebuild, error)
+}
+
 // LookupContest is one lookup key (property name, value) claimed by several actors (§5.4): Kept
 // owns the lookup row now, Others hold the same value in their property rows (sorted, Kept
 // excluded). Value is the property value in clear text: internal, never shown.

@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -74,43 +75,18 @@ func (t *rebuildTally) sample(s string) {
 // claim won. Run the rebuild while nothing else writes indexed properties (as a migration
 // does), or rerun it afterwards: a rerun counts every key held by another actor as a Collision.
 func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
-	want := map[string]bool{}
-	var list []string
-	for _, n := range names {
-		if n != "" && !strings.HasPrefix(n, "list:") && !want[n] {
-			want[n] = true
-			list = append(list, n)
-		}
-	}
-	if len(list) == 0 {
-		return actingweb.LookupRebuild{}, nil
+	f := s.newLookupFeed(ctx, names)
+	if len(f.list) == 0 {
+		return f.Close()
 	}
 	props := s.TableName(actingweb.TableProperties)
-	tally := &rebuildTally{contests: contestSet{byKey: map[string]*actingweb.LookupContest{}}}
-
-	g, gctx := errgroup.WithContext(ctx)
-	queues := make([]chan lookupCandidate, rebuildWorkers)
-	for w := range queues {
-		queues[w] = make(chan lookupCandidate, rebuildQueue)
-		g.Go(func() error { return s.rebuildWorker(gctx, queues[w], tally) })
-	}
-	route := func(c lookupCandidate) error {
-		h := fnv.New32a()
-		h.Write([]byte(c.digest))
-		select {
-		case queues[h.Sum32()%rebuildWorkers] <- c:
-			return nil
-		case <-gctx.Done():
-			return gctx.Err()
-		}
-	}
 	in := func(seg int) *dynamodb.ScanInput {
 		si := &dynamodb.ScanInput{TableName: aws.String(props), ConsistentRead: aws.Bool(true),
 			Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(rebuildSegments)}
-		if len(list) <= 100 { // IN takes at most 100 operands; filter client-side beyond
+		if len(f.list) <= 100 { // IN takes at most 100 operands; filter client-side beyond
 			vals := map[string]types.AttributeValue{}
-			ph := make([]string, len(list))
-			for i, n := range list {
+			ph := make([]string, len(f.list))
+			for i, n := range f.list {
 				ph[i] = fmt.Sprintf(":n%d", i)
 				vals[ph[i]] = avS(n)
 			}
@@ -120,45 +96,115 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 		}
 		return si
 	}
-	g.Go(func() error {
-		defer func() {
-			for _, q := range queues {
-				close(q)
-			}
-		}()
-		var sg errgroup.Group
-		for seg := 0; seg < rebuildSegments; seg++ {
-			sg.Go(func() error {
-				p := dynamodb.NewScanPaginator(s.client, in(seg))
-				for p.HasMorePages() {
-					out, err := p.NextPage(gctx)
+	var sg errgroup.Group
+	for seg := 0; seg < rebuildSegments; seg++ {
+		sg.Go(func() error {
+			p := dynamodb.NewScanPaginator(s.client, in(seg))
+			for p.HasMorePages() {
+				out, err := p.NextPage(f.gctx)
+				if err != nil {
+					return s.tableErr("scan", props, err)
+				}
+				for _, item := range out.Items {
+					rec, err := decodeRecord(actingweb.TableProperties, item)
 					if err != nil {
-						return s.tableErr("scan", props, err)
+						return fmt.Errorf("dynamodb: rebuild lookup from %s: %w", props, err)
 					}
-					for _, item := range out.Items {
-						rec, err := decodeRecord(actingweb.TableProperties, item)
-						if err != nil {
-							return fmt.Errorf("dynamodb: rebuild lookup from %s: %w", props, err)
-						}
-						pr := rec.(*actingweb.Property)
-						if !want[pr.Name] {
-							continue
-						}
-						c := lookupCandidate{digest: actingweb.LookupKey(pr.Name, pr.Value), owner: pr.ID,
-							name: pr.Name, value: pr.Value}
-						if err := route(c); err != nil {
-							return err
-						}
+					if err := f.add(ctx, rec.(*actingweb.Property)); err != nil {
+						return err
 					}
 				}
-				return nil
-			})
+			}
+			return nil
+		})
+	}
+	scanErr := sg.Wait()
+	res, err := f.Close()
+	if scanErr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		err = scanErr
+	}
+	return res, err
+}
+
+// NewLookupFeed starts the lookup-building half of RebuildPropertyLookup (its routed workers,
+// BatchGetItem checks and BatchWriteItem writes, same counting) without the scan: the caller
+// hands it the property rows it writes (actingweb.LookupFeed). A migration into an empty
+// properties table uses it to skip the rescan of properties after the copy. ctx bounds the
+// feed's workers; Close must be called.
+func (s *Store) NewLookupFeed(ctx context.Context, names []string) actingweb.LookupFeed {
+	return s.newLookupFeed(ctx, names)
+}
+
+// lookupFeed is the worker pool of a rebuild: candidates routed by digest to rebuildWorkers
+// workers (every contender for one key passes the same worker, one after the other).
+type lookupFeed struct {
+	s      *Store
+	want   map[string]bool
+	list   []string
+	g      *errgroup.Group
+	gctx   context.Context
+	queues []chan lookupCandidate
+	tally  *rebuildTally
+	once   sync.Once
+}
+
+func (s *Store) newLookupFeed(ctx context.Context, names []string) *lookupFeed {
+	f := &lookupFeed{s: s, want: map[string]bool{},
+		tally: &rebuildTally{contests: contestSet{byKey: map[string]*actingweb.LookupContest{}}}}
+	for _, n := range names {
+		if n != "" && !strings.HasPrefix(n, "list:") && !f.want[n] {
+			f.want[n] = true
+			f.list = append(f.list, n)
 		}
-		return sg.Wait()
+	}
+	f.g, f.gctx = errgroup.WithContext(ctx)
+	f.queues = make([]chan lookupCandidate, rebuildWorkers)
+	for w := range f.queues {
+		f.queues[w] = make(chan lookupCandidate, rebuildQueue)
+		f.g.Go(func() error { return s.rebuildWorker(f.gctx, f.queues[w], f.tally) })
+	}
+	return f
+}
+
+// Add routes the candidates of props (indexed names only) to the workers.
+func (f *lookupFeed) Add(ctx context.Context, props []*actingweb.Property) error {
+	for _, p := range props {
+		if err := f.add(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *lookupFeed) add(ctx context.Context, p *actingweb.Property) error {
+	if !f.want[p.Name] {
+		return nil
+	}
+	c := lookupCandidate{digest: actingweb.LookupKey(p.Name, p.Value), owner: p.ID, name: p.Name, value: p.Value}
+	h := fnv.New32a()
+	h.Write([]byte(c.digest))
+	select {
+	case f.queues[h.Sum32()%rebuildWorkers] <- c:
+		return nil
+	case <-f.gctx.Done(): // a worker failed: Close returns its error
+		return fmt.Errorf("dynamodb: lookup feed stopped: %w", context.Cause(f.gctx))
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close closes the queues and waits for the workers: the counts are final after it.
+func (f *lookupFeed) Close() (actingweb.LookupRebuild, error) {
+	f.once.Do(func() {
+		for _, q := range f.queues {
+			close(q)
+		}
 	})
-	err := g.Wait()
-	res := tally.res
-	res.Contested, res.ContestedTruncated = tally.contests.list()
+	err := f.g.Wait()
+	f.tally.mu.Lock()
+	defer f.tally.mu.Unlock()
+	res := f.tally.res
+	res.Contested, res.ContestedTruncated = f.tally.contests.list()
 	return res, err
 }
 

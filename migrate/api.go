@@ -76,6 +76,16 @@ type (
 		IsEmpty(ctx context.Context, t actingweb.Table) (bool, error)
 		WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (actingweb.WriteResult, error)
 	}
+	// LookupFeeder is implemented by sinks that can build the property lookup from the
+	// property rows as they are written (actingweb.LookupFeed; DynamoDB, where the rebuild's
+	// rescan of properties is a full table scan). The engine uses a feed instead of
+	// RebuildPropertyLookup only when every property row of the run goes through it: the
+	// properties table was empty when this run started it (FreshTableWriter, ConflictFail),
+	// the run is not a resume of that table and the scan is not shared between machines.
+	// Otherwise, and when the properties table fails, the lookup is rebuilt by a rescan.
+	LookupFeeder interface {
+		NewLookupFeed(ctx context.Context, names []string) actingweb.LookupFeed
+	}
 	// Counter is implemented by sources that can count a table cheaply enough for a progress
 	// estimate (stores and bundle readers do; Count on DynamoDB is a scan, so it is only used
 	// when Options.Estimate is true).
@@ -205,6 +215,9 @@ type LookupSummary struct {
 	Names   []string                `json:"names"`
 	Result  actingweb.LookupRebuild `json:"result"`
 	Skipped string                  `json:"skipped,omitempty"` // why it did not run, if it did not
+	// FromStream is true when the lookup was built from the property rows as they were
+	// written (LookupFeeder) instead of by a rescan of the properties table.
+	FromStream bool `json:"from_stream,omitempty"`
 	// Contested is the number of lookup keys several actors contend for on the sink
 	// (len(Result.Contested)).
 	Contested int `json:"contested"`

@@ -41,6 +41,11 @@ type engine struct {
 	mu      sync.Mutex
 	summary map[actingweb.Table]*TableSummary
 	resumed bool
+
+	// feeder builds the lookup while properties are written (nil: rebuild by rescan); fed is
+	// the feed's result once the properties table finished with it.
+	feeder LookupFeeder
+	fed    *actingweb.LookupRebuild
 }
 
 func describe(x any) string {
@@ -164,6 +169,9 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 	if ss, ok := dst.(SequentialSink); ok {
 		e.seqSink = ss
 	}
+	if lf, ok := dst.(LookupFeeder); ok && rebuild && !o.DryRun && o.TotalSegments <= 1 {
+		e.feeder = lf
+	}
 	if o.Rate > 0 {
 		e.limiter = rate.NewLimiter(rate.Limit(o.Rate), max(o.BatchSize, int(o.Rate)))
 	}
@@ -223,11 +231,17 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 		case o.TotalSegments > 1:
 			ls.Skipped = "the scan is shared between machines: run once more with --tables property_lookup after every share finished"
 		default:
-			lr := dst.(LookupRebuilder)
-			e.log.Info("rebuilding property lookup", "names", o.IndexedProperties)
-			res, err := lr.RebuildPropertyLookup(ctx, o.IndexedProperties)
-			if err != nil {
-				return fail(actingweb.TablePropertyLookup, fmt.Errorf("rebuild property lookup: %w", err))
+			var res actingweb.LookupRebuild
+			if e.fed != nil {
+				res = *e.fed
+				ls.FromStream = true
+			} else {
+				lr := dst.(LookupRebuilder)
+				e.log.Info("rebuilding property lookup", "names", o.IndexedProperties)
+				var err error
+				if res, err = lr.RebuildPropertyLookup(ctx, o.IndexedProperties); err != nil {
+					return fail(actingweb.TablePropertyLookup, fmt.Errorf("rebuild property lookup: %w", err))
+				}
 			}
 			ls.Result = res
 			if err := e.sourceOwners(ctx, ls); err != nil {
@@ -289,6 +303,7 @@ type tableRun struct {
 	skipped  atomic.Int64
 	rejected atomic.Int64
 	drift    atomic.Int64
+	feed     actingweb.LookupFeed // properties only: the lookup built from the written rows
 }
 
 func (e *engine) table(ctx context.Context, t actingweb.Table) error {
@@ -330,6 +345,10 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 		}
 	}
 	tr.cp = cp
+	if t == actingweb.TableProperties && e.feeder != nil && cp.Fresh && !sum.Resumed {
+		tr.feed = e.feeder.NewLookupFeed(ctx, o.IndexedProperties)
+		e.log.Info("property lookup built while properties are written (the table was empty)", "names", o.IndexedProperties)
+	}
 	pageSize := cp.PageSize
 	if e.seqSink != nil && !o.DryRun {
 		if err := e.seqSink.ResumeSink(t, cp.SinkState); err != nil {
@@ -388,6 +407,18 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 	if err != nil {
 		// drain so the scanners' goroutine can finish
 		for range ch {
+		}
+	}
+	if tr.feed != nil {
+		res, ferr := tr.feed.Close()
+		switch {
+		case err != nil: // the rescan after a resume rebuilds the lookup
+		case ferr != nil:
+			err = fmt.Errorf("build property lookup from the written properties: %w", ferr)
+		default:
+			e.mu.Lock()
+			e.fed = &res
+			e.mu.Unlock()
 		}
 	}
 	sum.Read = tr.read.Load()
@@ -542,6 +573,11 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 			if err != nil {
 				return fmt.Errorf("write %d rows to %s: %w", len(b.recs), tr.t, err)
 			}
+			if tr.feed != nil {
+				if err := tr.feed.Add(ctx, writtenProperties(b.recs, res.Rejects)); err != nil {
+					return err
+				}
+			}
 			tr.written.Add(int64(res.Written))
 			tr.skipped.Add(int64(res.Skipped))
 			if len(res.Rejects) > 0 {
@@ -646,4 +682,22 @@ func (tr *tableRun) saveLocked(force bool) error {
 	}
 	tr.lastSave = time.Now()
 	return writeCheckpoint(o.StateDir, tr.cp)
+}
+
+// writtenProperties returns the properties of recs that the sink did not reject.
+func writtenProperties(recs []actingweb.Record, rejects []actingweb.Reject) []*actingweb.Property {
+	var refused map[string]bool
+	if len(rejects) > 0 {
+		refused = make(map[string]bool, len(rejects))
+		for _, r := range rejects {
+			refused[r.Key] = true
+		}
+	}
+	out := make([]*actingweb.Property, 0, len(recs))
+	for _, r := range recs {
+		if p, ok := r.(*actingweb.Property); ok && !refused[p.Key()] {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -94,8 +94,9 @@ func TestCopyBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Lookup == nil || rep.Lookup.Result.Written != 200 {
-		t.Errorf("lookup rebuild on DynamoDB: %+v", rep.Lookup)
+	// the DynamoDB tables were empty: the lookup is built while properties are written
+	if rep.Lookup == nil || rep.Lookup.Result.Written != 200 || !rep.Lookup.FromStream {
+		t.Errorf("lookup rebuild on DynamoDB: %+v, want 200 written while properties were written", rep.Lookup)
 	}
 	mustEqual(t, seed, ddb)
 
@@ -103,8 +104,8 @@ func TestCopyBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Lookup == nil || rep.Lookup.Result.Written != 200 {
-		t.Errorf("lookup rebuild on PostgreSQL: %+v", rep.Lookup)
+	if rep.Lookup == nil || rep.Lookup.Result.Written != 200 || rep.Lookup.FromStream {
+		t.Errorf("lookup rebuild on PostgreSQL: %+v, want 200 written by a rebuild", rep.Lookup)
 	}
 	mustEqual(t, ddb, pg)
 
@@ -158,6 +159,9 @@ func TestKillAndResume(t *testing.T) {
 	}{
 		{"ddb-to-pg", ddb, func() migrate.Sink { return pg }, 100, 12},
 		{"pg-to-ddb", pg, func() migrate.Sink { return openDDB(t) }, 25, 40},
+		// cancelled while properties are written and their lookup rows built alongside: the
+		// resumed run rebuilds the lookup by a rescan
+		{"pg-to-ddb-in-properties", pg, func() migrate.Sink { return openDDB(t) }, 25, 34},
 	} {
 		t.Run(dir.name, func(t *testing.T) {
 			dst := dir.dst()
@@ -179,6 +183,17 @@ func TestKillAndResume(t *testing.T) {
 			}
 			if !rep.Resumed {
 				t.Error("not reported as resumed")
+			}
+			for _, ts := range rep.Tables {
+				if ts.Table != actingweb.TableProperties {
+					continue
+				}
+				if ts.Resumed && rep.Lookup != nil && rep.Lookup.FromStream {
+					t.Error("properties resumed, yet the lookup was built from the resumed run's rows only")
+				}
+				if dir.name == "pg-to-ddb-in-properties" && !ts.Resumed {
+					t.Error("the first run was not cancelled inside properties")
+				}
 			}
 			vr := mustEqual(t, dir.src, dst.(migrate.Source))
 			for _, tv := range vr.Tables {

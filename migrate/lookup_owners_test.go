@@ -113,6 +113,9 @@ func TestContestedLookupTakesSourceOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkContest(t, rep)
+	if !rep.Lookup.FromStream {
+		t.Errorf("copy into empty DynamoDB tables rebuilt the lookup by a rescan: %+v", rep.Lookup)
+	}
 	if got := lookupOwner(t, back); got != ownerC {
 		t.Errorf("DynamoDB owner = %s, want the source's %s", got, ownerC)
 	}
@@ -124,7 +127,7 @@ func TestContestedLookupTakesSourceOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ls := rep.Lookup; ls == nil || ls.Contested != 1 || ls.OwnersFromSource != 0 || ls.Result.Contested[0].Kept != ownerC {
+	if ls := rep.Lookup; ls == nil || ls.Contested != 1 || ls.OwnersFromSource != 0 || ls.Result.Contested[0].Kept != ownerC || ls.FromStream {
 		t.Errorf("lookup-only rerun: %+v", rep.Lookup)
 	}
 	mustEqual(t, src, back)

@@ -59,8 +59,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "property lookup rebuild skipped: %s\n", l.Skipped)
 		} else {
 			x := l.Result
-			fmt.Fprintf(&b, "property lookup rebuilt for %s: scanned %d, written %d, existing %d, collisions %d, orphans %d\n",
-				strings.Join(l.Names, ","), x.Scanned, x.Written, x.Existing, x.Collisions, x.Orphans)
+			how := "rescan of properties"
+			if l.FromStream {
+				how = "built while properties were written"
+			}
+			fmt.Fprintf(&b, "property lookup rebuilt for %s (%s): scanned %d, written %d, existing %d, collisions %d, orphans %d\n",
+				strings.Join(l.Names, ","), how, x.Scanned, x.Written, x.Existing, x.Collisions, x.Orphans)
 			for _, s := range x.Samples {
 				fmt.Fprintf(&b, "  %s\n", s)
 			}
