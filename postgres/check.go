@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -162,7 +163,7 @@ func hex4(b []byte) rune {
 
 // isJSONNull reports a payload that is the JSON literal null (stored as SQL NULL, §5.3).
 func isJSONNull(raw json.RawMessage) bool {
-	return raw != nil && strings.TrimSpace(string(raw)) == "null"
+	return raw != nil && string(bytes.TrimSpace(raw)) == "null"
 }
 
 // CheckRecord returns why PostgreSQL cannot store r (every reason, joined by "; "), or "" when

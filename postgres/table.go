@@ -1,13 +1,16 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,8 +35,13 @@ type tableSpec struct {
 	owner string   // owner column (segment hash)
 	// scan reads one row (columns in cols order) into a new record.
 	scan func(pgx.Rows) (actingweb.Record, error)
-	// values renders a record as column values in cols order, appended to dst.
+	// values renders a record as column values in cols order, appended to dst (the reference
+	// rendering: pgx encodes these exactly as row does, copy_test.go proves it).
 	values func(r actingweb.Record, dst []any) []any
+	// row appends the record as one tuple of PostgreSQL's binary COPY format (field count,
+	// then per column a length-prefixed value in cols order), the bytes pgx's CopyFrom would
+	// send for values.
+	row func(r actingweb.Record, b []byte) []byte
 	// keyOf returns the primary-key column values of a record, in pk order.
 	keyOf func(r actingweb.Record) []string
 	// update is the SET list of an overwrite (ON CONFLICT DO UPDATE); "" = all non-key columns.
@@ -69,6 +77,80 @@ func int64Arg(v *int64) any {
 	return *v
 }
 
+// Binary COPY encoding (https://www.postgresql.org/docs/current/sql-copy.html, "Binary
+// Format"): each field is an int32 byte length (-1 = NULL) followed by the value in the
+// type's binary send format. These helpers write exactly what pgx's codecs write for the Go
+// values of tableSpec.values (copy_test.go compares them field by field).
+
+// copyHeader is the binary COPY signature, flags field and header extension length.
+var copyHeader = []byte("PGCOPY\n\377\r\n\000\x00\x00\x00\x00\x00\x00\x00\x00")
+
+// microsecFromUnixEpochToY2K is the offset of PostgreSQL's timestamp epoch (2000-01-01).
+const microsecFromUnixEpochToY2K = 946684800 * 1000000
+
+func appendTupleHeader(b []byte, n int16) []byte { return binary.BigEndian.AppendUint16(b, uint16(n)) }
+
+func appendNull(b []byte) []byte { return append(b, 0xff, 0xff, 0xff, 0xff) }
+
+// appendText writes a text/varchar value: its UTF-8 bytes.
+func appendText(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func appendOptText(b []byte, s *string) []byte {
+	if s == nil {
+		return appendNull(b)
+	}
+	return appendText(b, *s)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 0, 0, 0, 1, 1)
+	}
+	return append(b, 0, 0, 0, 1, 0)
+}
+
+func appendInt32(b []byte, v int32) []byte {
+	b = append(b, 0, 0, 0, 4)
+	return binary.BigEndian.AppendUint32(b, uint32(v))
+}
+
+func appendOptInt64(b []byte, v *int64) []byte {
+	if v == nil {
+		return appendNull(b)
+	}
+	b = append(b, 0, 0, 0, 8)
+	return binary.BigEndian.AppendUint64(b, uint64(*v))
+}
+
+// appendTime writes a timestamp or timestamptz: microseconds since 2000-01-01 UTC, the
+// sub-microsecond part truncated (as pgx does for the UTC times of values).
+func appendTime(b []byte, t time.Time) []byte {
+	us := t.Unix()*1000000 + int64(t.Nanosecond())/1000 - microsecFromUnixEpochToY2K
+	b = append(b, 0, 0, 0, 8)
+	return binary.BigEndian.AppendUint64(b, uint64(us))
+}
+
+func appendOptTime(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return appendNull(b)
+	}
+	return appendTime(b, *t)
+}
+
+// appendJSONB writes an attribute payload: jsonb's binary format is the version byte 1 and
+// the JSON text; nil and the JSON literal null are SQL NULL (§5.3).
+func appendJSONB(b []byte, raw json.RawMessage) []byte {
+	if raw == nil || isJSONNull(raw) {
+		return appendNull(b)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(raw)+1))
+	b = append(b, 1)
+	return append(b, raw...)
+}
+
 var specs = map[actingweb.Table]*tableSpec{
 	actingweb.TableActors: {
 		cols: []string{"id", "creator", "passphrase", "created_at"}, pk: []string{"id"}, owner: "id",
@@ -80,6 +162,14 @@ var specs = map[actingweb.Table]*tableSpec{
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.Actor)
 			return append(dst, r.ID, r.Creator, r.Passphrase, tsArg(r.CreatedAt))
+		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.Actor)
+			b = appendTupleHeader(b, 4)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.Creator)
+			b = appendText(b, r.Passphrase)
+			return appendOptTime(b, r.CreatedAt)
 		},
 		keyOf: func(rec actingweb.Record) []string { return []string{rec.(*actingweb.Actor).ID} },
 		// DynamoDB has no created_at (§5.5 item 2): an overwrite without one keeps the stored one.
@@ -96,6 +186,13 @@ var specs = map[actingweb.Table]*tableSpec{
 			r := rec.(*actingweb.Property)
 			return append(dst, r.ID, r.Name, r.Value)
 		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.Property)
+			b = appendTupleHeader(b, 3)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.Name)
+			return appendText(b, r.Value)
+		},
 		keyOf: func(rec actingweb.Record) []string { r := rec.(*actingweb.Property); return []string{r.ID, r.Name} },
 	},
 	actingweb.TablePropertyLookup: {
@@ -111,6 +208,13 @@ var specs = map[actingweb.Table]*tableSpec{
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.PropertyLookup)
 			return append(dst, r.PropertyName, *r.Value, r.ActorID)
+		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.PropertyLookup)
+			b = appendTupleHeader(b, 3)
+			b = appendText(b, r.PropertyName)
+			b = appendText(b, *r.Value)
+			return appendText(b, r.ActorID)
 		},
 		keyOf: func(rec actingweb.Record) []string {
 			r := rec.(*actingweb.PropertyLookup)
@@ -136,6 +240,17 @@ var specs = map[actingweb.Table]*tableSpec{
 				data = []byte(r.Data)
 			}
 			return append(dst, r.ID, r.BucketName, r.Bucket, r.Name, data, tsArg(r.Timestamp), int64Arg(r.TTLTimestamp))
+		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.Attribute)
+			b = appendTupleHeader(b, 7)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.BucketName)
+			b = appendText(b, r.Bucket)
+			b = appendText(b, r.Name)
+			b = appendJSONB(b, r.Data)
+			b = appendOptTime(b, r.Timestamp)
+			return appendOptInt64(b, r.TTLTimestamp)
 		},
 		keyOf: func(rec actingweb.Record) []string {
 			r := rec.(*actingweb.Attribute)
@@ -166,6 +281,33 @@ var specs = map[actingweb.Table]*tableSpec{
 				strArg(r.ClientName), strArg(r.ClientVersion), strArg(r.ClientPlatform), strArg(r.OAuthClientID),
 				strArg(r.AWSupported), strArg(r.AWVersion), tsArg(r.CapabilitiesFetchedAt))
 		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.Trust)
+			b = appendTupleHeader(b, 23)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.PeerID)
+			b = appendText(b, r.BaseURI)
+			b = appendText(b, r.Type)
+			b = appendText(b, r.Relationship)
+			b = appendText(b, r.Secret)
+			b = appendOptText(b, r.Desc)
+			b = appendBool(b, r.Approved)
+			b = appendBool(b, r.PeerApproved)
+			b = appendBool(b, r.Verified)
+			b = appendOptText(b, r.VerificationToken)
+			b = appendOptText(b, r.PeerIdentifier)
+			b = appendOptText(b, r.EstablishedVia)
+			b = appendOptTime(b, r.CreatedAt)
+			b = appendOptTime(b, r.LastAccessed)
+			b = appendOptText(b, r.LastConnectedVia)
+			b = appendOptText(b, r.ClientName)
+			b = appendOptText(b, r.ClientVersion)
+			b = appendOptText(b, r.ClientPlatform)
+			b = appendOptText(b, r.OAuthClientID)
+			b = appendOptText(b, r.AWSupported)
+			b = appendOptText(b, r.AWVersion)
+			return appendOptTime(b, r.CapabilitiesFetchedAt)
+		},
 		keyOf: func(rec actingweb.Record) []string { r := rec.(*actingweb.Trust); return []string{r.ID, r.PeerID} },
 	},
 	actingweb.TablePeerTrustees: {
@@ -178,6 +320,15 @@ var specs = map[actingweb.Table]*tableSpec{
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.PeerTrustee)
 			return append(dst, r.ID, r.PeerID, r.BaseURI, r.Type, r.Passphrase)
+		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.PeerTrustee)
+			b = appendTupleHeader(b, 5)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.PeerID)
+			b = appendText(b, r.BaseURI)
+			b = appendText(b, r.Type)
+			return appendText(b, r.Passphrase)
 		},
 		keyOf: func(rec actingweb.Record) []string {
 			r := rec.(*actingweb.PeerTrustee)
@@ -199,6 +350,20 @@ var specs = map[actingweb.Table]*tableSpec{
 			return append(dst, r.ID, r.PeerSubID, r.PeerID, r.SubID, strArg(r.Granularity), strArg(r.Target),
 				strArg(r.Subtarget), strArg(r.Resource), int32(r.Seqnr), r.Callback)
 		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.Subscription)
+			b = appendTupleHeader(b, 10)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.PeerSubID)
+			b = appendText(b, r.PeerID)
+			b = appendText(b, r.SubID)
+			b = appendOptText(b, r.Granularity)
+			b = appendOptText(b, r.Target)
+			b = appendOptText(b, r.Subtarget)
+			b = appendOptText(b, r.Resource)
+			b = appendInt32(b, int32(r.Seqnr))
+			return appendBool(b, r.Callback)
+		},
 		keyOf: func(rec actingweb.Record) []string {
 			r := rec.(*actingweb.Subscription)
 			return []string{r.ID, r.PeerSubID}
@@ -216,6 +381,16 @@ var specs = map[actingweb.Table]*tableSpec{
 			r := rec.(*actingweb.SubscriptionDiff)
 			return append(dst, r.ID, r.SubIDSeqnr, r.SubID, r.Timestamp.UTC(), r.Diff, int32(r.Seqnr))
 		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.SubscriptionDiff)
+			b = appendTupleHeader(b, 6)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.SubIDSeqnr)
+			b = appendText(b, r.SubID)
+			b = appendTime(b, r.Timestamp)
+			b = appendText(b, r.Diff)
+			return appendInt32(b, int32(r.Seqnr))
+		},
 		keyOf: func(rec actingweb.Record) []string {
 			r := rec.(*actingweb.SubscriptionDiff)
 			return []string{r.ID, r.SubIDSeqnr}
@@ -232,6 +407,14 @@ var specs = map[actingweb.Table]*tableSpec{
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.SubscriptionSuspension)
 			return append(dst, r.ID, r.Target, r.Subtarget, r.SuspendedAt.UTC())
+		},
+		row: func(rec actingweb.Record, b []byte) []byte {
+			r := rec.(*actingweb.SubscriptionSuspension)
+			b = appendTupleHeader(b, 4)
+			b = appendText(b, r.ID)
+			b = appendText(b, r.Target)
+			b = appendText(b, r.Subtarget)
+			return appendTime(b, r.SuspendedAt)
 		},
 		keyOf: func(rec actingweb.Record) []string {
 			r := rec.(*actingweb.SubscriptionSuspension)
@@ -390,6 +573,14 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	return emit(true)
 }
 
+// PreferredBatchSize is the batch size the migrate engine uses for writes into PostgreSQL
+// (migrate.BatchSizer): bigger COPY batches than the engine's default of 500 cut the per-batch
+// costs (statement, round trips, engine bookkeeping) of client and server.
+func (s *Store) PreferredBatchSize() int { return PreferredBatchSize }
+
+// PreferredBatchSize is the value of Store.PreferredBatchSize.
+const PreferredBatchSize = 2000
+
 // WriteBatch writes recs (all of table t) under policy in one transaction.
 //
 // Every row is checked first (CheckRecord, §9.2); property_lookup rows are also checked for an
@@ -480,23 +671,44 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 // copyFail writes recs with COPY straight into the table; an existing key fails the batch
 // with ErrConflict naming it. Returns the rows written.
 func (s *Store) copyFail(ctx context.Context, sp *tableSpec, recs []actingweb.Record) (int, error) {
-	tx, err := s.pool.Begin(ctx)
+	// One COPY is one statement, so its own transaction: all rows or none (the deferred
+	// foreign key of property_lookup is checked at its end), no BEGIN/COMMIT round trips.
+	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, s.tableErr(sp.t, "write", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after Commit
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{s.schema, string(sp.t)}, sp.cols, &recordSource{sp: sp, recs: recs, i: -1})
-	if err == nil {
-		err = tx.Commit(ctx)
-	}
+	err = s.copyRecords(ctx, c.Conn().PgConn(), pgx.Identifier{s.schema, string(sp.t)}, sp, recs)
+	c.Release()
 	if err != nil {
 		if isUniqueViolation(err) {
-			tx.Rollback(context.WithoutCancel(ctx))
 			return 0, s.conflictErr(ctx, sp, recs, err)
 		}
 		return 0, s.tableErr(sp.t, "write (copy)", err)
 	}
 	return len(recs), nil
+}
+
+// copyBufs recycles the COPY buffers of copyRecords.
+var copyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledCopyBuf is the largest buffer copyBufs keeps.
+const maxPooledCopyBuf = 16 << 20
+
+// copyRecords sends recs into table (columns sp.cols) with one COPY ... FROM STDIN BINARY on
+// conn: the statement pgx's CopyFrom sends, with the rows encoded by sp.row into one buffer
+// instead of through the type map (no []any per row, no interface boxing of every value).
+func (s *Store) copyRecords(ctx context.Context, conn *pgconn.PgConn, table pgx.Identifier, sp *tableSpec, recs []actingweb.Record) error {
+	bp := copyBufs.Get().(*[]byte)
+	b := append((*bp)[:0], copyHeader...)
+	for _, r := range recs {
+		b = sp.row(r, b)
+	}
+	_, err := conn.CopyFrom(ctx, bytes.NewReader(b), "copy "+table.Sanitize()+" ( "+quoteList(sp.cols)+" ) from stdin binary;")
+	if cap(b) <= maxPooledCopyBuf {
+		*bp = b[:0]
+		copyBufs.Put(bp)
+	}
+	return err
 }
 
 // copyNew is the fast path of skip and overwrite: one query finds which keys of recs exist,
@@ -527,7 +739,7 @@ func (s *Store) copyNew(ctx context.Context, sp *tableSpec, recs []actingweb.Rec
 	}
 	n := 0
 	if len(fresh) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, string(sp.t)}, sp.cols, &recordSource{sp: sp, recs: fresh, i: -1}); err != nil {
+		if err := s.copyRecords(ctx, tx.Conn().PgConn(), pgx.Identifier{s.schema, string(sp.t)}, sp, fresh); err != nil {
 			if isUniqueViolation(err) {
 				return 0, err
 			}
@@ -579,7 +791,7 @@ func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []a
 		` (LIKE `+s.qtable(t)+`) ON COMMIT DELETE ROWS`); err != nil {
 		return 0, s.tableErr(t, "write (temporary table)", err)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", tmp}, sp.cols, &recordSource{sp: sp, recs: recs, i: -1}); err != nil {
+	if err := s.copyRecords(ctx, tx.Conn().PgConn(), pgx.Identifier{"pg_temp", tmp}, sp, recs); err != nil {
 		return 0, s.tableErr(t, "write (copy)", err)
 	}
 	cols := quoteList(sp.cols)
@@ -646,21 +858,6 @@ func (s *Store) existingKeys(ctx context.Context, q pgxQuerier, sp *tableSpec, r
 	}
 	return out, nil
 }
-
-// recordSource feeds records to CopyFrom, reusing one value slice.
-type recordSource struct {
-	sp   *tableSpec
-	recs []actingweb.Record
-	i    int
-	buf  []any
-}
-
-func (r *recordSource) Next() bool { r.i++; return r.i < len(r.recs) }
-func (r *recordSource) Values() ([]any, error) {
-	r.buf = r.sp.values(r.recs[r.i], r.buf[:0])
-	return r.buf, nil
-}
-func (r *recordSource) Err() error { return nil }
 
 // rejectOrphans moves lookup rows whose actor has no actors row into res.Rejects.
 func (s *Store) rejectOrphans(ctx context.Context, recs []actingweb.Record, res *actingweb.WriteResult) ([]actingweb.Record, error) {
