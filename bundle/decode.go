@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
-	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -221,39 +220,40 @@ func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
 // unescapeJSON resolves the escape sequences of a JSON string's content exactly as
 // encoding/json does (\" \\ \/ \b \f \n \r \t \uXXXX; a \u surrogate that does not pair
 // with the next \uXXXX becomes U+FFFD and the next escape is read on its own). raw must
-// already be valid UTF-8 without control characters or unescaped quotes (fastString checks);
+// already be valid UTF-8 without control characters or unescaped quotes (scanString checks);
 // any other escape returns ok=false.
 func unescapeJSON(raw []byte) (string, bool) {
-	out := make([]byte, 0, len(raw))
+	var out strings.Builder // its String does not copy
+	out.Grow(len(raw))
 	for i := 0; i < len(raw); {
 		j := bytes.IndexByte(raw[i:], '\\')
 		if j < 0 {
-			out = append(out, raw[i:]...)
+			out.Write(raw[i:])
 			break
 		}
-		out = append(out, raw[i:i+j]...)
+		out.Write(raw[i : i+j])
 		i += j
 		if i+1 >= len(raw) {
 			return "", false
 		}
 		switch c := raw[i+1]; c {
 		case '"', '\\', '/':
-			out = append(out, c)
+			out.WriteByte(c)
 			i += 2
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 			i += 2
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 			i += 2
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 			i += 2
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 			i += 2
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 			i += 2
 		case 'u':
 			r := hex4(raw[i+2:])
@@ -267,18 +267,18 @@ func unescapeJSON(raw []byte) (string, bool) {
 					r2 = hex4(raw[i+2:])
 				}
 				if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
-					out = utf8.AppendRune(out, d)
+					out.WriteRune(d)
 					i += 6
 					continue
 				}
 				r = unicode.ReplacementChar
 			}
-			out = utf8.AppendRune(out, r)
+			out.WriteRune(r)
 		default:
 			return "", false
 		}
 	}
-	return string(out), true
+	return out.String(), true
 }
 
 // hex4 parses the 4 hex digits at the start of b, -1 when there are not 4.

@@ -24,6 +24,15 @@ func AppendRecordJSON(dst []byte, r actingweb.Record) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// htmlSafeByte marks the bytes encoding/json writes in a string as they are: printable ASCII
+// but '"', '\\', '<', '>' and '&'.
+var htmlSafeByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string exactly as encoding/json encodes a string
 // (HTML escaping on: <, > and & as \u003c \u003e \u0026; \b \f \n \r \t short escapes, other
 // control characters as \u00XX; invalid UTF-8 bytes as \ufffd; U+2028 and U+2029 escaped).
@@ -31,11 +40,13 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && htmlSafeByte[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '\\', '"':

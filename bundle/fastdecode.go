@@ -257,6 +257,15 @@ func (s *lineScanner) raw(bit uint64) json.RawMessage {
 	return v
 }
 
+// plainStringByte marks the bytes a JSON string holds as they are and that need no further
+// look: printable ASCII but '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // scanString reads the JSON string literal starting at b[i] (which must be '"'): start is
 // the index after the opening quote, end the index after the closing one, esc whether the
 // content holds backslashes. ok is false for anything but a literal of valid UTF-8 without
@@ -266,28 +275,30 @@ func scanString(b []byte, i int) (start, end int, esc, ok bool) {
 		return 0, 0, false, false
 	}
 	start = i + 1
-	ascii := true
-	for j := start; j < len(b); j++ {
-		c := b[j]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			continue
+	j := start
+	for {
+		for j < len(b) && plainStringByte[b[j]] {
+			j++
 		}
-		switch {
+		if j >= len(b) {
+			return 0, 0, false, false
+		}
+		switch c := b[j]; {
 		case c == '"':
-			if !ascii && !utf8.Valid(b[start:j]) {
-				return 0, 0, false, false
-			}
 			return start, j + 1, esc, true
 		case c == '\\':
 			esc = true
-			j++ // skip the escaped character ('"' or '\\' included)
+			j += 2 // skip the escaped character ('"' or '\\' included)
 		case c < 0x20:
 			return 0, 0, false, false
-		default:
-			ascii = false
+		default: // c >= 0x80: one whole, valid UTF-8 sequence (no surrogates)
+			r, size := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && size == 1 {
+				return 0, 0, false, false
+			}
+			j += size
 		}
 	}
-	return 0, 0, false, false
 }
 
 // maxFastDepth bounds the nesting skipValue and appendCompactValue follow; deeper values
@@ -415,6 +426,15 @@ func skipNumber(b []byte, i int) (int, bool) {
 	return i, true
 }
 
+// rawPlainByte marks the bytes skipRawString passes without a look: all but control characters,
+// '"' and '\\'.
+var rawPlainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x100; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // skipRawString reads a string literal at b[i] as encoding/json's scanner does: bytes < 0x20
 // refused, escapes one of \" \\ \/ \b \f \n \r \t \uXXXX, other bytes (invalid UTF-8
 // included) taken as they are. It returns the index after the closing quote.
@@ -423,6 +443,12 @@ func skipRawString(b []byte, i int) (int, bool) {
 		return 0, false
 	}
 	for j := i + 1; j < len(b); j++ {
+		for j < len(b) && rawPlainByte[b[j]] {
+			j++
+		}
+		if j >= len(b) {
+			break
+		}
 		c := b[j]
 		switch {
 		case c == '"':

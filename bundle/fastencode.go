@@ -306,11 +306,26 @@ func appendCompactValue(dst, src []byte, i, depth int) ([]byte, int, bool) {
 	return append(dst, src[i:j]...), j, true
 }
 
+// compactPlainByte marks the bytes appendCompactString copies without a look: all but control
+// characters, '"', '\\', '<', '>', '&' and 0xE2 (the lead byte of U+2028 and U+2029).
+var compactPlainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x100; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0xE2
+	}
+	return t
+}()
+
 // appendCompactString appends the string literal at src[i] (checked as skipRawString checks
 // it) with '<', '>', '&', U+2028 and U+2029 escaped, as encoding/json's compaction does.
 func appendCompactString(dst, src []byte, i int) ([]byte, int, bool) {
 	start := i
 	for j := i + 1; j < len(src); j++ {
+		for j < len(src) && compactPlainByte[src[j]] {
+			j++
+		}
+		if j >= len(src) {
+			break
+		}
 		c := src[j]
 		switch {
 		case c == '"':
