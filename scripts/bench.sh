@@ -6,7 +6,8 @@
 #    BENCH_SCALE=1 is 20,000 actors × 50 properties = 1,000,000 property rows, ~1.5 million
 #    rows in the nine tables.
 # 2. PostgreSQL: actingweb import  vs  pgx CopyFrom of the same rows into the same tables
-#                actingweb export  vs  COPY ... TO STDOUT of the same tables
+#                actingweb export  vs  COPY ... TO STDOUT of the same tables into files
+#                (and, for reference, binary COPY into io.Discard)
 # 3. DynamoDB Local: actingweb import vs BatchWriteItem (25 items per request)
 #                    actingweb export vs parallel Scan (same segments)
 #                    actingweb validate vs actingweb copy (DynamoDB → PostgreSQL)
@@ -195,11 +196,22 @@ say "ceiling: pgx CopyFrom ($PG_CONC streams)"
 "$AWB" raw-pg-copyfrom --pg "$PG" --src "$S_IMP" --dst "$S_RAW" --concurrency "$PG_CONC" | best ceiling_pg_copyfrom
 "$AWB" pg-drop --pg "$PG" --schema "$S_RAW"
 aw export_pg export --from "$(pgurl "$S_IMP")" --output-dir "$WORK/export_pg" "${quiet[@]}"
-say "ceiling: COPY TO STDOUT"
+say "ceiling: COPY TO STDOUT into files (text and binary; 1 stream, 4 segments x 8)"
+# The ceiling does the same job as the export: the rows of every table leave PostgreSQL
+# through COPY ... TO STDOUT and land in files on the same disk (as `psql -c "COPY ... TO
+# STDOUT" > file` would). The faster format and layout counts.
 {
-  "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 1 --workers 1
-  "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 4 --workers 8
+  for fmt in text binary; do
+    "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 1 --workers 1 --format "$fmt" --out "$WORK/copyto"
+    "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 4 --workers 8 --format "$fmt" --out "$WORK/copyto"
+    rm -rf "$WORK/copyto"
+  done
 } | best ceiling_pg_copyto
+say "reference: binary COPY TO STDOUT into io.Discard (nothing written)"
+{
+  "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 1 --workers 1 --format binary
+  "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 4 --workers 8 --format binary
+} | best ref_pg_copyto_discard
 rm -rf "$WORK/export_pg"
 
 # ------------------------------------------------------------------ DynamoDB Local

@@ -174,7 +174,7 @@ func runTable(_ context.Context, args []string) error {
 	}
 	rows := []cmp{
 		{"import → PostgreSQL", "import_pg", "ceiling_pg_copyfrom", "pgx CopyFrom"},
-		{"export ← PostgreSQL", "export_pg", "ceiling_pg_copyto", "COPY TO STDOUT"},
+		{"export ← PostgreSQL", "export_pg", "ceiling_pg_copyto", "COPY TO STDOUT into files"},
 		{"import → DynamoDB Local", "import_ddb", "ceiling_ddb_write", "BatchWriteItem×25"},
 		{"export ← DynamoDB Local", "export_ddb", "ceiling_ddb_scan", "parallel Scan"},
 	}
@@ -193,6 +193,13 @@ func runTable(_ context.Context, args []string) error {
 		}
 		fmt.Printf("| %s | %s | %.1f | %s | %s | %s | %.1f | %s | %.2f | ≥ 0.80 | %s |\n", c.label, group(a.rows), a.seconds,
 			group(int64(a.rate())), c.ceilLabel, group(b.rows), b.seconds, group(int64(b.rate())), ratio, verdict(ratio >= 0.8))
+	}
+	if a, okA := res["export_pg"]; okA {
+		if b, okB := res["ref_pg_copyto_discard"]; okB && b.rate() > 0 {
+			ratio := a.rate() / b.rate()
+			fmt.Printf("| (reference) export ← PostgreSQL | %s | %.1f | %s | binary COPY into io.Discard, no files | %s | %.1f | %s | %.2f | — | — |\n",
+				group(a.rows), a.seconds, group(int64(a.rate())), group(b.rows), b.seconds, group(int64(b.rate())), ratio)
+		}
 	}
 	if v, okV := res["validate_ddb_pg"]; okV {
 		if c, okC := res["copy_ddb_pg"]; okC && c.seconds > 0 {
