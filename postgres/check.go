@@ -42,18 +42,52 @@ func (c *checker) fail(format string, args ...any) {
 // text checks a text/varchar value: valid UTF-8, no NUL character, at most max characters
 // (max 0 = unlimited, text columns).
 func (c *checker) text(col, v string, max int) {
-	if strings.IndexByte(v, 0) >= 0 {
-		c.fail("%s contains a NUL character (PostgreSQL text cannot hold U+0000)", col)
-	}
-	if !utf8.ValidString(v) {
-		c.fail("%s is not valid UTF-8", col)
-		return
+	if !plainASCII(v) { // rare: the exact checks
+		if strings.IndexByte(v, 0) >= 0 {
+			c.fail("%s contains a NUL character (PostgreSQL text cannot hold U+0000)", col)
+		}
+		if !utf8.ValidString(v) {
+			c.fail("%s is not valid UTF-8", col)
+			return
+		}
 	}
 	if max > 0 && len(v) > max {
 		if n := utf8.RuneCountInString(v); n > max {
 			c.fail("%s is %d characters long, the column is varchar(%d)", col, n, max)
 		}
 	}
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// le64 loads s[i:i+8] as a little-endian word (one load after the compiler combines them).
+func le64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// plainASCII reports whether every byte of s is in 0x01..0x7F: then s is valid UTF-8 without
+// a NUL, in one pass over 16 bytes at a time (false says nothing: check exactly).
+func plainASCII(s string) bool {
+	i := 0
+	for ; i+16 <= len(s); i += 16 {
+		a, b := le64(s, i), le64(s, i+8)
+		// (w - lsb8) &^ w has the top bit of a byte set only if the byte was 0 or >= 0x81
+		// (then w itself has it too): a zero byte in an all-ASCII word always shows.
+		if (a|b)&msb8 != 0 || ((a-lsb8)&^a|(b-lsb8)&^b)&msb8 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // key checks a primary-key part: a non-empty text value.
@@ -100,6 +134,16 @@ func (c *checker) jsonb(col string, raw json.RawMessage) {
 // (NaN, Infinity, -Infinity, trailing data, ...), invalid UTF-8, a \u0000 escape or an unpaired
 // surrogate escape inside a string (PostgreSQL rejects both).
 func jsonbProblem(raw []byte) string {
+	if jsonbOK(raw) {
+		return ""
+	}
+	return jsonbProblemSlow(raw)
+}
+
+// jsonbProblemSlow is jsonbProblem in three passes (utf8.Valid, json.Valid, a walk over the
+// strings' escapes); it names the problem. jsonbOK is the one-pass test that it finds none
+// (FuzzJSONBOK proves jsonbOK(raw) == (jsonbProblemSlow(raw) == "")).
+func jsonbProblemSlow(raw []byte) string {
 	if !utf8.Valid(raw) {
 		return "is not valid UTF-8"
 	}
@@ -143,6 +187,249 @@ func jsonbProblem(raw []byte) string {
 		}
 	}
 	return ""
+}
+
+// jsonbMaxDepth bounds the nesting jsonbOK follows; deeper documents take the slow path
+// (encoding/json's own limit is 10000).
+const jsonbMaxDepth = 512
+
+// jsonbOK reports, in one pass, that raw is one JSON value (RFC 8259 grammar, whitespace
+// around it allowed, as json.Valid), valid UTF-8 throughout, and that its strings hold no
+// \u0000 escape and no unpaired surrogate escape. false only means "look closer": documents
+// nested deeper than jsonbMaxDepth are not followed.
+func jsonbOK(raw []byte) bool {
+	// stack of open containers: '{' or '['; the state after a value depends on the top.
+	var stackBuf [64]byte
+	stack := stackBuf[:0]
+	i, n := 0, len(raw)
+	ws := func() {
+		for i < n && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		// A value starts at i (after whitespace).
+		ws()
+		if i >= n {
+			return false
+		}
+		switch c := raw[i]; {
+		case c == '"':
+			if i = jsonString(raw, i+1); i < 0 {
+				return false
+			}
+		case c == '{' || c == '[':
+			if len(stack) == jsonbMaxDepth {
+				return false
+			}
+			i++
+			ws()
+			if i < n && raw[i] == c+2 { // '}' is '{'+2, ']' is '['+2: empty container
+				i++
+				break
+			}
+			stack = append(stack, c)
+			if c == '{' {
+				if i >= n || raw[i] != '"' {
+					return false
+				}
+				if i = jsonString(raw, i+1); i < 0 {
+					return false
+				}
+				ws()
+				if i >= n || raw[i] != ':' {
+					return false
+				}
+				i++
+			}
+			continue
+		case c == '-' || c >= '0' && c <= '9':
+			if i = jsonNumber(raw, i); i < 0 {
+				return false
+			}
+		case c == 't':
+			if !hasLit(raw, i, "true") {
+				return false
+			}
+			i += 4
+		case c == 'f':
+			if !hasLit(raw, i, "false") {
+				return false
+			}
+			i += 5
+		case c == 'n':
+			if !hasLit(raw, i, "null") {
+				return false
+			}
+			i += 4
+		default:
+			return false
+		}
+		// After a value: close containers or go on to the next element.
+		for {
+			ws()
+			if len(stack) == 0 {
+				return i == n
+			}
+			if i >= n {
+				return false
+			}
+			top := stack[len(stack)-1]
+			c := raw[i]
+			if c == top+2 {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			if c != ',' {
+				return false
+			}
+			i++
+			if top == '{' {
+				ws()
+				if i >= n || raw[i] != '"' {
+					return false
+				}
+				if i = jsonString(raw, i+1); i < 0 {
+					return false
+				}
+				ws()
+				if i >= n || raw[i] != ':' {
+					return false
+				}
+				i++
+			}
+			break
+		}
+	}
+}
+
+func hasLit(raw []byte, i int, lit string) bool {
+	return len(raw)-i >= len(lit) && string(raw[i:i+len(lit)]) == lit
+}
+
+// jsonNumber returns the index after the number starting at raw[i], or -1.
+func jsonNumber(raw []byte, i int) int {
+	n := len(raw)
+	if raw[i] == '-' {
+		i++
+	}
+	if i >= n {
+		return -1
+	}
+	switch {
+	case raw[i] == '0':
+		i++
+	case raw[i] >= '1' && raw[i] <= '9':
+		for i++; i < n && raw[i] >= '0' && raw[i] <= '9'; i++ {
+		}
+	default:
+		return -1
+	}
+	if i < n && raw[i] == '.' {
+		i++
+		if i >= n || raw[i] < '0' || raw[i] > '9' {
+			return -1
+		}
+		for i++; i < n && raw[i] >= '0' && raw[i] <= '9'; i++ {
+		}
+	}
+	if i < n && (raw[i] == 'e' || raw[i] == 'E') {
+		i++
+		if i < n && (raw[i] == '+' || raw[i] == '-') {
+			i++
+		}
+		if i >= n || raw[i] < '0' || raw[i] > '9' {
+			return -1
+		}
+		for i++; i < n && raw[i] >= '0' && raw[i] <= '9'; i++ {
+		}
+	}
+	return i
+}
+
+// strPlain marks the bytes a JSON string holds as they are: not '"', '\\', a control
+// character (< 0x20) or a non-ASCII byte.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// jsonString returns the index after the closing quote of the string whose contents start
+// at raw[i], or -1 when it is unterminated, holds a control character, invalid UTF-8, a bad
+// escape, \u0000 or an unpaired surrogate escape.
+func jsonString(raw []byte, i int) int {
+	n := len(raw)
+	for i < n {
+		c := raw[i]
+		if strPlain[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			if i+1 >= n {
+				return -1
+			}
+			switch raw[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				r, ok := hex4Strict(raw, i+2)
+				switch {
+				case !ok || r == 0 || r >= 0xDC00 && r <= 0xDFFF:
+					return -1
+				case r >= 0xD800 && r <= 0xDBFF:
+					if i+12 > n || raw[i+6] != '\\' || raw[i+7] != 'u' {
+						return -1
+					}
+					if lo, ok := hex4Strict(raw, i+8); !ok || lo < 0xDC00 || lo > 0xDFFF {
+						return -1
+					}
+					i += 12
+				default:
+					i += 6
+				}
+			default:
+				return -1
+			}
+		case c < 0x20:
+			return -1
+		default: // non-ASCII
+			r, size := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && size == 1 {
+				return -1
+			}
+			i += size
+		}
+	}
+	return -1
+}
+
+// hex4Strict decodes the four hex digits at raw[i:i+4].
+func hex4Strict(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func hex4(b []byte) rune {
