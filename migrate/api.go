@@ -143,6 +143,12 @@ type Options struct {
 	BatchSize int
 	// PageSize is the scan page size hint (default max(1000, BatchSize)).
 	PageSize int
+	// BatchTimeout bounds one WriteBatch call (default 5 minutes; negative = no bound). A
+	// write that gets no answer in time (a connection that went silent: packets dropped, no
+	// reset) stops the run with ErrBatchTimeout instead of hanging it; the batch is not
+	// checkpointed, so --resume rewrites it. DynamoDB's own retries under throttling count
+	// into the bound, so a very slow target may need a larger one.
+	BatchTimeout time.Duration
 	// MaxRejects is the number of rejected rows tolerated across the run before it stops with
 	// ErrTooManyRejects; 0 stops at the first reject, a negative value never stops.
 	MaxRejects int
@@ -272,6 +278,8 @@ func (r *Report) Totals() TableSummary {
 var (
 	// ErrTooManyRejects: more rows were rejected than Options.MaxRejects allows.
 	ErrTooManyRejects = errors.New("too many rejected rows")
+	// ErrBatchTimeout: a batch write got no answer within Options.BatchTimeout.
+	ErrBatchTimeout = errors.New("batch write timed out")
 	// ErrStateExists: checkpoints of an earlier run exist and Resume was not asked for.
 	ErrStateExists = errors.New("checkpoint state of an earlier run exists")
 	// ErrNoState: Resume was asked for, but there is nothing to resume.

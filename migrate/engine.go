@@ -21,6 +21,7 @@ const (
 	defaultConcurrency = 4
 	defaultBatchSize   = 500
 	defaultTablePar    = 2
+	defaultBatchTimout = 5 * time.Minute
 	maxSamples         = 5
 	checkpointEvery    = time.Second
 )
@@ -82,6 +83,9 @@ func (o *Options) defaults(src Source, dst Sink) {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = max(1000, o.BatchSize)
+	}
+	if o.BatchTimeout == 0 {
+		o.BatchTimeout = defaultBatchTimout
 	}
 	if len(o.IndexedProperties) == 0 {
 		o.IndexedProperties = append([]string(nil), actingweb.DefaultIndexedProperties...)
@@ -564,14 +568,9 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 					return err
 				}
 			}
-			var res actingweb.WriteResult
-			if fw, ok := e.dst.(FreshTableWriter); ok && policy == actingweb.ConflictFail && tr.cp.Fresh {
-				res, err = fw.WriteBatchFresh(ctx, tr.t, b.recs)
-			} else {
-				res, err = e.dst.WriteBatch(ctx, tr.t, b.recs, policy)
-			}
+			res, err := tr.write(ctx, b.recs, policy)
 			if err != nil {
-				return fmt.Errorf("write %d rows to %s: %w", len(b.recs), tr.t, err)
+				return err
 			}
 			if tr.feed != nil {
 				if err := tr.feed.Add(ctx, writtenProperties(b.recs, res.Rejects)); err != nil {
@@ -612,6 +611,32 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 		}
 	}
 	return nil
+}
+
+// write writes one batch under Options.BatchTimeout.
+func (tr *tableRun) write(ctx context.Context, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+	o := tr.e.o
+	wctx := ctx
+	if o.BatchTimeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, o.BatchTimeout)
+		defer cancel()
+	}
+	var res actingweb.WriteResult
+	var err error
+	if fw, ok := tr.e.dst.(FreshTableWriter); ok && policy == actingweb.ConflictFail && tr.cp.Fresh {
+		res, err = fw.WriteBatchFresh(wctx, tr.t, recs)
+	} else {
+		res, err = tr.e.dst.WriteBatch(wctx, tr.t, recs, policy)
+	}
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+			return res, fmt.Errorf("write %d rows to %s: %w: no answer within %s (a lost or silent connection?)",
+				len(recs), tr.t, ErrBatchTimeout, o.BatchTimeout)
+		}
+		return res, fmt.Errorf("write %d rows to %s: %w", len(recs), tr.t, err)
+	}
+	return res, nil
 }
 
 func (e *engine) rejectsWhere(t actingweb.Table) string {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,10 @@ const ddbOutage = 3 * time.Second
 // ddbOutage and the copy, retrying, must finish by itself with exit code 0 (see ddbOutage for
 // why it is not waited out).
 //
+// DynamoDB→PostgreSQL through a proxy that goes silent (keeps the connections open, drops
+// every byte): the copy must exit by itself after --batch-timeout (3 s), exit code 1, with a
+// one-line error naming --batch-timeout and --resume; --resume then finishes.
+//
 // Either way validate then finds the target EQUAL to the source: nothing lost, nothing
 // duplicated. The sources are read directly; the DynamoDB→PostgreSQL case copies what the
 // first case wrote.
@@ -57,9 +62,10 @@ func TestLostConnectionAndResume(t *testing.T) {
 	ddbDirect := dynamoURL(endpoint, prefix)
 	dropDynamoTablesAtCleanup(t, ddbDirect)
 	pgBack, _ := testenv.FreshPostgresSchema(t)
+	pgSilent, _ := testenv.FreshPostgresSchema(t)
 
 	run := func(args ...string) (int, string) { return runCLI(t, bin, args...) }
-	for _, dst := range []string{ddbDirect, pgBack} {
+	for _, dst := range []string{ddbDirect, pgBack, pgSilent} {
 		if code, out := run("schema", "upgrade", "--to", dst); code != 0 {
 			t.Fatalf("schema upgrade: exit %d\n%s", code, out)
 		}
@@ -87,8 +93,10 @@ func TestLostConnectionAndResume(t *testing.T) {
 	}
 	ddbProxy := newProxy("dynamodb", hostPort(t, endpoint))
 	pgProxy := newProxy("postgresql", hostPort(t, pgBack))
+	silentProxy := newProxy("postgresql-silent", hostPort(t, pgSilent))
 	ddbViaProxy := dynamoURL("http://"+ddbProxy.Listen, prefix)
 	pgBackViaProxy := withHostPort(t, pgBack, pgProxy.Listen)
+	pgSilentViaProxy := withHostPort(t, pgSilent, silentProxy.Listen)
 
 	for _, c := range []struct {
 		name     string
@@ -96,15 +104,23 @@ func TestLostConnectionAndResume(t *testing.T) {
 		toDirect string // the same target, for validate
 		proxy    *toxiproxy.Proxy
 		outage   time.Duration // 0: until the copy exits
+		// silent: instead of closing the connections, the proxy keeps them open and drops
+		// every byte (toxiproxy's timeout toxic): no error ever reaches the client, only
+		// --batch-timeout ends the wait.
+		silent bool
 	}{
-		{"postgresql-to-dynamodb", pgURL, ddbViaProxy, ddbDirect, ddbProxy, ddbOutage},
+		{"postgresql-to-dynamodb", pgURL, ddbViaProxy, ddbDirect, ddbProxy, ddbOutage, false},
 		// The source is the previous case's target.
-		{"dynamodb-to-postgresql", ddbDirect, pgBackViaProxy, pgBack, pgProxy, 0},
+		{"dynamodb-to-postgresql", ddbDirect, pgBackViaProxy, pgBack, pgProxy, 0, false},
+		{"dynamodb-to-silent-postgresql", ddbDirect, pgSilentViaProxy, pgSilent, silentProxy, 0, true},
 	} {
 		ok := t.Run(c.name, func(t *testing.T) {
 			state := filepath.Join(t.TempDir(), "state")
-			args := []string{"copy", "--from", c.from, "--to", c.to, "--state-dir", state,
-				"--rate", "1500", "--concurrency", "2", "--quiet"}
+			base := []string{"copy", "--from", c.from, "--to", c.to, "--state-dir", state}
+			if c.silent {
+				base = append(base, "--batch-timeout", "3s")
+			}
+			args := append(slices.Clip(base), "--rate", "1500", "--concurrency", "2", "--quiet")
 			cmd, _, stderr := startCLI(t, nil, bin, args...)
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
@@ -114,11 +130,21 @@ func TestLostConnectionAndResume(t *testing.T) {
 			waitCheckpoints(state)
 			time.Sleep(700 * time.Millisecond)
 			cut := time.Now()
-			c.proxy.Stop()
 			reenable := func() {
 				if err := c.proxy.Start(); err != nil {
 					t.Fatalf("re-enable proxy: %v", err)
 				}
+			}
+			if c.silent {
+				for _, stream := range []string{"upstream", "downstream"} {
+					toxic := `{"name":"silence-` + stream + `","type":"timeout","stream":"` + stream + `","toxicity":1,"attributes":{"timeout":0}}`
+					if _, err := c.proxy.Toxics.AddToxicJson(strings.NewReader(toxic)); err != nil {
+						t.Fatalf("add timeout toxic: %v", err)
+					}
+				}
+				reenable = func() { c.proxy.Toxics.ResetToxics(context.Background()) }
+			} else {
+				c.proxy.Stop()
 			}
 
 			var err error
@@ -167,13 +193,16 @@ func TestLostConnectionAndResume(t *testing.T) {
 					"--resume; stderr:\n%s", ee.ExitCode(), stderr)
 			}
 			t.Logf("error: %s", msg)
+			if c.silent && !strings.Contains(msg, "--batch-timeout") {
+				t.Errorf("the error after a silent connection does not name --batch-timeout: %s", msg)
+			}
 
 			reenable()
 			code, out := run(args...)
 			if code != 1 || !strings.Contains(out, "--resume") {
 				t.Fatalf("rerun without --resume: exit %d, want 1 naming --resume\n%s", code, out)
 			}
-			code, out = run(append(args[:len(args)-5:len(args)-5], "--resume", "--quiet")...)
+			code, out = run(append(slices.Clip(base), "--resume", "--quiet")...)
 			if code != 0 {
 				t.Fatalf("resume: exit %d\n%s", code, out)
 			}

@@ -39,6 +39,8 @@ type MoveFlags struct {
 	StateDir string
 	// DryRun reads and counts without writing.
 	DryRun bool
+	// BatchTimeout bounds one batch write (migrate.Options.BatchTimeout; 0 = no bound).
+	BatchTimeout time.Duration
 	// Report is a file to write the JSON report to (mode 0600), "" = none.
 	Report string
 	// ConsistentRead asks DynamoDB for strongly consistent scans (default true).
@@ -60,6 +62,7 @@ func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
 	f.Float64Var(&m.Rate, "rate", 0, "limit to this many rows per second over the whole run (0 = unlimited)")
 	f.IntVar(&m.Concurrency, "concurrency", 0, "writers per table (default 4)")
 	f.IntVar(&m.BatchSize, "batch-size", 0, "rows per write batch (default 500; 1000 into a bundle; DynamoDB sends them 25 per request)")
+	f.DurationVar(&m.BatchTimeout, "batch-timeout", 5*time.Minute, "stop the run when one batch write gets no answer for this long (a silent connection); 0 = wait forever")
 	f.IntVar(&m.MaxRejects, "max-rejects", 0, "rows that may be rejected before the run stops and exits 1 (-1 = no limit)")
 	f.BoolVar(&m.Resume, "resume", false, "continue an interrupted run from the checkpoints in the state directory")
 	f.StringVar(&m.StateDir, "state-dir", "", stateHelp)
@@ -76,15 +79,18 @@ func (a *App) options(m MoveFlags, policy actingweb.ConflictPolicy) (migrate.Opt
 		Policy: policy, Segments: m.Segments, Concurrency: m.Concurrency, Rate: m.Rate,
 		BatchSize: m.BatchSize, MaxRejects: m.MaxRejects, Resume: m.Resume, StateDir: m.StateDir,
 		DryRun: m.DryRun, IndexedProperties: a.IndexedProperties(), Consistent: m.ConsistentRead,
-		Estimate: m.Estimate, Logger: a.Logger,
+		Estimate: m.Estimate, Logger: a.Logger, BatchTimeout: m.BatchTimeout,
+	}
+	if m.BatchTimeout == 0 {
+		o.BatchTimeout = -1 // no bound
 	}
 	var err error
 	if o.Tables, err = parseTables(m.Tables); err != nil {
 		return o, err
 	}
 	switch {
-	case m.Segments < 0 || m.Concurrency < 0 || m.BatchSize < 0 || m.Rate < 0:
-		return o, usageErrorf("--segments, --concurrency, --batch-size and --rate must not be negative")
+	case m.Segments < 0 || m.Concurrency < 0 || m.BatchSize < 0 || m.Rate < 0 || m.BatchTimeout < 0:
+		return o, usageErrorf("--segments, --concurrency, --batch-size, --rate and --batch-timeout must not be negative")
 	case m.MaxRejects < -1:
 		return o, usageErrorf("--max-rejects %d: use a count, or -1 for no limit", m.MaxRejects)
 	case m.TotalSegments < 0 || m.Segment < 0:
@@ -388,6 +394,9 @@ func (a *App) finishMove(ctx context.Context, op string, rep *migrate.Report, er
 		limit := fmt.Sprintf("--max-rejects %d", m.MaxRejects)
 		return fmt.Errorf("%s: more rows were rejected than %s allows (the summary lists them; the rows are in %s/*.rejects.jsonl): fix them at the source or raise --max-rejects, then rerun with --resume",
 			what, limit, stateDir)
+	case errors.Is(err, migrate.ErrBatchTimeout):
+		return fmt.Errorf("%s: %v: check the connection to the target, then rerun the same command with --resume to continue from the checkpoints in %s (--batch-timeout sets the bound)",
+			what, cause, stateDir)
 	case errors.Is(err, migrate.ErrStateExists):
 		return fmt.Errorf("%s: checkpoints of an earlier run exist in %s: add --resume to continue that run, or remove the directory (or choose another --state-dir) to start over", op, stateDir)
 	case errors.Is(err, migrate.ErrNoState):
