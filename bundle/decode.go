@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -223,37 +225,38 @@ func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
 // already be valid UTF-8 without control characters or unescaped quotes (scanString checks);
 // any other escape returns ok=false.
 func unescapeJSON(raw []byte) (string, bool) {
-	var out strings.Builder // its String does not copy
-	out.Grow(len(raw))
+	out := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); {
-		j := bytes.IndexByte(raw[i:], '\\')
-		if j < 0 {
-			out.Write(raw[i:])
+		j := i
+		for j < len(raw) && raw[j] != '\\' { // escapes are dense in JSON-in-a-string values: no IndexByte call
+			j++
+		}
+		out = append(out, raw[i:j]...)
+		i = j
+		if i >= len(raw) {
 			break
 		}
-		out.Write(raw[i : i+j])
-		i += j
 		if i+1 >= len(raw) {
 			return "", false
 		}
 		switch c := raw[i+1]; c {
 		case '"', '\\', '/':
-			out.WriteByte(c)
+			out = append(out, c)
 			i += 2
 		case 'b':
-			out.WriteByte('\b')
+			out = append(out, '\b')
 			i += 2
 		case 'f':
-			out.WriteByte('\f')
+			out = append(out, '\f')
 			i += 2
 		case 'n':
-			out.WriteByte('\n')
+			out = append(out, '\n')
 			i += 2
 		case 'r':
-			out.WriteByte('\r')
+			out = append(out, '\r')
 			i += 2
 		case 't':
-			out.WriteByte('\t')
+			out = append(out, '\t')
 			i += 2
 		case 'u':
 			r := hex4(raw[i+2:])
@@ -267,18 +270,22 @@ func unescapeJSON(raw []byte) (string, bool) {
 					r2 = hex4(raw[i+2:])
 				}
 				if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
-					out.WriteRune(d)
+					out = utf8.AppendRune(out, d)
 					i += 6
 					continue
 				}
 				r = unicode.ReplacementChar
 			}
-			out.WriteRune(r)
+			out = utf8.AppendRune(out, r)
 		default:
 			return "", false
 		}
 	}
-	return out.String(), true
+	if len(out) == 0 {
+		return "", true
+	}
+	// out is never written again: the string shares its bytes instead of copying them
+	return unsafe.String(&out[0], len(out)), true
 }
 
 // hex4 parses the 4 hex digits at the start of b, -1 when there are not 4.
