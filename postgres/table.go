@@ -966,9 +966,10 @@ const maxLookupSamples = 10
 // another actor, or another actor with a smaller id got it), Orphans (no actors row: skipped,
 // the foreign key would refuse it). Rows whose name + value exceed MaxLookupEntryBytes cannot
 // be indexed: they are skipped, counted in no field but Scanned, and listed in Samples. Samples
-// are "name / actor (why)", never values. Afterwards one more query lists the contested keys
-// (LookupRebuild.Contested): lookup rows of the names whose value other actors (with an actors
-// row) hold too, with the row's owner as Kept. Idempotent.
+// are "name / actor (why)", never values. The same statement (one pass over properties) lists
+// the contested keys (LookupRebuild.Contested): lookup rows of the names, as they are after
+// the insert, whose value other actors (with an actors row) hold too, with the row's owner as
+// Kept. Idempotent.
 func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
 	out := actingweb.LookupRebuild{Samples: []string{}}
 	if len(names) == 0 {
@@ -1001,8 +1002,22 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 		LEFT JOIN cand c ON c.name = s.name AND c.value = s.value
 		LEFT JOIN ins i ON i.property_name = s.name AND i.value = s.value AND i.actor_id = s.id
 		LEFT JOIN ` + s.qtable(actingweb.TablePropertyLookup) + ` l ON l.property_name = s.name AND l.value = s.value
+	), lk AS (
+		-- the lookup rows of names after the insert: those before it and those it wrote
+		SELECT l.property_name AS name, l.value, l.actor_id FROM ` + s.qtable(actingweb.TablePropertyLookup) + ` l
+		WHERE l.property_name = ANY($1::text[]) AND left(l.property_name, 5) <> 'list:'
+		UNION ALL
+		SELECT property_name, value, actor_id FROM ins
+	), con AS (
+		SELECT k.name, k.value, k.actor_id, array_agg(s.id ORDER BY s.id) AS others
+		FROM lk k JOIN src s ON s.name = k.name AND s.value = k.value
+		WHERE s.id <> k.actor_id AND s.has_actor
+		GROUP BY k.name, k.value, k.actor_id
+		ORDER BY k.name, k.value
+		LIMIT $4
 	)
-	SELECT count(*),
+	SELECT (SELECT coalesce(json_agg(json_build_array(name, value, actor_id, others)), '[]') FROM con),
+		count(*),
 		count(*) FILTER (WHERE kind = 'written'),
 		count(*) FILTER (WHERE kind = 'existing'),
 		count(*) FILTER (WHERE kind = 'collision'),
@@ -1013,55 +1028,54 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 			ELSE 'collision: value already owned by ' || coalesce(holder, 'another actor') END || ')'
 			ORDER BY name, id) FILTER (WHERE kind IN ('collision', 'orphan', 'too_long')))[1:$3], '{}')
 	FROM cls`
-	err := s.pool.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples).Scan(
-		&out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples)
+	var contested []byte
+	err := s.pool.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples, actingweb.MaxLookupContests+1).Scan(
+		&contested, &out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples)
 	if err != nil {
 		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
 	}
-	if out.Contested, out.ContestedTruncated, err = s.contestedLookups(ctx, names); err != nil {
-		return actingweb.LookupRebuild{}, err
+	if out.Contested, out.ContestedTruncated, err = decodeContests(contested); err != nil {
+		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild (contested keys)", err)
 	}
 	return out, nil
 }
 
-// contestedLookups returns the lookup rows of names (list: excluded) whose value is also held
-// by other actors that have an actors row, at most actingweb.MaxLookupContests of them (true
-// when there were more), ordered by name and lookup key.
-func (s *Store) contestedLookups(ctx context.Context, names []string) ([]actingweb.LookupContest, bool, error) {
-	q := `SELECT l.property_name, l.value, l.actor_id, array_agg(p.id ORDER BY p.id)
-		FROM ` + s.qtable(actingweb.TablePropertyLookup) + ` l
-		JOIN ` + s.qtable(actingweb.TableProperties) + ` p ON p.name = l.property_name AND p.value = l.value
-		WHERE l.property_name = ANY($1::text[]) AND left(l.property_name, 5) <> 'list:' AND p.id <> l.actor_id
-			AND EXISTS (SELECT 1 FROM ` + s.qtable(actingweb.TableActors) + ` a WHERE a.id = p.id)
-		GROUP BY l.property_name, l.value, l.actor_id
-		LIMIT $2`
-	rows, err := s.pool.Query(ctx, q, names, actingweb.MaxLookupContests+1)
-	if err != nil {
-		return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
+// decodeContests reads the contested keys of RebuildPropertyLookup's statement, a JSON array
+// of [name, value, kept, [others...]], at most actingweb.MaxLookupContests+1 of them: the
+// first MaxLookupContests sorted by name and lookup key, and true when there were more.
+func decodeContests(raw []byte) ([]actingweb.LookupContest, bool, error) {
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		return nil, false, err
 	}
-	defer rows.Close()
-	out := []actingweb.LookupContest{}
+	out := make([]actingweb.LookupContest, 0, min(len(rows), actingweb.MaxLookupContests))
 	truncated := false
-	for rows.Next() {
-		var c actingweb.LookupContest
-		if err := rows.Scan(&c.PropertyName, &c.Value, &c.Kept, &c.Others); err != nil {
-			return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
-		}
+	for _, row := range rows {
 		if len(out) == actingweb.MaxLookupContests {
 			truncated = true
 			break
 		}
+		var c actingweb.LookupContest
+		if len(row) != 4 {
+			return nil, false, fmt.Errorf("contested key row of %d fields", len(row))
+		}
+		for i, dst := range []any{&c.PropertyName, &c.Value, &c.Kept, &c.Others} {
+			if err := json.Unmarshal(row[i], dst); err != nil {
+				return nil, false, err
+			}
+		}
 		c.LookupKey = actingweb.LookupKey(c.PropertyName, c.Value)
 		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
-	}
+	sortContests(out)
+	return out, truncated, nil
+}
+
+func sortContests(out []actingweb.LookupContest) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].PropertyName != out[j].PropertyName {
 			return out[i].PropertyName < out[j].PropertyName
 		}
 		return out[i].LookupKey < out[j].LookupKey
 	})
-	return out, truncated, nil
 }
