@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -64,6 +65,17 @@ func LookupKey(name, value string) string {
 // insignificant whitespace, numbers compared by value (1.0 == 1, 1e2 == 100), strings
 // re-escaped uniformly. It fails with ErrInvalid on text that is not JSON (NaN, Infinity, ...).
 func CanonicalJSON(raw []byte) ([]byte, error) {
+	out, err := canonicalJSONFast(raw)
+	if errors.Is(err, errFastDeep) {
+		return canonicalJSONSlow(raw)
+	}
+	return out, err
+}
+
+// canonicalJSONSlow is the reference implementation of CanonicalJSON (encoding/json decode
+// into any, then writeCanonical): canonicalJSONFast must give the same bytes and fail on the
+// same inputs. CanonicalJSON uses it for documents nested too deep for the fast path.
+func canonicalJSONSlow(raw []byte) ([]byte, error) {
 	// json.Valid first: Decoder.More does not see a stray trailing ']' or '}'.
 	if !json.Valid(raw) {
 		return nil, fmt.Errorf("%w: JSON payload is not valid JSON (NaN, Infinity, trailing data, ...)", ErrInvalid)
