@@ -35,6 +35,10 @@ type tableSpec struct {
 	owner string   // owner column (segment hash)
 	// scan reads one row (columns in cols order) into a new record.
 	scan func(pgx.Rows) (actingweb.Record, error)
+	// decode is scan from the row's raw column values, for the formats pgx asks for by default
+	// (text for text and jsonb, binary for the rest); ok false: anything else (a NULL in a
+	// non-null field, another format), left to scan (rawscan_test.go proves them equal).
+	decode func(r *rawRow) (rec actingweb.Record, ok bool)
 	// values renders a record as column values in cols order, appended to dst (the reference
 	// rendering: pgx encodes these exactly as row does, copy_test.go proves it).
 	values func(r actingweb.Record, dst []any) []any
@@ -151,6 +155,133 @@ func appendJSONB(b []byte, raw json.RawMessage) []byte {
 	return append(b, raw...)
 }
 
+// rawRow decodes the raw column values of one result row (pgx rows.RawValues) without the
+// type map. A value it cannot decode exactly as rows.Scan would (NULL in a non-pointer field,
+// an unexpected type or format, a timestamp pgx refuses) clears ok, and the row is scanned.
+type rawRow struct {
+	fds  []pgconn.FieldDescription
+	vals [][]byte
+	ok   bool
+}
+
+// load takes the current row's raw values.
+func (d *rawRow) load(vals [][]byte) {
+	d.vals = vals
+	d.ok = len(vals) == len(d.fds)
+}
+
+// PostgreSQL type OIDs (pg_type.dat) of the columns rawRow decodes.
+const (
+	oidBool        = 16
+	oidInt8        = 20
+	oidInt4        = 23
+	oidText        = 25
+	oidVarchar     = 1043
+	oidTimestamp   = 1114
+	oidTimestamptz = 1184
+	oidJSONB       = 3802
+)
+
+// The range of times pgx scans (pgtype's minDateTime and endTimestamp); outside it pgx fails.
+var (
+	rawMinTime = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC)
+	rawEndTime = time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// binary reports whether column i has type oid in binary format and a value of n bytes.
+func (d *rawRow) binary(i int, oid uint32, n int) bool {
+	fd := &d.fds[i]
+	if fd.DataTypeOID != oid || fd.Format != pgx.BinaryFormatCode || len(d.vals[i]) != n {
+		d.ok = false
+		return false
+	}
+	return true
+}
+
+// str decodes a NOT NULL text or varchar column: its bytes in either format.
+func (d *rawRow) str(i int) string {
+	v := d.vals[i]
+	if oid := d.fds[i].DataTypeOID; v == nil || oid != oidText && oid != oidVarchar {
+		d.ok = false
+		return ""
+	}
+	return string(v)
+}
+
+func (d *rawRow) optStr(i int) *string {
+	if d.vals[i] == nil {
+		return nil
+	}
+	s := d.str(i)
+	return &s
+}
+
+func (d *rawRow) bool(i int) bool {
+	if !d.binary(i, oidBool, 1) {
+		return false
+	}
+	return d.vals[i][0] != 0
+}
+
+// int decodes a NOT NULL integer (int4) column.
+func (d *rawRow) int(i int) int64 {
+	if !d.binary(i, oidInt4, 4) {
+		return 0
+	}
+	return int64(int32(binary.BigEndian.Uint32(d.vals[i])))
+}
+
+func (d *rawRow) optInt64(i int) *int64 {
+	if d.vals[i] == nil {
+		return nil
+	}
+	if !d.binary(i, oidInt8, 8) {
+		return nil
+	}
+	v := int64(binary.BigEndian.Uint64(d.vals[i]))
+	return &v
+}
+
+// time decodes a NOT NULL timestamp or timestamptz column as pgx does, in UTC.
+func (d *rawRow) time(i int) time.Time {
+	oid := d.fds[i].DataTypeOID
+	if oid != oidTimestamp && oid != oidTimestamptz {
+		d.ok = false
+		return time.Time{}
+	}
+	if !d.binary(i, oid, 8) {
+		return time.Time{}
+	}
+	us := int64(binary.BigEndian.Uint64(d.vals[i]))
+	t := time.Unix(microsecFromUnixEpochToY2K/1_000_000+us/1_000_000,
+		(microsecFromUnixEpochToY2K%1_000_000*1_000)+(us%1_000_000*1000)).UTC()
+	if t.Before(rawMinTime) || !t.Before(rawEndTime) { // ±infinity included
+		d.ok = false
+	}
+	return t
+}
+
+func (d *rawRow) optTime(i int) *time.Time {
+	if d.vals[i] == nil {
+		return nil
+	}
+	t := d.time(i)
+	return &t
+}
+
+// jsonb decodes a jsonb column in text format: the JSON text (nil for NULL).
+func (d *rawRow) jsonb(i int) json.RawMessage {
+	v := d.vals[i]
+	if v == nil {
+		return nil
+	}
+	if fd := &d.fds[i]; fd.DataTypeOID != oidJSONB || fd.Format != pgx.TextFormatCode {
+		d.ok = false
+		return nil
+	}
+	return json.RawMessage(bytes.Clone(v))
+}
+
 var specs = map[actingweb.Table]*tableSpec{
 	actingweb.TableActors: {
 		cols: []string{"id", "creator", "passphrase", "created_at"}, pk: []string{"id"}, owner: "id",
@@ -158,6 +289,10 @@ var specs = map[actingweb.Table]*tableSpec{
 			r := &actingweb.Actor{}
 			err := rows.Scan(&r.ID, &r.Creator, &r.Passphrase, &r.CreatedAt)
 			return r, err
+		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.Actor{ID: d.str(0), Creator: d.str(1), Passphrase: d.str(2), CreatedAt: d.optTime(3)}
+			return r, d.ok
 		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.Actor)
@@ -182,6 +317,10 @@ var specs = map[actingweb.Table]*tableSpec{
 			err := rows.Scan(&r.ID, &r.Name, &r.Value)
 			return r, err
 		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.Property{ID: d.str(0), Name: d.str(1), Value: d.str(2)}
+			return r, d.ok
+		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.Property)
 			return append(dst, r.ID, r.Name, r.Value)
@@ -204,6 +343,10 @@ var specs = map[actingweb.Table]*tableSpec{
 			}
 			r := actingweb.NewPropertyLookup(name, value, actor)
 			return &r, nil
+		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := actingweb.NewPropertyLookup(d.str(0), d.str(1), d.str(2))
+			return &r, d.ok
 		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.PropertyLookup)
@@ -232,6 +375,11 @@ var specs = map[actingweb.Table]*tableSpec{
 				r.Data = json.RawMessage(data)
 			}
 			return r, err
+		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.Attribute{ID: d.str(0), BucketName: d.str(1), Bucket: d.str(2), Name: d.str(3),
+				Data: d.jsonb(4), Timestamp: d.optTime(5), TTLTimestamp: d.optInt64(6)}
+			return r, d.ok
 		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.Attribute)
@@ -272,6 +420,15 @@ var specs = map[actingweb.Table]*tableSpec{
 				&r.CapabilitiesFetchedAt)
 			r.CapabilitiesFetchedAt = ptrUTC(r.CapabilitiesFetchedAt)
 			return r, err
+		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.Trust{ID: d.str(0), PeerID: d.str(1), BaseURI: d.str(2), Type: d.str(3), Relationship: d.str(4),
+				Secret: d.str(5), Desc: d.optStr(6), Approved: d.bool(7), PeerApproved: d.bool(8), Verified: d.bool(9),
+				VerificationToken: d.optStr(10), PeerIdentifier: d.optStr(11), EstablishedVia: d.optStr(12),
+				CreatedAt: d.optTime(13), LastAccessed: d.optTime(14), LastConnectedVia: d.optStr(15), ClientName: d.optStr(16),
+				ClientVersion: d.optStr(17), ClientPlatform: d.optStr(18), OAuthClientID: d.optStr(19), AWSupported: d.optStr(20),
+				AWVersion: d.optStr(21), CapabilitiesFetchedAt: d.optTime(22)}
+			return r, d.ok
 		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.Trust)
@@ -317,6 +474,10 @@ var specs = map[actingweb.Table]*tableSpec{
 			err := rows.Scan(&r.ID, &r.PeerID, &r.BaseURI, &r.Type, &r.Passphrase)
 			return r, err
 		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.PeerTrustee{ID: d.str(0), PeerID: d.str(1), BaseURI: d.str(2), Type: d.str(3), Passphrase: d.str(4)}
+			return r, d.ok
+		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.PeerTrustee)
 			return append(dst, r.ID, r.PeerID, r.BaseURI, r.Type, r.Passphrase)
@@ -344,6 +505,12 @@ var specs = map[actingweb.Table]*tableSpec{
 			err := rows.Scan(&r.ID, &r.PeerSubID, &r.PeerID, &r.SubID, &r.Granularity, &r.Target,
 				&r.Subtarget, &r.Resource, &r.Seqnr, &r.Callback)
 			return r, err
+		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.Subscription{ID: d.str(0), PeerSubID: d.str(1), PeerID: d.str(2), SubID: d.str(3),
+				Granularity: d.optStr(4), Target: d.optStr(5), Subtarget: d.optStr(6), Resource: d.optStr(7),
+				Seqnr: d.int(8), Callback: d.bool(9)}
+			return r, d.ok
 		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.Subscription)
@@ -377,6 +544,11 @@ var specs = map[actingweb.Table]*tableSpec{
 			err := rows.Scan(&r.ID, &r.SubIDSeqnr, &r.SubID, &r.Timestamp, &r.Diff, &r.Seqnr)
 			return r, err
 		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.SubscriptionDiff{ID: d.str(0), SubIDSeqnr: d.str(1), SubID: d.str(2), Timestamp: d.time(3),
+				Diff: d.str(4), Seqnr: d.int(5)}
+			return r, d.ok
+		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.SubscriptionDiff)
 			return append(dst, r.ID, r.SubIDSeqnr, r.SubID, r.Timestamp.UTC(), r.Diff, int32(r.Seqnr))
@@ -403,6 +575,10 @@ var specs = map[actingweb.Table]*tableSpec{
 			err := rows.Scan(&r.ID, &r.Target, &r.Subtarget, &r.SuspendedAt)
 			r.SuspendedAt = r.SuspendedAt.UTC()
 			return r, err
+		},
+		decode: func(d *rawRow) (actingweb.Record, bool) {
+			r := &actingweb.SubscriptionSuspension{ID: d.str(0), Target: d.str(1), Subtarget: d.str(2), SuspendedAt: d.time(3)}
+			return r, d.ok
 		},
 		values: func(rec actingweb.Record, dst []any) []any {
 			r := rec.(*actingweb.SubscriptionSuspension)
@@ -554,15 +730,25 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		page = make([]actingweb.Record, 0, cap(page))
 		return err
 	}
+	var raw rawRow
 	for rows.Next() {
 		if len(page) == pageSize {
 			if err := emit(false); err != nil {
 				return err
 			}
 		}
-		r, err := sp.scan(rows)
-		if err != nil {
-			return s.tableErr(t, "scan", err)
+		if raw.fds == nil {
+			raw.fds = rows.FieldDescriptions()
+		}
+		raw.load(rows.RawValues())
+		var r actingweb.Record
+		if raw.ok {
+			r, raw.ok = sp.decode(&raw)
+		}
+		if !raw.ok {
+			if r, err = sp.scan(rows); err != nil {
+				return s.tableErr(t, "scan", err)
+			}
 		}
 		page = append(page, r)
 		last = r
