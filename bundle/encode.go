@@ -33,12 +33,6 @@ var htmlSafeByte = func() (t [256]bool) {
 	return t
 }()
 
-// hasHTMLSpecial8 reports whether the 8 bytes in x may hold a byte that is not htmlSafeByte
-// (false positives only cost a closer look).
-func hasHTMLSpecial8(x uint64) bool {
-	return hasSpecial8(x) || swarZero(x^(swarLo*'<'))|swarZero(x^(swarLo*'>'))|swarZero(x^(swarLo*'&')) != 0
-}
-
 // appendJSONString appends s as a JSON string exactly as encoding/json encodes a string
 // (HTML escaping on: <, > and & as \u003c \u003e \u0026; \b \f \n \r \t short escapes, other
 // control characters as \u00XX; invalid UTF-8 bytes as \ufffd; U+2028 and U+2029 escaped).
@@ -46,10 +40,6 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i+8 <= len(s) && !hasHTMLSpecial8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
-			i += 8
-		}
 		for i < len(s) && htmlSafeByte[s[i]] {
 			i++
 		}

@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -267,21 +266,6 @@ var plainStringByte = func() (t [256]bool) {
 	return t
 }()
 
-const (
-	swarLo = 0x0101010101010101
-	swarHi = 0x8080808080808080
-)
-
-// swarZero has the high bit of each zero byte of x set (and maybe of higher bytes: never
-// none when one is zero).
-func swarZero(x uint64) uint64 { return (x - swarLo) & ^x & swarHi }
-
-// hasSpecial8 reports whether the 8 bytes in x may hold a byte that is not plainStringByte:
-// a control character, '"', '\\' or a byte >= 0x80 (false positives only cost a closer look).
-func hasSpecial8(x uint64) bool {
-	return ((x-swarLo*0x20)&^x&swarHi)|swarZero(x^(swarLo*'"'))|swarZero(x^(swarLo*'\\'))|(x&swarHi) != 0
-}
-
 // scanString reads the JSON string literal starting at b[i] (which must be '"'): start is
 // the index after the opening quote, end the index after the closing one, esc whether the
 // content holds backslashes. ok is false for anything but a literal of valid UTF-8 without
@@ -293,9 +277,6 @@ func scanString(b []byte, i int) (start, end int, esc, ok bool) {
 	start = i + 1
 	j := start
 	for {
-		for j+8 <= len(b) && !hasSpecial8(binary.LittleEndian.Uint64(b[j:])) {
-			j += 8
-		}
 		for j < len(b) && plainStringByte[b[j]] {
 			j++
 		}

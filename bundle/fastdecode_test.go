@@ -342,37 +342,3 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
-
-// TestHasSpecial8: the 8-byte checks never miss a byte the byte tables mark as special, for
-// every byte value at every position, among plain or special neighbours.
-func TestHasSpecial8(t *testing.T) {
-	for _, fill := range []byte{'a', ' ', '~', 0x7f, '!', '#', '[', ']', 0x80, 0xff, 0x00, '"'} {
-		for pos := 0; pos < 8; pos++ {
-			for c := 0; c < 256; c++ {
-				var b [8]byte
-				for i := range b {
-					b[i] = fill
-				}
-				b[pos] = byte(c)
-				x := uint64(0)
-				for i := 7; i >= 0; i-- {
-					x = x<<8 | uint64(b[i])
-				}
-				plain, safe := true, true
-				for _, v := range b {
-					plain = plain && plainStringByte[v]
-					safe = safe && htmlSafeByte[v]
-				}
-				if !plain && !hasSpecial8(x) {
-					t.Fatalf("hasSpecial8 misses %q", b)
-				}
-				if !safe && !hasHTMLSpecial8(x) {
-					t.Fatalf("hasHTMLSpecial8 misses %q", b)
-				}
-				if plain && hasSpecial8(x) && fill == 'a' {
-					t.Logf("false positive %q", b) // allowed, only noted
-				}
-			}
-		}
-	}
-}
