@@ -225,39 +225,34 @@ func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
 // already be valid UTF-8 without control characters or unescaped quotes (scanString checks);
 // any other escape returns ok=false.
 func unescapeJSON(raw []byte) (string, bool) {
-	out := make([]byte, 0, len(raw))
+	// The result is never longer than raw (an escape of 2, 6 or 12 bytes gives 1 to 4), so
+	// out is written by index: no growth checks and no copy call per run between escapes,
+	// which are dense in values that hold JSON text.
+	out := make([]byte, len(raw))
+	n := 0
 	for i := 0; i < len(raw); {
-		j := i
-		for j < len(raw) && raw[j] != '\\' { // escapes are dense in JSON-in-a-string values: no IndexByte call
-			j++
-		}
-		out = append(out, raw[i:j]...)
-		i = j
-		if i >= len(raw) {
-			break
+		c := raw[i]
+		if c != '\\' {
+			out[n] = c
+			n++
+			i++
+			continue
 		}
 		if i+1 >= len(raw) {
 			return "", false
 		}
-		switch c := raw[i+1]; c {
+		switch c = raw[i+1]; c {
 		case '"', '\\', '/':
-			out = append(out, c)
-			i += 2
 		case 'b':
-			out = append(out, '\b')
-			i += 2
+			c = '\b'
 		case 'f':
-			out = append(out, '\f')
-			i += 2
+			c = '\f'
 		case 'n':
-			out = append(out, '\n')
-			i += 2
+			c = '\n'
 		case 'r':
-			out = append(out, '\r')
-			i += 2
+			c = '\r'
 		case 't':
-			out = append(out, '\t')
-			i += 2
+			c = '\t'
 		case 'u':
 			r := hex4(raw[i+2:])
 			if r < 0 {
@@ -270,22 +265,26 @@ func unescapeJSON(raw []byte) (string, bool) {
 					r2 = hex4(raw[i+2:])
 				}
 				if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
-					out = utf8.AppendRune(out, d)
+					n += utf8.EncodeRune(out[n:], d)
 					i += 6
 					continue
 				}
 				r = unicode.ReplacementChar
 			}
-			out = utf8.AppendRune(out, r)
+			n += utf8.EncodeRune(out[n:], r)
+			continue
 		default:
 			return "", false
 		}
+		out[n] = c
+		n++
+		i += 2
 	}
-	if len(out) == 0 {
+	if n == 0 {
 		return "", true
 	}
 	// out is never written again: the string shares its bytes instead of copying them
-	return unsafe.String(&out[0], len(out)), true
+	return unsafe.String(&out[0], n), true
 }
 
 // hex4 parses the 4 hex digits at the start of b, -1 when there are not 4.
