@@ -42,7 +42,7 @@ func (c *checker) fail(format string, args ...any) {
 // text checks a text/varchar value: valid UTF-8, no NUL character, at most max characters
 // (max 0 = unlimited, text columns).
 func (c *checker) text(col, v string, max int) {
-	if !plainASCII(v) { // rare: the exact checks
+	if !textOK(v) { // rare: the checks that name the problem
 		if strings.IndexByte(v, 0) >= 0 {
 			c.fail("%s contains a NUL character (PostgreSQL text cannot hold U+0000)", col)
 		}
@@ -70,21 +70,56 @@ func le64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// plainASCII reports whether every byte of s is in 0x01..0x7F: then s is valid UTF-8 without
-// a NUL, in one pass over 16 bytes at a time (false says nothing: check exactly).
-func plainASCII(s string) bool {
-	i := 0
-	for ; i+16 <= len(s); i += 16 {
-		a, b := le64(s, i), le64(s, i+8)
-		// (w - lsb8) &^ w has the top bit of a byte set only if the byte was 0 or >= 0x81
-		// (then w itself has it too): a zero byte in an all-ASCII word always shows.
-		if (a|b)&msb8 != 0 || ((a-lsb8)&^a|(b-lsb8)&^b)&msb8 != 0 {
-			return false
+// textOK reports whether s is valid UTF-8 without a NUL character, in one pass: ASCII 16
+// bytes at a time; a block holding anything else byte by byte, 2- and 3-byte sequences
+// decoded inline (utf8.ValidString drops to byte steps for the rest of s at its first
+// non-ASCII byte).
+func textOK(s string) bool {
+	n := len(s)
+	for i := 0; i < n; {
+		end := n
+		if i+16 <= n {
+			a, b := le64(s, i), le64(s, i+8)
+			if (a|b)&msb8 == 0 && ((a-lsb8)&^a|(b-lsb8)&^b)&msb8 == 0 {
+				i += 16
+				continue
+			}
+			end = i + 16
 		}
-	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
-			return false
+		for i < end { // may end past the block by the rest of a sequence
+			c := s[i]
+			switch {
+			case c < utf8.RuneSelf:
+				if c == 0 {
+					return false
+				}
+				i++
+			case c >= 0xC2 && c <= 0xDF:
+				if i+1 >= n || s[i+1]&0xC0 != 0x80 {
+					return false
+				}
+				i += 2
+			case c >= 0xE0 && c <= 0xEF:
+				if i+2 >= n || s[i+2]&0xC0 != 0x80 {
+					return false
+				}
+				lo, hi := byte(0x80), byte(0xBF)
+				if c == 0xE0 {
+					lo = 0xA0 // no overlong forms
+				} else if c == 0xED {
+					hi = 0x9F // no surrogates
+				}
+				if c1 := s[i+1]; c1 < lo || c1 > hi {
+					return false
+				}
+				i += 3
+			default: // 4-byte sequences and invalid lead bytes
+				r, size := utf8.DecodeRuneInString(s[i:])
+				if r == utf8.RuneError && size == 1 {
+					return false
+				}
+				i += size
+			}
 		}
 	}
 	return true

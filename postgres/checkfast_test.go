@@ -11,7 +11,7 @@ import (
 
 // The one-pass checks of check.go against the reference implementations they replaced.
 
-// textRef is checker.text before plainASCII: IndexByte + ValidString + RuneCount.
+// textRef is checker.text before textOK: IndexByte + ValidString + RuneCount.
 func textRef(c *checker, col, v string, max int) {
 	if strings.IndexByte(v, 0) >= 0 {
 		c.fail("%s contains a NUL character (PostgreSQL text cannot hold U+0000)", col)
@@ -37,14 +37,8 @@ func checkText(t *testing.T, v string) {
 			t.Fatalf("text(%q, %d) = %q, reference %q", v, max, got.reasons, want.reasons)
 		}
 	}
-	ascii := true
-	for i := 0; i < len(v); i++ {
-		if v[i] == 0 || v[i] >= 0x80 {
-			ascii = false
-		}
-	}
-	if plainASCII(v) != ascii {
-		t.Fatalf("plainASCII(%q) = %v", v, !ascii)
+	if ok := strings.IndexByte(v, 0) < 0 && utf8.ValidString(v); textOK(v) != ok {
+		t.Fatalf("textOK(%q) = %v", v, !ok)
 	}
 }
 
@@ -193,6 +187,39 @@ func BenchmarkJSONBProblem(b *testing.B) {
 		for b.Loop() {
 			for _, p := range ps {
 				jsonbProblemSlow(p)
+			}
+		}
+	})
+}
+
+// BenchmarkTextCheck: property values of the bench bundle (AW_BENCH_BUNDLE) or the seeds.
+func BenchmarkTextCheck(b *testing.B) {
+	vals := textSeeds
+	if dir := os.Getenv("AW_BENCH_BUNDLE"); dir != "" {
+		vals = nil
+		for _, p := range payloadsOf(b, dir+"/properties.jsonl", func(line []byte) []byte {
+			var row struct{ Value string }
+			if json.Unmarshal(line, &row) != nil {
+				return nil
+			}
+			return []byte(row.Value)
+		}) {
+			vals = append(vals, string(p))
+		}
+	}
+	b.Run("one-pass", func(b *testing.B) {
+		for b.Loop() {
+			var c checker
+			for _, v := range vals {
+				c.text("value", v, 0)
+			}
+		}
+	})
+	b.Run("reference", func(b *testing.B) {
+		for b.Loop() {
+			var c checker
+			for _, v := range vals {
+				textRef(&c, "value", v, 0)
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,5 +90,43 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 		}
 	} else {
 		t.Logf("NULL creator refused by the schema: %v", err)
+	}
+}
+
+// TestWriteBatchFailRepeatedKey: under ConflictFail a key twice in the batch fails it with
+// ErrConflict naming that key (checked after the COPY fails now), before any existing key,
+// nothing written; an existing key alone is named as existing.
+func TestWriteBatchFailRepeatedKey(t *testing.T) {
+	s := newAppStore(t)
+	ctx := context.Background()
+	p := func(id, name string) actingweb.Record { return &actingweb.Property{ID: id, Name: name, Value: "v"} }
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x")}, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		recs []actingweb.Record
+		want string
+	}{
+		{[]actingweb.Record{p("b", "1"), p("b", "2"), p("b", "1")}, "key b / 1 appears twice in the batch"},
+		{[]actingweb.Record{p("a", "x"), p("c", "1"), p("c", "1")}, "key c / 1 appears twice in the batch"},
+		{[]actingweb.Record{p("d", "1"), p("a", "x")}, "key a / x exists"},
+	} {
+		_, err := s.WriteBatch(ctx, actingweb.TableProperties, tc.recs, actingweb.ConflictFail)
+		if !errors.Is(err, actingweb.ErrConflict) || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("WriteBatch = %v, want ErrConflict with %q", err, tc.want)
+		}
+		if n, err := s.Count(ctx, actingweb.TableProperties); err != nil || n != 1 {
+			t.Fatalf("count = %d, %v; want 1 (nothing written)", n, err)
+		}
+	}
+	// A lookup row twice: the value stays withheld.
+	mustNil(t, func() error {
+		_, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a", Creator: "c"}}, actingweb.ConflictFail)
+		return err
+	}())
+	l := actingweb.NewPropertyLookup("email", "secret@x", "a")
+	_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{&l, &l}, actingweb.ConflictFail)
+	if !errors.Is(err, actingweb.ErrConflict) || !strings.Contains(err.Error(), "appears twice") || strings.Contains(err.Error(), "secret@x") {
+		t.Fatalf("lookup WriteBatch = %v", err)
 	}
 }

@@ -811,6 +811,17 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 		return res, nil
 	}
 
+	if policy == actingweb.ConflictFail {
+		// The primary key refuses a key that appears twice in good as it refuses one that
+		// exists: the duplicate check runs only when the COPY fails (copyFail).
+		n, err := s.copyFail(ctx, sp, good)
+		if err != nil {
+			return actingweb.WriteResult{}, err
+		}
+		res.Written += n
+		return res, nil
+	}
+
 	// Duplicate keys within the batch.
 	seen := make(map[string]int, len(good))
 	dedup := good[:0:0]
@@ -818,9 +829,6 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 		k := strings.Join(sp.keyOf(r), "\x00") // NUL cannot occur in checked values
 		if j, ok := seen[k]; ok {
 			switch policy {
-			case actingweb.ConflictFail:
-				return actingweb.WriteResult{}, fmt.Errorf("postgres: write %s: %w: key %s appears twice in the batch (policy fail); nothing written",
-					t, actingweb.ErrConflict, s.showKey(sp, r))
 			case actingweb.ConflictSkip:
 				res.Skipped++
 			default: // overwrite: the later row replaces the earlier one
@@ -833,16 +841,11 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 		dedup = append(dedup, r)
 	}
 
-	var n int
-	if policy == actingweb.ConflictFail {
-		n, err = s.copyFail(ctx, sp, dedup)
-	} else {
-		n, err = s.copyNew(ctx, sp, dedup, policy)
-		if isUniqueViolation(err) {
-			// A concurrent writer inserted one of the keys between the check and the COPY: the
-			// transaction was rolled back; redo the batch with INSERT ... ON CONFLICT.
-			n, err = s.insertOnConflict(ctx, sp, dedup, policy)
-		}
+	n, err := s.copyNew(ctx, sp, dedup, policy)
+	if isUniqueViolation(err) {
+		// A concurrent writer inserted one of the keys between the check and the COPY: the
+		// transaction was rolled back; redo the batch with INSERT ... ON CONFLICT.
+		n, err = s.insertOnConflict(ctx, sp, dedup, policy)
 	}
 	if err != nil {
 		return actingweb.WriteResult{}, err
@@ -854,24 +857,45 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 	return res, nil
 }
 
-// copyFail writes recs with COPY straight into the table; an existing key fails the batch
-// with ErrConflict naming it. Returns the rows written.
+// copyFail writes recs with COPY straight into the table. When the COPY fails (nothing
+// written) and a key appears twice in recs, the error wraps ErrConflict and names the first
+// repeated key (what a check before the COPY would have said); otherwise an existing key
+// fails the batch with ErrConflict naming it. Returns the rows written.
 func (s *Store) copyFail(ctx context.Context, sp *tableSpec, recs []actingweb.Record) (int, error) {
 	// One COPY is one statement, so its own transaction: all rows or none (the deferred
 	// foreign key of property_lookup is checked at its end), no BEGIN/COMMIT round trips.
+	what := "write (copy)"
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, s.tableErr(sp.t, "write", err)
+		what = "write"
+	} else {
+		err = s.copyRecords(ctx, c.Conn().PgConn(), pgx.Identifier{s.schema, string(sp.t)}, sp, recs)
+		c.Release()
 	}
-	err = s.copyRecords(ctx, c.Conn().PgConn(), pgx.Identifier{s.schema, string(sp.t)}, sp, recs)
-	c.Release()
 	if err != nil {
+		if r := firstRepeated(sp, recs); r != nil {
+			return 0, fmt.Errorf("postgres: write %s: %w: key %s appears twice in the batch (policy fail); nothing written",
+				sp.t, actingweb.ErrConflict, s.showKey(sp, r))
+		}
 		if isUniqueViolation(err) {
 			return 0, s.conflictErr(ctx, sp, recs, err)
 		}
-		return 0, s.tableErr(sp.t, "write (copy)", err)
+		return 0, s.tableErr(sp.t, what, err)
 	}
 	return len(recs), nil
+}
+
+// firstRepeated returns the first record of recs whose key an earlier record has, or nil.
+func firstRepeated(sp *tableSpec, recs []actingweb.Record) actingweb.Record {
+	seen := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		k := strings.Join(sp.keyOf(r), "\x00") // NUL cannot occur in checked values
+		if seen[k] {
+			return r
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // copyBufs recycles the COPY buffers of copyRecords.
