@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"reflect"
 	"sort"
@@ -153,19 +154,8 @@ func canonicalNumber(r *big.Rat) string {
 	if r.IsInt() {
 		return r.Num().String()
 	}
-	den := new(big.Int).Set(r.Denom())
-	two, five, zero := big.NewInt(2), big.NewInt(5), new(big.Int)
-	var a, b int
-	var m big.Int
-	for m.Mod(den, two).Cmp(zero) == 0 {
-		den.Quo(den, two)
-		a++
-	}
-	for m.Mod(den, five).Cmp(zero) == 0 {
-		den.Quo(den, five)
-		b++
-	}
-	if den.Cmp(big.NewInt(1)) != 0 {
+	a, b, ok := decimalFactors(r.Denom())
+	if !ok {
 		// Not a finite decimal (cannot come from JSON text); fall back to the fraction.
 		return r.RatString()
 	}
@@ -186,6 +176,31 @@ func canonicalNumber(r *big.Rat) string {
 		out = "-" + out
 	}
 	return out
+}
+
+// decimalFactors returns a and b with den == 2^a * 5^b, or ok false when den has another
+// prime factor. It takes time near-linear in den's size (dividing by 2 and 5 one at a time,
+// as this did before, took seconds for 1e-99999).
+func decimalFactors(den *big.Int) (a, b int, ok bool) {
+	if den.Sign() <= 0 {
+		return 0, 0, false
+	}
+	a = int(den.TrailingZeroBits())
+	d := new(big.Int).Rsh(den, uint(a))
+	if d.BitLen() == 1 { // d == 1
+		return a, 0, true
+	}
+	// 5^b has floor(b*log2(5))+1 bits, and consecutive powers of 5 differ by more than two
+	// bits, so d's bit length leaves at most one candidate b; check b's neighbours too
+	// against floating-point rounding.
+	guess := int(float64(d.BitLen()-1) / math.Log2(5))
+	var p big.Int
+	for b := max(guess-1, 1); b <= guess+2; b++ {
+		if p.Exp(big.NewInt(5), big.NewInt(int64(b)), nil).Cmp(d) == 0 {
+			return a, b, true
+		}
+	}
+	return 0, 0, false
 }
 
 // Canonical returns a copy of r normalised for comparison across backends, applying exactly

@@ -201,10 +201,14 @@ func (v *validator) part(owner string) int {
 }
 
 // digest is the order-independent contribution of one record.
+// digestBufs recycles digest's scratch buffers (one per record otherwise).
+var digestBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func digest(r actingweb.Record) (uint64, uint64) {
 	// sha256 of key, NUL, [1 when the payload is not JSON,] the canonical record's JSON
 	// (bundle.AppendRecordJSON: json.Marshal's bytes, properties without reflection)
-	buf := make([]byte, 0, 512)
+	bp := digestBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
 	buf = append(buf, r.Key()...)
 	buf = append(buf, 0)
 	n := len(buf)
@@ -223,6 +227,10 @@ func digest(r actingweb.Record) (uint64, uint64) {
 		buf = append(buf[:n], fmt.Sprintf("%#v", c)...)
 	}
 	sum := sha256.Sum256(buf)
+	if cap(buf) <= 1<<16 {
+		*bp = buf
+		digestBufs.Put(bp)
+	}
 	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
 
