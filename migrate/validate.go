@@ -200,10 +200,10 @@ func (v *validator) part(owner string) int {
 	return int(maphash.String(v.seed, owner) % uint64(v.o.Partitions))
 }
 
-// digest is the order-independent contribution of one record.
 // digestBufs recycles digest's scratch buffers (one per record otherwise).
 var digestBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
+// digest is the order-independent contribution of one record.
 func digest(r actingweb.Record) (uint64, uint64) {
 	// sha256 of key, NUL, [1 when the payload is not JSON,] the canonical record's JSON
 	// (bundle.AppendRecordJSON: json.Marshal's bytes, properties without reflection)
