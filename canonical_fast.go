@@ -321,6 +321,34 @@ var canonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// canonPlain marks the bytes the string fast path may copy: canonSafe ASCII and every byte
+// of a multi-byte UTF-8 sequence (checked afterwards by plainUTF8).
+var canonPlain = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= utf8.RuneSelf || canonSafe[c]
+	}
+	return t
+}()
+
+// plainUTF8 reports whether seg is valid UTF-8 without U+2028 and U+2029 (E2 80 A8/A9),
+// the runes json.Marshal escapes.
+func plainUTF8(seg []byte) bool {
+	if !utf8.Valid(seg) {
+		return false
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(seg[i:], 0xE2)
+		if j < 0 {
+			return true
+		}
+		i += j
+		if i+2 < len(seg) && seg[i+1] == 0x80 && (seg[i+2] == 0xA8 || seg[i+2] == 0xA9) {
+			return false
+		}
+		i++
+	}
+}
+
 // appendEscapedASCII appends the json.Marshal form of ASCII byte c that canonSafe rejects.
 func appendEscapedASCII(dst []byte, c byte) []byte {
 	switch c {
@@ -382,6 +410,23 @@ func hex4(b []byte) rune {
 func (s *canonState) str(dst *[]byte, key *[]byte) error {
 	in := s.in
 	p := s.pos + 1
+	// Fast path: a string of safe ASCII and valid UTF-8 other than U+2028/U+2029, without
+	// escapes, is copied as it is.
+	q := p
+	for q < len(in) && canonPlain[in[q]] {
+		q++
+	}
+	if q < len(in) && in[q] == '"' {
+		seg := in[p:q]
+		if q-p == 0 || plainUTF8(seg) {
+			*dst = append(append(append(*dst, '"'), seg...), '"')
+			if key != nil {
+				*key = append(*key, seg...)
+			}
+			s.pos = q + 1
+			return nil
+		}
+	}
 	out := append(*dst, '"')
 	var k []byte
 	if key != nil {
