@@ -2,6 +2,7 @@ package actingweb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -330,6 +331,22 @@ var canonPlain = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// swarHasZero reports whether one of the eight bytes of x is zero.
+func swarHasZero(x uint64) bool { return (x-swarOnes)&^x&swarHigh != 0 }
+
+// swarSpecial reports whether one of the eight bytes of x is not in canonPlain: a control
+// character, '"', '\\', '<', '>' or '&'. Bytes >= 0x80 are plain.
+func swarSpecial(x uint64) bool {
+	return (x-0x20*swarOnes)&^x&swarHigh != 0 ||
+		swarHasZero(x^('"'*swarOnes)) || swarHasZero(x^('\\'*swarOnes)) ||
+		swarHasZero(x^('<'*swarOnes)) || swarHasZero(x^('>'*swarOnes)) || swarHasZero(x^('&'*swarOnes))
+}
+
 // plainUTF8 reports whether seg is valid UTF-8 without U+2028 and U+2029 (E2 80 A8/A9),
 // the runes json.Marshal escapes.
 func plainUTF8(seg []byte) bool {
@@ -413,12 +430,22 @@ func (s *canonState) str(dst *[]byte, key *[]byte) error {
 	// Fast path: a string of safe ASCII and valid UTF-8 other than U+2028/U+2029, without
 	// escapes, is copied as it is.
 	q := p
+	var high uint64 // bit 7 set when some byte is not ASCII
+	for q+8 <= len(in) {
+		x := binary.LittleEndian.Uint64(in[q:])
+		if swarSpecial(x) {
+			break
+		}
+		high |= x
+		q += 8
+	}
 	for q < len(in) && canonPlain[in[q]] {
+		high |= uint64(in[q])
 		q++
 	}
 	if q < len(in) && in[q] == '"' {
 		seg := in[p:q]
-		if q-p == 0 || plainUTF8(seg) {
+		if high&swarHigh == 0 || plainUTF8(seg) {
 			*dst = append(append(append(*dst, '"'), seg...), '"')
 			if key != nil {
 				*key = append(*key, seg...)
