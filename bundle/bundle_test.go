@@ -389,3 +389,60 @@ func TestUpstreamArrays(t *testing.T) {
 		t.Errorf("resume %v %v", err, recs)
 	}
 }
+
+// TestWriterResumeRefusesChangedPrefix: checkpoints do not fsync the table file; they record
+// the SHA-256 of the kept prefix instead, and a resume whose prefix is not those bytes (as after
+// an operating-system crash that lost unsynced pages, simulated by zeroing one byte) refuses
+// with ErrFormat instead of continuing a corrupt file.
+func TestWriterResumeRefusesChangedPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		corrupt bool
+	}{{"intact prefix resumes", false}, {"changed prefix refused", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "b")
+			ctx := context.Background()
+			w, err := Create(dir, WriterOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb := actingweb.TableActors
+			var recs []actingweb.Record
+			for i := 0; i < 6; i++ {
+				recs = append(recs, sample(tb, i))
+			}
+			w.WriteBatch(ctx, tb, recs, 0)
+			state, err := w.SinkState(tb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(state), `"sha256":"`) {
+				t.Fatalf("checkpoint state without the prefix hash: %s", state)
+			}
+			w.Abort()
+			if tc.corrupt {
+				p := filepath.Join(dir, string(tb)+".jsonl")
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b[10] = 0
+				if err := os.WriteFile(p, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w2, err := Create(dir, WriterOptions{Resume: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w2.Abort()
+			err = w2.ResumeSink(tb, state)
+			if tc.corrupt != errors.Is(err, ErrFormat) || (!tc.corrupt && err != nil) {
+				t.Fatalf("ResumeSink = %v, want ErrFormat: %v", err, tc.corrupt)
+			}
+			if tc.corrupt && !strings.Contains(err.Error(), "export again") {
+				t.Errorf("error does not say what to do: %v", err)
+			}
+		})
+	}
+}

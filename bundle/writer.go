@@ -29,6 +29,11 @@ type WriterOptions struct {
 	// writing. Without Resume, Create refuses a directory that already holds a manifest or
 	// table files.
 	Resume bool
+	// NoSync skips the fsync of each table file when it is finished (pg_dump's --no-sync):
+	// faster, but after an operating-system crash the bundle may be incomplete although the
+	// export said it finished. Checkpoints never fsync table files: a checkpoint records the
+	// SHA-256 of the prefix it keeps, and a resume that finds other bytes there refuses.
+	NoSync bool
 }
 
 // Writer writes a bundle. It is a migrate sink: WriteBatch appends (the conflict policy does
@@ -259,10 +264,14 @@ type sinkState struct {
 	File   string `json:"file"`
 	Offset int64  `json:"offset"`
 	Rows   int64  `json:"rows"`
+	// SHA256 is the hex SHA-256 of the file's first Offset bytes ("" in checkpoints of
+	// earlier versions, which fsynced instead).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
-// flush ends the current gzip member, flushes the buffer and syncs the file.
-func (tw *tableWriter) flush() error {
+// flush ends the current gzip member and hands the buffer to the operating system (which
+// keeps it when the process dies); sync also waits until the file is on disk.
+func (tw *tableWriter) flush(sync bool) error {
 	if tw.gz != nil {
 		if err := tw.gz.Close(); err != nil {
 			return err
@@ -272,12 +281,17 @@ func (tw *tableWriter) flush() error {
 	if err := tw.buf.Flush(); err != nil {
 		return err
 	}
+	if !sync {
+		return nil
+	}
 	return tw.f.Sync()
 }
 
-// SinkState flushes table t to disk and returns its position (file, byte offset, rows) as
-// JSON for a checkpoint. With gzip, the current member is closed so the kept prefix is a
-// complete gzip stream.
+// SinkState flushes table t to the operating system and returns its position (file, byte
+// offset, rows, SHA-256 of the bytes up to the offset) as JSON for a checkpoint. With gzip, the
+// current member is closed so the kept prefix is a complete gzip stream. It does not fsync: a
+// process killed at any moment loses nothing the operating system was given, and after an
+// operating-system crash ResumeSink finds a prefix that did not reach the disk by its hash.
 func (w *Writer) SinkState(t actingweb.Table) ([]byte, error) {
 	tw, err := w.table(t)
 	if err != nil {
@@ -285,10 +299,10 @@ func (w *Writer) SinkState(t actingweb.Table) ([]byte, error) {
 	}
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	if err := tw.flush(); err != nil {
+	if err := tw.flush(false); err != nil {
 		return nil, fmt.Errorf("bundle %s: flush %s: %w", w.dir, tw.file, err)
 	}
-	return json.Marshal(sinkState{File: tw.file, Offset: tw.cw.n, Rows: tw.rows})
+	return json.Marshal(sinkState{File: tw.file, Offset: tw.cw.n, Rows: tw.rows, SHA256: hex.EncodeToString(tw.h.Sum(nil))})
 }
 
 // ResumeSink cuts table t's file back to a position SinkState returned (nil: empty file) and
@@ -315,12 +329,17 @@ func (w *Writer) ResumeSink(t actingweb.Table, state []byte) error {
 	if err := tw.open(st.Offset, st.Rows, w.opts.Gzip); err != nil {
 		return fmt.Errorf("bundle %s: resume table %s: %w", w.dir, t, err)
 	}
+	if st.SHA256 != "" && hex.EncodeToString(tw.h.Sum(nil)) != st.SHA256 {
+		tw.f.Close()
+		return fmt.Errorf("%w: bundle %s: the first %d bytes of %s are not what the checkpoint recorded (the machine went down before they reached the disk?); remove the bundle directory and export again",
+			ErrFormat, w.dir, st.Offset, tw.file)
+	}
 	w.tables[t] = tw
 	return nil
 }
 
-// FinishTable flushes and closes table t's file and records its manifest entry. A table never
-// written gets an empty file.
+// FinishTable flushes, fsyncs (unless WriterOptions.NoSync) and closes table t's file and
+// records its manifest entry. A table never written gets an empty file.
 func (w *Writer) FinishTable(t actingweb.Table) error {
 	tw, err := w.table(t)
 	if err != nil {
@@ -328,7 +347,7 @@ func (w *Writer) FinishTable(t actingweb.Table) error {
 	}
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	if err := tw.flush(); err != nil {
+	if err := tw.flush(!w.opts.NoSync); err != nil {
 		return fmt.Errorf("bundle %s: flush %s: %w", w.dir, tw.file, err)
 	}
 	if err := tw.f.Close(); err != nil {
@@ -397,7 +416,7 @@ func (w *Writer) Abort() error {
 	var errs []error
 	for t, tw := range w.tables {
 		tw.mu.Lock()
-		if err := tw.flush(); err != nil {
+		if err := tw.flush(false); err != nil {
 			errs = append(errs, err)
 		}
 		tw.f.Close()

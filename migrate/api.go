@@ -170,6 +170,9 @@ type Options struct {
 	Estimate bool
 	// Gzip compresses bundle table files (Export only).
 	Gzip bool
+	// NoSync skips the fsync of each finished bundle table file (Export only;
+	// bundle.WriterOptions.NoSync).
+	NoSync bool
 	// SourceName describes the source in a bundle manifest (Export; default src.Describe()).
 	SourceName string
 	// Progress receives callbacks (may be nil). Calls come from several goroutines.

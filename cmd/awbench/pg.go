@@ -206,8 +206,8 @@ func (c *countWriter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); ret
 
 // runPGCopyTo measures COPY ... TO STDOUT of every table of --schema, into io.Discard or, with
 // --out DIR, into one file per table part (DIR/<table>.<part>.copy, 0600, 1 MiB buffered
-// writes: what `psql -c "COPY … TO STDOUT" > file` does, the same work as an export that has
-// to land on disk). Each table is split into --segments parts by the owner hash, --workers
+// writes, fsynced when the part is done unless --fsync=false: the work of pg_dump, and of an
+// export, whose files have to be on disk when it ends). Each table is split into --segments parts by the owner hash, --workers
 // parts run at once.
 func runPGCopyTo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("raw-pg-copyto", flag.ContinueOnError)
@@ -217,6 +217,7 @@ func runPGCopyTo(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 1, "parts copied at once")
 	format := fs.String("format", "binary", "COPY format: text or binary")
 	outDir := fs.String("out", "", "write the COPY output into files in this directory (created 0700) instead of discarding it")
+	fsync := fs.Bool("fsync", true, "with --out: fsync each file when its COPY ended (as pg_dump and actingweb export do)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -291,6 +292,11 @@ func runPGCopyTo(ctx context.Context, args []string) error {
 					if err := bw.Flush(); err != nil {
 						return err
 					}
+					if *fsync {
+						if err := f.Sync(); err != nil {
+							return err
+						}
+					}
 					if err := f.Close(); err != nil {
 						return err
 					}
@@ -315,8 +321,18 @@ func runPGCopyTo(ctx context.Context, args []string) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	result("raw-pg-copyto", rows.Load(), time.Since(start), fmt.Sprintf("segments=%d workers=%d format=%s bytes=%d into=%s", *segments, *workers, *format, bytes.n.Load(), map[bool]string{true: "files", false: "discard"}[*outDir != ""]))
+	result("raw-pg-copyto", rows.Load(), time.Since(start), fmt.Sprintf("segments=%d workers=%d format=%s bytes=%d into=%s", *segments, *workers, *format, bytes.n.Load(), into(*outDir, *fsync)))
 	return nil
+}
+
+func into(dir string, fsync bool) string {
+	switch {
+	case dir == "":
+		return "discard"
+	case fsync:
+		return "files,fsync"
+	}
+	return "files"
 }
 
 // runPGDrop drops a schema and everything in it.

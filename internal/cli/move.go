@@ -146,6 +146,7 @@ type ExportOptions struct {
 	From      string // source store; "" = DATABASE_BACKEND
 	OutputDir string // bundle directory (created 0700)
 	Gzip      bool   // compress table files
+	NoSync    bool   // do not fsync finished table files
 	Move      MoveFlags
 }
 
@@ -188,6 +189,7 @@ func (a *App) newExportCmd() *cobra.Command {
 	f.StringVar(&o.From, "from", "", "source store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	f.StringVar(&o.OutputDir, "output-dir", "", "bundle directory to write (required)")
 	f.BoolVar(&o.Gzip, "gzip", false, "gzip the table files")
+	f.BoolVar(&o.NoSync, "no-sync", false, "do not wait for each finished table file to reach the disk (like pg_dump --no-sync; an operating-system crash may then leave an incomplete bundle)")
 	a.bindMoveFlags(f, &o.Move, "checkpoints and rejects (default: the output directory)")
 	return cmd
 }
@@ -242,6 +244,7 @@ func (a *App) RunExport(ctx context.Context, o ExportOptions) error {
 		return err
 	}
 	opts.Gzip = o.Gzip
+	opts.NoSync = o.NoSync
 	src, spec, err := a.OpenStore(ctx, from)
 	if err != nil {
 		return err
