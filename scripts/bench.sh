@@ -195,6 +195,9 @@ aw import_pg import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "
 say "ceiling: pgx CopyFrom ($PG_CONC streams)"
 "$AWB" raw-pg-copyfrom --pg "$PG" --src "$S_IMP" --dst "$S_RAW" --concurrency "$PG_CONC" | best ceiling_pg_copyfrom
 "$AWB" pg-drop --pg "$PG" --schema "$S_RAW"
+# Warm-up read (untimed): the first read of freshly COPY'd rows sets their hint bits (a write
+# of every page); without it whichever of export and ceiling runs first pays that alone.
+"$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 1 --workers 1 --format binary >>"$RUN/ceilings.log"
 aw export_pg export --from "$(pgurl "$S_IMP")" --output-dir "$WORK/export_pg" "${quiet[@]}"
 say "ceiling: COPY TO STDOUT into files (text and binary; 1 stream, 4 segments x 8)"
 # The ceiling does the same job as the export: the rows of every table leave PostgreSQL
