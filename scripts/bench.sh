@@ -18,6 +18,8 @@
 #                         1 takes about an hour on 2 cores, most of it DynamoDB Local)
 #   BENCH_OUT=bench-results   where results go (one directory per run, plus latest.md)
 #   BENCH_KEEP=1          keep the bundles and the schemas/tables (default: removed)
+#   BENCH_STEPS=pg,ddb    which halves to run (pg: PostgreSQL import/export; ddb: the DynamoDB
+#                         steps, copy and validate); the table marks the others NOT RUN
 #   BENCH_PROFILE=1       run the actingweb commands in-process under the CPU profiler
 #                         (awbench cli --cpuprofile; <run>/<step>.cpu.pprof, read with
 #                         `go tool pprof -top bin/awbench <file>`); RSS is then awbench's
@@ -34,6 +36,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
 SCALE=${BENCH_SCALE:-1}
+STEPS=${BENCH_STEPS:-pg,ddb}
 OUT=${BENCH_OUT:-$REPO/bench-results}
 PG_CONC=${BENCH_PG_CONC:-1,4}
 DDB_CONC=${BENCH_DDB_CONC:-32}
@@ -189,6 +192,7 @@ echo "meta scale=$SCALE $(sed -E 's/^RESULT name=gen //; s/ seconds=[^ ]*//; s/ 
 say "  $gen"
 
 # ------------------------------------------------------------------ PostgreSQL
+if [[ ,$STEPS, == *,pg,* ]]; then
 "$AW" schema upgrade --to "$(pgurl "$S_IMP")" >>"$RUN/schema.log" 2>&1
 "$AW" schema upgrade --to "$(pgurl "$S_RAW")" >>"$RUN/schema.log" 2>&1
 aw import_pg import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_pg" "${quiet[@]}"
@@ -216,8 +220,10 @@ say "reference: binary COPY TO STDOUT into io.Discard (nothing written)"
   "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 4 --workers 8 --format binary
 } | best ref_pg_copyto_discard
 rm -rf "$WORK/export_pg"
+fi
 
 # ------------------------------------------------------------------ DynamoDB Local
+if [[ ,$STEPS, == *,ddb,* ]]; then
 "$AW" schema upgrade --to "$(ddburl "$P_A")" >>"$RUN/schema.log" 2>&1
 # Same concurrency as the ceiling: each writer keeps up to 4 BatchWriteItem requests in flight.
 aw import_ddb import --to "$(ddburl "$P_A")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_ddb" \
@@ -232,6 +238,7 @@ aw copy_ddb_pg copy --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" --state-di
 aw validate_ddb_pg validate --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" "${quiet[@]}"
 say "ceiling: BatchWriteItem, 25 items per request ($DDB_CONC in flight)"
 "$AWB" raw-ddb-write --endpoint "$DDB" --src "$P_A" --dst "$P_R" --concurrency "$DDB_CONC" --drop-src | best ceiling_ddb_write
+fi
 
 # ------------------------------------------------------------------ table
 {
