@@ -1181,6 +1181,19 @@ const maxLookupSamples = 10
 // the insert, whose value other actors (with an actors row) hold too, with the row's owner as
 // Kept. Idempotent.
 func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
+	return s.rebuildLookup(ctx, s.pool, names, s.qtable(actingweb.TableProperties))
+}
+
+// rebuildWorkMem is the work_mem of the rebuild statement (SET LOCAL): its sorts of the
+// candidate rows spill to disk with PostgreSQL's default of 4 MB from ~30,000 lookup rows on.
+const rebuildWorkMem = "32MB"
+
+// rebuildLookup is RebuildPropertyLookup with the property rows read from src (a table with
+// the columns name, value, id: the properties table, or a lookup feed's staging table), in
+// one transaction on db.
+func (s *Store) rebuildLookup(ctx context.Context, db interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, names []string, src string) (actingweb.LookupRebuild, error) {
 	out := actingweb.LookupRebuild{Samples: []string{}}
 	if len(names) == 0 {
 		return out, nil
@@ -1189,7 +1202,7 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 		SELECT p.name, p.value, p.id,
 			EXISTS (SELECT 1 FROM ` + s.qtable(actingweb.TableActors) + ` a WHERE a.id = p.id) AS has_actor,
 			octet_length(p.name) + octet_length(p.value) > $2 AS too_long
-		FROM ` + s.qtable(actingweb.TableProperties) + ` p
+		FROM ` + src + ` p
 		WHERE p.name = ANY($1::text[]) AND left(p.name, 5) <> 'list:'
 	), cand AS (
 		SELECT DISTINCT ON (name, value) name, value, id FROM src
@@ -1239,8 +1252,13 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 			ORDER BY name, id) FILTER (WHERE kind IN ('collision', 'orphan', 'too_long')))[1:$3], '{}')
 	FROM cls`
 	var contested []byte
-	err := s.pool.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples, actingweb.MaxLookupContests+1).Scan(
-		&contested, &out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples)
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+rebuildWorkMem+"'"); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples, actingweb.MaxLookupContests+1).Scan(
+			&contested, &out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples)
+	})
 	if err != nil {
 		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
 	}

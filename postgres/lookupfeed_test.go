@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// lookupScenario fills s with actors, pre-existing lookup rows and, through write, the
+// properties: contested values, orphans, list: names, values too large for the index, names
+// not asked for, a pre-existing row of another owner.
+func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record)) {
+	t.Helper()
+	ctx := context.Background()
+	var actors, props []actingweb.Record
+	for i := 0; i < 12; i++ {
+		actors = append(actors, &actingweb.Actor{ID: fmt.Sprintf("a%02d", i), Creator: "c", Passphrase: "p"})
+	}
+	p := func(id, name, v string) { props = append(props, &actingweb.Property{ID: id, Name: name, Value: v}) }
+	for i := 11; i >= 0; i-- { // written in descending id order: the rebuild still keeps the smallest id
+		id := fmt.Sprintf("a%02d", i)
+		p(id, "email", fmt.Sprintf("shared%d@x", i%3))
+		p(id, "oauthId", fmt.Sprintf("o%d", i))
+		p(id, "externalUserId", fmt.Sprintf("e%d", i%2))
+		p(id, "list:email", "l")
+		p(id, "other", "shared0@x")
+	}
+	p("ghost", "email", "shared1@x")
+	p("a05", "email2", "x\"\\\n\u00e9\U0001F600")
+	p("a03", "externalUserId2", strings.Repeat("z", 3000))
+	p("a04", "oauthId2", "weird \"\\\t\u00e9")
+	actors = append(actors, &actingweb.Actor{ID: "t01", Creator: "c", Passphrase: "p"})
+	p("t01", "externalUserId", strings.Repeat("y", 3000)) // too large for the index
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
+	pre := []actingweb.Record{
+		ptrLookupInt(actingweb.NewPropertyLookup("email", "shared2@x", "a11")),
+		ptrLookupInt(actingweb.NewPropertyLookup("email", "nobody@x", "a00")),
+		ptrLookupInt(actingweb.NewPropertyLookup("oauthId", "o3", "a03")),
+	}
+	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, pre, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
+	// in batches, as the migration engine writes them
+	for i := 0; i < len(props); i += 7 {
+		write(props[i:min(i+7, len(props))])
+	}
+}
+
+// TestLookupFeedMatchesRebuild: a lookup feed given the property rows as they are written
+// reports exactly what RebuildPropertyLookup reports after the same writes (counts, samples,
+// contested keys), and leaves the same lookup rows.
+func TestLookupFeedMatchesRebuild(t *testing.T) {
+	ctx := context.Background()
+	names := []string{"email", "oauthId", "externalUserId", "list:email"}
+	write := func(s *Store, props []actingweb.Record) {
+		if _, err := s.WriteBatchFresh(ctx, actingweb.TableProperties, props); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ref := newAppStore(t)
+	if empty, err := ref.IsEmpty(ctx, actingweb.TableProperties); err != nil || !empty {
+		t.Fatalf("IsEmpty on a new table = %v, %v", empty, err)
+	}
+	lookupScenario(t, ref, func(props []actingweb.Record) { write(ref, props) })
+	if empty, err := ref.IsEmpty(ctx, actingweb.TableProperties); err != nil || empty {
+		t.Fatalf("IsEmpty after writes = %v, %v", empty, err)
+	}
+	want, err := ref.RebuildPropertyLookup(ctx, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	fs := newAppStore(t)
+	feed := fs.NewLookupFeed(ctx, names)
+	lookupScenario(t, fs, func(props []actingweb.Record) {
+		write(fs, props)
+		var ps []*actingweb.Property
+		for _, r := range props {
+			ps = append(ps, r.(*actingweb.Property))
+		}
+		if err := feed.Add(ctx, ps); err != nil {
+			t.Fatal(err)
+		}
+	})
+	got, err := feed.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("feed result\n%+v\nrebuild result\n%+v", got, want)
+	}
+	if want.Written == 0 || want.Collisions == 0 || want.Orphans == 0 || len(want.Contested) < 3 || want.Existing == 0 {
+		t.Fatalf("scenario does not exercise every outcome: %+v", want)
+	}
+	rows := func(s *Store) []string {
+		var out []string
+		err := s.Scan(ctx, actingweb.TablePropertyLookup, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+			for _, r := range p.Records {
+				l := r.(*actingweb.PropertyLookup)
+				out = append(out, l.PropertyName+"\x00"+*l.Value+"\x00"+l.ActorID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if g, w := rows(fs), rows(ref); !reflect.DeepEqual(g, w) {
+		t.Fatalf("lookup rows after the feed\n%q\nafter the rebuild\n%q", g, w)
+	}
+	// the staging table went with Close: a second feed on the same pool starts clean
+	f2 := fs.NewLookupFeed(ctx, names)
+	if res, err := f2.Close(); err != nil || res.Scanned != 0 {
+		t.Fatalf("second feed: %+v, %v", res, err)
+	}
+}
