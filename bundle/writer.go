@@ -60,8 +60,16 @@ type tableWriter struct {
 	h    hash.Hash
 	cw   *countWriter // counts and hashes bytes as stored
 	gz   *gzip.Writer // current gzip member, nil between members
+
+	// The storer goroutine hashes, compresses and writes the chunks WriteBatch encodes, so
+	// encoding the next batch overlaps with storing the last one. Everything above (f, buf, h,
+	// cw, gz) belongs to it while it runs; the other methods touch them only after drain.
+	q        chan chunk
+	free     chan []byte // recycled chunk buffers
+	stopped  chan struct{}
+	storeMu  sync.Mutex
+	storeErr error
 	rows int64
-	line []byte
 }
 
 // countWriter hashes and counts bytes on their way to the buffered file.
@@ -76,6 +84,78 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.h.Write(p[:n])
 	c.n += int64(n)
 	return n, err
+}
+
+// chunk is one batch of encoded lines on its way to the file, or a barrier (drain).
+type chunk struct {
+	b       []byte
+	gz      bool
+	barrier chan struct{}
+}
+
+// storeQueue is how many encoded batches may wait for the storer.
+const storeQueue = 2
+
+// startStorer starts the storer goroutine of a freshly opened table file.
+func (tw *tableWriter) startStorer() {
+	tw.q = make(chan chunk, storeQueue)
+	tw.free = make(chan []byte, storeQueue+1)
+	tw.stopped = make(chan struct{})
+	go tw.store()
+}
+
+func (tw *tableWriter) store() {
+	defer close(tw.stopped)
+	for c := range tw.q {
+		if c.barrier != nil {
+			close(c.barrier)
+			continue
+		}
+		if tw.failed() == nil {
+			out, err := tw.out(c.gz)
+			if err == nil {
+				_, err = out.Write(c.b)
+			}
+			if err != nil {
+				tw.storeMu.Lock()
+				tw.storeErr = err
+				tw.storeMu.Unlock()
+			}
+		}
+		select {
+		case tw.free <- c.b[:0]:
+		default:
+		}
+	}
+}
+
+func (tw *tableWriter) failed() error {
+	tw.storeMu.Lock()
+	defer tw.storeMu.Unlock()
+	return tw.storeErr
+}
+
+// drain waits until the storer has written every queued chunk and returns its first error.
+func (tw *tableWriter) drain() error {
+	if tw.q == nil {
+		return tw.failed()
+	}
+	done := make(chan struct{})
+	tw.q <- chunk{barrier: done}
+	<-done
+	return tw.failed()
+}
+
+// stop drains and ends the storer.
+func (tw *tableWriter) stop() error {
+	if tw.q == nil {
+		return tw.failed()
+	}
+	err := tw.drain()
+	close(tw.q)
+	<-tw.stopped
+	tw.q = nil
+	return err
 }
 
 // Create opens dir as a new bundle (created 0700 when missing). See WriterOptions.Resume.
@@ -185,6 +265,7 @@ func (tw *tableWriter) open(keep, rows int64, gz bool) error {
 	tw.rows = rows
 	tw.gz = nil
 	_ = gz
+	tw.startStorer()
 	return nil
 }
 
@@ -216,9 +297,13 @@ func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actin
 	}
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	out, err := tw.out(w.opts.Gzip)
-	if err != nil {
-		return res, fmt.Errorf("bundle %s: table %s: %w", w.dir, t, err)
+	if err := tw.failed(); err != nil {
+		return res, fmt.Errorf("bundle %s: write %s: %w", w.dir, tw.file, err)
+	}
+	var b []byte
+	select {
+	case b = <-tw.free:
+	default:
 	}
 	for _, r := range recs {
 		if r.Table() != t {
@@ -226,18 +311,24 @@ func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actin
 				Reason: fmt.Sprintf("record of table %s in a batch of %s", r.Table(), t)})
 			continue
 		}
-		line, err := AppendRecordJSON(tw.line[:0], r)
+		n := len(b)
+		line, err := AppendRecordJSON(b, r)
 		if err != nil {
+			b = line[:n]
 			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Record: r,
 				Reason: "cannot encode as JSON: " + err.Error()})
 			continue
 		}
-		tw.line = append(line, '\n')
-		if _, err := out.Write(tw.line); err != nil {
-			return res, fmt.Errorf("bundle %s: write %s: %w", w.dir, tw.file, err)
-		}
+		b = append(line, '\n')
 		tw.rows++
 		res.Written++
+	}
+	if len(b) > 0 {
+		select {
+		case tw.q <- chunk{b: b, gz: w.opts.Gzip}:
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
 	}
 	return res, nil
 }
@@ -299,6 +390,9 @@ func (w *Writer) SinkState(t actingweb.Table) ([]byte, error) {
 	}
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
+	if err := tw.drain(); err != nil {
+		return nil, fmt.Errorf("bundle %s: write %s: %w", w.dir, tw.file, err)
+	}
 	if err := tw.flush(false); err != nil {
 		return nil, fmt.Errorf("bundle %s: flush %s: %w", w.dir, tw.file, err)
 	}
@@ -320,6 +414,7 @@ func (w *Writer) ResumeSink(t actingweb.Table, state []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if old := w.tables[t]; old != nil {
+		old.stop()
 		old.f.Close()
 		delete(w.tables, t)
 	}
@@ -330,6 +425,7 @@ func (w *Writer) ResumeSink(t actingweb.Table, state []byte) error {
 		return fmt.Errorf("bundle %s: resume table %s: %w", w.dir, t, err)
 	}
 	if st.SHA256 != "" && hex.EncodeToString(tw.h.Sum(nil)) != st.SHA256 {
+		tw.stop()
 		tw.f.Close()
 		return fmt.Errorf("%w: bundle %s: the first %d bytes of %s are not what the checkpoint recorded (the machine went down before they reached the disk?); remove the bundle directory and export again",
 			ErrFormat, w.dir, st.Offset, tw.file)
@@ -347,6 +443,10 @@ func (w *Writer) FinishTable(t actingweb.Table) error {
 	}
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
+	if err := tw.stop(); err != nil {
+		tw.f.Close()
+		return fmt.Errorf("bundle %s: write %s: %w", w.dir, tw.file, err)
+	}
 	if err := tw.flush(!w.opts.NoSync); err != nil {
 		return fmt.Errorf("bundle %s: flush %s: %w", w.dir, tw.file, err)
 	}
@@ -416,7 +516,9 @@ func (w *Writer) Abort() error {
 	var errs []error
 	for t, tw := range w.tables {
 		tw.mu.Lock()
-		if err := tw.flush(false); err != nil {
+		if err := tw.stop(); err != nil {
+			errs = append(errs, err)
+		} else if err := tw.flush(false); err != nil {
 			errs = append(errs, err)
 		}
 		tw.f.Close()
