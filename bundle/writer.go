@@ -69,7 +69,7 @@ type tableWriter struct {
 	stopped  chan struct{}
 	storeMu  sync.Mutex
 	storeErr error
-	rows int64
+	rows     int64
 }
 
 // countWriter hashes and counts bytes on their way to the buffered file.
