@@ -68,6 +68,23 @@ func appendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
+		// valid 2- and 3-byte sequences (accented Latin, Greek, Cyrillic, CJK) skipped inline,
+		// U+2028/U+2029 (E2 80 A8/A9) excepted; anything else decoded below
+		if b := s[i]; b >= 0xC2 && b <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2
+			continue
+		} else if b >= 0xE0 && b <= 0xEF && i+2 < len(s) {
+			lo, hi := byte(0x80), byte(0xBF)
+			if b == 0xE0 {
+				lo = 0xA0
+			} else if b == 0xED {
+				hi = 0x9F
+			}
+			if b1, b2 := s[i+1], s[i+2]; b1 >= lo && b1 <= hi && b2&0xC0 == 0x80 && !(b == 0xE2 && b1 == 0x80 && (b2 == 0xA8 || b2 == 0xA9)) {
+				i += 3
+				continue
+			}
+		}
 		c, size := utf8.DecodeRuneInString(s[i:])
 		if c == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)

@@ -45,3 +45,19 @@ func FuzzAppendRecordJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendJSONStringUTF8Edges: the inline 2- and 3-byte paths of appendJSONString against
+// json.Marshal on their boundaries (overlong forms, surrogates, truncation, U+2028/9).
+func TestAppendJSONStringUTF8Edges(t *testing.T) {
+	for _, s := range []string{
+		"é", "\xc2\x80", "\xdf\xbf", "\xc1\xbf", "\xc0\x80", "\xc3", "a\xc3", "\xc3(", // 2-byte
+		"中", "\xe0\xa0\x80", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\x9f\xbf", "\xed\xa0\x80", // 3-byte
+		"\xef\xbf\xbf", "\xe2\x80\xa8", "\xe2\x80\xa9", "x\u2028y\u2029z", "\xe2\x80\xa7", "\xe2\x80",
+		"\xe2", "\xf0\x9f\x98\x80", "\xf4\x90\x80\x80", "ü\"<é>&\u2028中\n",
+	} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("%q: got %s want %s", s, got, want)
+		}
+	}
+}

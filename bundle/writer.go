@@ -69,7 +69,12 @@ type tableWriter struct {
 	stopped  chan struct{}
 	storeMu  sync.Mutex
 	storeErr error
-	rows     int64
+	// writeback: the file is fsynced when finished, so the storer starts the kernel's
+	// writeback every writebackEvery bytes (unwritten counts them) instead of leaving the
+	// whole file for that fsync to wait for.
+	writeback bool
+	unwritten int
+	rows      int64
 }
 
 // countWriter hashes and counts bytes on their way to the buffered file.
@@ -96,6 +101,10 @@ type chunk struct {
 // storeQueue is how many encoded batches may wait for the storer.
 const storeQueue = 2
 
+// writebackEvery is how many bytes the storer writes before it starts the writeback of the
+// file's dirty pages (see tableWriter.writeback).
+const writebackEvery = 16 << 20
+
 // startStorer starts the storer goroutine of a freshly opened table file.
 func (tw *tableWriter) startStorer() {
 	tw.q = make(chan chunk, storeQueue)
@@ -115,6 +124,12 @@ func (tw *tableWriter) store() {
 			out, err := tw.out(c.gz)
 			if err == nil {
 				_, err = out.Write(c.b)
+			}
+			if tw.unwritten += len(c.b); err == nil && tw.writeback && tw.unwritten >= writebackEvery {
+				if err = tw.buf.Flush(); err == nil {
+					startWriteback(tw.f)
+				}
+				tw.unwritten = 0
 			}
 			if err != nil {
 				tw.storeMu.Lock()
@@ -214,7 +229,7 @@ func (w *Writer) table(t actingweb.Table) (*tableWriter, error) {
 	if actingweb.NewRecord(t) == nil {
 		return nil, fmt.Errorf("bundle: %w: %q", actingweb.ErrUnknownTable, t)
 	}
-	tw := &tableWriter{t: t, file: w.fileName(t)}
+	tw := &tableWriter{t: t, file: w.fileName(t), writeback: !w.opts.NoSync}
 	tw.path = filepath.Join(w.dir, tw.file)
 	if err := tw.open(0, 0, w.opts.Gzip); err != nil {
 		return nil, fmt.Errorf("bundle %s: table %s: %w", w.dir, t, err)
@@ -419,7 +434,7 @@ func (w *Writer) ResumeSink(t actingweb.Table, state []byte) error {
 		delete(w.tables, t)
 	}
 	delete(w.done, t)
-	tw := &tableWriter{t: t, file: w.fileName(t)}
+	tw := &tableWriter{t: t, file: w.fileName(t), writeback: !w.opts.NoSync}
 	tw.path = filepath.Join(w.dir, tw.file)
 	if err := tw.open(st.Offset, st.Rows, w.opts.Gzip); err != nil {
 		return fmt.Errorf("bundle %s: resume table %s: %w", w.dir, t, err)
