@@ -17,13 +17,13 @@ import (
 )
 
 const (
-	defaultSegments    = 4
-	defaultConcurrency = 4
-	defaultBatchSize   = 500
-	defaultTablePar    = 2
-	defaultBatchTimout = 5 * time.Minute
-	maxSamples         = 5
-	checkpointEvery    = time.Second
+	defaultSegments     = 4
+	defaultConcurrency  = 4
+	defaultBatchSize    = 500
+	defaultTablePar     = 2
+	defaultBatchTimeout = 5 * time.Minute
+	maxSamples          = 5
+	checkpointEvery     = time.Second
 )
 
 // engine is one Export, Import or Copy run.
@@ -85,7 +85,7 @@ func (o *Options) defaults(src Source, dst Sink) {
 		o.PageSize = max(1000, o.BatchSize)
 	}
 	if o.BatchTimeout == 0 {
-		o.BatchTimeout = defaultBatchTimout
+		o.BatchTimeout = defaultBatchTimeout
 	}
 	if len(o.IndexedProperties) == 0 {
 		o.IndexedProperties = append([]string(nil), actingweb.DefaultIndexedProperties...)

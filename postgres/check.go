@@ -242,6 +242,22 @@ func jsonbOK(raw []byte) bool {
 			i++
 		}
 	}
+	// key reads an object member's key and colon at i (whitespace allowed before each).
+	key := func() bool {
+		ws()
+		if i >= n || raw[i] != '"' {
+			return false
+		}
+		if i = jsonString(raw, i+1); i < 0 {
+			return false
+		}
+		ws()
+		if i >= n || raw[i] != ':' {
+			return false
+		}
+		i++
+		return true
+	}
 	for {
 		// A value starts at i (after whitespace).
 		ws()
@@ -264,18 +280,8 @@ func jsonbOK(raw []byte) bool {
 				break
 			}
 			stack = append(stack, c)
-			if c == '{' {
-				if i >= n || raw[i] != '"' {
-					return false
-				}
-				if i = jsonString(raw, i+1); i < 0 {
-					return false
-				}
-				ws()
-				if i >= n || raw[i] != ':' {
-					return false
-				}
-				i++
+			if c == '{' && !key() {
+				return false
 			}
 			continue
 		case c == '-' || c >= '0' && c <= '9':
@@ -320,19 +326,8 @@ func jsonbOK(raw []byte) bool {
 				return false
 			}
 			i++
-			if top == '{' {
-				ws()
-				if i >= n || raw[i] != '"' {
-					return false
-				}
-				if i = jsonString(raw, i+1); i < 0 {
-					return false
-				}
-				ws()
-				if i >= n || raw[i] != ':' {
-					return false
-				}
-				i++
+			if top == '{' && !key() {
+				return false
 			}
 			break
 		}

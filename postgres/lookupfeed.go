@@ -15,7 +15,10 @@ import (
 // feedTable is the staging table of a lookup feed: a temporary table of the feed's own
 // session, so it is invisible to every other session and gone when the session ends, even
 // when the process is killed.
-var feedTable = pgx.Identifier{"pg_temp", "actingweb_lookup_feed"}.Sanitize()
+var (
+	feedIdent = pgx.Identifier{"pg_temp", "actingweb_lookup_feed"}
+	feedTable = feedIdent.Sanitize()
+)
 
 // Shape of a lookup feed: Add hands candidate rows to one goroutine through a channel of
 // feedQueue slices; it copies them into the staging table feedFlushRows at a time (a COPY per
@@ -96,7 +99,7 @@ func (f *lookupFeed) copier() {
 			buf = buf[:0]
 			return
 		}
-		if _, err := f.conn.CopyFrom(f.ctx, pgx.Identifier{"pg_temp", "actingweb_lookup_feed"}, []string{"name", "value", "id"},
+		if _, err := f.conn.CopyFrom(f.ctx, feedIdent, []string{"name", "value", "id"},
 			pgx.CopyFromRows(buf)); err != nil {
 			f.fail(fmt.Errorf("postgres: lookup feed: copy %d candidate rows: %w", len(buf), err))
 		}
