@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bufio"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/blockio"
 )
 
 // WriterOptions configure Create.
@@ -55,8 +55,7 @@ type tableWriter struct {
 	t    actingweb.Table
 	path string
 	file string
-	f    *os.File
-	buf  *bufio.Writer
+	f    *blockio.File
 	h    hash.Hash
 	cw   *countWriter // counts and hashes bytes as stored
 	gz   *gzip.Writer // current gzip member, nil between members
@@ -69,15 +68,10 @@ type tableWriter struct {
 	stopped  chan struct{}
 	storeMu  sync.Mutex
 	storeErr error
-	// writeback: the file is fsynced when finished, so the storer starts the kernel's
-	// writeback every writebackEvery bytes (unwritten counts them) instead of leaving the
-	// whole file for that fsync to wait for.
-	writeback bool
-	unwritten int
-	rows      int64
+	rows     int64
 }
 
-// countWriter hashes and counts bytes on their way to the buffered file.
+// countWriter hashes and counts bytes on their way to the file.
 type countWriter struct {
 	w io.Writer
 	h hash.Hash
@@ -101,10 +95,6 @@ type chunk struct {
 // storeQueue is how many encoded batches may wait for the storer.
 const storeQueue = 2
 
-// writebackEvery is how many bytes the storer writes before it starts the writeback of the
-// file's dirty pages (see tableWriter.writeback).
-const writebackEvery = 16 << 20
-
 // startStorer starts the storer goroutine of a freshly opened table file.
 func (tw *tableWriter) startStorer() {
 	tw.q = make(chan chunk, storeQueue)
@@ -124,12 +114,6 @@ func (tw *tableWriter) store() {
 			out, err := tw.out(c.gz)
 			if err == nil {
 				_, err = out.Write(c.b)
-			}
-			if tw.unwritten += len(c.b); err == nil && tw.writeback && tw.unwritten >= writebackEvery {
-				if err = tw.buf.Flush(); err == nil {
-					startWriteback(tw.f)
-				}
-				tw.unwritten = 0
 			}
 			if err != nil {
 				tw.storeMu.Lock()
@@ -229,7 +213,7 @@ func (w *Writer) table(t actingweb.Table) (*tableWriter, error) {
 	if actingweb.NewRecord(t) == nil {
 		return nil, fmt.Errorf("bundle: %w: %q", actingweb.ErrUnknownTable, t)
 	}
-	tw := &tableWriter{t: t, file: w.fileName(t), writeback: !w.opts.NoSync}
+	tw := &tableWriter{t: t, file: w.fileName(t)}
 	tw.path = filepath.Join(w.dir, tw.file)
 	if err := tw.open(0, 0, w.opts.Gzip); err != nil {
 		return nil, fmt.Errorf("bundle %s: table %s: %w", w.dir, t, err)
@@ -269,14 +253,14 @@ func (tw *tableWriter) open(keep, rows int64, gz bool) error {
 			return fmt.Errorf("re-hash kept prefix: %w", err)
 		}
 	}
-	if _, err := f.Seek(keep, io.SeekStart); err != nil {
-		f.Close()
+	f.Close()
+	bf, err := blockio.Open(tw.path, keep)
+	if err != nil {
 		return err
 	}
-	tw.f = f
+	tw.f = bf
 	tw.h = h
-	tw.buf = bufio.NewWriterSize(f, 256<<10)
-	tw.cw = &countWriter{w: tw.buf, h: h, n: keep}
+	tw.cw = &countWriter{w: bf, h: h, n: keep}
 	tw.rows = rows
 	tw.gz = nil
 	_ = gz
@@ -384,11 +368,8 @@ func (tw *tableWriter) flush(sync bool) error {
 		}
 		tw.gz = nil
 	}
-	if err := tw.buf.Flush(); err != nil {
-		return err
-	}
 	if !sync {
-		return nil
+		return tw.f.Flush()
 	}
 	return tw.f.Sync()
 }
@@ -434,7 +415,7 @@ func (w *Writer) ResumeSink(t actingweb.Table, state []byte) error {
 		delete(w.tables, t)
 	}
 	delete(w.done, t)
-	tw := &tableWriter{t: t, file: w.fileName(t), writeback: !w.opts.NoSync}
+	tw := &tableWriter{t: t, file: w.fileName(t)}
 	tw.path = filepath.Join(w.dir, tw.file)
 	if err := tw.open(st.Offset, st.Rows, w.opts.Gzip); err != nil {
 		return fmt.Errorf("bundle %s: resume table %s: %w", w.dir, t, err)

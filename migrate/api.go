@@ -64,6 +64,11 @@ type (
 	BatchSizer interface {
 		PreferredBatchSize() int
 	}
+	// WriterCounter lets a sink choose how many writers per table the engine runs when
+	// Options.Concurrency is not set (PostgreSQL: 2, see postgres.Store.PreferredWriters).
+	WriterCounter interface {
+		PreferredWriters() int
+	}
 	// FreshTableWriter is implemented by sinks whose ConflictFail write first reads every key
 	// of a batch to find existing rows (DynamoDB: one BatchGetItem per 100 keys). The engine
 	// asks IsEmpty once per table when it starts the table under ConflictFail (not on resume:
@@ -116,7 +121,8 @@ type (
 )
 
 // Options shape an Export, Import or Copy run. The zero value is usable: all tables, fail on
-// conflicts, 4 segments, 4 writers, no rate limit, stop at the first reject.
+// conflicts, 4 segments, 4 writers (or the sink's WriterCounter), no rate limit, stop at the first
+// reject.
 type Options struct {
 	// Tables to move, in any order (the engine orders them: actors first, §5.6). Empty = all
 	// eight data tables; the property lookup table is rebuilt, not copied, on sinks that can

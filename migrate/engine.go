@@ -68,6 +68,9 @@ func (o *Options) defaults(src Source, dst Sink) {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = defaultConcurrency
+		if wc, ok := dst.(WriterCounter); ok && wc.PreferredWriters() > 0 {
+			o.Concurrency = wc.PreferredWriters()
+		}
 	}
 	if _, ok := dst.(SequentialSink); ok {
 		o.Concurrency = 1

@@ -17,6 +17,7 @@
 //	raw-ddb-write    --endpoint E --src P --dst Q   BatchWriteItem every item of prefix P into Q
 //	raw-ddb-scan     --endpoint E --prefix P     segmented Scan of every table (discarded)
 //	pg-drop          --pg URL --schema S         DROP SCHEMA S CASCADE
+//	pg-vacuum        --pg URL --schema S         VACUUM (ANALYZE) every table of S, CHECKPOINT
 //	ddb-drop         --endpoint E --prefix P     delete the nine tables of prefix P
 //	report-rows      FILE                        rows moved according to an actingweb --report JSON
 //	cli              [--cpuprofile F] -- ARGS    run the actingweb command in-process (profiling)
@@ -35,7 +36,7 @@ import (
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: awbench <subcommand> [flags]
-subcommands: gen, raw-pg-copyfrom, raw-pg-copyto, raw-ddb-write, raw-ddb-scan, pg-drop, ddb-drop,
+subcommands: gen, raw-pg-copyfrom, raw-pg-copyto, raw-ddb-write, raw-ddb-scan, pg-drop, pg-vacuum, ddb-drop,
              report-rows, cli, table, latency-table   (awbench <subcommand> -h for flags)`)
 }
 
@@ -53,6 +54,7 @@ func main() {
 		"raw-ddb-write":   runDDBWrite,
 		"raw-ddb-scan":    runDDBScan,
 		"pg-drop":         runPGDrop,
+		"pg-vacuum":       runPGVacuum,
 		"ddb-drop":        runDDBDrop,
 		"report-rows":     runReportRows,
 		"cli":             runCLI,

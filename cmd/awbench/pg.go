@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/blockio"
 	"github.com/actingweb/actingweb-go/postgres"
 )
 
@@ -207,8 +209,9 @@ func (c *countWriter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); ret
 // runPGCopyTo measures COPY ... TO STDOUT of every table of --schema, into io.Discard or, with
 // --out DIR, into one file per table part (DIR/<table>.<part>.copy, 0600, 1 MiB buffered
 // writes, fsynced when the part is done unless --fsync=false: the work of pg_dump, and of an
-// export, whose files have to be on disk when it ends). Each table is split into --segments parts by the owner hash, --workers
-// parts run at once.
+// export, whose files have to be on disk when it ends; with --direct the writes bypass the
+// page cache as actingweb export's do, internal/blockio). Each table is split into --segments
+// parts by the owner hash, --workers parts run at once.
 func runPGCopyTo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("raw-pg-copyto", flag.ContinueOnError)
 	url := fs.String("pg", "", "PostgreSQL URL (default $ACTINGWEB_TEST_PG_URL)")
@@ -218,6 +221,7 @@ func runPGCopyTo(ctx context.Context, args []string) error {
 	format := fs.String("format", "binary", "COPY format: text or binary")
 	outDir := fs.String("out", "", "write the COPY output into files in this directory (created 0700) instead of discarding it")
 	fsync := fs.Bool("fsync", true, "with --out: fsync each file when its COPY ended (as pg_dump and actingweb export do)")
+	direct := fs.Bool("direct", false, "with --out: write with direct I/O where the file system allows it (as actingweb export does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -273,23 +277,20 @@ func runPGCopyTo(ctx context.Context, args []string) error {
 					q += fmt.Sprintf(" WHERE abs(hashtext(%s)::bigint) %% %d = %d", pgx.Identifier{owner(tk.t)}.Sanitize(), tk.tot, tk.seg)
 				}
 				var w io.Writer = &bytes
-				var f *os.File
-				var bw *bufio.Writer
+				var f fileSink
 				if *outDir != "" {
 					var err error
-					f, err = os.OpenFile(filepath.Join(*outDir, fmt.Sprintf("%s.%d.copy", tk.t, tk.seg)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-					if err != nil {
+					if f, err = openCopyFile(filepath.Join(*outDir, fmt.Sprintf("%s.%d.copy", tk.t, tk.seg)), *direct); err != nil {
 						return err
 					}
-					bw = bufio.NewWriterSize(io.MultiWriter(f, &bytes), 1<<20)
-					w = bw
+					w = io.MultiWriter(f, &bytes)
 				}
 				tag, err := c.Conn().PgConn().CopyTo(gctx, w, "COPY ("+q+") TO STDOUT (FORMAT "+*format+")")
 				if err != nil {
 					return fmt.Errorf("copy %s.%s to stdout: %w", *schema, tk.t, err)
 				}
 				if f != nil {
-					if err := bw.Flush(); err != nil {
+					if err := f.Flush(); err != nil {
 						return err
 					}
 					if *fsync {
@@ -321,18 +322,54 @@ func runPGCopyTo(ctx context.Context, args []string) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	result("raw-pg-copyto", rows.Load(), time.Since(start), fmt.Sprintf("segments=%d workers=%d format=%s bytes=%d into=%s", *segments, *workers, *format, bytes.n.Load(), into(*outDir, *fsync)))
+	result("raw-pg-copyto", rows.Load(), time.Since(start), fmt.Sprintf("segments=%d workers=%d format=%s bytes=%d into=%s", *segments, *workers, *format, bytes.n.Load(), into(*outDir, *fsync, *direct)))
 	return nil
 }
 
-func into(dir string, fsync bool) string {
+// fileSink is a ceiling's output file: 1 MiB bufio over *os.File, or an internal/blockio.File.
+type fileSink interface {
+	io.Writer
+	Flush() error
+	Sync() error
+	Close() error
+}
+
+type bufferedFile struct {
+	*bufio.Writer
+	f *os.File
+}
+
+func (b bufferedFile) Sync() error  { return b.f.Sync() }
+func (b bufferedFile) Close() error { return b.f.Close() }
+
+// openCopyFile creates (truncates) path, 0600, for writing through the page cache or, with
+// direct, through internal/blockio (direct I/O where allowed).
+func openCopyFile(path string, direct bool) (fileSink, error) {
+	if direct {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return blockio.Open(path, 0)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return bufferedFile{bufio.NewWriterSize(f, 1<<20), f}, nil
+}
+
+func into(dir string, fsync, direct bool) string {
+	s := "files"
 	switch {
 	case dir == "":
 		return "discard"
-	case fsync:
-		return "files,fsync"
+	case direct:
+		s += ",direct"
 	}
-	return "files"
+	if fsync {
+		s += ",fsync"
+	}
+	return s
 }
 
 // runPGDrop drops a schema and everything in it.
@@ -355,5 +392,33 @@ func runPGDrop(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	_, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{*schema}.Sanitize()+" CASCADE")
+	return err
+}
+
+// runPGVacuum runs VACUUM (ANALYZE) on every table of --schema, then CHECKPOINT, untimed
+// between the bench's steps: the rows a step just loaded get their hint bits and visibility
+// map, and autovacuum (which a bulk load triggers) finds nothing to do while the next step is
+// measured.
+func runPGVacuum(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("pg-vacuum", flag.ContinueOnError)
+	url := fs.String("pg", "", "PostgreSQL URL (default $ACTINGWEB_TEST_PG_URL)")
+	schema := fs.String("schema", "", "schema whose tables to vacuum (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkSchema(*schema); err != nil {
+		return err
+	}
+	pool, err := pgPool(ctx, *url, 1)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	for _, t := range actingweb.Tables {
+		if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) "+pgx.Identifier{*schema, string(t)}.Sanitize()); err != nil {
+			return fmt.Errorf("vacuum %s.%s: %w", *schema, t, err)
+		}
+	}
+	_, err = pool.Exec(ctx, "CHECKPOINT")
 	return err
 }

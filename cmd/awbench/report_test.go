@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestReadResultsRepeats: a step recorded several times reads as its fastest run, with the
+// highest peak RSS of all runs and the number of runs.
+func TestReadResultsRepeats(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.txt")
+	lines := "# header\nmeta scale=1 rows=10\n" +
+		"import_pg rows=10 seconds=9.5 rss_kb=100 exit=0\n" +
+		"import_pg rows=10 seconds=7.25 rss_kb=90 exit=0\n" +
+		"import_pg rows=10 seconds=8.0 rss_kb=120 exit=0\n" +
+		"ceiling_pg_copyfrom rows=10 seconds=6.0 note=concurrency=4\n"
+	if err := os.WriteFile(path, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, meta, err := readResults(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["scale"] != "1" {
+		t.Errorf("meta scale = %q", meta["scale"])
+	}
+	for _, tc := range []struct {
+		key     string
+		seconds float64
+		rssKB   int64
+		runs    int
+	}{
+		{"import_pg", 7.25, 120, 3},
+		{"ceiling_pg_copyfrom", 6.0, 0, 1},
+	} {
+		m, ok := res[tc.key]
+		if !ok {
+			t.Fatalf("%s missing", tc.key)
+		}
+		if m.seconds != tc.seconds || m.rssKB != tc.rssKB || m.runs != tc.runs || m.rows != 10 {
+			t.Errorf("%s = %+v, want seconds %v, rss %d, runs %d, rows 10", tc.key, m, tc.seconds, tc.rssKB, tc.runs)
+		}
+	}
+}

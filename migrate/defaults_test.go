@@ -1,0 +1,51 @@
+package migrate
+
+import (
+	"context"
+	"testing"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+type plainSink struct{}
+
+func (plainSink) WriteBatch(context.Context, actingweb.Table, []actingweb.Record, actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+	return actingweb.WriteResult{}, nil
+}
+func (plainSink) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }
+
+type twoWriterSink struct{ plainSink }
+
+func (twoWriterSink) PreferredWriters() int { return 2 }
+
+type seqSink struct{ plainSink }
+
+func (seqSink) SinkState(actingweb.Table) ([]byte, error) { return nil, nil }
+func (seqSink) ResumeSink(actingweb.Table, []byte) error  { return nil }
+func (seqSink) FinishTable(actingweb.Table) error         { return nil }
+func (seqSink) PreferredWriters() int                     { return 3 }
+
+// TestWriterDefaults: --concurrency wins; without it the sink's preference (WriterCounter),
+// else the engine's 4; a sequential sink (a bundle) always gets one writer.
+func TestWriterDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dst  Sink
+		set  int
+		want int
+	}{
+		{"engine default", plainSink{}, 0, defaultConcurrency},
+		{"sink preference", twoWriterSink{}, 0, 2},
+		{"flag wins over preference", twoWriterSink{}, 6, 6},
+		{"sequential sink", seqSink{}, 0, 1},
+		{"sequential sink ignores flag", seqSink{}, 5, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Concurrency: tc.set}
+			o.defaults(nil, tc.dst)
+			if o.Concurrency != tc.want {
+				t.Fatalf("Concurrency = %d, want %d", o.Concurrency, tc.want)
+			}
+		})
+	}
+}
