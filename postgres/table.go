@@ -783,7 +783,10 @@ const PreferredWriters = 2
 //
 // Every row is checked first (CheckRecord, §9.2); property_lookup rows are also checked for an
 // actors row (the deferred foreign key would otherwise fail the commit). Rows that fail become
-// Rejects with the reason; the rest are written:
+// Rejects with the reason; the rest are written. The UTF-8 and NUL check of unlimited text
+// columns is left to PostgreSQL, which refuses both (checkRecord): when it does, nothing was
+// written and the batch is checked in full and written again, so the result is the same.
+// Policies:
 //
 //   - ConflictFail: COPY straight into the table. A key that already exists (or appears twice
 //     in recs) fails the whole batch with an error wrapping actingweb.ErrConflict that names the
@@ -798,6 +801,18 @@ const PreferredWriters = 2
 // and the error returned (never a commit that silently rolls back, §7.2 I9); the batch may then
 // be retried whole. A record of another table is a caller error (ErrInvalid).
 func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+	res, err := s.writeBatch(ctx, t, recs, policy, true)
+	if isDataException(err) {
+		// PostgreSQL refused a value the quick checks leave to it (invalid UTF-8 or a NUL in
+		// a text column): nothing was written; check every row in full and write again, the
+		// refused rows as Rejects.
+		res, err = s.writeBatch(ctx, t, recs, policy, false)
+	}
+	return res, err
+}
+
+// writeBatch is WriteBatch with the quick or the full row checks (checkRecord).
+func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy, quick bool) (actingweb.WriteResult, error) {
 	var res actingweb.WriteResult
 	sp, err := spec(t)
 	if err != nil {
@@ -808,7 +823,7 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 		if r == nil || r.Table() != t {
 			return res, fmt.Errorf("postgres: write %s: %w: record %d is %T, not a %s record", t, actingweb.ErrInvalid, i, r, t)
 		}
-		if reason := CheckRecord(r); reason != "" {
+		if reason := checkRecord(r, quick); reason != "" {
 			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Reason: reason, Record: r})
 			continue
 		}
@@ -1176,6 +1191,13 @@ func quoteListPrefixed(prefix string, cols []string) string {
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// isDataException reports an error of SQLSTATE class 22 (data exception: invalid byte
+// sequence, value too long, invalid JSON, ...), PostgreSQL's refusal of a value.
+func isDataException(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22")
 }
 
 // maxLookupSamples bounds LookupRebuild.Samples.
