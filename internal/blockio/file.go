@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // blockAlign is the alignment direct I/O asks for: of the buffer's address, of the file
@@ -35,7 +34,6 @@ const bufSize = 1 << 20
 type File struct {
 	f      *os.File
 	direct bool   // O_DIRECT is set on f
-	mem    []byte // backing array of buf
 	buf    []byte // bufSize bytes at a blockAlign-aligned address
 	n      int    // bytes in buf
 	off    int64  // file offset of buf[0], a multiple of blockAlign
@@ -55,9 +53,7 @@ func OpenBuffered(path string, keep int64) (*File, error) {
 }
 
 func open(path string, keep int64, direct bool) (*File, error) {
-	b := &File{mem: make([]byte, bufSize+blockAlign)}
-	skip := int(-uintptr(unsafe.Pointer(&b.mem[0])) & (blockAlign - 1))
-	b.buf = b.mem[skip : skip+bufSize : skip+bufSize]
+	b := &File{buf: alignedBuffer()}
 	b.off = keep &^ (blockAlign - 1)
 	if tail := int(keep - b.off); tail > 0 {
 		r, err := os.Open(path)
