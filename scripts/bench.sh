@@ -23,7 +23,7 @@
 #   BENCH_PROFILE=1       run the actingweb commands in-process under the CPU profiler
 #                         (awbench cli --cpuprofile; <run>/<step>.cpu.pprof, read with
 #                         `go tool pprof -top bin/awbench <file>`); RSS is then awbench's
-#   BENCH_PG_CONC=1,4     CopyFrom streams tried for the PostgreSQL ceiling (best counts)
+#   BENCH_PG_CONC=1,2,4    CopyFrom streams tried for the PostgreSQL ceiling (best counts)
 #   BENCH_PG_REPEAT=3     runs of each PostgreSQL step and of its ceiling (alternating; the
 #                         fastest of each side counts)
 #   BENCH_DDB_CONC=32     BatchWriteItem requests in flight, for the DynamoDB ceiling and the
@@ -40,7 +40,7 @@ cd "$REPO"
 SCALE=${BENCH_SCALE:-1}
 STEPS=${BENCH_STEPS:-pg,ddb}
 OUT=${BENCH_OUT:-$REPO/bench-results}
-PG_CONC=${BENCH_PG_CONC:-1,4}
+PG_CONC=${BENCH_PG_CONC:-1,2,4}
 DDB_CONC=${BENCH_DDB_CONC:-32}
 PG_REPEAT=${BENCH_PG_REPEAT:-3}
 ID=$(date -u +%m%d%H%M%S)_$$

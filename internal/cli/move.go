@@ -61,7 +61,7 @@ func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
 	f.IntVar(&m.TotalSegments, "total-segments", 0, "split every table scan into this many shares between machines (use with --segment)")
 	f.Float64Var(&m.Rate, "rate", 0, "limit to this many rows per second over the whole run (0 = unlimited)")
 	f.IntVar(&m.Concurrency, "concurrency", 0, "writers per table (default 4; 2 into PostgreSQL)")
-	f.IntVar(&m.BatchSize, "batch-size", 0, "rows per write batch (default 500; 1000 into a bundle; DynamoDB sends them 25 per request)")
+	f.IntVar(&m.BatchSize, "batch-size", 0, "rows per write batch (default 500; 5000 into PostgreSQL, 1000 into a bundle; DynamoDB sends them 25 per request)")
 	f.DurationVar(&m.BatchTimeout, "batch-timeout", 5*time.Minute, "stop the run when one batch write gets no answer for this long (a silent connection); 0 = wait forever")
 	f.IntVar(&m.MaxRejects, "max-rejects", 0, "rows that may be rejected before the run stops and exits 1 (-1 = no limit)")
 	f.BoolVar(&m.Resume, "resume", false, "continue an interrupted run from the checkpoints in the state directory")
