@@ -2,10 +2,12 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode"
@@ -231,13 +233,27 @@ func unescapeJSON(raw []byte) (string, bool) {
 	out := make([]byte, len(raw))
 	n := 0
 	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
+		if i+8 <= len(raw) {
+			// eight bytes copied at once up to the next backslash (n <= i, so out has room)
+			w := binary.LittleEndian.Uint64(raw[i:])
+			binary.LittleEndian.PutUint64(out[n:], w)
+			x := w ^ (lsb8 * '\\')
+			m := (x - lsb8) &^ x & msb8
+			if m == 0 {
+				i += 8
+				n += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			i += k
+			n += k
+		} else if c := raw[i]; c != '\\' {
 			out[n] = c
 			n++
 			i++
 			continue
 		}
+		var c byte
 		if i+1 >= len(raw) {
 			return "", false
 		}

@@ -1,7 +1,9 @@
 package bundle
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -277,6 +279,16 @@ func scanString(b []byte, i int) (start, end int, esc, ok bool) {
 	start = i + 1
 	j := start
 	for {
+		// eight bytes at a time up to the first one that needs a look
+		for j+8 <= len(b) {
+			m := stringStops(binary.LittleEndian.Uint64(b[j:]))
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3
+			break
+		}
 		for j < len(b) && plainStringByte[b[j]] {
 			j++
 		}
@@ -291,7 +303,21 @@ func scanString(b []byte, i int) (start, end int, esc, ok bool) {
 			j += 2 // skip the escaped character ('"' or '\\' included)
 		case c < 0x20:
 			return 0, 0, false, false
+		case c >= 0xC2 && c <= 0xDF && j+1 < len(b) && b[j+1]&0xC0 == 0x80:
+			j += 2 // valid 2-byte sequence
 		default: // c >= 0x80: one whole, valid UTF-8 sequence (no surrogates)
+			if c >= 0xE0 && c <= 0xEF && j+2 < len(b) {
+				lo, hi := byte(0x80), byte(0xBF)
+				if c == 0xE0 {
+					lo = 0xA0 // no overlong forms
+				} else if c == 0xED {
+					hi = 0x9F // no surrogates
+				}
+				if c1, c2 := b[j+1], b[j+2]; c1 >= lo && c1 <= hi && c2&0xC0 == 0x80 {
+					j += 3
+					continue
+				}
+			}
 			r, size := utf8.DecodeRune(b[j:])
 			if r == utf8.RuneError && size == 1 {
 				return 0, 0, false, false
@@ -299,6 +325,20 @@ func scanString(b []byte, i int) (start, end int, esc, ok bool) {
 			j += size
 		}
 	}
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// stringStops returns w (eight bytes of a JSON string, little-endian) with the high bit set
+// in the bytes scanString has to look at: '"', '\\', control characters and non-ASCII bytes.
+// The lowest set bit is exact; bits above it may be set for bytes that need no look (borrows).
+func stringStops(w uint64) uint64 {
+	q := w ^ (lsb8 * '"')
+	e := w ^ (lsb8 * '\\')
+	return ((q-lsb8)&^q | (e-lsb8)&^e | (w-lsb8*0x20)&^w | w) & msb8
 }
 
 // maxFastDepth bounds the nesting skipValue and appendCompactValue follow; deeper values

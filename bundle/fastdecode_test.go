@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -340,5 +342,50 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStringBlockBoundaries puts each kind of byte the eight-byte string scan and unescape
+// stop at (escapes, non-ASCII of 2, 3 and 4 bytes, invalid UTF-8, a control character, the
+// closing quote) at every position around the eight-byte blocks, and compares the property
+// value decoded with encoding/json's.
+func TestStringBlockBoundaries(t *testing.T) {
+	specials := []string{`\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude00`, `\ud800`, "é", "€", "😀", "\u2028", "\xff", "\xed\xa0\x80", "\x01", ""}
+	for _, sp := range specials {
+		for pre := 0; pre <= 17; pre++ {
+			for post := 0; post <= 9; post++ {
+				value := strings.Repeat("a", pre) + sp + strings.Repeat("b", post) + sp
+				if post%2 == 1 { // with an escape up front the whole value goes through unescapeJSON
+					value = `\t` + value
+				}
+				line := []byte(`{"id":"x","name":"n","value":"` + value + `"}`)
+				var want struct {
+					Value *string `json:"value"`
+				}
+				wantErr := json.Unmarshal(line, &want)
+				rec, err := DecodeRecord(actingweb.TableProperties, line)
+				if (err != nil) != (wantErr != nil) {
+					t.Fatalf("%q: error %v, encoding/json %v", line, err, wantErr)
+				}
+				if err != nil {
+					continue
+				}
+				if got := rec.(*actingweb.Property).Value; want.Value == nil || got != *want.Value {
+					t.Fatalf("%q: value %q, encoding/json %q", line, got, *want.Value)
+				}
+				// the fast path itself, not a fallback, must take every valid UTF-8 string
+				// encoding/json takes (invalid UTF-8 is left to encoding/json on purpose)
+				if !utf8.ValidString(value) {
+					continue
+				}
+				if start, end, esc, ok := scanString([]byte(`"`+value+`"`), 0); !ok || start != 1 || end != len(value)+2 {
+					t.Fatalf("%q: scanString = %d, %d, %t", value, start, end, ok)
+				} else if esc {
+					if got, ok := unescapeJSON([]byte(value)); !ok || got != *want.Value {
+						t.Fatalf("%q: unescapeJSON = %q, %t; encoding/json %q", value, got, ok, *want.Value)
+					}
+				}
+			}
+		}
 	}
 }
