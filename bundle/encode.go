@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"encoding/json"
+	"math/bits"
 	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
@@ -24,6 +25,26 @@ func AppendRecordJSON(dst []byte, r actingweb.Record) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// le64s reads s[i:i+8] as a little-endian word (one load).
+func le64s(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// htmlStops returns w (eight bytes of a string, little-endian) with the high bit set in the
+// bytes htmlSafeByte does not mark: '"', '\\', '<', '>', '&', control characters, non-ASCII.
+// The lowest set bit is exact (see stringStops).
+func htmlStops(w uint64) uint64 {
+	q := w ^ (lsb8 * '"')
+	e := w ^ (lsb8 * '\\')
+	lt := w ^ (lsb8 * '<')
+	gt := w ^ (lsb8 * '>')
+	am := w ^ (lsb8 * '&')
+	return ((q-lsb8)&^q | (e-lsb8)&^e | (lt-lsb8)&^lt | (gt-lsb8)&^gt | (am-lsb8)&^am |
+		(w-lsb8*0x20)&^w | w) & msb8
+}
+
 // htmlSafeByte marks the bytes encoding/json writes in a string as they are: printable ASCII
 // but '"', '\\', '<', '>' and '&'.
 var htmlSafeByte = func() (t [256]bool) {
@@ -40,6 +61,16 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// eight bytes at a time up to the first one that is not written as it is
+		for i+8 <= len(s) {
+			m := htmlStops(le64s(s, i))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
 		for i < len(s) && htmlSafeByte[s[i]] {
 			i++
 		}

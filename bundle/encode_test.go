@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
@@ -58,6 +59,26 @@ func TestAppendJSONStringUTF8Edges(t *testing.T) {
 		want, _ := json.Marshal(s)
 		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("%q: got %s want %s", s, got, want)
+		}
+	}
+}
+
+// TestAppendJSONStringBlockBoundaries puts each byte the eight-byte scan stops at at every
+// position around the blocks and compares with encoding/json's bytes.
+func TestAppendJSONStringBlockBoundaries(t *testing.T) {
+	specials := []string{`"`, `\`, "<", ">", "&", "\n", "\x01", "\x7f", "é", "€", "😀", "\u2028", "\u2029", "\xff", "\xed\xa0\x80", "=", "~"}
+	for _, sp := range specials {
+		for pre := 0; pre <= 17; pre++ {
+			for post := 0; post <= 9; post++ {
+				s := strings.Repeat("a", pre) + sp + strings.Repeat("b", post) + sp
+				want, err := json.Marshal(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := appendJSONString(nil, s); string(got) != string(want) {
+					t.Fatalf("%q: %s, encoding/json %s", s, got, want)
+				}
+			}
 		}
 	}
 }
