@@ -197,11 +197,12 @@ say "  $gen"
 # ------------------------------------------------------------------ PostgreSQL
 # Each PostgreSQL measurement runs PG_REPEAT times, alternating with its ceiling, and the
 # fastest run of each side counts (the table says "best of N"): single runs of these
-# 3-10 s steps vary by 10-30 % on this machine. Before every timed step the page cache is
-# written back (sync) and the tables read next are vacuumed (untimed), so neither side pays
-# for the other's leftovers: dirty pages of the bundle just written, autovacuum of the rows
-# just loaded, hint bits set by the first read after a bulk load.
-settle() { sync; if [ -n "${1:-}" ]; then "$AWB" pg-vacuum --pg "$PG" --schema "$1"; fi; sync; }
+# 3-10 s steps vary by 10-30 % on this machine. Before every timed step (untimed) the page
+# cache is written back (sync), PostgreSQL checkpoints and the tables read next are vacuumed,
+# so neither side pays for the other's leftovers: dirty pages of the bundle or of the tables
+# just written, autovacuum of the rows just loaded, hint bits set by the first read after a
+# bulk load.
+settle() { sync; "$AWB" pg-vacuum --pg "$PG" ${1:+--schema "$1"}; sync; }
 if [[ ,$STEPS, == *,pg,* ]]; then
 "$AW" schema upgrade --to "$(pgurl "$S_RAW")" >>"$RUN/schema.log" 2>&1
 for rep in $(seq "$PG_REPEAT"); do

@@ -17,7 +17,7 @@
 //	raw-ddb-write    --endpoint E --src P --dst Q   BatchWriteItem every item of prefix P into Q
 //	raw-ddb-scan     --endpoint E --prefix P     segmented Scan of every table (discarded)
 //	pg-drop          --pg URL --schema S         DROP SCHEMA S CASCADE
-//	pg-vacuum        --pg URL --schema S         VACUUM (ANALYZE) every table of S, CHECKPOINT
+//	pg-vacuum        --pg URL [--schema S]       VACUUM (ANALYZE) every table of S, CHECKPOINT
 //	ddb-drop         --endpoint E --prefix P     delete the nine tables of prefix P
 //	report-rows      FILE                        rows moved according to an actingweb --report JSON
 //	cli              [--cpuprofile F] -- ARGS    run the actingweb command in-process (profiling)
