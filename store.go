@@ -350,11 +350,17 @@ type ScanOptions struct {
 	Segment, TotalSegments int
 	// Cursor resumes after the position a previous Page.Cursor returned; "" starts at the top.
 	Cursor string
-	// PageSize is the number of rows per page (a hint; default 1000).
+	// PageSize is the number of rows per page (a hint; default 1000). Sources also end a page
+	// once its rows hold about MaxPageBytes.
 	PageSize int
 	// Consistent asks DynamoDB for strongly consistent reads (§5.5 item 11).
 	Consistent bool
 }
+
+// MaxPageBytes is about the most a page of a scan holds (row bytes as stored or as read), so
+// that PageSize rows of DynamoDB's 400 KB maximum do not hold gigabytes (DynamoDB ends its own
+// pages at 1 MB). A page holds at least one row.
+const MaxPageBytes = 4 << 20
 
 // Page is one page of a table scan.
 type Page struct {

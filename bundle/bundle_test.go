@@ -446,3 +446,59 @@ func TestWriterResumeRefusesChangedPrefix(t *testing.T) {
 		})
 	}
 }
+
+// TestPagesBoundedByBytes: pages of large rows end at about actingweb.MaxPageBytes whatever
+// PageSize asks, and the rows read back are all there (JSON Lines and upstream arrays).
+func TestPagesBoundedByBytes(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir, WriterOptions{Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows = 20
+	value := strings.Repeat("v", 1<<20) // 1 MiB per row: 4 or 5 fit a page
+	var recs []actingweb.Record
+	for i := 0; i < rows; i++ {
+		recs = append(recs, &actingweb.Property{ID: fmt.Sprintf("a%02d", i), Name: "n", Value: value})
+	}
+	if _, err := w.WriteBatch(context.Background(), actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// the same rows as an upstream array file in a second bundle directory
+	arrDir := t.TempDir()
+	arr, err := json.Marshal(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(arrDir, "properties.json"), arr, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, arrDir} {
+		r, err := Open(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, pages := 0, 0
+		err = r.Scan(context.Background(), actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+			pages++
+			size := 0
+			for _, rec := range p.Records {
+				size += actingweb.RecordSize(rec)
+			}
+			if len(p.Records) > 1 && size > actingweb.MaxPageBytes+(2<<20) {
+				t.Errorf("%s: page of %d rows holds %d bytes", d, len(p.Records), size)
+			}
+			total += len(p.Records) + len(p.Rejects)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != rows || pages < rows/5 {
+			t.Fatalf("%s: %d rows in %d pages, want %d rows in at least %d pages", d, total, pages, rows, rows/5)
+		}
+	}
+}

@@ -249,6 +249,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 	br := bufio.NewReaderSize(rd, 256<<10)
 	var scratch []byte
 	page := actingweb.Page{}
+	pageBytes := 0 // line bytes in page
 	emit := func(last bool) error {
 		page.Cursor = strconv.FormatInt(line, 10) + ":" + strconv.FormatInt(off, 10)
 		page.Last = last
@@ -283,6 +284,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 					content = content[:len(content)-1]
 				}
 				if len(bytesTrimSpace(content)) > 0 {
+					pageBytes += len(content)
 					rec, err := DecodeRecord(t, content)
 					if err != nil {
 						rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:%d: %v", ts.name, line, err)}
@@ -295,10 +297,11 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 					} else {
 						page.Records = append(page.Records, rec)
 					}
-					if len(page.Records)+len(page.Rejects) >= pageSize {
+					if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= actingweb.MaxPageBytes {
 						if err := emit(false); err != nil {
 							return err
 						}
+						pageBytes = 0
 					}
 				}
 			}
@@ -379,6 +382,7 @@ func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSourc
 	}
 	var n int64
 	page := actingweb.Page{}
+	pageBytes := 0
 	for dec.More() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -395,6 +399,7 @@ func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSourc
 		if n <= skip {
 			continue
 		}
+		pageBytes += len(raw)
 		rec, err := decodeUpstream(t, raw)
 		if err != nil {
 			rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:element %d: %v", ts.name, n, err), Raw: string(raw)}
@@ -402,12 +407,13 @@ func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSourc
 		} else {
 			page.Records = append(page.Records, rec)
 		}
-		if len(page.Records)+len(page.Rejects) >= pageSize {
+		if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= actingweb.MaxPageBytes {
 			page.Cursor = strconv.FormatInt(n, 10)
 			if err := fn(page); err != nil {
 				return err
 			}
 			page = actingweb.Page{}
+			pageBytes = 0
 		}
 	}
 	if _, err := dec.Token(); err != nil {

@@ -138,7 +138,10 @@ type Options struct {
 	// segment Segment of TotalSegments (its Segments parallel scanners split that share
 	// further). TotalSegments <= 1 does everything. The lookup rebuild runs only in segment 0.
 	Segment, TotalSegments int
-	// Concurrency is the number of writer workers per table (default 4; 1 for bundle sinks).
+	// Concurrency is the number of writer workers per table (default 4, or the sink's
+	// WriterCounter; 1 for bundle sinks). Once every table has started, the tables still running
+	// get the writers of the finished ones: a second set of Concurrency each, so the run keeps
+	// TableParallelism × Concurrency writers busy to its end (not for bundle sinks).
 	Concurrency int
 	// TableParallelism is the number of data tables moved at once after actors (default 2).
 	TableParallelism int

@@ -24,6 +24,9 @@ const (
 	defaultBatchTimeout = 5 * time.Minute
 	maxSamples          = 5
 	checkpointEvery     = time.Second
+	// maxBatchBytes bounds a batch by actingweb.RecordSize as BatchSize bounds it by rows: a
+	// batch is cut at whichever comes first (it holds at least one row).
+	maxBatchBytes = 4 << 20
 )
 
 // engine is one Export, Import or Copy run.
@@ -47,6 +50,52 @@ type engine struct {
 	// the feed's result once the properties table finished with it.
 	feeder LookupFeeder
 	fed    *actingweb.LookupRebuild
+
+	// Writer handover: once every table has started, a finished table's writers go to the
+	// tables still running (each gets a second set of Concurrency writers, once), so the last
+	// large table is not written at half the run's concurrency while the others are done.
+	// running holds the tables in progress; handover is set when every table has started.
+	hmu      sync.Mutex
+	running  map[*tableRun]bool
+	handover bool
+}
+
+// tableStarted and tableFinished track the running tables for the writer handover.
+func (e *engine) tableStarted(tr *tableRun) {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	if e.running == nil {
+		e.running = map[*tableRun]bool{}
+	}
+	e.running[tr] = true
+	if e.handover && len(e.running) < e.o.TableParallelism {
+		e.boostLocked()
+	}
+}
+
+func (e *engine) tableFinished(tr *tableRun) {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	delete(e.running, tr)
+	if e.handover {
+		e.boostLocked()
+	}
+}
+
+// allTablesStarted turns the handover on; slots already free go to the running tables.
+func (e *engine) allTablesStarted() {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	e.handover = true
+	if len(e.running) < e.o.TableParallelism {
+		e.boostLocked()
+	}
+}
+
+func (e *engine) boostLocked() {
+	for tr := range e.running {
+		tr.boostOnce.Do(func() { close(tr.boost) })
+	}
 }
 
 func describe(x any) string {
@@ -223,6 +272,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 			return nil
 		})
 	}
+	e.allTablesStarted()
 	if err := g.Wait(); err != nil {
 		collect()
 		ft, _ := failed.Load().(actingweb.Table)
@@ -311,6 +361,10 @@ type tableRun struct {
 	rejected atomic.Int64
 	drift    atomic.Int64
 	feed     actingweb.LookupFeed // properties only: the lookup built from the written rows
+
+	boost     chan struct{} // closed: the standby writers start (engine.boostLocked)
+	boostOnce sync.Once
+	extra     atomic.Int64 // standby writers that started
 }
 
 func (e *engine) table(ctx context.Context, t actingweb.Table) error {
@@ -320,7 +374,7 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 	e.mu.Lock()
 	e.summary[t] = sum
 	e.mu.Unlock()
-	tr := &tableRun{e: e, t: t, segs: map[int]*segTrack{}, sum: sum}
+	tr := &tableRun{e: e, t: t, segs: map[int]*segTrack{}, sum: sum, boost: make(chan struct{})}
 	total := o.TotalSegments * o.Segments
 	var cp *checkpoint
 	if o.Resume && !o.DryRun {
@@ -406,11 +460,30 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 			return tr.scan(gctx, seg, tk, total, pageSize, ch)
 		})
 	}
-	go func() { scanners.Wait(); close(ch) }()
+	scanned := make(chan struct{})
+	go func() { scanners.Wait(); close(ch); close(scanned) }()
 	for w := 0; w < o.Concurrency; w++ {
 		g.Go(func() error { return tr.worker(gctx, ch) })
 	}
+	if e.seqSink == nil && !o.DryRun {
+		// standby writers for the handover; a sequential sink keeps its single writer
+		for w := 0; w < o.Concurrency; w++ {
+			g.Go(func() error {
+				select {
+				case <-tr.boost:
+					tr.extra.Add(1)
+					return tr.worker(gctx, ch)
+				case <-scanned:
+					return nil
+				case <-gctx.Done():
+					return nil
+				}
+			})
+		}
+	}
+	e.tableStarted(tr)
 	err := g.Wait()
+	e.tableFinished(tr)
 	if err != nil {
 		// drain so the scanners' goroutine can finish
 		for range ch {
@@ -461,7 +534,8 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 		o.Progress.TableDone(t, *sum)
 	}
 	e.log.Info("table finished", "table", t, "read", sum.Read, "written", sum.Written, "skipped", sum.Skipped,
-		"rejected", sum.Rejected, "drift", sum.Drift, "duration", sum.Duration, "ok", err == nil)
+		"rejected", sum.Rejected, "drift", sum.Drift, "duration", sum.Duration, "ok", err == nil,
+		"handed_over_writers", tr.extra.Load())
 	return err
 }
 
@@ -498,7 +572,7 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 		}
 		tr.read.Add(int64(n - first))
 		for i := first; i < n || (i == n && p.Last && n == first); {
-			end := min(i+o.BatchSize, n)
+			end := cutBatch(p, i, n, o.BatchSize)
 			b := &batch{seg: seg, pageStart: pageStart, firstItem: i, startOrd: ord}
 			for j := i; j < end; j++ {
 				if j < len(p.Records) {
@@ -539,6 +613,25 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 	tk.scanDone = true
 	tr.mu.Unlock()
 	return nil
+}
+
+// cutBatch returns where the batch of page p that starts at item i ends: after at most rows
+// items, and before the item that would take it past maxBatchBytes (at least one item). n is
+// the page's item count (records, then source rejects, which count 64 bytes each).
+func cutBatch(p actingweb.Page, i, n, rows int) int {
+	end, size := i, 0
+	for end < n && end-i < rows {
+		sz := 64
+		if end < len(p.Records) {
+			sz = actingweb.RecordSize(p.Records[end])
+		}
+		if end > i && size+sz > maxBatchBytes {
+			break
+		}
+		size += sz
+		end++
+	}
+	return end
 }
 
 func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {

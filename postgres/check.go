@@ -32,8 +32,9 @@ var (
 	maxPGTime = time.Date(294276, 12, 31, 23, 59, 59, 0, time.UTC)
 )
 
-// checker accumulates the reasons a row cannot be stored. quick skips the content check
-// (UTF-8, NUL) of unlimited text columns, which PostgreSQL makes itself (see checkRecord).
+// checker accumulates the reasons a row cannot be stored. quick skips the content checks
+// PostgreSQL makes itself: UTF-8 and NUL in unlimited text columns, jsonb payloads (see
+// checkRecord).
 type checker struct {
 	reasons []string
 	quick   bool
@@ -164,7 +165,7 @@ func (c *checker) time(col string, t *time.Time) {
 
 // jsonb checks an attribute payload: JSON that jsonb accepts (§5.2, §9.2).
 func (c *checker) jsonb(col string, raw json.RawMessage) {
-	if raw == nil {
+	if raw == nil || c.quick {
 		return
 	}
 	if reason := jsonbProblem(raw); reason != "" {
@@ -498,12 +499,14 @@ func isJSONNull(raw json.RawMessage) bool {
 // Orphan lookup rows (no actors row) are found by WriteBatch, which needs the database.
 func CheckRecord(r actingweb.Record) string { return checkRecord(r, false) }
 
-// checkRecord is CheckRecord; quick leaves out the UTF-8 and NUL check of text columns without
-// a length limit (property values, passphrases, diffs, base URIs: most of a row's bytes).
-// PostgreSQL refuses both in any text it receives (SQLSTATE 22021, class 22), so a batch with
-// such a value fails its COPY and WriteBatch checks it again in full (isDataException). Keys,
-// varchar columns (whose limit counts characters), jsonb payloads, integers and timestamps are
-// checked either way.
+// checkRecord is CheckRecord; quick leaves out what PostgreSQL checks itself as it receives
+// the row, over most of a row's bytes: the UTF-8 and NUL check of text columns without a
+// length limit (property values, passphrases, diffs, base URIs) and the jsonb check of
+// attribute payloads. PostgreSQL refuses each of these with an error of SQLSTATE class 22
+// (22021 invalid byte sequence, 22P02 invalid JSON or unpaired surrogate, 22P05 \u0000), so
+// a batch holding one fails its COPY and WriteBatch checks it again in full
+// (isDataException); TestWriteBatchRejects proves each case. Keys, varchar columns (whose
+// limit counts characters), integers and timestamps are checked either way.
 func checkRecord(r actingweb.Record, quick bool) string {
 	c := checker{quick: quick}
 	switch r := r.(type) {

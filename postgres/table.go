@@ -672,7 +672,8 @@ func (s *Store) MaxSegments() int { return 1 }
 // Scan streams table t to fn in primary-key order (the columns' collation, the order of the
 // primary-key index), PageSize rows per page (DefaultPageSize when unset). Each page carries a
 // Cursor, JSON {"t":"<table>","k":[<primary key of the page's last row>]}, and a scan started
-// with it resumes after that row. Segment i of TotalSegments N holds the rows whose owner
+// with it resumes after that row; a page also ends once its rows hold actingweb.MaxPageBytes.
+// Segment i of TotalSegments N holds the rows whose owner
 // column (id; actor_id for property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments
 // are disjoint and together cover the table. The rows of one call are read by one streaming
 // query (one snapshot); an empty table yields a single empty page with Last set.
@@ -731,16 +732,22 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		return err
 	}
 	var raw rawRow
+	pageBytes := 0 // bytes of the page's rows as received
 	for rows.Next() {
-		if len(page) == pageSize {
+		if len(page) == pageSize || pageBytes >= actingweb.MaxPageBytes {
 			if err := emit(false); err != nil {
 				return err
 			}
+			pageBytes = 0
 		}
 		if raw.fds == nil {
 			raw.fds = rows.FieldDescriptions()
 		}
-		raw.load(rows.RawValues())
+		vals := rows.RawValues()
+		for _, v := range vals {
+			pageBytes += len(v)
+		}
+		raw.load(vals)
 		var r actingweb.Record
 		if raw.ok {
 			r, raw.ok = sp.decode(&raw)
@@ -788,8 +795,9 @@ const PreferredWriters = 2
 // Every row is checked first (CheckRecord, §9.2); property_lookup rows are also checked for an
 // actors row (the deferred foreign key would otherwise fail the commit). Rows that fail become
 // Rejects with the reason; the rest are written. The UTF-8 and NUL check of unlimited text
-// columns is left to PostgreSQL, which refuses both (checkRecord): when it does, nothing was
-// written and the batch is checked in full and written again, so the result is the same.
+// columns and the jsonb check of payloads are left to PostgreSQL, which refuses the same
+// (checkRecord): when it does, nothing was written and the batch is checked in full and
+// written again, so the result is the same.
 // Policies:
 //
 //   - ConflictFail: COPY straight into the table. A key that already exists (or appears twice
@@ -808,7 +816,7 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 	res, err := s.writeBatch(ctx, t, recs, policy, true)
 	if isDataException(err) {
 		// PostgreSQL refused a value the quick checks leave to it (invalid UTF-8 or a NUL in
-		// a text column): nothing was written; check every row in full and write again, the
+		// a text column, a payload jsonb refuses): nothing was written; check every row in full and write again, the
 		// refused rows as Rejects.
 		res, err = s.writeBatch(ctx, t, recs, policy, false)
 	}

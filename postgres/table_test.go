@@ -683,3 +683,37 @@ func TestThroughput(t *testing.T) {
 		}
 	}
 }
+
+// TestScanPagesBoundedByBytes: a page of large rows ends at about actingweb.MaxPageBytes
+// whatever PageSize asks, and the cursor of such a page resumes after its last row.
+func TestScanPagesBoundedByBytes(t *testing.T) {
+	ctx := coreCtx(t)
+	s, _ := coreHead(t)
+	const rows = 12
+	value := strings.Repeat("v", 1<<20) // 1 MiB per row
+	var recs []actingweb.Record
+	for i := 0; i < rows; i++ {
+		recs = append(recs, &actingweb.Property{ID: fmt.Sprintf("a%02d", i), Name: "n", Value: value})
+	}
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
+	got, pages := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000})
+	if len(got) != rows || pages < rows/5 {
+		t.Fatalf("%d rows in %d pages, want %d rows in at least %d pages", len(got), pages, rows, rows/5)
+	}
+	var first actingweb.Page
+	err := s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+		if first.Cursor == "" {
+			first = p
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000, Cursor: first.Cursor})
+	if len(first.Records)+len(rest) != rows {
+		t.Fatalf("first page %d rows + resumed %d rows, want %d", len(first.Records), len(rest), rows)
+	}
+}
