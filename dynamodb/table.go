@@ -61,6 +61,16 @@ func physicalKey(t actingweb.Table, item map[string]types.AttributeValue) string
 	return h + actingweb.KeySep + r
 }
 
+// PreferredPageSize is the scan page size the migrate engine and validate use on a DynamoDB
+// source (migrate.PageSizer): 5000 items per Scan request (Limit), each page still at most
+// DynamoDB's 1 MB. Measured on DynamoDB Local 3.3.1, 760,100 items, 4 segments per table, 8
+// requests at once: Limit 1000 52.7 s, 2000 31.6 s, 5000 27.6 s, no Limit (1 MB pages) 128 s.
+// On DynamoDB itself a larger Limit means fewer requests for the same read capacity.
+func (s *Store) PreferredPageSize() int { return PreferredPageSize }
+
+// PreferredPageSize is the value of Store.PreferredPageSize.
+const PreferredPageSize = 5000
+
 // Scan streams table t page by page (a paginated DynamoDB Scan, parallel-segment when
 // opts.TotalSegments > 1, strongly consistent with opts.Consistent). Page.Cursor is the wire
 // JSON of LastEvaluatedKey (MarshalWireItem), resumable through opts.Cursor; "" on the last

@@ -64,6 +64,12 @@ type (
 	BatchSizer interface {
 		PreferredBatchSize() int
 	}
+	// PageSizer lets a source ask for bigger scan pages than the engine would use
+	// (DynamoDB: 5000, see dynamodb.Store.PreferredPageSize). Export, import, copy and
+	// validate scan it with pages of at least that many rows.
+	PageSizer interface {
+		PreferredPageSize() int
+	}
 	// WriterCounter lets a sink choose how many writers per table the engine runs when
 	// Options.Concurrency is not set (PostgreSQL: 2, see postgres.Store.PreferredWriters).
 	WriterCounter interface {

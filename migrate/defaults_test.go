@@ -49,3 +49,36 @@ func TestWriterDefaults(t *testing.T) {
 		})
 	}
 }
+
+type bigPageSource struct{}
+
+func (bigPageSource) Scan(context.Context, actingweb.Table, actingweb.ScanOptions, func(actingweb.Page) error) error {
+	return nil
+}
+func (bigPageSource) PreferredPageSize() int { return 5000 }
+
+// TestPageSizeDefaults: pages hold at least 1000 rows and a batch, more when the source asks
+// (PageSizer); --page-size wins.
+func TestPageSizeDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		src       Source
+		batch     int
+		pageSize  int
+		wantPages int
+	}{
+		{"engine default", nil, 0, 0, 1000},
+		{"batch larger than 1000", nil, 3000, 0, 3000},
+		{"source preference", bigPageSource{}, 0, 0, 5000},
+		{"batch larger than the preference", bigPageSource{}, 8000, 0, 8000},
+		{"set explicitly", bigPageSource{}, 0, 200, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{BatchSize: tc.batch, PageSize: tc.pageSize}
+			o.defaults(tc.src, plainSink{})
+			if o.PageSize != tc.wantPages {
+				t.Fatalf("PageSize = %d, want %d", o.PageSize, tc.wantPages)
+			}
+		})
+	}
+}

@@ -135,6 +135,9 @@ func (o *Options) defaults(src Source, dst Sink) {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = max(1000, o.BatchSize)
+		if ps, ok := src.(PageSizer); ok {
+			o.PageSize = max(o.PageSize, ps.PreferredPageSize())
+		}
 	}
 	if o.BatchTimeout == 0 {
 		o.BatchTimeout = defaultBatchTimeout

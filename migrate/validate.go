@@ -151,9 +151,9 @@ func (v *validator) segments(s Source) int {
 	return n
 }
 
-// validatePageSize is the scan page size of validate: the page size a copy into PostgreSQL
-// uses (its batch size, 2000). On DynamoDB every page is a request; 1000-item pages made the
-// scan of properties 40% slower than the copy's.
+// validatePageSize is the scan page size of validate, or the source's PageSizer when larger
+// (DynamoDB: every page is a request; 1000-item pages made the scan of properties 40% slower
+// than the copy's).
 const validatePageSize = 2000
 
 // scanAheadPages is how many pages a segment's scan may read ahead of the hashing of its pages.
@@ -171,6 +171,9 @@ func (v *validator) scanAll(ctx context.Context, s Source, t actingweb.Table, fn
 		g.Go(func() error {
 			defer close(pages)
 			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: validatePageSize, Consistent: v.o.Consistent}
+			if ps, ok := s.(PageSizer); ok {
+				opts.PageSize = max(opts.PageSize, ps.PreferredPageSize())
+			}
 			if n == 1 {
 				opts.TotalSegments = 0
 			}
