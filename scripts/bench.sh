@@ -164,10 +164,11 @@ aw() {
   if [ "$rc" = 3 ]; then say "  WARNING: validate found differences (see $log)"; fi
 }
 
-# best NAME: reads RESULT lines on stdin, records the one with the highest rows/s as NAME.
+# best NAME [LOG]: reads RESULT lines on stdin (appending them to LOG, default ceilings.log),
+# records the one with the highest rows/s as NAME.
 best() {
-  local name=$1 line
-  line=$(tee -a "$RUN/ceilings.log" | grep "^RESULT " | awk '
+  local name=$1 log=${2:-$RUN/ceilings.log} line
+  line=$(tee -a "$log" | grep "^RESULT " | awk '
     { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       if (v["rows_per_sec"] + 0 >= bestr) { bestr = v["rows_per_sec"] + 0; best = $0 } }
     END { print best }')
@@ -242,6 +243,9 @@ for rep in $(seq "$PG_REPEAT"); do
     rm -rf "$WORK/copyto"
   } | best ceiling_pg_copyto
 done
+# Reference: the same ceiling through the page cache only (what `psql -c "COPY ..." > file`
+# costs), from the runs above.
+grep "^RESULT name=raw-pg-copyto .*into=files,fsync" "$RUN/ceilings.log" | best ref_pg_copyto_pagecache /dev/null
 say "reference: binary COPY TO STDOUT into io.Discard (nothing written)"
 {
   "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 1 --workers 1 --format binary

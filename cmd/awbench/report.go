@@ -211,10 +211,15 @@ func runTable(_ context.Context, args []string) error {
 			group(int64(a.rate())), c.ceilLabel, group(b.rows), b.seconds, group(int64(b.rate())), ratio, verdict(ratio >= 0.8))
 	}
 	if a, okA := res["export_pg"]; okA {
-		if b, okB := res["ref_pg_copyto_discard"]; okB && b.rate() > 0 {
-			ratio := a.rate() / b.rate()
-			fmt.Printf("| (reference) export ← PostgreSQL | %s | %.1f | %s | binary COPY into io.Discard, no files | %s | %.1f | %s | %.2f | — | — |\n",
-				group(a.rows), a.seconds, group(int64(a.rate())), group(b.rows), b.seconds, group(int64(b.rate())), ratio)
+		for _, ref := range []struct{ key, label string }{
+			{"ref_pg_copyto_pagecache", "COPY TO STDOUT into files through the page cache"},
+			{"ref_pg_copyto_discard", "binary COPY into io.Discard, no files"},
+		} {
+			if b, okB := res[ref.key]; okB && b.rate() > 0 {
+				ratio := a.rate() / b.rate()
+				fmt.Printf("| (reference) export ← PostgreSQL | %s | %.1f | %s | %s | %s | %.1f | %s | %.2f | — | — |\n",
+					group(a.rows), a.seconds, group(int64(a.rate())), ref.label, group(b.rows), b.seconds, group(int64(b.rate())), ratio)
+			}
 		}
 	}
 	if v, okV := res["validate_ddb_pg"]; okV {
