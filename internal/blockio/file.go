@@ -1,7 +1,7 @@
 // Package blockio writes files in whole aligned blocks with direct I/O where the operating
 // system and file system allow it (O_DIRECT on Linux), and through the page cache elsewhere.
-// Bundle table files (package bundle) and the benchmark's COPY ceiling (cmd/awbench) write
-// through it.
+// Bundle table files (package bundle) are written and read through it, and the benchmark's
+// COPY ceiling (cmd/awbench) writes through it.
 package blockio
 
 import (
