@@ -10,6 +10,8 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
 // This file holds the reflection-free canonicaliser behind CanonicalJSON. It parses the JSON
@@ -399,28 +401,6 @@ func appendRune(dst []byte, r rune) []byte {
 	return utf8.AppendRune(dst, r)
 }
 
-// hex4 decodes four hex digits as encoding/json's getu4 does; -1 if they are not hex digits.
-func hex4(b []byte) rune {
-	if len(b) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
-}
-
 // str reads the JSON string at s.pos, appends its json.Marshal re-encoding to *dst and, when
 // key is not nil, its decoded bytes to *key. Decoding follows encoding/json: invalid UTF-8
 // bytes and unpaired surrogate escapes become U+FFFD.
@@ -519,7 +499,7 @@ func (s *canonState) str(dst *[]byte, key *[]byte) error {
 					r = '\t'
 					p += 2
 				case 'u':
-					r = hex4(in[p+2:])
+					r = textscan.Hex4(in[p+2:])
 					if r < 0 {
 						s.pos = p
 						return s.syntaxErr()
@@ -528,7 +508,7 @@ func (s *canonState) str(dst *[]byte, key *[]byte) error {
 					if utf16.IsSurrogate(r) {
 						r1 := rune(-1)
 						if p+1 < len(in) && in[p] == '\\' && in[p+1] == 'u' {
-							r1 = hex4(in[p+2:])
+							r1 = textscan.Hex4(in[p+2:])
 						}
 						if dec := utf16.DecodeRune(r, r1); dec != utf8.RuneError {
 							r = dec

@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
 // DecodeRecord decodes one canonical record of table t from a JSON object (one bundle line):
@@ -270,7 +271,7 @@ func unescapeJSON(raw []byte) (string, bool) {
 		case 't':
 			c = '\t'
 		case 'u':
-			r := hex4(raw[i+2:])
+			r := textscan.Hex4(raw[i+2:])
 			if r < 0 {
 				return "", false
 			}
@@ -278,7 +279,7 @@ func unescapeJSON(raw []byte) (string, bool) {
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2 = hex4(raw[i+2:])
+					r2 = textscan.Hex4(raw[i+2:])
 				}
 				if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
 					n += utf8.EncodeRune(out[n:], d)
@@ -301,26 +302,4 @@ func unescapeJSON(raw []byte) (string, bool) {
 	}
 	// out is never written again: the string shares its bytes instead of copying them
 	return unsafe.String(&out[0], n), true
-}
-
-// hex4 parses the 4 hex digits at the start of b, -1 when there are not 4.
-func hex4(b []byte) rune {
-	if len(b) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
 }

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
 // AppendRecordJSON appends r's bundle line (without the newline) to dst: exactly the bytes
@@ -24,13 +25,6 @@ func AppendRecordJSON(dst []byte, r actingweb.Record) ([]byte, error) {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// le64s reads s[i:i+8] as a little-endian word (one load).
-func le64s(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-}
 
 // htmlStops returns w (eight bytes of a string, little-endian) with the high bit set in the
 // bytes htmlSafeByte does not mark: '"', '\\', '<', '>', '&', control characters, non-ASCII.
@@ -63,7 +57,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// eight bytes at a time up to the first one that is not written as it is
 		for i+8 <= len(s) {
-			m := htmlStops(le64s(s, i))
+			m := htmlStops(textscan.Load64(s, i))
 			if m == 0 {
 				i += 8
 				continue

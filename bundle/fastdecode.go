@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
 // This file holds the reflection-free decoders of the canonical line form of every table:
@@ -503,7 +504,7 @@ func skipRawString(b []byte, i int) (int, bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j++
 			case 'u':
-				if hex4(b[j+2:]) < 0 {
+				if textscan.Hex4(b[j+2:]) < 0 {
 					return 0, false
 				}
 				j += 5

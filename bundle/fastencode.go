@@ -5,6 +5,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
 // This file holds the reflection-free encoders of every record type: each appends exactly
@@ -340,7 +341,7 @@ func appendCompactString(dst, src []byte, i int) ([]byte, int, bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j++
 			case 'u':
-				if hex4(src[j+2:]) < 0 {
+				if textscan.Hex4(src[j+2:]) < 0 {
 					return dst, 0, false
 				}
 				j += 5

@@ -215,7 +215,7 @@ func (w *Writer) table(t actingweb.Table) (*tableWriter, error) {
 	}
 	tw := &tableWriter{t: t, file: w.fileName(t)}
 	tw.path = filepath.Join(w.dir, tw.file)
-	if err := tw.open(0, 0, w.opts.Gzip); err != nil {
+	if err := tw.open(0, 0); err != nil {
 		return nil, fmt.Errorf("bundle %s: table %s: %w", w.dir, t, err)
 	}
 	w.tables[t] = tw
@@ -223,7 +223,7 @@ func (w *Writer) table(t actingweb.Table) (*tableWriter, error) {
 }
 
 // open opens the file, keeps its first keep bytes (rows lines) and re-hashes them.
-func (tw *tableWriter) open(keep, rows int64, gz bool) error {
+func (tw *tableWriter) open(keep, rows int64) error {
 	f, err := os.OpenFile(tw.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -263,7 +263,6 @@ func (tw *tableWriter) open(keep, rows int64, gz bool) error {
 	tw.cw = &countWriter{w: bf, h: h, n: keep}
 	tw.rows = rows
 	tw.gz = nil
-	_ = gz
 	tw.startStorer()
 	return nil
 }
@@ -417,7 +416,7 @@ func (w *Writer) ResumeSink(t actingweb.Table, state []byte) error {
 	delete(w.done, t)
 	tw := &tableWriter{t: t, file: w.fileName(t)}
 	tw.path = filepath.Join(w.dir, tw.file)
-	if err := tw.open(st.Offset, st.Rows, w.opts.Gzip); err != nil {
+	if err := tw.open(st.Offset, st.Rows); err != nil {
 		return fmt.Errorf("bundle %s: resume table %s: %w", w.dir, t, err)
 	}
 	if st.SHA256 != "" && hex.EncodeToString(tw.h.Sum(nil)) != st.SHA256 {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
 // Row validation against PostgreSQL's limits (data-model.md §9.2), run on every row before a
@@ -71,13 +72,6 @@ const (
 	msb8 = 0x8080808080808080
 )
 
-// le64 loads s[i:i+8] as a little-endian word (one load after the compiler combines them).
-func le64(s string, i int) uint64 {
-	s = s[i : i+8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
 // textOK reports whether s is valid UTF-8 without a NUL character, in one pass: ASCII 16
 // bytes at a time; a block holding anything else byte by byte, 2- and 3-byte sequences
 // decoded inline (utf8.ValidString drops to byte steps for the rest of s at its first
@@ -87,7 +81,7 @@ func textOK(s string) bool {
 	for i := 0; i < n; {
 		end := n
 		if i+16 <= n {
-			a, b := le64(s, i), le64(s, i+8)
+			a, b := textscan.Load64(s, i), textscan.Load64(s, i+8)
 			if (a|b)&msb8 == 0 && ((a-lsb8)&^a|(b-lsb8)&^b)&msb8 == 0 {
 				i += 16
 				continue
@@ -211,7 +205,7 @@ func jsonbProblemSlow(raw []byte) string {
 			if raw[i] != 'u' {
 				continue
 			}
-			r := hex4(raw[i+1 : i+5])
+			r := textscan.Hex4(raw[i+1 : i+5])
 			i += 4
 			switch {
 			case r == 0:
@@ -222,7 +216,7 @@ func jsonbProblemSlow(raw []byte) string {
 				if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
 					return "contains an unpaired high surrogate escape"
 				}
-				if lo := hex4(raw[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
+				if lo := textscan.Hex4(raw[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
 					return "contains an unpaired high surrogate escape"
 				}
 				i += 6
@@ -417,15 +411,15 @@ func jsonString(raw []byte, i int) int {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				r, ok := hex4Strict(raw, i+2)
+				r := textscan.Hex4(raw[i+2:])
 				switch {
-				case !ok || r == 0 || r >= 0xDC00 && r <= 0xDFFF:
+				case r <= 0 || r >= 0xDC00 && r <= 0xDFFF:
 					return -1
 				case r >= 0xD800 && r <= 0xDBFF:
 					if i+12 > n || raw[i+6] != '\\' || raw[i+7] != 'u' {
 						return -1
 					}
-					if lo, ok := hex4Strict(raw, i+8); !ok || lo < 0xDC00 || lo > 0xDFFF {
+					if lo := textscan.Hex4(raw[i+8:]); lo < 0xDC00 || lo > 0xDFFF {
 						return -1
 					}
 					i += 12
@@ -446,44 +440,6 @@ func jsonString(raw []byte, i int) int {
 		}
 	}
 	return -1
-}
-
-// hex4Strict decodes the four hex digits at raw[i:i+4].
-func hex4Strict(raw []byte, i int) (rune, bool) {
-	if i+4 > len(raw) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range raw[i : i+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		}
-	}
-	return r
 }
 
 // isJSONNull reports a payload that is the JSON literal null (stored as SQL NULL, §5.3).
