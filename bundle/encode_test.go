@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -79,6 +80,28 @@ func TestAppendJSONStringBlockBoundaries(t *testing.T) {
 					t.Fatalf("%q: %s, encoding/json %s", s, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestAppendJSONStringDense: strings made of runs of the bytes the encoder stops at (quotes,
+// backslashes, non-ASCII letters, HTML characters, control characters, U+2028, invalid UTF-8)
+// packed densely and at random, as in values that hold JSON text, against encoding/json.
+func TestAppendJSONStringDense(t *testing.T) {
+	pieces := []string{`"`, `\`, "a", "bc", "defghij", "é", "中", "😀", "✅", "<", ">", "&", "\n", "\x01", "\u2028", "\u2029", "\xff", "\xc3", "\x80", "\xe2\x80", "\xf0\x9f", "\xed\xa0\x80", `{"k":"v"}`}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
+			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
 		}
 	}
 }

@@ -493,7 +493,9 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 		}
 	}
 	if tr.feed != nil {
+		fstart := time.Now()
 		res, ferr := tr.feed.Close()
+		e.log.Info("property lookup feed closed", "duration", time.Since(fstart), "ok", ferr == nil)
 		switch {
 		case err != nil: // the rescan after a resume rebuilds the lookup
 		case ferr != nil:

@@ -13,7 +13,7 @@ import (
 // lookupScenario fills s with actors, pre-existing lookup rows and, through write, the
 // properties: contested values, orphans, list: names, values too large for the index, names
 // not asked for, a pre-existing row of another owner.
-func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record)) {
+func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record), settle func()) {
 	t.Helper()
 	ctx := context.Background()
 	var actors, props []actingweb.Record
@@ -21,6 +21,11 @@ func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record)
 		actors = append(actors, &actingweb.Actor{ID: fmt.Sprintf("a%02d", i), Creator: "c", Passphrase: "p"})
 	}
 	p := func(id, name, v string) { props = append(props, &actingweb.Property{ID: id, Name: name, Value: v}) }
+	// owners whose actors row comes after all properties (written first, so that small
+	// flushes see them without an owner): shared0@x goes to a-late (the smallest id), late@x
+	// to zz-late
+	p("a-late", "email", "shared0@x")
+	p("zz-late", "email", "late@x")
 	for i := 11; i >= 0; i-- { // written in descending id order: the rebuild still keeps the smallest id
 		id := fmt.Sprintf("a%02d", i)
 		p(id, "email", fmt.Sprintf("shared%d@x", i%3))
@@ -50,12 +55,31 @@ func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record)
 	for i := 0; i < len(props); i += 7 {
 		write(props[i:min(i+7, len(props))])
 	}
+	settle()
+	late := []actingweb.Record{
+		&actingweb.Actor{ID: "a-late", Creator: "c", Passphrase: "p"},
+		&actingweb.Actor{ID: "zz-late", Creator: "c", Passphrase: "p"},
+	}
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, late, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestLookupFeedMatchesRebuild: a lookup feed given the property rows as they are written
 // reports exactly what RebuildPropertyLookup reports after the same writes (counts, samples,
-// contested keys), and leaves the same lookup rows.
+// contested keys), and leaves the same lookup rows; with one flush at Close and with flushes
+// of a few rows, so that keys first go to a larger actor id or find no actors row yet.
 func TestLookupFeedMatchesRebuild(t *testing.T) {
+	for _, rows := range []int{10000, 1, 5, 13} {
+		t.Run(fmt.Sprintf("flush=%d", rows), func(t *testing.T) {
+			defer func(n int) { feedFlushRows = n }(feedFlushRows)
+			feedFlushRows = rows
+			testLookupFeedMatchesRebuild(t)
+		})
+	}
+}
+
+func testLookupFeedMatchesRebuild(t *testing.T) {
 	ctx := context.Background()
 	names := []string{"email", "oauthId", "externalUserId", "list:email"}
 	write := func(s *Store, props []actingweb.Record) {
@@ -68,7 +92,7 @@ func TestLookupFeedMatchesRebuild(t *testing.T) {
 	if empty, err := ref.IsEmpty(ctx, actingweb.TableProperties); err != nil || !empty {
 		t.Fatalf("IsEmpty on a new table = %v, %v", empty, err)
 	}
-	lookupScenario(t, ref, func(props []actingweb.Record) { write(ref, props) })
+	lookupScenario(t, ref, func(props []actingweb.Record) { write(ref, props) }, func() {})
 	if empty, err := ref.IsEmpty(ctx, actingweb.TableProperties); err != nil || empty {
 		t.Fatalf("IsEmpty after writes = %v, %v", empty, err)
 	}
@@ -88,7 +112,7 @@ func TestLookupFeedMatchesRebuild(t *testing.T) {
 		if err := feed.Add(ctx, ps); err != nil {
 			t.Fatal(err)
 		}
-	})
+	}, feed.(*lookupFeed).waitFlushed)
 	got, err := feed.Close()
 	if err != nil {
 		t.Fatal(err)
