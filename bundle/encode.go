@@ -89,6 +89,22 @@ func appendUTF8JSONString(dst []byte, s string) ([]byte, bool) {
 				i += 8
 				n += 8
 				continue
+			} else {
+				// all eight bytes from w, into a 16-byte window (one bounds check; the masked
+				// indexes need none)
+				o := (*[16]byte)(dst[n : n+16])
+				j := 0
+				for k := 0; k < 64; k += 8 {
+					c := byte(w >> k)
+					st = textscan.UTF8Next[c] >> (st & 63)
+					e := backslashed[c]
+					o[j&15] = '\\'
+					o[(j+e)&15] = c
+					j += 1 + e
+				}
+				i += 8
+				n += j
+				continue
 			}
 		} else {
 			end = len(s)
