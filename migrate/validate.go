@@ -24,8 +24,8 @@ import (
 //
 //  1. Both sides are streamed at once (segmented scans). Each record goes to partition
 //     hash(owner) mod P; per side and partition the pass keeps the row count and an
-//     order-independent digest (the 64-bit sums of the first 16 bytes of SHA-256 over key and
-//     canonical JSON). Owners without an actor row are counted against a sorted set of 64-bit
+//     order-independent digest (the sums of a 128-bit seeded hash over key and canonical
+//     record, digest). Owners without an actor row are counted against a sorted set of 64-bit
 //     actor id hashes (8 bytes per actor).
 //  2. Partitions whose counts or digests differ are re-read, as many at a time as fit in
 //     MemoryRows: side A's rows of those partitions are loaded into a map by key, side B's are
