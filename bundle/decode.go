@@ -24,7 +24,12 @@ import (
 // required timestamps) are errors wrapping actingweb.ErrInvalid. When only required fields
 // are missing, the decoded record is returned with the error (for the reject's key).
 func DecodeRecord(t actingweb.Table, line []byte) (actingweb.Record, error) {
-	if r, ok := decodeFast(t, line); ok {
+	return decodeRecord(t, line, nil)
+}
+
+// decodeRecord is DecodeRecord with the reader's decoder state d (nil: none).
+func decodeRecord(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Record, error) {
+	if r, ok := decodeFast(t, line, d); ok {
 		if err := CheckRequired(r); err != nil {
 			return r, err // the record is returned for the reject's key
 		}
@@ -211,7 +216,7 @@ func parseUpstreamTime(s string) (time.Time, error) {
 // decodePropertyFast decodes a properties line in canonical form with its required fields
 // set, without reflection (decodeFast); anything else returns ok=false.
 func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
-	r, ok := decodePropertyLine(line)
+	r, ok := decodePropertyLine(line, nil)
 	if !ok {
 		return nil, false
 	}

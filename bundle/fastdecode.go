@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/arena"
 	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
@@ -23,42 +24,61 @@ import (
 
 // decodeFast decodes line as a record of table t without reflection; ok=false leaves the
 // line to decodeGeneric. Required fields are not checked.
-func decodeFast(t actingweb.Table, line []byte) (actingweb.Record, bool) {
+func decodeFast(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Record, bool) {
 	switch t {
 	case actingweb.TableProperties:
-		return decodePropertyLine(line)
+		return decodePropertyLine(line, d)
 	case actingweb.TableActors:
-		return decodeActorLine(line)
+		return decodeActorLine(line, d)
 	case actingweb.TablePropertyLookup:
-		return decodePropertyLookupLine(line)
+		return decodePropertyLookupLine(line, d)
 	case actingweb.TableAttributes:
-		return decodeAttributeLine(line)
+		return decodeAttributeLine(line, d)
 	case actingweb.TableTrusts:
-		return decodeTrustLine(line)
+		return decodeTrustLine(line, d)
 	case actingweb.TablePeerTrustees:
-		return decodePeerTrusteeLine(line)
+		return decodePeerTrusteeLine(line, d)
 	case actingweb.TableSubscriptions:
-		return decodeSubscriptionLine(line)
+		return decodeSubscriptionLine(line, d)
 	case actingweb.TableSubscriptionDiffs:
-		return decodeSubscriptionDiffLine(line)
+		return decodeSubscriptionDiffLine(line, d)
 	case actingweb.TableSubscriptionSuspensions:
-		return decodeSubscriptionSuspensionLine(line)
+		return decodeSubscriptionSuspensionLine(line, d)
 	}
 	return nil, false
+}
+
+// lineDecoder is the state a bundle reader keeps across the lines of a table: strings share
+// chunks and records come from slabs (internal/arena). A nil *lineDecoder allocates each.
+type lineDecoder struct {
+	arena arena.Strings
+	slab  any
+}
+
+// newRecord returns a zero T, from d's slab when d is not nil.
+func newRecord[T any](d *lineDecoder) *T {
+	if d == nil {
+		return new(T)
+	}
+	return arena.Next[T](&d.slab)
 }
 
 // lineScanner walks one flat JSON object {"key":value,...} with no whitespace. Any failure
 // sets bad; later calls then do nothing, so callers check bad once at the end.
 type lineScanner struct {
-	b    []byte
-	i    int    // next byte to read
-	key  []byte // key of the current member (no escapes)
-	seen uint64 // keys seen, one bit each, for refusing duplicates
-	bad  bool
+	arena *arena.Strings // where str copies strings to (nil: an allocation each)
+	b     []byte
+	i     int    // next byte to read
+	key   []byte // key of the current member (no escapes)
+	seen  uint64 // keys seen, one bit each, for refusing duplicates
+	bad   bool
 }
 
-func newLineScanner(b []byte) lineScanner {
+func newLineScanner(b []byte, d *lineDecoder) lineScanner {
 	s := lineScanner{b: b, i: 1}
+	if d != nil {
+		s.arena = &d.arena
+	}
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		s.bad = true
 	}
@@ -129,6 +149,9 @@ func (s *lineScanner) str(bit uint64) string {
 	s.i = end
 	raw := s.b[start : end-1]
 	if !esc {
+		if s.arena != nil {
+			return s.arena.String(raw)
+		}
 		return string(raw)
 	}
 	v, ok := unescapeJSON(raw)
@@ -543,9 +566,9 @@ const (
 	b22
 )
 
-func decodePropertyLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.Property{}
-	s := newLineScanner(line)
+func decodePropertyLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.Property](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":
@@ -561,9 +584,9 @@ func decodePropertyLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodeActorLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.Actor{}
-	s := newLineScanner(line)
+func decodeActorLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.Actor](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":
@@ -581,9 +604,9 @@ func decodeActorLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodePropertyLookupLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.PropertyLookup{}
-	s := newLineScanner(line)
+func decodePropertyLookupLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.PropertyLookup](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "property_name":
@@ -601,9 +624,9 @@ func decodePropertyLookupLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodeAttributeLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.Attribute{}
-	s := newLineScanner(line)
+func decodeAttributeLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.Attribute](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":
@@ -627,9 +650,9 @@ func decodeAttributeLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodeTrustLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.Trust{}
-	s := newLineScanner(line)
+func decodeTrustLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.Trust](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":
@@ -685,9 +708,9 @@ func decodeTrustLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodePeerTrusteeLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.PeerTrustee{}
-	s := newLineScanner(line)
+func decodePeerTrusteeLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.PeerTrustee](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":
@@ -707,9 +730,9 @@ func decodePeerTrusteeLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodeSubscriptionLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.Subscription{}
-	s := newLineScanner(line)
+func decodeSubscriptionLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.Subscription](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":
@@ -739,9 +762,9 @@ func decodeSubscriptionLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodeSubscriptionDiffLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.SubscriptionDiff{}
-	s := newLineScanner(line)
+func decodeSubscriptionDiffLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.SubscriptionDiff](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":
@@ -763,9 +786,9 @@ func decodeSubscriptionDiffLine(line []byte) (actingweb.Record, bool) {
 	return r, !s.bad
 }
 
-func decodeSubscriptionSuspensionLine(line []byte) (actingweb.Record, bool) {
-	r := &actingweb.SubscriptionSuspension{}
-	s := newLineScanner(line)
+func decodeSubscriptionSuspensionLine(line []byte, d *lineDecoder) (actingweb.Record, bool) {
+	r := newRecord[actingweb.SubscriptionSuspension](d)
+	s := newLineScanner(line, d)
 	for s.next() {
 		switch string(s.key) {
 		case "id":

@@ -14,13 +14,17 @@ import (
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
+// equivDecoder is the decoder state of checkDecodeEquiv's fast decodes, kept across calls as
+// a bundle reader keeps it across lines (DecodeRecord, also checked, uses none).
+var equivDecoder lineDecoder
+
 // checkDecodeEquiv decodes line of table tb with the fast decoder and with encoding/json and
 // fails t when the fast decoder accepted a line the generic one decodes differently (or
 // refuses), or when DecodeRecord differs from the generic path plus CheckRequired. It
 // reports whether the fast decoder took the line.
 func checkDecodeEquiv(t *testing.T, tb actingweb.Table, line []byte) bool {
 	t.Helper()
-	fast, ok := decodeFast(tb, line)
+	fast, ok := decodeFast(tb, line, &equivDecoder)
 	g := actingweb.NewRecord(tb)
 	gerr := decodeGeneric(g, line)
 	if ok {

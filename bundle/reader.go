@@ -204,6 +204,7 @@ func (r *Reader) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Sca
 }
 
 func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSource, cursor string, pageSize int, fn func(actingweb.Page) error) error {
+	var dec lineDecoder // strings and records of the table's lines share chunks and slabs
 	line, off, err := parseCursor(cursor)
 	if err != nil {
 		return err
@@ -285,7 +286,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 				}
 				if len(bytesTrimSpace(content)) > 0 {
 					pageBytes += len(content)
-					rec, err := DecodeRecord(t, content)
+					rec, err := decodeRecord(t, content, &dec)
 					if err != nil {
 						rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:%d: %v", ts.name, line, err)}
 						if rec != nil {

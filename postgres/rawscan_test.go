@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/arena"
 )
 
 // Scan decodes rows from their raw values (tableSpec.decode); it must give what rows.Scan
@@ -53,8 +54,8 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 	// One decoder per table, as Scan uses it, with arena chunks of a few values and slabs
 	// reused across rows: every record must still equal rows.Scan's after all rows are
 	// decoded (nothing shared with pgx's reused buffers, nothing overwritten later).
-	defer func(c, m int) { arenaChunk, arenaMaxShared = c, m }(arenaChunk, arenaMaxShared)
-	arenaChunk, arenaMaxShared = 96, 40
+	defer func(c, m int) { arena.Chunk, arena.MaxShared = c, m }(arena.Chunk, arena.MaxShared)
+	arena.Chunk, arena.MaxShared = 96, 40
 	for tb, sp := range specs {
 		rows, err := s.pool.Query(ctx, "SELECT "+quoteList(sp.cols)+" FROM "+s.qtable(tb)+" ORDER BY "+quoteList(sp.pk))
 		if err != nil {
@@ -135,37 +136,5 @@ func TestWriteBatchFailRepeatedKey(t *testing.T) {
 	_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{&l, &l}, actingweb.ConflictFail)
 	if !errors.Is(err, actingweb.ErrConflict) || !strings.Contains(err.Error(), "appears twice") || strings.Contains(err.Error(), "secret@x") {
 		t.Fatalf("lookup WriteBatch = %v", err)
-	}
-}
-
-// TestStrArena: values copied into shared chunks stay intact as more are added and when a
-// returned slice is appended to (its capacity ends with it); large values and nil keep their
-// own form.
-func TestStrArena(t *testing.T) {
-	defer func(c, m int) { arenaChunk, arenaMaxShared = c, m }(arenaChunk, arenaMaxShared)
-	arenaChunk, arenaMaxShared = 16, 8
-	var a strArena
-	var strs []string
-	var bufs [][]byte
-	for i := range 40 {
-		v := []byte(strings.Repeat(string(rune('a'+i%26)), i%11))
-		strs = append(strs, a.string(v))
-		b := a.bytes(v)
-		if len(v) <= arenaMaxShared && cap(b) != len(b) {
-			t.Fatalf("value %d: capacity %d beyond its length %d", i, cap(b), len(b))
-		}
-		bufs = append(bufs, append(b, '!')) // must not write into the chunk
-		if len(v) > 0 {
-			v[0] = 'X' // the source is pgx's buffer, reused
-		}
-	}
-	for i := range 40 {
-		want := strings.Repeat(string(rune('a'+i%26)), i%11)
-		if strs[i] != want || string(bufs[i]) != want+"!" {
-			t.Fatalf("value %d: %q / %q, want %q", i, strs[i], bufs[i], want)
-		}
-	}
-	if a.bytes(nil) != nil || a.string(nil) != "" || a.bytes([]byte{}) == nil {
-		t.Fatal("nil and empty values")
 	}
 }

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/arena"
 )
 
 // The table face (actingweb.TableStore) on PostgreSQL: whole-table streaming in primary-key
@@ -164,74 +164,12 @@ type rawRow struct {
 	vals [][]byte
 	ok   bool
 
-	arena strArena // the bytes of the strings and payloads decoded
-	slab  any      // *slab[T] of the table's record type (newRec)
+	arena arena.Strings // the bytes of the strings and payloads decoded
+	slab  any           // the slab of the table's record type (newRec)
 }
 
-// strArena copies the short strings and payloads of a scan into shared chunks of
-// arenaChunk bytes instead of one allocation each (three per property row): the scan of a
-// large table spent about a third of its client CPU in the allocator and the collector.
-// A chunk lives as long as any string in it; records live for one batch.
-type strArena struct{ buf []byte }
-
-// Sizes of strArena: chunks of arenaChunk bytes; values over arenaMaxShared bytes get their
-// own allocation, so one large value does not waste the rest of a chunk or pin it. Variables
-// for the tests, which make chunks small to cross their boundaries.
-var (
-	arenaChunk     = 128 << 10
-	arenaMaxShared = 8 << 10
-)
-
-// bytes returns a copy of v (nil for nil) that shares a chunk with other values; its capacity
-// ends with it, so appending to it copies.
-func (a *strArena) bytes(v []byte) []byte {
-	if v == nil {
-		return nil
-	}
-	if len(v) == 0 {
-		return []byte{}
-	}
-	if len(v) > arenaMaxShared {
-		return bytes.Clone(v)
-	}
-	if cap(a.buf)-len(a.buf) < len(v) {
-		a.buf = make([]byte, 0, arenaChunk)
-	}
-	n := len(a.buf)
-	a.buf = append(a.buf, v...)
-	return a.buf[n : n+len(v) : n+len(v)]
-}
-
-// string returns v as a string that shares a chunk with other values. The chunk's bytes are
-// never written again once appended, so the string is immutable as Go requires.
-func (a *strArena) string(v []byte) string {
-	if len(v) == 0 {
-		return ""
-	}
-	b := a.bytes(v)
-	return unsafe.String(&b[0], len(b))
-}
-
-// slab hands out records of type T from slices of slabSize: one allocation per slabSize rows
-// instead of one per row.
-type slab[T any] []T
-
-const slabSize = 128
-
-// newRec returns a zero T from the row decoder's slab of T.
-func newRec[T any](d *rawRow) *T {
-	s, _ := d.slab.(*slab[T])
-	if s == nil {
-		s = new(slab[T])
-		d.slab = s
-	}
-	if len(*s) == 0 {
-		*s = make([]T, slabSize)
-	}
-	r := &(*s)[0]
-	*s = (*s)[1:]
-	return r
-}
+// newRec returns a zero T from the row decoder's slab (arena.Next).
+func newRec[T any](d *rawRow) *T { return arena.Next[T](&d.slab) }
 
 // load takes the current row's raw values.
 func (d *rawRow) load(vals [][]byte) {
@@ -274,7 +212,7 @@ func (d *rawRow) str(i int) string {
 		d.ok = false
 		return ""
 	}
-	return d.arena.string(v)
+	return d.arena.String(v)
 }
 
 func (d *rawRow) optStr(i int) *string {
@@ -348,7 +286,7 @@ func (d *rawRow) jsonb(i int) json.RawMessage {
 		d.ok = false
 		return nil
 	}
-	return json.RawMessage(d.arena.bytes(v))
+	return json.RawMessage(d.arena.Bytes(v))
 }
 
 var specs = map[actingweb.Table]*tableSpec{
