@@ -143,30 +143,15 @@ func appendUTF8JSONString(dst []byte, s string) ([]byte, bool) {
 					n += 3
 				}
 				i += 3
-			case '\b':
-				dst[n], dst[n+1] = '\\', 'b'
-				n += 2
-				i++
-			case '\f':
-				dst[n], dst[n+1] = '\\', 'f'
-				n += 2
-				i++
-			case '\n':
-				dst[n], dst[n+1] = '\\', 'n'
-				n += 2
-				i++
-			case '\r':
-				dst[n], dst[n+1] = '\\', 'r'
-				n += 2
-				i++
-			case '\t':
-				dst[n], dst[n+1] = '\\', 't'
-				n += 2
-				i++
-			default: // other control characters, '<', '>', '&'
-				n += copy(dst[n:], `\u00`)
-				dst[n], dst[n+1] = hexDigits[b>>4], hexDigits[b&0xF]
-				n += 2
+			default:
+				if e := shortEscapes[b]; e != 0 { // \b \f \n \r \t
+					dst[n], dst[n+1] = '\\', e
+					n += 2
+				} else { // other control characters, '<', '>', '&'
+					n += copy(dst[n:], `\u00`)
+					dst[n], dst[n+1] = hexDigits[b>>4], hexDigits[b&0xF]
+					n += 2
+				}
 				i++
 			}
 		}
@@ -177,6 +162,10 @@ func appendUTF8JSONString(dst []byte, s string) ([]byte, bool) {
 	dst = dst[:n]
 	return append(dst, '"'), true
 }
+
+// shortEscapes maps the control characters encoding/json writes as a short escape to the
+// letter after the backslash (0 for all other bytes).
+var shortEscapes = [256]byte{'\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't'}
 
 // quoteStops returns w with the high bit set in its '"' and '\\' bytes (lowest set bit exact;
 // zero if there are none).

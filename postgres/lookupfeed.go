@@ -329,28 +329,8 @@ func (f *lookupFeed) complete() (actingweb.LookupRebuild, error) {
 		ORDER BY k.property_name, k.value
 		LIMIT $4
 	)
-	SELECT (SELECT coalesce(json_agg(json_build_array(name, value, actor_id, others)), '[]') FROM con),
-		count(*),
-		count(*) FILTER (WHERE kind = 'written'),
-		count(*) FILTER (WHERE kind = 'existing'),
-		count(*) FILTER (WHERE kind = 'collision'),
-		count(*) FILTER (WHERE kind = 'orphan'),
-		coalesce((array_agg(name || ' / ' || id || ' (' || CASE kind
-			WHEN 'orphan' THEN 'orphan: no actors row'
-			WHEN 'too_long' THEN 'value too large for the lookup index'
-			ELSE 'collision: value already owned by ' || coalesce(holder, 'another actor') END || ')'
-			ORDER BY name, id) FILTER (WHERE kind IN ('collision', 'orphan', 'too_long')))[1:$3], '{}')
-	FROM cls`
-	var contested []byte
-	if err := f.tx.QueryRow(ctx, q, f.names, MaxLookupEntryBytes, maxLookupSamples, actingweb.MaxLookupContests+1).Scan(
-		&contested, &out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples); err != nil {
-		return out, f.s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
-	}
-	var err error
-	if out.Contested, out.ContestedTruncated, err = decodeContests(contested); err != nil {
-		return out, f.s.tableErr(actingweb.TablePropertyLookup, "rebuild (contested keys)", err)
-	}
-	return out, nil
+	` + lookupSummary
+	return f.s.queryLookupSummary(ctx, f.tx, q, f.names)
 }
 
 // IsEmpty reports whether table t has no rows (migrate.FreshTableWriter).

@@ -1301,7 +1301,26 @@ func (s *Store) rebuildLookup(ctx context.Context, db interface {
 		ORDER BY k.name, k.value
 		LIMIT $4
 	)
-	SELECT (SELECT coalesce(json_agg(json_build_array(name, value, actor_id, others)), '[]') FROM con),
+	` + lookupSummary
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+rebuildWorkMem+"'"); err != nil {
+			return err
+		}
+		var err error
+		out, err = s.queryLookupSummary(ctx, tx, q, names)
+		return err
+	})
+	if err != nil {
+		return actingweb.LookupRebuild{}, err
+	}
+	return out, nil
+}
+
+// lookupSummary ends the statements of rebuildLookup and of the lookup feed's Close: from
+// the CTEs cls (kind and holder per candidate row) and con (contested keys) it selects the
+// contested keys as JSON, the counts and the samples. $3 is maxLookupSamples, $4
+// actingweb.MaxLookupContests+1.
+const lookupSummary = `SELECT (SELECT coalesce(json_agg(json_build_array(name, value, actor_id, others)), '[]') FROM con),
 		count(*),
 		count(*) FILTER (WHERE kind = 'written'),
 		count(*) FILTER (WHERE kind = 'existing'),
@@ -1313,17 +1332,17 @@ func (s *Store) rebuildLookup(ctx context.Context, db interface {
 			ELSE 'collision: value already owned by ' || coalesce(holder, 'another actor') END || ')'
 			ORDER BY name, id) FILTER (WHERE kind IN ('collision', 'orphan', 'too_long')))[1:$3], '{}')
 	FROM cls`
+
+// queryLookupSummary runs q (a statement ending with lookupSummary; $1 names, $2
+// MaxLookupEntryBytes) on db and reads its result.
+func (s *Store) queryLookupSummary(ctx context.Context, db pgx.Tx, q string, names []string) (actingweb.LookupRebuild, error) {
+	out := actingweb.LookupRebuild{Samples: []string{}}
 	var contested []byte
-	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+rebuildWorkMem+"'"); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples, actingweb.MaxLookupContests+1).Scan(
-			&contested, &out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples)
-	})
-	if err != nil {
+	if err := db.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples, actingweb.MaxLookupContests+1).Scan(
+		&contested, &out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples); err != nil {
 		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
 	}
+	var err error
 	if out.Contested, out.ContestedTruncated, err = decodeContests(contested); err != nil {
 		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild (contested keys)", err)
 	}
