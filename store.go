@@ -355,6 +355,11 @@ type ScanOptions struct {
 	PageSize int
 	// Consistent asks DynamoDB for strongly consistent reads (§5.5 item 11).
 	Consistent bool
+	// Retain says the caller keeps some records after it is done with their page (validate's
+	// drill-down keeps the rows of the partitions that differ). Sources that share memory
+	// between the records of a page (string chunks, record slabs: internal/arena) then give
+	// each record its own, so a kept record does not keep its neighbours' memory alive.
+	Retain bool
 }
 
 // MaxPageBytes is about the most a page of a scan holds (row bytes as stored or as read), so

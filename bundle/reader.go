@@ -200,11 +200,14 @@ func (r *Reader) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Sca
 		}
 		return r.scanArray(ctx, t, ts, skip, pageSize, fn, nil)
 	}
-	return r.scanLines(ctx, t, ts, opts.Cursor, pageSize, fn)
+	return r.scanLines(ctx, t, ts, opts.Cursor, pageSize, opts.Retain, fn)
 }
 
-func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSource, cursor string, pageSize int, fn func(actingweb.Page) error) error {
-	var dec lineDecoder // strings and records of the table's lines share chunks and slabs
+func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSource, cursor string, pageSize int, retain bool, fn func(actingweb.Page) error) error {
+	dec := &lineDecoder{} // strings and records of the table's lines share chunks and slabs
+	if retain {
+		dec = nil // ScanOptions.Retain: each its own
+	}
 	line, off, err := parseCursor(cursor)
 	if err != nil {
 		return err
@@ -286,7 +289,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 				}
 				if len(bytesTrimSpace(content)) > 0 {
 					pageBytes += len(content)
-					rec, err := decodeRecord(t, content, &dec)
+					rec, err := decodeRecord(t, content, dec)
 					if err != nil {
 						rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:%d: %v", ts.name, line, err)}
 						if rec != nil {

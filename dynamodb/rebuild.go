@@ -348,11 +348,14 @@ func (c *contestSet) add(l *actingweb.PropertyLookup, value, owner, actor string
 			c.truncated = true
 			return
 		}
-		lc = &actingweb.LookupContest{PropertyName: l.PropertyName, Value: value, LookupKey: l.LookupKey, Kept: owner}
-		c.byKey[l.LookupKey] = lc
+		// copies: the strings may share memory with the rest of their source page
+		// (ScanOptions.Retain), and contests are kept until the end
+		lc = &actingweb.LookupContest{PropertyName: strings.Clone(l.PropertyName), Value: strings.Clone(value),
+			LookupKey: strings.Clone(l.LookupKey), Kept: strings.Clone(owner)}
+		c.byKey[lc.LookupKey] = lc
 	}
 	if actor != lc.Kept && !slices.Contains(lc.Others, actor) {
-		lc.Others = append(lc.Others, actor)
+		lc.Others = append(lc.Others, strings.Clone(actor))
 	}
 }
 

@@ -45,7 +45,9 @@ var feedFlushRows = 4000
 // then brings the lookup to what RebuildPropertyLookup gives: keys whose owner had no actors
 // row at flush time are inserted, keys the feed wrote go to the smallest eligible actor id
 // over all chunks, and the counts are taken from the final state. Nothing is visible to
-// other sessions before Close commits; a failure or a kill rolls it all back.
+// other sessions before Close commits; a failure or a kill rolls it all back. While the
+// transaction is open it holds back vacuum's cleanup horizon, and the foreign-key checks lock
+// the owners' actors rows (FOR KEY SHARE): deleting such an actor waits for Close.
 type lookupFeed struct {
 	s     *Store
 	ctx   context.Context
@@ -90,6 +92,9 @@ func (s *Store) NewLookupFeed(ctx context.Context, names []string) actingweb.Loo
 	} else {
 		for _, q := range []string{
 			"SET LOCAL work_mem = '" + rebuildWorkMem + "'",
+			// the transaction is idle between flushes, for as long as the source is slow
+			// (--rate): a server-wide idle_in_transaction_session_timeout must not end it
+			"SET LOCAL idle_in_transaction_session_timeout = 0",
 			"SET CONSTRAINTS ALL IMMEDIATE",
 			`CREATE TEMP TABLE ` + feedStaging + ` (name text NOT NULL, value text NOT NULL, id text NOT NULL, has_actor bool NOT NULL) ON COMMIT DROP`,
 			`CREATE TEMP TABLE ` + feedChunk + ` (name text NOT NULL, value text NOT NULL, id text NOT NULL) ON COMMIT DROP`,
@@ -195,8 +200,15 @@ func (f *lookupFeed) copier() {
 
 // waitFlushed returns once the rows queued before it are flushed (for the tests).
 func (f *lookupFeed) waitFlushed() {
-	f.ch <- nil
-	<-f.flushed
+	select {
+	case f.ch <- nil:
+	case <-f.done: // the copier never started (no connection)
+		return
+	}
+	select {
+	case <-f.flushed:
+	case <-f.done:
+	}
 }
 
 // Add queues the rows of props whose name is indexed for the staging table.

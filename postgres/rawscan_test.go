@@ -87,6 +87,22 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 				t.Fatalf("%s row %d: decode\n%+v\nscan\n%+v", tb, i, got[i], want[i])
 			}
 		}
+		// ScanOptions.Retain: the same records, none from the arena or a slab
+		rows, err = s.pool.Query(ctx, "SELECT "+quoteList(sp.cols)+" FROM "+s.qtable(tb)+" ORDER BY "+quoteList(sp.pk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := rawRow{fds: rows.FieldDescriptions(), own: true}
+		for i := 0; rows.Next(); i++ {
+			own.load(rows.RawValues())
+			if g, ok := sp.decode(&own); !ok || !reflect.DeepEqual(g, want[i]) {
+				t.Fatalf("%s row %d (own allocations): decode\n%+v\nscan\n%+v", tb, i, g, want[i])
+			}
+		}
+		rows.Close()
+		if own.slab != nil || own.arena.Used() {
+			t.Fatalf("%s: a Retain scan used the arena or a slab", tb)
+		}
 	}
 
 	// A NULL where the record has no pointer: Scan fails as rows.Scan does (if the schema

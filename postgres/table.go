@@ -166,10 +166,16 @@ type rawRow struct {
 
 	arena arena.Strings // the bytes of the strings and payloads decoded
 	slab  any           // the slab of the table's record type (newRec)
+	own   bool          // every value and record its own allocation (ScanOptions.Retain)
 }
 
 // newRec returns a zero T from the row decoder's slab (arena.Next).
-func newRec[T any](d *rawRow) *T { return arena.Next[T](&d.slab) }
+func newRec[T any](d *rawRow) *T {
+	if d.own {
+		return new(T)
+	}
+	return arena.Next[T](&d.slab)
+}
 
 // load takes the current row's raw values.
 func (d *rawRow) load(vals [][]byte) {
@@ -211,6 +217,9 @@ func (d *rawRow) str(i int) string {
 	if oid := d.fds[i].DataTypeOID; v == nil || oid != oidText && oid != oidVarchar {
 		d.ok = false
 		return ""
+	}
+	if d.own {
+		return string(v)
 	}
 	return d.arena.String(v)
 }
@@ -285,6 +294,9 @@ func (d *rawRow) jsonb(i int) json.RawMessage {
 	if fd := &d.fds[i]; fd.DataTypeOID != oidJSONB || fd.Format != pgx.TextFormatCode {
 		d.ok = false
 		return nil
+	}
+	if d.own {
+		return json.RawMessage(bytes.Clone(v))
 	}
 	return json.RawMessage(d.arena.Bytes(v))
 }
@@ -747,7 +759,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		page = make([]actingweb.Record, 0, cap(page))
 		return err
 	}
-	var raw rawRow
+	raw := rawRow{own: opts.Retain}
 	pageBytes := 0 // bytes of the page's rows as received
 	for rows.Next() {
 		if len(page) == pageSize || pageBytes >= actingweb.MaxPageBytes {

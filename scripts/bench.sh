@@ -261,7 +261,7 @@ if [[ ,$STEPS, == *,ddb,* ]]; then
 # A small data set written, scanned and dropped lets the JIT settle first, as the ceilings and
 # later steps find it.
 say "warming up DynamoDB Local (untimed: import and export of scale 0.05, then dropped)"
-"$AWB" gen --scale 0.05 --out "$WORK/warmup" >>"$RUN/gen.log" 2>&1
+"$AWB" gen --scale 0.05 --out "$WORK/warmup" >>"$RUN/gen.log" 2>&1 || die "warm-up data set failed (see $RUN/gen.log)"
 "$AW" schema upgrade --to "$(ddburl "${P_A}_w")" >>"$RUN/warmup.log" 2>&1 || die "warm-up schema failed (see $RUN/warmup.log)"
 "$AW" import --to "$(ddburl "${P_A}_w")" --input-dir "$WORK/warmup" --state-dir "$WORK/st_warmup" --quiet >>"$RUN/warmup.log" 2>&1 ||
   die "warm-up import failed (see $RUN/warmup.log)"

@@ -73,3 +73,6 @@ func Next[T any](slot *any) *T {
 	*s = (*s)[1:]
 	return r
 }
+
+// Used reports whether a has copied any value into a chunk.
+func (a *Strings) Used() bool { return a.buf != nil }
