@@ -243,8 +243,7 @@ func unescapeJSON(raw []byte) (string, bool) {
 			// eight bytes copied at once up to the next backslash (n <= i, so out has room)
 			w := binary.LittleEndian.Uint64(raw[i:])
 			binary.LittleEndian.PutUint64(out[n:], w)
-			x := w ^ (lsb8 * '\\')
-			m := (x - lsb8) &^ x & msb8
+			m := textscan.Eq(w, '\\')
 			if m == 0 {
 				i += 8
 				n += 8

@@ -46,6 +46,7 @@ func htmlStops(w uint64) uint64 {
 // U+2028 and U+2029 (and of other characters, which are written as they are). The lowest set
 // bit is exact.
 func htmlRareStops(w uint64) uint64 {
+	// written out rather than with textscan.Eq: it must stay within the inlining budget
 	lt := w ^ (lsb8 * '<')
 	gt := w ^ (lsb8 * '>')
 	am := w ^ (lsb8 * '&')
@@ -169,11 +170,7 @@ var shortEscapes = [256]byte{'\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': '
 
 // quoteStops returns w with the high bit set in its '"' and '\\' bytes (lowest set bit exact;
 // zero if there are none).
-func quoteStops(w uint64) uint64 {
-	q := w ^ (lsb8 * '"')
-	e := w ^ (lsb8 * '\\')
-	return ((q-lsb8)&^q | (e-lsb8)&^e) & msb8
-}
+func quoteStops(w uint64) uint64 { return textscan.Eq(w, '"') | textscan.Eq(w, '\\') }
 
 // htmlSafeByte marks the bytes encoding/json writes in a string as they are: printable ASCII
 // but '"', '\\', '<', '>' and '&'.

@@ -352,18 +352,14 @@ func scanString(b []byte, i int) (start, end int, esc, ok bool) {
 }
 
 const (
-	lsb8 = 0x0101010101010101
-	msb8 = 0x8080808080808080
+	lsb8 = textscan.LSB8
+	msb8 = textscan.MSB8
 )
 
 // stringStops returns w (eight bytes of a JSON string, little-endian) with the high bit set
 // in the bytes scanString has to look at: '"', '\\', control characters and non-ASCII bytes.
 // The lowest set bit is exact; bits above it may be set for bytes that need no look (borrows).
-func stringStops(w uint64) uint64 {
-	q := w ^ (lsb8 * '"')
-	e := w ^ (lsb8 * '\\')
-	return ((q-lsb8)&^q | (e-lsb8)&^e | (w-lsb8*0x20)&^w | w) & msb8
-}
+func stringStops(w uint64) uint64 { return quoteStops(w) | textscan.Below0x20(w) | w&msb8 }
 
 // maxFastDepth bounds the nesting skipValue and appendCompactValue follow; deeper values
 // take the encoding/json path.

@@ -67,11 +67,6 @@ func (c *checker) text(col, v string, max int) {
 	}
 }
 
-const (
-	lsb8 = 0x0101010101010101
-	msb8 = 0x8080808080808080
-)
-
 // textOK reports whether s is valid UTF-8 without a NUL character, in one pass: ASCII 16
 // bytes at a time; a block holding anything else byte by byte, 2- and 3-byte sequences
 // decoded inline (utf8.ValidString drops to byte steps for the rest of s at its first
@@ -82,7 +77,7 @@ func textOK(s string) bool {
 		end := n
 		if i+16 <= n {
 			a, b := textscan.Load64(s, i), textscan.Load64(s, i+8)
-			if (a|b)&msb8 == 0 && ((a-lsb8)&^a|(b-lsb8)&^b)&msb8 == 0 {
+			if (a|b)&textscan.MSB8 == 0 && textscan.Eq(a, 0)|textscan.Eq(b, 0) == 0 {
 				i += 16
 				continue
 			}

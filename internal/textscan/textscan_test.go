@@ -2,6 +2,8 @@ package textscan
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -25,5 +27,34 @@ func TestLoad64(t *testing.T) {
 		if got, want := Load64(s, i), binary.LittleEndian.Uint64([]byte(s[i:i+8])); got != want {
 			t.Errorf("Load64(s, %d) = %#x, want %#x", i, got, want)
 		}
+	}
+}
+
+// TestEqBelow0x20: the lowest set bit of Eq and Below0x20 marks the first matching byte of
+// the word, and the result is zero exactly when no byte matches.
+func TestEqBelow0x20(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pool := []byte{0, 1, 0x1f, 0x20, '"', '\\', '<', 0x7f, 0x80, 0xE2, 0xff}
+	for range 200000 {
+		var b [8]byte
+		for k := range b {
+			b[k] = pool[r.IntN(len(pool))]
+		}
+		w := binary.LittleEndian.Uint64(b[:])
+		c := pool[r.IntN(len(pool))]
+		check := func(name string, m uint64, match func(byte) bool) {
+			first := -1
+			for k, x := range b {
+				if match(x) {
+					first = k
+					break
+				}
+			}
+			if got := map[bool]int{true: -1, false: bits.TrailingZeros64(m) >> 3}[m == 0]; got != first {
+				t.Fatalf("%s(% x): first match %d, want %d", name, b, got, first)
+			}
+		}
+		check("Eq", Eq(w, c), func(x byte) bool { return x == c })
+		check("Below0x20", Below0x20(w), func(x byte) bool { return x < 0x20 })
 	}
 }
