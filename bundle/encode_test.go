@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -102,6 +103,11 @@ func TestAppendJSONStringDense(t *testing.T) {
 		}
 		if got := appendJSONString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
 			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
+		}
+		if utf8.ValidString(s) {
+			if got := appendValidJSONString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
+				t.Fatalf("valid %q: %s, encoding/json %s", s, got, want)
+			}
 		}
 	}
 }

@@ -16,7 +16,8 @@ import (
 // takes json.Marshal. FuzzEncodeEquivalence checks the equivalence.
 
 // appendRecordFast appends r's line to dst; ok=false (dst unchanged) leaves r to json.Marshal.
-func appendRecordFast(dst []byte, r actingweb.Record) ([]byte, bool) {
+// valid says r's strings are known to be valid UTF-8 (appendStr).
+func appendRecordFast(dst []byte, r actingweb.Record, valid bool) ([]byte, bool) {
 	n0 := len(dst)
 	ok := true
 	switch r := r.(type) {
@@ -25,45 +26,45 @@ func appendRecordFast(dst []byte, r actingweb.Record) ([]byte, bool) {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"name":`...)
-		dst = appendJSONString(dst, r.Name)
+		dst = appendStr(dst, valid, r.Name)
 		dst = append(dst, `,"value":`...)
-		dst = appendJSONString(dst, r.Value)
+		dst = appendStr(dst, valid, r.Value)
 	case *actingweb.Actor:
 		if r == nil {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"creator":`...)
-		dst = appendJSONString(dst, r.Creator)
+		dst = appendStr(dst, valid, r.Creator)
 		dst = append(dst, `,"passphrase":`...)
-		dst = appendJSONString(dst, r.Passphrase)
+		dst = appendStr(dst, valid, r.Passphrase)
 		dst, ok = appendTimePtr(dst, `,"created_at":`, r.CreatedAt)
 	case *actingweb.PropertyLookup:
 		if r == nil {
 			return dst, false
 		}
 		dst = append(dst, `{"property_name":`...)
-		dst = appendJSONString(dst, r.PropertyName)
-		dst = appendStringPtr(dst, `,"value":`, r.Value)
+		dst = appendStr(dst, valid, r.PropertyName)
+		dst = appendStringPtr(dst, valid, `,"value":`, r.Value)
 		dst = append(dst, `,"lookup_key":`...)
-		dst = appendJSONString(dst, r.LookupKey)
+		dst = appendStr(dst, valid, r.LookupKey)
 		dst = append(dst, `,"actor_id":`...)
-		dst = appendJSONString(dst, r.ActorID)
+		dst = appendStr(dst, valid, r.ActorID)
 	case *actingweb.Attribute:
 		if r == nil {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"bucket_name":`...)
-		dst = appendJSONString(dst, r.BucketName)
+		dst = appendStr(dst, valid, r.BucketName)
 		dst = append(dst, `,"bucket":`...)
-		dst = appendJSONString(dst, r.Bucket)
+		dst = appendStr(dst, valid, r.Bucket)
 		dst = append(dst, `,"name":`...)
-		dst = appendJSONString(dst, r.Name)
+		dst = appendStr(dst, valid, r.Name)
 		if len(r.Data) > 0 { // omitempty: a slice of length 0 is left out
 			dst = append(dst, `,"data":`...)
 			dst, ok = appendCompactJSON(dst, r.Data)
@@ -80,34 +81,34 @@ func appendRecordFast(dst []byte, r actingweb.Record) ([]byte, bool) {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"peerid":`...)
-		dst = appendJSONString(dst, r.PeerID)
+		dst = appendStr(dst, valid, r.PeerID)
 		dst = append(dst, `,"baseuri":`...)
-		dst = appendJSONString(dst, r.BaseURI)
+		dst = appendStr(dst, valid, r.BaseURI)
 		dst = append(dst, `,"type":`...)
-		dst = appendJSONString(dst, r.Type)
+		dst = appendStr(dst, valid, r.Type)
 		dst = append(dst, `,"relationship":`...)
-		dst = appendJSONString(dst, r.Relationship)
+		dst = appendStr(dst, valid, r.Relationship)
 		dst = append(dst, `,"secret":`...)
-		dst = appendJSONString(dst, r.Secret)
-		dst = appendStringPtr(dst, `,"desc":`, r.Desc)
+		dst = appendStr(dst, valid, r.Secret)
+		dst = appendStringPtr(dst, valid, `,"desc":`, r.Desc)
 		dst = appendBool(dst, `,"approved":`, r.Approved)
 		dst = appendBool(dst, `,"peer_approved":`, r.PeerApproved)
 		dst = appendBool(dst, `,"verified":`, r.Verified)
-		dst = appendStringPtr(dst, `,"verification_token":`, r.VerificationToken)
-		dst = appendStringPtr(dst, `,"peer_identifier":`, r.PeerIdentifier)
-		dst = appendStringPtr(dst, `,"established_via":`, r.EstablishedVia)
+		dst = appendStringPtr(dst, valid, `,"verification_token":`, r.VerificationToken)
+		dst = appendStringPtr(dst, valid, `,"peer_identifier":`, r.PeerIdentifier)
+		dst = appendStringPtr(dst, valid, `,"established_via":`, r.EstablishedVia)
 		var ok1, ok2, ok3 bool
 		dst, ok1 = appendTimePtr(dst, `,"created_at":`, r.CreatedAt)
 		dst, ok2 = appendTimePtr(dst, `,"last_accessed":`, r.LastAccessed)
-		dst = appendStringPtr(dst, `,"last_connected_via":`, r.LastConnectedVia)
-		dst = appendStringPtr(dst, `,"client_name":`, r.ClientName)
-		dst = appendStringPtr(dst, `,"client_version":`, r.ClientVersion)
-		dst = appendStringPtr(dst, `,"client_platform":`, r.ClientPlatform)
-		dst = appendStringPtr(dst, `,"oauth_client_id":`, r.OAuthClientID)
-		dst = appendStringPtr(dst, `,"aw_supported":`, r.AWSupported)
-		dst = appendStringPtr(dst, `,"aw_version":`, r.AWVersion)
+		dst = appendStringPtr(dst, valid, `,"last_connected_via":`, r.LastConnectedVia)
+		dst = appendStringPtr(dst, valid, `,"client_name":`, r.ClientName)
+		dst = appendStringPtr(dst, valid, `,"client_version":`, r.ClientVersion)
+		dst = appendStringPtr(dst, valid, `,"client_platform":`, r.ClientPlatform)
+		dst = appendStringPtr(dst, valid, `,"oauth_client_id":`, r.OAuthClientID)
+		dst = appendStringPtr(dst, valid, `,"aw_supported":`, r.AWSupported)
+		dst = appendStringPtr(dst, valid, `,"aw_version":`, r.AWVersion)
 		dst, ok3 = appendTimePtr(dst, `,"capabilities_fetched_at":`, r.CapabilitiesFetchedAt)
 		ok = ok1 && ok2 && ok3
 	case *actingweb.PeerTrustee:
@@ -115,31 +116,31 @@ func appendRecordFast(dst []byte, r actingweb.Record) ([]byte, bool) {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"peerid":`...)
-		dst = appendJSONString(dst, r.PeerID)
+		dst = appendStr(dst, valid, r.PeerID)
 		dst = append(dst, `,"baseuri":`...)
-		dst = appendJSONString(dst, r.BaseURI)
+		dst = appendStr(dst, valid, r.BaseURI)
 		dst = append(dst, `,"type":`...)
-		dst = appendJSONString(dst, r.Type)
+		dst = appendStr(dst, valid, r.Type)
 		dst = append(dst, `,"passphrase":`...)
-		dst = appendJSONString(dst, r.Passphrase)
+		dst = appendStr(dst, valid, r.Passphrase)
 	case *actingweb.Subscription:
 		if r == nil {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"peer_sub_id":`...)
-		dst = appendJSONString(dst, r.PeerSubID)
+		dst = appendStr(dst, valid, r.PeerSubID)
 		dst = append(dst, `,"peerid":`...)
-		dst = appendJSONString(dst, r.PeerID)
+		dst = appendStr(dst, valid, r.PeerID)
 		dst = append(dst, `,"subid":`...)
-		dst = appendJSONString(dst, r.SubID)
-		dst = appendStringPtr(dst, `,"granularity":`, r.Granularity)
-		dst = appendStringPtr(dst, `,"target":`, r.Target)
-		dst = appendStringPtr(dst, `,"subtarget":`, r.Subtarget)
-		dst = appendStringPtr(dst, `,"resource":`, r.Resource)
+		dst = appendStr(dst, valid, r.SubID)
+		dst = appendStringPtr(dst, valid, `,"granularity":`, r.Granularity)
+		dst = appendStringPtr(dst, valid, `,"target":`, r.Target)
+		dst = appendStringPtr(dst, valid, `,"subtarget":`, r.Subtarget)
+		dst = appendStringPtr(dst, valid, `,"resource":`, r.Resource)
 		dst = append(dst, `,"seqnr":`...)
 		dst = strconv.AppendInt(dst, r.Seqnr, 10)
 		dst = appendBool(dst, `,"callback":`, r.Callback)
@@ -148,15 +149,15 @@ func appendRecordFast(dst []byte, r actingweb.Record) ([]byte, bool) {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"subid_seqnr":`...)
-		dst = appendJSONString(dst, r.SubIDSeqnr)
+		dst = appendStr(dst, valid, r.SubIDSeqnr)
 		dst = append(dst, `,"subid":`...)
-		dst = appendJSONString(dst, r.SubID)
+		dst = appendStr(dst, valid, r.SubID)
 		dst = append(dst, `,"timestamp":`...)
 		dst, ok = appendTime(dst, r.Timestamp)
 		dst = append(dst, `,"diff":`...)
-		dst = appendJSONString(dst, r.Diff)
+		dst = appendStr(dst, valid, r.Diff)
 		dst = append(dst, `,"seqnr":`...)
 		dst = strconv.AppendInt(dst, r.Seqnr, 10)
 	case *actingweb.SubscriptionSuspension:
@@ -164,11 +165,11 @@ func appendRecordFast(dst []byte, r actingweb.Record) ([]byte, bool) {
 			return dst, false
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = appendStr(dst, valid, r.ID)
 		dst = append(dst, `,"target":`...)
-		dst = appendJSONString(dst, r.Target)
+		dst = appendStr(dst, valid, r.Target)
 		dst = append(dst, `,"subtarget":`...)
-		dst = appendJSONString(dst, r.Subtarget)
+		dst = appendStr(dst, valid, r.Subtarget)
 		dst = append(dst, `,"suspended_at":`...)
 		dst, ok = appendTime(dst, r.SuspendedAt)
 	default:
@@ -181,12 +182,12 @@ func appendRecordFast(dst []byte, r actingweb.Record) ([]byte, bool) {
 }
 
 // appendStringPtr appends key and *p, nothing when p is nil (omitempty).
-func appendStringPtr(dst []byte, key string, p *string) []byte {
+func appendStringPtr(dst []byte, valid bool, key string, p *string) []byte {
 	if p == nil {
 		return dst
 	}
 	dst = append(dst, key...)
-	return appendJSONString(dst, *p)
+	return appendStr(dst, valid, *p)
 }
 
 func appendBool(dst []byte, key string, v bool) []byte {

@@ -25,9 +25,19 @@ func checkEncodeEquiv(t *testing.T, r actingweb.Record) bool {
 	if werr != nil && string(got) != "prefix" {
 		t.Fatalf("%#v: dst changed on error: %q", r, got)
 	}
-	_, ok := appendRecordFast(nil, r)
+	if werr == nil && recordStringsValid(want) {
+		// the same bytes when the strings are vouched for as valid UTF-8 (WriterOptions.ValidUTF8)
+		if vgot, err := appendRecordJSON([]byte("prefix"), r, true); err != nil || !bytes.Equal(vgot, got) {
+			t.Fatalf("%#v: valid-UTF-8 encoder %s (%v), want %s", r, vgot, err, got)
+		}
+	}
+	_, ok := appendRecordFast(nil, r, false)
 	return ok
 }
+
+// recordStringsValid reports whether the record json.Marshal encoded as line had only valid
+// UTF-8 strings: json.Marshal writes an invalid byte as \ufffd, a valid U+FFFD as itself.
+func recordStringsValid(line []byte) bool { return !bytes.Contains(line, []byte(`\ufffd`)) }
 
 func sp(s string) *string         { return &s }
 func ip(n int64) *int64           { return &n }

@@ -128,6 +128,7 @@ type Store struct {
 	cfg    Config
 	schema string
 	lookup actingweb.LookupConfig
+	utf8   bool // server_encoding is UTF8 (ValidUTF8)
 }
 
 // Open connects a pool. Every connection gets TimeZone=UTC (§4.1: timestamp columns hold UTC
@@ -179,8 +180,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s: %w (check PG_DB_* or the URL)", describe(cfg), err)
 	}
-	return &Store{pool: pool, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup}, nil
+	// With server_encoding UTF8 the server refuses invalid UTF-8 in any text it stores, and
+	// with client_encoding UTF8 (the default in a UTF8 database) sends it unconverted:
+	// ValidUTF8.
+	var senc, cenc string
+	if err := pool.QueryRow(pingCtx, "SELECT current_setting('server_encoding'), current_setting('client_encoding')").Scan(&senc, &cenc); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: read the encodings: %w", describe(cfg), err)
+	}
+	return &Store{pool: pool, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup, utf8: senc == "UTF8" && cenc == "UTF8"}, nil
 }
+
+// ValidUTF8 reports whether every string the store reads is valid UTF-8: true when the
+// database's server encoding and the connections' client encoding are both UTF8 (the server
+// then refuses invalid UTF-8 on input and sends text as stored; migrate.UTF8Source). A
+// SQL_ASCII database stores bytes unchecked and sends them as they are: false.
+func (s *Store) ValidUTF8() bool { return s.utf8 }
 
 // Pool exposes the pgx pool (benchmarks, tests, schema tooling).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -1,0 +1,139 @@
+package migrate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/testenv"
+	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/actingweb/actingweb-go/postgres"
+)
+
+// freshDatabase creates a database with the given server encoding in the test cluster (C
+// locale, dropped when the test ends) and returns its URL.
+func freshDatabase(t *testing.T, encoding string) string {
+	t.Helper()
+	base, _, err := testenv.SplitSchemaParam(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("t_enc_%s_%d", strings.ToLower(encoding), time.Now().UnixNano())
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" ENCODING '"+encoding+"' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Error(err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestExportTextEncodings: an export from a UTF8 database (whose strings the bundle encoder
+// trusts to be valid UTF-8, UTF8Source) and from a SQL_ASCII database (which stores any bytes,
+// so the encoder checks them) writes exactly json.Marshal's bytes for every property, with
+// values long enough for the vector loop and dense in everything JSON escapes.
+func TestExportTextEncodings(t *testing.T) {
+	ctx := context.Background()
+	values := []string{
+		`{"café_17":"piñata budget","größe":[1,2,"x\"y"],"k":"<b>&amp;</b>"}`,
+		strings.Repeat(`""\\`, 20) + "Überblick 会議 😀 ✅ \u2028 \u2029 end",
+		"tab\there\nnewline\x01\x1f control characters in a long enough value é",
+		strings.Repeat("abcdefghijklmnop", 5),
+		strings.Repeat("é", 40) + `"`,
+		"",
+	}
+	for _, enc := range []string{"UTF8", "SQL_ASCII"} {
+		t.Run(enc, func(t *testing.T) {
+			dbURL := freshDatabase(t, enc)
+			cfg, err := postgres.ConfigFromURL(dbURL, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := postgres.Open(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.UpgradeSchema(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.ValidUTF8(); got != (enc == "UTF8") {
+				t.Fatalf("ValidUTF8() = %v on a %s database", got, enc)
+			}
+			vals := values
+			if enc == "SQL_ASCII" { // bytes a UTF8 database refuses
+				vals = append(vals, "invalid \xff\xfe bytes in a value of some length \xc3", "\xe2\x80 cut sequence at the start of a long value")
+			}
+			var recs []actingweb.Record
+			for i, v := range vals {
+				recs = append(recs, &actingweb.Property{ID: "actor1", Name: fmt.Sprintf("p%02d", i), Value: v})
+			}
+			// not WriteBatch, which refuses invalid UTF-8 in any database, nor the store's
+			// connections, whose client_encoding UTF8 has the server check what it is sent
+			cc, err := pgx.ParseConfig(dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cc.RuntimeParams["client_encoding"] = enc
+			conn, err := pgx.ConnectConfig(ctx, cc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			for _, r := range recs {
+				p := r.(*actingweb.Property)
+				if _, err := conn.Exec(ctx, "INSERT INTO properties (id, name, value) VALUES ($1, $2, $3)", p.ID, p.Name, p.Value); err != nil {
+					t.Fatalf("insert %q: %v", p.Value, err)
+				}
+			}
+			dir := filepath.Join(t.TempDir(), "bundle")
+			if _, err := migrate.Export(ctx, s, dir, migrate.Options{Tables: []actingweb.Table{actingweb.TableProperties}, NoSync: true}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "properties.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []byte
+			for _, r := range recs { // the scan's order: primary key (id, name)
+				b, err := json.Marshal(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(append(want, b...), '\n')
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("properties.jsonl:\n%s\nwant (json.Marshal):\n%s", got, want)
+			}
+		})
+	}
+}
