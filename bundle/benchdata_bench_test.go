@@ -39,6 +39,18 @@ func BenchmarkBenchData(b *testing.B) {
 				}
 			}
 		})
+		b.Run("decode-reader/"+string(t), func(b *testing.B) {
+			// with the state a bundle reader keeps across lines (arena chunks, record slabs)
+			b.SetBytes(n)
+			var d lineDecoder
+			for b.Loop() {
+				for _, l := range lines {
+					if _, err := decodeRecord(t, l, &d); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 		b.Run("decode/"+string(t), func(b *testing.B) {
 			b.SetBytes(n)
 			for b.Loop() {

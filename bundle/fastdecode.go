@@ -51,8 +51,9 @@ func decodeFast(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Recor
 // lineDecoder is the state a bundle reader keeps across the lines of a table: strings share
 // chunks and records come from slabs (internal/arena). A nil *lineDecoder allocates each.
 type lineDecoder struct {
-	arena arena.Strings
-	slab  any
+	arena   arena.Strings
+	slab    any
+	scratch []byte // lineScanner.vecString's buffer for long strings
 }
 
 // newRecord returns a zero T, from d's slab when d is not nil.
@@ -72,16 +73,21 @@ type lineScanner struct {
 	key   []byte // key of the current member (no escapes)
 	seen  uint64 // keys seen, one bit each, for refusing duplicates
 	bad   bool
+	// vec: str tries the vector string decoder (textscan.UnescapeString) first
+	vec     bool
+	scratch *[]byte // the lineDecoder's scratch buffer (nil: an allocation each)
 }
 
 func newLineScanner(b []byte, d *lineDecoder) lineScanner {
 	s := lineScanner{b: b, i: 1}
 	if d != nil {
 		s.arena = &d.arena
+		s.scratch = &d.scratch
 	}
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		s.bad = true
 	}
+	s.vec = textscan.SIMDEscape
 	return s
 }
 
@@ -141,6 +147,11 @@ func (s *lineScanner) str(bit uint64) string {
 	if !s.mark(bit) {
 		return ""
 	}
+	if s.vec && s.i < len(s.b) && s.b[s.i] == '"' {
+		if v, ok := s.vecString(); ok {
+			return v
+		}
+	}
 	start, end, esc, ok := scanString(s.b, s.i)
 	if !ok {
 		s.bad = true
@@ -159,6 +170,42 @@ func (s *lineScanner) str(bit uint64) string {
 		s.bad = true
 	}
 	return v
+}
+
+// vecString is str by textscan.UnescapeString, which decodes the string literal at s.b[s.i]
+// straight into the arena (or, for a string that may be longer than arena.MaxShared, into
+// the scratch buffer, then copied); ok is false for a string it leaves to scanString and
+// unescapeJSON (escapes to translate, control characters, invalid UTF-8, no end).
+func (s *lineScanner) vecString() (string, bool) {
+	src := s.b[s.i+1:]
+	room := len(src) + 16
+	if s.arena != nil && room <= arena.MaxShared {
+		out := s.arena.Room(room)
+		end, n, ascii, ok := textscan.UnescapeString(out, src)
+		if !ok || !ascii && !textscan.ValidUTF8(out[:n]) {
+			return "", false
+		}
+		s.i += end + 2
+		return s.arena.Keep(n), true
+	}
+	var buf []byte
+	if s.scratch != nil {
+		if cap(*s.scratch) < room {
+			*s.scratch = make([]byte, room)
+		}
+		buf = (*s.scratch)[:room]
+	} else {
+		buf = make([]byte, room)
+	}
+	end, n, ascii, ok := textscan.UnescapeString(buf, src)
+	if !ok || !ascii && !textscan.ValidUTF8(buf[:n]) {
+		return "", false
+	}
+	s.i += end + 2
+	if s.arena != nil {
+		return s.arena.String(buf[:n]), true
+	}
+	return string(buf[:n]), true
 }
 
 // strPtr reads a string value into a new pointer (null is a failure).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -391,5 +392,24 @@ func TestStringBlockBoundaries(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDecodeStringsDense decodes property lines whose values are random literals dense in
+// what the string decoders treat differently (escapes taken by the vector decoder, escapes
+// it leaves to the scalar one, runs of backslashes, invalid UTF-8, control characters,
+// non-ASCII letters) and long enough to cross its 16-byte blocks: the result must be
+// encoding/json's, with the reader's arena and without.
+func TestDecodeStringsDense(t *testing.T) {
+	pieces := []string{`\"`, `\\`, `\\\\`, `\/`, "a", "bcdefghijklmno", "é", "中", "😀", `\n`, `\u00e9`, `\ud83d\ude00`, "\xff", "\xc3", "\x01", `\x`, `"`, "<&>"}
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 30000 {
+		var b strings.Builder
+		b.WriteString(`{"id":"a1","name":"n","value":"`)
+		for range r.IntN(24) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		b.WriteString(`"}`)
+		checkDecodeEquiv(t, actingweb.TableProperties, []byte(b.String()))
 	}
 }

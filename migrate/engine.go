@@ -450,7 +450,7 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 	}
 	e.log.Info("table started", "table", t, "estimate", sum.Estimate, "resumed", sum.Resumed, "empty_at_start", cp.Fresh)
 
-	ch := make(chan *batch, 2*o.Concurrency)
+	ch := make(chan *batch, o.Concurrency)
 	g, gctx := errgroup.WithContext(ctx)
 	var scanners sync.WaitGroup
 	for seg, tk := range tr.segs {

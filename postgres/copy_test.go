@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -190,6 +192,44 @@ func TestColumnOIDs(t *testing.T) {
 		for i, fd := range desc.Fields {
 			if fd.DataTypeOID != want[i] {
 				t.Errorf("%s.%s: type oid %d, test has %d", tb, sp.cols[i], fd.DataTypeOID, want[i])
+			}
+		}
+	}
+}
+
+// TestCopyRowsReads: the COPY data copyRows hands out is the header and the rows sp.row
+// encodes, back to back, whatever sizes pgconn reads in (rows that fit a read, rows that
+// spill over several, reads smaller than a row's length word).
+func TestCopyRowsReads(t *testing.T) {
+	for i, data := range []string{`{"a": 1}`, strings.Repeat("é", 3000), ""} {
+		recs := encodingRecords(fmt.Sprintf("id%d", i), "name", 1750000000, 5, uint8(i)|4, []byte(data))
+		for _, r := range recs {
+			sp, err := spec(r.Table())
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch := []actingweb.Record{r, r, r, r, r}
+			want := append([]byte(nil), copyHeader...)
+			for _, r := range batch {
+				want = sp.row(r, want)
+			}
+			for _, size := range []int{1, 3, 7, 64, 1000, 65536} {
+				c := &copyRows{sp: sp, recs: batch, pend: copyHeader}
+				var got []byte
+				buf := make([]byte, size)
+				for {
+					n, err := c.Read(buf)
+					got = append(got, buf[:n]...)
+					if err == io.EOF {
+						break
+					}
+					if err != nil || n == 0 {
+						t.Fatalf("%s, reads of %d: Read = %d, %v", r.Table(), size, n, err)
+					}
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("%s, reads of %d: %d bytes, want %d", r.Table(), size, len(got), len(want))
+				}
 			}
 		}
 	}

@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -965,27 +966,48 @@ func firstRepeated(sp *tableSpec, recs []actingweb.Record) actingweb.Record {
 	return nil
 }
 
-// copyBufs recycles the COPY buffers of copyRecords.
-var copyBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledCopyBuf is the largest buffer copyBufs keeps.
-const maxPooledCopyBuf = 16 << 20
-
 // copyRecords sends recs into table (columns sp.cols) with one COPY ... FROM STDIN BINARY on
-// conn: the statement pgx's CopyFrom sends, with the rows encoded by sp.row into one buffer
-// instead of through the type map (no []any per row, no interface boxing of every value).
+// conn: the statement pgx's CopyFrom sends, with the rows encoded by sp.row (no []any per
+// row, no interface boxing of every value) as pgx reads them (copyRows): no buffer of the
+// whole batch, whose encoded copy would double the memory a batch holds while it is written.
 func (s *Store) copyRecords(ctx context.Context, conn *pgconn.PgConn, table pgx.Identifier, sp *tableSpec, recs []actingweb.Record) error {
-	bp := copyBufs.Get().(*[]byte)
-	b := append((*bp)[:0], copyHeader...)
-	for _, r := range recs {
-		b = sp.row(r, b)
-	}
-	_, err := conn.CopyFrom(ctx, bytes.NewReader(b), "copy "+table.Sanitize()+" ( "+quoteList(sp.cols)+" ) from stdin binary;")
-	if cap(b) <= maxPooledCopyBuf {
-		*bp = b[:0]
-		copyBufs.Put(bp)
-	}
+	_, err := conn.CopyFrom(ctx, &copyRows{sp: sp, recs: recs, pend: copyHeader}, "copy "+table.Sanitize()+" ( "+quoteList(sp.cols)+" ) from stdin binary;")
 	return err
+}
+
+// copyRows is the io.Reader of a binary COPY's data: the header, then recs encoded by sp.row
+// straight into the reader's buffer (pgconn reads 64 KiB at a time); a row that may not fit
+// the rest of it is encoded into spill and handed out over the next reads.
+type copyRows struct {
+	sp    *tableSpec
+	recs  []actingweb.Record
+	pend  []byte // bytes encoded but not yet read
+	spill []byte
+}
+
+func (c *copyRows) Read(p []byte) (int, error) {
+	n := copy(p, c.pend)
+	c.pend = c.pend[n:]
+	for n < len(p) && len(c.pend) == 0 && len(c.recs) > 0 {
+		r := c.recs[0]
+		c.recs = c.recs[1:]
+		// a bound of the row's encoding: its strings and payload (RecordSize), a length
+		// word per column, the field count and fixed-size values (RecordSize's 64 or more)
+		if len(p)-n >= actingweb.RecordSize(r)+4*len(c.sp.cols) {
+			if b := c.sp.row(r, p[:n:len(p)]); unsafe.SliceData(b) == unsafe.SliceData(p) {
+				n = len(b)
+				continue
+			}
+		}
+		c.spill = c.sp.row(r, c.spill[:0])
+		k := copy(p[n:], c.spill)
+		n += k
+		c.pend = c.spill[k:]
+	}
+	if n == 0 && len(c.pend) == 0 && len(c.recs) == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // copyNew is the fast path of skip and overwrite: one query finds which keys of recs exist,

@@ -16,9 +16,20 @@ import (
 // collector and the scavenger keep the total near 100 MiB. GOMEMLIMIT overrides it.
 const defaultMemoryLimit = 100 << 20
 
+// defaultGCPercent is the collector's GOGC when GOGC is not set: a collection when the heap
+// has grown by three times the live data, instead of once, or at the memory limit, whichever
+// comes first. With the limit in place this costs no more memory than the limit allows and
+// saves most of the collections of a run whose live data is small (an export keeps 20–30 MiB:
+// measured 0.2 CPU-s less of about 1.9 on the bench's PostgreSQL export, peak RSS 50 -> 77 MB).
+// GOGC overrides it.
+const defaultGCPercent = 300
+
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	os.Exit(cli.Main(os.Args[1:]))
 }

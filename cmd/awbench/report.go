@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -65,8 +67,20 @@ func runReportRows(_ context.Context, args []string) error {
 func runCLI(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cli", flag.ContinueOnError)
 	prof := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	heap := fs.String("heapprofile", "", "write a heap profile (live objects) to this file, --heap-after into the run")
+	heapAfter := fs.Duration("heap-after", 3*time.Second, "when to write --heapprofile")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *heap != "" {
+		t := time.AfterFunc(*heapAfter, func() {
+			runtime.GC()
+			if f, err := os.Create(*heap); err == nil {
+				pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		})
+		defer t.Stop()
 	}
 	if *prof != "" {
 		f, err := os.Create(*prof)

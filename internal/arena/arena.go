@@ -55,6 +55,30 @@ func (a *Strings) String(v []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// Room returns n bytes of free room in the current chunk (a new chunk when the current one
+// has less; n must not exceed MaxShared) for the caller to write a value into, then keep its
+// first k bytes with Keep. Until then the room is not handed out again.
+func (a *Strings) Room(n int) []byte {
+	if n > MaxShared {
+		panic("arena: Room larger than MaxShared")
+	}
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, Chunk)
+	}
+	return a.buf[len(a.buf) : len(a.buf)+n]
+}
+
+// Keep returns the first k bytes of the room last returned by Room as a string sharing the
+// chunk (immutable from then on: the bytes after it are handed out again).
+func (a *Strings) Keep(k int) string {
+	if k == 0 {
+		return ""
+	}
+	n := len(a.buf)
+	a.buf = a.buf[:n+k]
+	return unsafe.String(&a.buf[n], k)
+}
+
 // SlabSize is the number of records per slab of Next.
 const SlabSize = 128
 

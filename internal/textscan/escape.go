@@ -1,5 +1,7 @@
 package textscan
 
+import "unicode/utf8"
+
 // EscapeBlocks copies s into dst sixteen bytes at a time, writing a backslash before every
 // '"' and '\\' (the JSON escapes of those two bytes), as long as at least sixteen bytes are
 // left and a block holds none of the bytes a JSON encoder has to look at more closely:
@@ -16,4 +18,29 @@ func EscapeBlocks(dst []byte, s string) (consumed, written int) {
 		return 0, 0
 	}
 	return escapeBlocks(dst, s)
+}
+
+// ValidUTF8 is utf8.Valid, sixteen bytes at a time where the vector code runs (SIMDEscape):
+// for text dense in non-ASCII letters several times as fast.
+func ValidUTF8(b []byte) bool {
+	if !SIMDEscape {
+		return utf8.Valid(b)
+	}
+	return validUTF8(b)
+}
+
+// UnescapeString decodes the content of a JSON string literal, src starting after its
+// opening quote, into dst sixteen bytes at a time: end is the index in src of the closing
+// quote, n the bytes written. It takes only strings whose escapes are \" \\ and \/ and that
+// hold no control character before the closing quote; for any other (and without the vector
+// code, SIMDEscape) ok is false and the caller decodes the string itself. The letters are not
+// checked: ascii reports that the string is all ASCII (false may also mean that a byte after
+// it in its last block is not), otherwise the caller checks dst[:n] for UTF-8, which is valid
+// exactly when the literal's content is (the escapes taken are ASCII). dst must have room for
+// len(src)+16 bytes.
+func UnescapeString(dst, src []byte) (end, n int, ascii, ok bool) {
+	if !SIMDEscape {
+		return 0, 0, false, false
+	}
+	return unescapeString(dst, src)
 }
