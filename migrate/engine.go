@@ -821,7 +821,7 @@ func writtenProperties(recs []actingweb.Record, rejects []actingweb.Reject) []*a
 	}
 	out := make([]*actingweb.Property, 0, len(recs))
 	for _, r := range recs {
-		if p, ok := r.(*actingweb.Property); ok && !refused[p.Key()] {
+		if p, ok := r.(*actingweb.Property); ok && (refused == nil || !refused[p.Key()]) {
 			out = append(out, p)
 		}
 	}

@@ -93,6 +93,7 @@ func runCLI(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cli.RuntimeDefaults() // the actingweb binary's collector settings
 	app := cli.NewApp(os.Stdout, os.Stderr, os.Getenv)
 	app.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
 	if code := app.Execute(ctx, fs.Args()); code != 0 {
