@@ -20,7 +20,8 @@ func AppendRecordJSON(dst []byte, r actingweb.Record) ([]byte, error) {
 }
 
 // appendRecordJSON is AppendRecordJSON; valid says r's strings are known to be valid UTF-8
-// (WriterOptions.ValidUTF8), which changes the speed, never the bytes.
+// and its payload valid JSON (WriterOptions.Validated), which changes the speed, never the
+// bytes.
 func appendRecordJSON(dst []byte, r actingweb.Record, valid bool) ([]byte, error) {
 	if out, ok := appendRecordFast(dst, r, valid); ok {
 		return out, nil
@@ -290,7 +291,7 @@ func appendAnyJSONString(dst []byte, s string) []byte {
 
 // appendValidJSONString is appendJSONString for a string known to be valid UTF-8 (from a
 // source that guarantees it: a PostgreSQL database whose server encoding is UTF8 refuses any
-// other text, WriterOptions.ValidUTF8). It skips the UTF-8 automaton of appendUTF8JSONString:
+// other text, WriterOptions.Validated). It skips the UTF-8 automaton of appendUTF8JSONString:
 // a block of eight bytes without '"', '\\' or a rare stop is stored at once whatever its
 // letters, a block with quotes is copied byte by byte without a branch per byte. Should s
 // end inside a sequence after all, it is left to appendAnyJSONString, so the output is

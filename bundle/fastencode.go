@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,7 +68,7 @@ func appendRecordFast(dst []byte, r actingweb.Record, valid bool) ([]byte, bool)
 		dst = appendStr(dst, valid, r.Name)
 		if len(r.Data) > 0 { // omitempty: a slice of length 0 is left out
 			dst = append(dst, `,"data":`...)
-			dst, ok = appendCompactJSON(dst, r.Data)
+			dst, ok = appendPayload(dst, valid, r.Data)
 		}
 		if ok {
 			dst, ok = appendTimePtr(dst, `,"timestamp":`, r.Timestamp)
@@ -214,6 +215,20 @@ func appendTime(dst []byte, t time.Time) ([]byte, bool) {
 		return dst, false
 	}
 	return append(out, '"'), true
+}
+
+// appendPayload is appendCompactJSON; with valid (src known to be valid JSON,
+// WriterOptions.Validated) it first tries textscan.CompactJSON, which compacts sixteen bytes
+// at a time without validating. The same bytes either way.
+func appendPayload(dst []byte, valid bool, src []byte) ([]byte, bool) {
+	if valid {
+		n0 := len(dst)
+		dst = slices.Grow(dst, len(src)+16)
+		if n, ok := textscan.CompactJSON(dst[n0:n0+len(src)+16], src); ok {
+			return dst[:n0+n], true
+		}
+	}
+	return appendCompactJSON(dst, src)
 }
 
 // appendCompactJSON appends src as encoding/json writes a json.RawMessage: validated, then

@@ -34,12 +34,14 @@ type WriterOptions struct {
 	// export said it finished. Checkpoints never fsync table files: a checkpoint records the
 	// SHA-256 of the prefix it keeps, and a resume that finds other bytes there refuses.
 	NoSync bool
-	// ValidUTF8 promises that every string of every record written is valid UTF-8, as the
-	// records of a PostgreSQL database with server encoding UTF8 are
-	// (migrate.UTF8Source): the encoder then skips its UTF-8 check (and, built with
-	// GOEXPERIMENT=simd on an AVX2 CPU, escapes sixteen bytes at a time). The bytes written
-	// are the same either way, as long as the promise holds.
-	ValidUTF8 bool
+	// Validated promises that every string of every record written is valid UTF-8 and every
+	// payload (json.RawMessage) valid JSON, as in the records of a PostgreSQL database with
+	// server encoding UTF8, whose json and jsonb columns hold nothing else
+	// (migrate.ValidatedSource): the encoder then skips its UTF-8 and JSON checks (and, built
+	// with GOEXPERIMENT=simd on an AVX2 CPU, escapes strings and compacts payloads sixteen
+	// bytes at a time). The bytes written are the same either way, as long as the promise
+	// holds.
+	Validated bool
 }
 
 // Writer writes a bundle. It is a migrate sink: WriteBatch appends (the conflict policy does
@@ -316,7 +318,7 @@ func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actin
 			continue
 		}
 		n := len(b)
-		line, err := appendRecordJSON(b, r, w.opts.ValidUTF8)
+		line, err := appendRecordJSON(b, r, w.opts.Validated)
 		if err != nil {
 			b = line[:n]
 			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Record: r,

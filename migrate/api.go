@@ -36,12 +36,13 @@ type Sink interface {
 
 // Optional capabilities, discovered by type assertion on a Source or Sink.
 type (
-	// UTF8Source is implemented by sources that can vouch that every string of every record
-	// they scan is valid UTF-8 (a PostgreSQL database with server encoding UTF8 refuses any
-	// other text). An export from such a source lets the bundle encoder skip its UTF-8 check
-	// (bundle.WriterOptions.ValidUTF8); the bundle's bytes are the same.
-	UTF8Source interface {
-		ValidUTF8() bool
+	// ValidatedSource is implemented by sources that can vouch that every string of every
+	// record they scan is valid UTF-8 and every payload valid JSON (a PostgreSQL database
+	// with server encoding UTF8 refuses any other text, and its json and jsonb columns any
+	// other JSON). An export from such a source lets the bundle encoder skip those checks
+	// (bundle.WriterOptions.Validated); the bundle's bytes are the same.
+	ValidatedSource interface {
+		Validated() bool
 	}
 	// SchemaChecker is implemented by sinks whose schema can be checked before writing
 	// (actingweb.SchemaManager). A sink whose CheckSchema fails is refused before any write.

@@ -86,8 +86,8 @@ func TestExportTextEncodings(t *testing.T) {
 			if _, err := s.UpgradeSchema(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got := s.ValidUTF8(); got != (enc == "UTF8") {
-				t.Fatalf("ValidUTF8() = %v on a %s database", got, enc)
+			if got := s.Validated(); got != (enc == "UTF8") {
+				t.Fatalf("Validated() = %v on a %s database", got, enc)
 			}
 			vals := values
 			if enc == "SQL_ASCII" { // bytes a UTF8 database refuses
@@ -115,9 +115,41 @@ func TestExportTextEncodings(t *testing.T) {
 					t.Fatalf("insert %q: %v", p.Value, err)
 				}
 			}
+			// payloads through jsonb (which sends them with spaces after ':' and ','), dense in
+			// what the compaction keeps, drops and escapes
+			var attrs []actingweb.Record
+			for i, d := range []string{
+				`{"a": "x y", "b": [1, 2, {"c": "\" \\ \n"}], "d": "é 中 😀 ’"}`,
+				`{"k": "<b>&amp;</b>", "l": "  "}`,
+				`[` + strings.Repeat(`"spaced out value", `, 10) + `true]`,
+				`"just a string with \"quotes\" and spaces"`,
+				`12.5`,
+			} {
+				attrs = append(attrs, &actingweb.Attribute{ID: "actor1", BucketName: fmt.Sprintf("b:n%d", i), Bucket: "b", Name: fmt.Sprintf("n%d", i), Data: json.RawMessage(d)})
+			}
+			if res, err := s.WriteBatch(ctx, actingweb.TableAttributes, attrs, actingweb.ConflictFail); err != nil || len(res.Rejects) > 0 {
+				t.Fatalf("write attributes: %v %v", err, res.Rejects)
+			}
 			dir := filepath.Join(t.TempDir(), "bundle")
-			if _, err := migrate.Export(ctx, s, dir, migrate.Options{Tables: []actingweb.Table{actingweb.TableProperties}, NoSync: true}); err != nil {
+			if _, err := migrate.Export(ctx, s, dir, migrate.Options{Tables: []actingweb.Table{actingweb.TableProperties, actingweb.TableAttributes}, NoSync: true}); err != nil {
 				t.Fatal(err)
+			}
+			var wantAttrs []byte
+			err = s.Scan(ctx, actingweb.TableAttributes, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+				for _, r := range p.Records {
+					b, err := json.Marshal(r)
+					if err != nil {
+						return err
+					}
+					wantAttrs = append(append(wantAttrs, b...), '\n')
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "attributes.jsonl")); err != nil || !bytes.Equal(got, wantAttrs) {
+				t.Fatalf("attributes.jsonl (%v):\n%s\nwant (json.Marshal of the scanned records):\n%s", err, got, wantAttrs)
 			}
 			got, err := os.ReadFile(filepath.Join(dir, "properties.jsonl"))
 			if err != nil {

@@ -23,9 +23,9 @@ func export(ctx context.Context, src Source, dir string, o Options) (*Report, er
 	if o.DryRun {
 		return run(ctx, "export", src, &discard{name: "bundle " + dir}, o)
 	}
-	u, ok := src.(UTF8Source)
+	v, ok := src.(ValidatedSource)
 	w, err := bundle.Create(dir, bundle.WriterOptions{Gzip: o.Gzip, Source: name, Resume: o.Resume, NoSync: o.NoSync,
-		ValidUTF8: ok && u.ValidUTF8()})
+		Validated: ok && v.Validated()})
 	if err != nil {
 		return nil, &RunError{Op: "export", Err: err}
 	}

@@ -128,7 +128,7 @@ type Store struct {
 	cfg    Config
 	schema string
 	lookup actingweb.LookupConfig
-	utf8   bool // server_encoding is UTF8 (ValidUTF8)
+	utf8   bool // server and client encoding are UTF8 (Validated)
 }
 
 // Open connects a pool. Every connection gets TimeZone=UTC (§4.1: timestamp columns hold UTC
@@ -182,7 +182,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	// With server_encoding UTF8 the server refuses invalid UTF-8 in any text it stores, and
 	// with client_encoding UTF8 (the default in a UTF8 database) sends it unconverted:
-	// ValidUTF8.
+	// Validated.
 	var senc, cenc string
 	if err := pool.QueryRow(pingCtx, "SELECT current_setting('server_encoding'), current_setting('client_encoding')").Scan(&senc, &cenc); err != nil {
 		pool.Close()
@@ -191,11 +191,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return &Store{pool: pool, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup, utf8: senc == "UTF8" && cenc == "UTF8"}, nil
 }
 
-// ValidUTF8 reports whether every string the store reads is valid UTF-8: true when the
-// database's server encoding and the connections' client encoding are both UTF8 (the server
-// then refuses invalid UTF-8 on input and sends text as stored; migrate.UTF8Source). A
-// SQL_ASCII database stores bytes unchecked and sends them as they are: false.
-func (s *Store) ValidUTF8() bool { return s.utf8 }
+// Validated reports whether every string the store reads is valid UTF-8 and every payload
+// valid JSON (migrate.ValidatedSource): true when the database's server encoding and the
+// connections' client encoding are both UTF8 (the server then refuses invalid UTF-8 on input
+// and sends text as stored; the payload columns are jsonb, whose input is checked and whose
+// output is JSON). A SQL_ASCII database stores bytes unchecked and sends them as they are:
+// false.
+func (s *Store) Validated() bool { return s.utf8 }
 
 // Pool exposes the pgx pool (benchmarks, tests, schema tooling).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

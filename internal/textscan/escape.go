@@ -44,3 +44,16 @@ func UnescapeString(dst, src []byte) (end, n int, ascii, ok bool) {
 	}
 	return unescapeString(dst, src)
 }
+
+// CompactJSON copies src, which must be valid JSON, into dst without the whitespace outside
+// its strings, sixteen bytes at a time: what encoding/json writes for a json.RawMessage
+// (json.Compact) when the value holds none of the bytes it also escapes ('<', '>', '&',
+// U+2028, U+2029); for a value that does, and without the vector code (SIMDEscape), ok is
+// false and the caller compacts it itself. Invalid JSON gives undefined (but bounded) output.
+// dst must have room for len(src)+16 bytes.
+func CompactJSON(dst, src []byte) (n int, ok bool) {
+	if !SIMDEscape {
+		return 0, false
+	}
+	return compactJSON(dst, src)
+}

@@ -13,3 +13,5 @@ func escapeBlocks(dst []byte, s string) (int, int) { return 0, 0 }
 func validUTF8(b []byte) bool { return utf8.Valid(b) }
 
 func unescapeString(dst, src []byte) (int, int, bool, bool) { return 0, 0, false, false }
+
+func compactJSON(dst, src []byte) (int, bool) { return 0, false }

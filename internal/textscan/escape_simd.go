@@ -250,3 +250,62 @@ func unescapeString(dst, src []byte) (int, int, bool, bool) {
 	}
 	return 0, 0, false, false
 }
+
+func compactJSON(dst, src []byte) (int, bool) {
+	_ = dst[len(src)+15] // room, as CompactJSON requires
+	quote := archsimd.BroadcastUint8x16('"')
+	bslash := archsimd.BroadcastUint8x16('\\')
+	space := archsimd.BroadcastUint8x16(' ')
+	tab := archsimd.BroadcastUint8x16('\t')
+	nl := archsimd.BroadcastUint8x16('\n')
+	cr := archsimd.BroadcastUint8x16('\r')
+	lt := archsimd.BroadcastUint8x16('<')
+	gt := archsimd.BroadcastUint8x16('>')
+	amp := archsimd.BroadcastUint8x16('&')
+	e2 := archsimd.BroadcastUint8x16(0xE2)
+	d := unsafe.Pointer(unsafe.SliceData(dst))
+	var tail [16]uint8
+	var carry, inStr uint32 // escape carried into the block; 0xFFFF when the block starts in a string
+	n := 0
+	for i := 0; i < len(src); i += 16 {
+		var v archsimd.Uint8x16
+		valid := uint32(0xFFFF)
+		if i+16 <= len(src) {
+			v = archsimd.LoadUint8x16((*[16]uint8)(src[i : i+16]))
+		} else {
+			copy(tail[:], src[i:])
+			v = archsimd.LoadUint8x16(&tail)
+			valid = 1<<(len(src)-i) - 1
+		}
+		if v.Equal(lt).Or(v.Equal(gt)).Or(v.Equal(amp)).ToBits() != 0 {
+			return 0, false
+		}
+		if m := uint32(v.Equal(e2).ToBits()); m != 0 {
+			for ; m != 0; m &= m - 1 { // U+2028 and U+2029 (E2 80 A8/A9) are escaped by the caller
+				j := i + bits.TrailingZeros32(m)
+				if j+2 < len(src) && src[j+1] == 0x80 && src[j+2]&0xFE == 0xA8 {
+					return 0, false
+				}
+			}
+		}
+		bs := uint32(v.Equal(bslash).ToBits())
+		q := uint32(v.Equal(quote).ToBits()) &^ escapedBits(bs, &carry)
+		// inside a string: an odd number of quotes up to here (prefix XOR), the opening quote
+		// included and the closing one not
+		x := q
+		x ^= x << 1
+		x ^= x << 2
+		x ^= x << 4
+		x ^= x << 8
+		x = (x ^ inStr) & 0xFFFF
+		inStr = -(x >> 15) & 0xFFFF
+		ws := uint32(v.Equal(space).Or(v.Equal(tab)).Or(v.Equal(nl)).Or(v.Equal(cr)).ToBits())
+		keep := valid &^ (ws &^ x)
+		kl, kh := keep&0xFF, keep>>8&0xFF
+		v.PermuteOrZero(archsimd.LoadInt8x16(&unLo[kl])).Store((*[16]uint8)(unsafe.Add(d, n)))
+		n += bits.OnesCount8(uint8(kl))
+		v.PermuteOrZero(archsimd.LoadInt8x16(&unHi[kh])).Store((*[16]uint8)(unsafe.Add(d, n)))
+		n += bits.OnesCount8(uint8(kh))
+	}
+	return n, true
+}

@@ -1,6 +1,9 @@
 package textscan
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -170,5 +173,79 @@ func TestUnescapeString(t *testing.T) {
 	}
 	if SIMDEscape && taken < 10000 {
 		t.Fatalf("only %d strings taken: the test does not reach the vector loop's main path", taken)
+	}
+}
+
+// TestCompactJSON compares CompactJSON with encoding/json's output for a json.RawMessage on
+// random values (strings dense in quotes, backslashes, spaces and non-ASCII letters, nested
+// arrays and objects) written with whitespace between their tokens as PostgreSQL's jsonb
+// output and json.Indent write it; a value holding a byte encoding/json escapes in a
+// RawMessage ('<', '>', '&', U+2028, U+2029) must be left to the caller.
+func TestCompactJSON(t *testing.T) {
+	pieces := []string{`"`, `\`, " ", "a", "bcdefgh", "é", "中", "😀", "’", "\u2028", "\u2029", "<", "&", "\n", "/", `\"`}
+	r := rand.New(rand.NewPCG(13, 14))
+	var value func(depth int) any
+	value = func(depth int) any {
+		switch k := r.IntN(6); {
+		case k == 0 && depth < 4:
+			a := []any{}
+			for range r.IntN(5) {
+				a = append(a, value(depth+1))
+			}
+			return a
+		case k == 1 && depth < 4:
+			o := map[string]any{}
+			for range r.IntN(5) {
+				o[fmt.Sprint("k", r.IntN(100), pieces[r.IntN(len(pieces))])] = value(depth + 1)
+			}
+			return o
+		case k == 2:
+			return r.Float64() * 1e6
+		case k == 3:
+			return r.IntN(2) == 0
+		default:
+			var b strings.Builder
+			for range r.IntN(20) {
+				b.WriteString(pieces[r.IntN(len(pieces))])
+			}
+			return b.String()
+		}
+	}
+	taken := 0
+	for range 20000 {
+		enc, err := json.Marshal(value(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// encoding/json wrote \u003c etc.; put the raw bytes back as PostgreSQL would send them
+		raw := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&", `\u2028`, "\u2028", `\u2029`, "\u2029").Replace(string(enc))
+		var spaced bytes.Buffer
+		if r.IntN(2) == 0 {
+			json.Indent(&spaced, []byte(raw), "", "\t")
+		} else {
+			json.Indent(&spaced, []byte(raw), " ", "  ")
+		}
+		src := spaced.Bytes()
+		want, err := json.Marshal(json.RawMessage(src))
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		dst := make([]byte, len(src)+16)
+		n, ok := CompactJSON(dst, src)
+		escapes := strings.ContainsAny(string(src), "<>&\u2028\u2029")
+		switch {
+		case !SIMDEscape && ok:
+			t.Fatalf("%q: taken without the vector code", src)
+		case SIMDEscape && ok == escapes:
+			t.Fatalf("%q: ok %v, holds bytes to escape %v", src, ok, escapes)
+		case ok && string(dst[:n]) != string(want):
+			t.Fatalf("%q:\n got %q\nwant %q", src, dst[:n], want)
+		}
+		if ok {
+			taken++
+		}
+	}
+	if SIMDEscape && taken < 1000 {
+		t.Fatalf("only %d values taken", taken)
 	}
 }
