@@ -325,7 +325,12 @@ func (s *lineScanner) raw(bit uint64) json.RawMessage {
 		s.bad = true
 		return nil
 	}
-	v := append(json.RawMessage(nil), s.b[s.i:end]...)
+	var v json.RawMessage
+	if s.arena != nil {
+		v = s.arena.Bytes(s.b[s.i:end])
+	} else {
+		v = append(json.RawMessage(nil), s.b[s.i:end]...)
+	}
 	s.i = end
 	return v
 }
@@ -550,6 +555,15 @@ func skipRawString(b []byte, i int) (int, bool) {
 		return 0, false
 	}
 	for j := i + 1; j < len(b); j++ {
+		// eight bytes at a time up to the first one that needs a look
+		for j+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[j:])
+			if m := quoteStops(w) | textscan.Below0x20(w); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
 		for j < len(b) && rawPlainByte[b[j]] {
 			j++
 		}
