@@ -67,11 +67,15 @@ func (c *checker) text(col, v string, max int) {
 	}
 }
 
-// textOK reports whether s is valid UTF-8 without a NUL character, in one pass: ASCII 16
+// textOK reports whether s is valid UTF-8 without a NUL character. Long text goes through
+// textscan.ValidUTF8String where the vector code runs; otherwise in one pass: ASCII 16
 // bytes at a time; a block holding anything else byte by byte, 2- and 3-byte sequences
 // decoded inline (utf8.ValidString drops to byte steps for the rest of s at its first
 // non-ASCII byte).
 func textOK(s string) bool {
+	if textscan.SIMDEscape && len(s) >= 32 { // long text: the vector UTF-8 check
+		return strings.IndexByte(s, 0) < 0 && textscan.ValidUTF8String(s)
+	}
 	n := len(s)
 	for i := 0; i < n; {
 		end := n

@@ -1,6 +1,9 @@
 package textscan
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 // EscapeBlocks copies s into dst sixteen bytes at a time, writing a backslash before every
 // '"' and '\\' (the JSON escapes of those two bytes), as long as at least sixteen bytes are
@@ -56,4 +59,9 @@ func CompactJSON(dst, src []byte) (n int, ok bool) {
 		return 0, false
 	}
 	return compactJSON(dst, src)
+}
+
+// ValidUTF8String is ValidUTF8 for a string (no copy).
+func ValidUTF8String(s string) bool {
+	return ValidUTF8(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
