@@ -228,21 +228,29 @@ func KeyString(key string) string { return strings.ReplaceAll(key, KeySep, " / "
 // (bucket_name vs bucket:name, peer_sub_id vs peerid:subid, subid_seqnr vs subid:seqnr, §5.1),
 // or "" when the key agrees. Drift is reported, never fixed: the key is carried as stored.
 func Drift(r Record) string {
+	// compared in place: Drift runs for every row a migration moves
 	switch r := r.(type) {
 	case *Attribute:
-		if want := r.Bucket + ":" + r.Name; r.BucketName != want {
-			return fmt.Sprintf("bucket_name %q differs from bucket:name %q", r.BucketName, want)
+		if !isJoined(r.BucketName, r.Bucket, r.Name) {
+			return fmt.Sprintf("bucket_name %q differs from bucket:name %q", r.BucketName, r.Bucket+":"+r.Name)
 		}
 	case *Subscription:
-		if want := r.PeerID + ":" + r.SubID; r.PeerSubID != want {
-			return fmt.Sprintf("peer_sub_id %q differs from peerid:subid %q", r.PeerSubID, want)
+		if !isJoined(r.PeerSubID, r.PeerID, r.SubID) {
+			return fmt.Sprintf("peer_sub_id %q differs from peerid:subid %q", r.PeerSubID, r.PeerID+":"+r.SubID)
 		}
 	case *SubscriptionDiff:
-		if want := r.SubID + ":" + strconv.FormatInt(r.Seqnr, 10); r.SubIDSeqnr != want {
-			return fmt.Sprintf("subid_seqnr %q differs from subid:seqnr %q", r.SubIDSeqnr, want)
+		var b [20]byte
+		seq := strconv.AppendInt(b[:0], r.Seqnr, 10)
+		if s, a := r.SubIDSeqnr, r.SubID; !(len(s) == len(a)+1+len(seq) && s[:len(a)] == a && s[len(a)] == ':' && s[len(a)+1:] == string(seq)) {
+			return fmt.Sprintf("subid_seqnr %q differs from subid:seqnr %q", r.SubIDSeqnr, r.SubID+":"+string(seq))
 		}
 	}
 	return ""
+}
+
+// isJoined reports whether s == a + ":" + b, without building the right side.
+func isJoined(s, a, b string) bool {
+	return len(s) == len(a)+1+len(b) && s[:len(a)] == a && s[len(a)] == ':' && s[len(a)+1:] == b
 }
 
 // RecordSize estimates the memory r holds, in bytes: the lengths of its strings and payload
