@@ -44,7 +44,6 @@ func escapeBlocks(dst []byte, s string) (int, int) {
 	e2 := archsimd.BroadcastUint8x16(0xE2)
 	ctl := archsimd.BroadcastUint8x16(0x1F)
 	p := unsafe.StringData(s)
-	d := unsafe.Pointer(unsafe.SliceData(dst))
 	i, n := 0, 0
 	for ; i+16 <= len(s); i += 16 {
 		v := archsimd.LoadUint8x16((*[16]uint8)(unsafe.Add(unsafe.Pointer(p), i)))
@@ -53,7 +52,7 @@ func escapeBlocks(dst []byte, s string) (int, int) {
 			break
 		}
 		m := v.Equal(quote).Or(v.Equal(bslash)).ToBits()
-		out := (*[16]uint8)(unsafe.Add(d, n))
+		out := (*[16]uint8)(dst[n : n+16])
 		if m == 0 {
 			v.Store(out)
 			n += 16
@@ -62,7 +61,7 @@ func escapeBlocks(dst []byte, s string) (int, int) {
 		ml, mh := m&0xFF, m>>8
 		v.PermuteOrZero(archsimd.LoadInt8x16(&escLo[ml])).Or(archsimd.LoadInt8x16(&escBS[ml]).AsUint8x16()).Store(out)
 		n += 8 + bits.OnesCount8(uint8(ml))
-		out = (*[16]uint8)(unsafe.Add(d, n))
+		out = (*[16]uint8)(dst[n : n+16])
 		v.PermuteOrZero(archsimd.LoadInt8x16(&escHi[mh])).Or(archsimd.LoadInt8x16(&escBS[mh]).AsUint8x16()).Store(out)
 		n += 8 + bits.OnesCount8(uint8(mh))
 	}
@@ -190,7 +189,6 @@ func unescapeString(dst, src []byte) (int, int, bool, bool) {
 	bslash := archsimd.BroadcastUint8x16('\\')
 	slash := archsimd.BroadcastUint8x16('/')
 	ctl := archsimd.BroadcastUint8x16(0x1F)
-	d := unsafe.Pointer(unsafe.SliceData(dst))
 	var tail [16]uint8
 	var carry uint32
 	var high archsimd.Uint8x16 // OR of the blocks: bit 7 for a non-ASCII byte
@@ -209,7 +207,7 @@ func unescapeString(dst, src []byte) (int, int, bool, bool) {
 		q := uint32(v.Equal(quote).ToBits())
 		bs := uint32(v.Equal(bslash).ToBits())
 		c := uint32(v.Min(ctl).Equal(v).ToBits())
-		out := (*[16]uint8)(unsafe.Add(d, n))
+		out := (*[16]uint8)(dst[n : n+16])
 		if bs|carry == 0 {
 			if q == 0 {
 				if c != 0 {
@@ -242,7 +240,7 @@ func unescapeString(dst, src []byte) (int, int, bool, bool) {
 		kl, kh := keep&0xFF, keep>>8&0xFF
 		v.PermuteOrZero(archsimd.LoadInt8x16(&unLo[kl])).Store(out)
 		n += bits.OnesCount8(uint8(kl))
-		v.PermuteOrZero(archsimd.LoadInt8x16(&unHi[kh])).Store((*[16]uint8)(unsafe.Add(d, n)))
+		v.PermuteOrZero(archsimd.LoadInt8x16(&unHi[kh])).Store((*[16]uint8)(dst[n : n+16]))
 		n += bits.OnesCount8(uint8(kh))
 		if end != 0 {
 			return i + bits.TrailingZeros32(end), n, high.AsInt8x16().Less(archsimd.Int8x16{}).ToBits() == 0, true
@@ -263,7 +261,6 @@ func compactJSON(dst, src []byte) (int, bool) {
 	gt := archsimd.BroadcastUint8x16('>')
 	amp := archsimd.BroadcastUint8x16('&')
 	e2 := archsimd.BroadcastUint8x16(0xE2)
-	d := unsafe.Pointer(unsafe.SliceData(dst))
 	var tail [16]uint8
 	var carry, inStr uint32 // escape carried into the block; 0xFFFF when the block starts in a string
 	n := 0
@@ -302,9 +299,9 @@ func compactJSON(dst, src []byte) (int, bool) {
 		ws := uint32(v.Equal(space).Or(v.Equal(tab)).Or(v.Equal(nl)).Or(v.Equal(cr)).ToBits())
 		keep := valid &^ (ws &^ x)
 		kl, kh := keep&0xFF, keep>>8&0xFF
-		v.PermuteOrZero(archsimd.LoadInt8x16(&unLo[kl])).Store((*[16]uint8)(unsafe.Add(d, n)))
+		v.PermuteOrZero(archsimd.LoadInt8x16(&unLo[kl])).Store((*[16]uint8)(dst[n : n+16]))
 		n += bits.OnesCount8(uint8(kl))
-		v.PermuteOrZero(archsimd.LoadInt8x16(&unHi[kh])).Store((*[16]uint8)(unsafe.Add(d, n)))
+		v.PermuteOrZero(archsimd.LoadInt8x16(&unHi[kh])).Store((*[16]uint8)(dst[n : n+16]))
 		n += bits.OnesCount8(uint8(kh))
 	}
 	return n, true
