@@ -189,7 +189,7 @@ var htmlSafeByte = func() (t [256]bool) {
 }()
 
 // appendStr is appendValidJSONString when valid (s is known to be valid UTF-8), else
-// appendJSONString: the same bytes either way.
+// appendJSONString: the same bytes either way, as long as the promise holds.
 func appendStr(dst []byte, valid bool, s string) []byte {
 	if valid {
 		return appendValidJSONString(dst, s)
@@ -293,9 +293,10 @@ func appendAnyJSONString(dst []byte, s string) []byte {
 // source that guarantees it: a PostgreSQL database whose server encoding is UTF8 refuses any
 // other text, WriterOptions.Validated). It skips the UTF-8 automaton of appendUTF8JSONString:
 // a block of eight bytes without '"', '\\' or a rare stop is stored at once whatever its
-// letters, a block with quotes is copied byte by byte without a branch per byte. Should s
-// end inside a sequence after all, it is left to appendAnyJSONString, so the output is
-// appendJSONString's for every s.
+// letters, a block with quotes is copied byte by byte without a branch per byte; with the
+// vector code (textscan.EscapeBlocks) sixteen bytes at a time. Its output is
+// appendJSONString's for valid UTF-8 only: invalid bytes are copied as they are (a string
+// that ends inside a sequence is left to appendAnyJSONString).
 func appendValidJSONString(dst []byte, s string) []byte {
 	start := len(dst)
 	dst = append(dst, '"')

@@ -51,9 +51,8 @@ func decodeFast(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Recor
 // lineDecoder is the state a bundle reader keeps across the lines of a table: strings share
 // chunks and records come from slabs (internal/arena). A nil *lineDecoder allocates each.
 type lineDecoder struct {
-	arena   arena.Strings
-	slab    any
-	scratch []byte // lineScanner.vecString's buffer for long strings
+	arena arena.Strings
+	slab  any
 }
 
 // newRecord returns a zero T, from d's slab when d is not nil.
@@ -74,15 +73,13 @@ type lineScanner struct {
 	seen  uint64 // keys seen, one bit each, for refusing duplicates
 	bad   bool
 	// vec: str tries the vector string decoder (textscan.UnescapeString) first
-	vec     bool
-	scratch *[]byte // the lineDecoder's scratch buffer (nil: an allocation each)
+	vec bool
 }
 
 func newLineScanner(b []byte, d *lineDecoder) lineScanner {
 	s := lineScanner{b: b, i: 1}
 	if d != nil {
 		s.arena = &d.arena
-		s.scratch = &d.scratch
 	}
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		s.bad = true
@@ -173,39 +170,23 @@ func (s *lineScanner) str(bit uint64) string {
 }
 
 // vecString is str by textscan.UnescapeString, which decodes the string literal at s.b[s.i]
-// straight into the arena (or, for a string that may be longer than arena.MaxShared, into
-// the scratch buffer, then copied); ok is false for a string it leaves to scanString and
-// unescapeJSON (escapes to translate, control characters, invalid UTF-8, no end).
+// straight into the arena; ok is false for a string it leaves to scanString and unescapeJSON
+// (escapes to translate, control characters, invalid UTF-8, no end within the window of
+// arena.MaxShared-16 bytes: a longer string, or no arena, as for DecodeRecord and
+// ScanOptions.Retain).
 func (s *lineScanner) vecString() (string, bool) {
+	if s.arena == nil {
+		return "", false
+	}
 	src := s.b[s.i+1:]
-	room := len(src) + 16
-	if s.arena != nil && room <= arena.MaxShared {
-		out := s.arena.Room(room)
-		end, n, ascii, ok := textscan.UnescapeString(out, src)
-		if !ok || !ascii && !textscan.ValidUTF8(out[:n]) {
-			return "", false
-		}
-		s.i += end + 2
-		return s.arena.Keep(n), true
-	}
-	var buf []byte
-	if s.scratch != nil {
-		if cap(*s.scratch) < room {
-			*s.scratch = make([]byte, room)
-		}
-		buf = (*s.scratch)[:room]
-	} else {
-		buf = make([]byte, room)
-	}
-	end, n, ascii, ok := textscan.UnescapeString(buf, src)
-	if !ok || !ascii && !textscan.ValidUTF8(buf[:n]) {
+	src = src[:min(len(src), arena.MaxShared-16)]
+	out := s.arena.Room(len(src) + 16)
+	end, n, ascii, ok := textscan.UnescapeString(out, src)
+	if !ok || !ascii && !textscan.ValidUTF8(out[:n]) {
 		return "", false
 	}
 	s.i += end + 2
-	if s.arena != nil {
-		return s.arena.String(buf[:n]), true
-	}
-	return string(buf[:n]), true
+	return s.arena.Keep(n), true
 }
 
 // strPtr reads a string value into a new pointer (null is a failure).

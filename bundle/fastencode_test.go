@@ -26,7 +26,7 @@ func checkEncodeEquiv(t *testing.T, r actingweb.Record) bool {
 		t.Fatalf("%#v: dst changed on error: %q", r, got)
 	}
 	if werr == nil && recordStringsValid(want) {
-		// the same bytes when the strings are vouched for as valid UTF-8 (WriterOptions.ValidUTF8)
+		// the same bytes when the strings are vouched for as valid UTF-8 (WriterOptions.Validated)
 		if vgot, err := appendRecordJSON([]byte("prefix"), r, true); err != nil || !bytes.Equal(vgot, got) {
 			t.Fatalf("%#v: valid-UTF-8 encoder %s (%v), want %s", r, vgot, err, got)
 		}

@@ -42,7 +42,7 @@ type (
 	// other JSON). An export from such a source lets the bundle encoder skip those checks
 	// (bundle.WriterOptions.Validated); the bundle's bytes are the same.
 	ValidatedSource interface {
-		Validated() bool
+		Validated(ctx context.Context) bool
 	}
 	// SchemaChecker is implemented by sinks whose schema can be checked before writing
 	// (actingweb.SchemaManager). A sink whose CheckSchema fails is refused before any write.

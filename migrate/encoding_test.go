@@ -58,7 +58,7 @@ func freshDatabase(t *testing.T, encoding string) string {
 }
 
 // TestExportTextEncodings: an export from a UTF8 database (whose strings the bundle encoder
-// trusts to be valid UTF-8, UTF8Source) and from a SQL_ASCII database (which stores any bytes,
+// trusts to be valid UTF-8, ValidatedSource) and from a SQL_ASCII database (which stores any bytes,
 // so the encoder checks them) writes exactly json.Marshal's bytes for every property, with
 // values long enough for the vector loop and dense in everything JSON escapes.
 func TestExportTextEncodings(t *testing.T) {
@@ -86,7 +86,7 @@ func TestExportTextEncodings(t *testing.T) {
 			if _, err := s.UpgradeSchema(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got := s.Validated(); got != (enc == "UTF8") {
+			if got := s.Validated(ctx); got != (enc == "UTF8") {
 				t.Fatalf("Validated() = %v on a %s database", got, enc)
 			}
 			vals := values
@@ -166,6 +166,42 @@ func TestExportTextEncodings(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("properties.jsonl:\n%s\nwant (json.Marshal):\n%s", got, want)
 			}
+			if enc == "UTF8" {
+				// a payload column of another type than json/jsonb takes any text: no promise
+				if _, err := s.Pool().Exec(ctx, "CREATE SCHEMA alt; CREATE TABLE alt.attributes (id text, data text)"); err != nil {
+					t.Fatal(err)
+				}
+				u, _ := url.Parse(dbURL)
+				u.RawQuery = "schema=alt"
+				acfg, err := postgres.ConfigFromURL(u.String(), func(string) string { return "" })
+				if err != nil {
+					t.Fatal(err)
+				}
+				alt, err := postgres.Open(ctx, acfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer alt.Close()
+				if alt.Validated(ctx) {
+					t.Fatal("Validated() with attributes.data of type text")
+				}
+				return
+			}
+			// The promise reaches the bundle writer: a source that claims it for the
+			// SQL_ASCII database's invalid bytes gets them written as they are (json.Marshal
+			// writes \ufffd), which is why only a source that can keep it may claim it.
+			dir2 := filepath.Join(t.TempDir(), "bundle")
+			if _, err := migrate.Export(ctx, claimValidated{s}, dir2, migrate.Options{Tables: []actingweb.Table{actingweb.TableProperties}, NoSync: true}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir2, "properties.jsonl")); err != nil || !bytes.Contains(got, []byte("invalid \xff\xfe bytes")) {
+				t.Fatalf("export with the promise claimed (%v):\n%q", err, got)
+			}
 		})
 	}
 }
+
+// claimValidated is a store that claims migrate.ValidatedSource's promise whatever it holds.
+type claimValidated struct{ *postgres.Store }
+
+func (claimValidated) Validated(context.Context) bool { return true }

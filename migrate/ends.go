@@ -25,7 +25,7 @@ func export(ctx context.Context, src Source, dir string, o Options) (*Report, er
 	}
 	v, ok := src.(ValidatedSource)
 	w, err := bundle.Create(dir, bundle.WriterOptions{Gzip: o.Gzip, Source: name, Resume: o.Resume, NoSync: o.NoSync,
-		Validated: ok && v.Validated()})
+		Validated: ok && v.Validated(ctx)})
 	if err != nil {
 		return nil, &RunError{Op: "export", Err: err}
 	}

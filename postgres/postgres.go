@@ -194,10 +194,21 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // Validated reports whether every string the store reads is valid UTF-8 and every payload
 // valid JSON (migrate.ValidatedSource): true when the database's server encoding and the
 // connections' client encoding are both UTF8 (the server then refuses invalid UTF-8 on input
-// and sends text as stored; the payload columns are jsonb, whose input is checked and whose
-// output is JSON). A SQL_ASCII database stores bytes unchecked and sends them as they are:
-// false.
-func (s *Store) Validated() bool { return s.utf8 }
+// and sends text as stored) and the payload column, attributes.data, is jsonb or json (whose
+// input is checked and whose output is JSON). A SQL_ASCII database stores bytes unchecked and
+// sends them as they are, a text column takes any text: false. So is any failure to tell.
+// (Text stored in a UTF8 database before PostgreSQL checked its input, or written by a
+// client that bypassed the checks, is not covered: PostgreSQL does not check it again.)
+func (s *Store) Validated(ctx context.Context) bool {
+	if !s.utf8 {
+		return false
+	}
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(bool_and(atttypid IN ('jsonb'::regtype, 'json'::regtype)), false)
+		FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'data' AND NOT attisdropped`,
+		s.qtable(actingweb.TableAttributes)).Scan(&ok)
+	return err == nil && ok
+}
 
 // Pool exposes the pgx pool (benchmarks, tests, schema tooling).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

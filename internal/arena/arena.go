@@ -22,7 +22,10 @@ var (
 
 // Strings copies values into shared chunks. The zero value is ready to use; not safe for
 // concurrent use.
-type Strings struct{ buf []byte }
+type Strings struct {
+	buf  []byte
+	room int // bytes of the last Room (Keep's bound)
+}
 
 // Bytes returns a copy of v (nil for nil, empty for empty) that may share a chunk with other
 // values; its capacity ends with it, so appending to it copies. Chunk bytes are never written
@@ -56,21 +59,28 @@ func (a *Strings) String(v []byte) string {
 }
 
 // Room returns n bytes of free room in the current chunk (a new chunk when the current one
-// has less; n must not exceed MaxShared) for the caller to write a value into, then keep its
-// first k bytes with Keep. Until then the room is not handed out again.
+// has less; n must not exceed MaxShared) for the caller to write a value into; Keep then
+// keeps the first bytes of it. Call Keep, or drop the room, before any other method: the
+// room is the space the next value goes to.
 func (a *Strings) Room(n int) []byte {
 	if n > MaxShared {
 		panic("arena: Room larger than MaxShared")
 	}
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, Chunk)
+		a.buf = make([]byte, 0, max(Chunk, n))
 	}
+	a.room = n
 	return a.buf[len(a.buf) : len(a.buf)+n]
 }
 
 // Keep returns the first k bytes of the room last returned by Room as a string sharing the
-// chunk (immutable from then on: the bytes after it are handed out again).
+// chunk (immutable from then on: the bytes after it are handed out again). It panics when k
+// exceeds the room.
 func (a *Strings) Keep(k int) string {
+	if k > a.room {
+		panic("arena: Keep beyond the room")
+	}
+	a.room = 0
 	if k == 0 {
 		return ""
 	}

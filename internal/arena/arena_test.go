@@ -55,3 +55,42 @@ func TestNext(t *testing.T) {
 		t.Fatal("a slab of another type")
 	}
 }
+
+// TestRoomKeep: values written into a Room and kept stay intact while later rooms (written
+// in full, kept in part or dropped) and copies fill the same and new chunks; Keep beyond the
+// room panics.
+func TestRoomKeep(t *testing.T) {
+	defer func(c, m int) { Chunk, MaxShared = c, m }(Chunk, MaxShared)
+	Chunk, MaxShared = 32, 24
+	var a Strings
+	var kept, want []string
+	for i := range 200 {
+		n := 1 + i%MaxShared
+		r := a.Room(n)
+		for j := range r {
+			r[j] = byte('a' + (i+j)%26)
+		}
+		switch k := i % 3; k {
+		case 0: // dropped: the next value overwrites it
+		default:
+			v := string(r[:n/k])
+			kept, want = append(kept, a.Keep(n/k)), append(want, v)
+		}
+		if i%5 == 0 {
+			v := strings.Repeat("z", i%7)
+			kept, want = append(kept, a.String([]byte(v))), append(want, v)
+		}
+	}
+	for i := range kept {
+		if kept[i] != want[i] {
+			t.Fatalf("value %d: %q, want %q", i, kept[i], want[i])
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Keep beyond the room did not panic")
+		}
+	}()
+	a.Room(4)
+	a.Keep(5)
+}

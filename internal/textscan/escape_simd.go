@@ -12,7 +12,7 @@ import (
 // on amd64, on a CPU with AVX2.
 var SIMDEscape = archsimd.X86.AVX2()
 
-// escapeTables returns, for each 8-bit mask of the '"' and '\\' bytes of eight input bytes,
+// escLo, escHi and escBS hold, for each 8-bit mask of the '"' and '\\' bytes of eight input bytes,
 // the shuffle that spreads those bytes over sixteen with a gap before each marked byte
 // (index -1 selects zero), for the low (lo) and high (hi) half of a 16-byte block, and the
 // backslashes that fill the gaps (bs).
@@ -151,7 +151,7 @@ func validUTF8(b []byte) bool {
 	return bad.IsZero()
 }
 
-// unTables returns, for each 8-bit mask of the bytes to keep of eight input bytes, the
+// unLo and unHi hold, for each 8-bit mask of the bytes to keep of eight input bytes, the
 // shuffle that packs them to the front, for the low (lo) and high (hi) half of a block.
 var unLo, unHi = func() (lo, hi [256][16]int8) {
 	for m := 0; m < 256; m++ {
