@@ -115,14 +115,7 @@ func appendUTF8JSONString(dst []byte, s string) ([]byte, bool) {
 				continue
 			}
 		} else {
-			end = len(s)
-			for k := i; k < end; k++ {
-				if c := s[k]; c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0xE2 {
-					end = k
-					rare = true
-					break
-				}
-			}
+			end, rare = rareStop(s, i)
 		}
 		for ; i < end; i++ {
 			c := s[i]
@@ -152,14 +145,7 @@ func appendUTF8JSONString(dst []byte, s string) ([]byte, bool) {
 				}
 				i += 3
 			default:
-				if e := shortEscapes[b]; e != 0 { // \b \f \n \r \t
-					dst[n], dst[n+1] = '\\', e
-					n += 2
-				} else { // other control characters, '<', '>', '&'
-					n += copy(dst[n:], `\u00`)
-					dst[n], dst[n+1] = hexDigits[b>>4], hexDigits[b&0xF]
-					n += 2
-				}
+				n = putByteEscape(dst, n, b)
 				i++
 			}
 		}
@@ -169,6 +155,31 @@ func appendUTF8JSONString(dst []byte, s string) ([]byte, bool) {
 	}
 	dst = dst[:n]
 	return append(dst, '"'), true
+}
+
+// rareStop returns the index of the first byte of s from i on that the string encoders
+// escape on their slow path (a control character, '<', '>', '&' or 0xE2, the lead byte of
+// U+2028 and U+2029), and whether there is one (else len(s)).
+func rareStop(s string, i int) (int, bool) {
+	for k := i; k < len(s); k++ {
+		if c := s[k]; c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0xE2 {
+			return k, true
+		}
+	}
+	return len(s), false
+}
+
+// putByteEscape writes the escape of b, a control character, '<', '>' or '&', at dst[n:] as
+// encoding/json writes it (\b \f \n \r \t, else \u00XX) and returns the index after it.
+// dst has room for it.
+func putByteEscape(dst []byte, n int, b byte) int {
+	if e := shortEscapes[b]; e != 0 {
+		dst[n], dst[n+1] = '\\', e
+		return n + 2
+	}
+	n += copy(dst[n:], `\u00`)
+	dst[n], dst[n+1] = hexDigits[b>>4], hexDigits[b&0xF]
+	return n + 2
 }
 
 // shortEscapes maps the control characters encoding/json writes as a short escape to the
@@ -343,14 +354,7 @@ func appendValidJSONString(dst []byte, s string) []byte {
 				continue
 			}
 		} else {
-			end = len(s)
-			for k := i; k < end; k++ {
-				if c := s[k]; c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0xE2 {
-					end = k
-					rare = true
-					break
-				}
-			}
+			end, rare = rareStop(s, i)
 		}
 		for ; i < end; i++ {
 			c := s[i]
@@ -377,14 +381,7 @@ func appendValidJSONString(dst []byte, s string) []byte {
 			}
 			i += 3
 		default:
-			if e := shortEscapes[b]; e != 0 { // \b \f \n \r \t
-				dst[n], dst[n+1] = '\\', e
-				n += 2
-			} else { // other control characters, '<', '>', '&'
-				n += copy(dst[n:], `\u00`)
-				dst[n], dst[n+1] = hexDigits[b>>4], hexDigits[b&0xF]
-				n += 2
-			}
+			n = putByteEscape(dst, n, b)
 			i++
 		}
 	}
