@@ -135,14 +135,7 @@ func appendUTF8JSONString(dst []byte, s string) ([]byte, bool) {
 				if st&63 != textscan.UTF8Accept || i+2 >= len(s) || s[i+1]&0xC0 != 0x80 || s[i+2]&0xC0 != 0x80 {
 					return dst, false
 				}
-				if s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
-					n += copy(dst[n:], `\u202`)
-					dst[n] = hexDigits[s[i+2]&0xF]
-					n++
-				} else {
-					dst[n], dst[n+1], dst[n+2] = b, s[i+1], s[i+2]
-					n += 3
-				}
+				n = putE2Sequence(dst, n, s[i:i+3])
 				i += 3
 			default:
 				n = putByteEscape(dst, n, b)
@@ -167,6 +160,18 @@ func rareStop(s string, i int) (int, bool) {
 		}
 	}
 	return len(s), false
+}
+
+// putE2Sequence writes seq, a 3-byte UTF-8 sequence with lead byte 0xE2, at dst[n:] as
+// encoding/json writes it (U+2028 and U+2029 as \u2028 and \u2029, any other as it is) and
+// returns the index after it. dst has room for 6 bytes.
+func putE2Sequence(dst []byte, n int, seq string) int {
+	if seq[1] == 0x80 && (seq[2] == 0xA8 || seq[2] == 0xA9) {
+		n += copy(dst[n:], `\u202`)
+		dst[n] = hexDigits[seq[2]&0xF]
+		return n + 1
+	}
+	return n + copy(dst[n:], seq)
 }
 
 // putByteEscape writes the escape of b, a control character, '<', '>' or '&', at dst[n:] as
@@ -371,14 +376,7 @@ func appendValidJSONString(dst []byte, s string) []byte {
 			if i+2 >= len(s) {
 				return appendAnyJSONString(dst[:start], s)
 			}
-			if s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
-				n += copy(dst[n:], `\u202`)
-				dst[n] = hexDigits[s[i+2]&0xF]
-				n++
-			} else {
-				dst[n], dst[n+1], dst[n+2] = b, s[i+1], s[i+2]
-				n += 3
-			}
+			n = putE2Sequence(dst, n, s[i:i+3])
 			i += 3
 		default:
 			n = putByteEscape(dst, n, b)

@@ -74,15 +74,7 @@ func TestExportTextEncodings(t *testing.T) {
 	for _, enc := range []string{"UTF8", "SQL_ASCII"} {
 		t.Run(enc, func(t *testing.T) {
 			dbURL := freshDatabase(t, enc)
-			cfg, err := postgres.ConfigFromURL(dbURL, func(string) string { return "" })
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := postgres.Open(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openURL(t, dbURL)
 			if _, err := s.UpgradeSchema(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -173,16 +165,7 @@ func TestExportTextEncodings(t *testing.T) {
 				}
 				u, _ := url.Parse(dbURL)
 				u.RawQuery = "schema=alt"
-				acfg, err := postgres.ConfigFromURL(u.String(), func(string) string { return "" })
-				if err != nil {
-					t.Fatal(err)
-				}
-				alt, err := postgres.Open(ctx, acfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer alt.Close()
-				if alt.Validated(ctx) {
+				if openURL(t, u.String()).Validated(ctx) {
 					t.Fatal("Validated() with attributes.data of type text")
 				}
 				return
@@ -199,6 +182,21 @@ func TestExportTextEncodings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openURL opens a PostgreSQL store on url, closed when the test ends.
+func openURL(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	cfg, err := postgres.ConfigFromURL(url, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // claimValidated is a store that claims migrate.ValidatedSource's promise whatever it holds.

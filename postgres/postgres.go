@@ -176,17 +176,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pingCtx, cancel = context.WithTimeout(ctx, cfg.PoolTimeout)
 		defer cancel()
 	}
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s: %w (check PG_DB_* or the URL)", describe(cfg), err)
-	}
-	// With server_encoding UTF8 the server refuses invalid UTF-8 in any text it stores, and
-	// with client_encoding UTF8 (the default in a UTF8 database) sends it unconverted:
-	// Validated.
+	// The first query is the connection check (in place of a ping) and reads the encodings:
+	// with server_encoding UTF8 the server refuses invalid UTF-8 in any text it stores, and
+	// with client_encoding UTF8 (the default in a UTF8 database) sends it unconverted
+	// (Validated).
 	var senc, cenc string
 	if err := pool.QueryRow(pingCtx, "SELECT current_setting('server_encoding'), current_setting('client_encoding')").Scan(&senc, &cenc); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s: read the encodings: %w", describe(cfg), err)
+		return nil, fmt.Errorf("postgres: connect to %s: %w (check PG_DB_* or the URL)", describe(cfg), err)
 	}
 	return &Store{pool: pool, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup, utf8: senc == "UTF8" && cenc == "UTF8"}, nil
 }
