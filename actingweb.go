@@ -123,4 +123,8 @@ var (
 	ErrSchema = errors.New("schema not ready")
 	// ErrUnknownTable: a name that is none of the nine tables.
 	ErrUnknownTable = errors.New("unknown table")
+	// ErrStaleCursor: a scan cursor of an AnyOrder scan no longer names a position in the
+	// table (rows were written or the table was rewritten since it was taken); the table
+	// must be scanned again from its start (ScanOptions.AnyOrder).
+	ErrStaleCursor = errors.New("stale scan cursor")
 )

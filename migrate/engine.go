@@ -23,11 +23,14 @@ const (
 	defaultTablePar     = 2
 	defaultBatchTimeout = 5 * time.Minute
 	maxSamples          = 5
-	checkpointEvery     = time.Second
 	// maxBatchBytes bounds a batch by actingweb.RecordSize as BatchSize bounds it by rows: a
 	// batch is cut at whichever comes first (it holds at least one row).
 	maxBatchBytes = 4 << 20
 )
+
+// checkpointEvery is how often a table's checkpoint is written at most (besides the writes
+// a resume's correctness needs); a variable for tests (export_test.go).
+var checkpointEvery = time.Second
 
 // engine is one Export, Import or Copy run.
 type engine struct {
@@ -370,7 +373,27 @@ type tableRun struct {
 	extra     atomic.Int64 // standby writers that started
 }
 
+// table moves table t. When a resumed scan's cursor has gone stale (the source table changed
+// since the interrupted run, actingweb.ErrStaleCursor; only AnyOrder scans, so only for a
+// sequential sink) the table starts over: its checkpoint and rejects are dropped and the sink
+// empties its table (ResumeSink with no state), so nothing is lost or written twice.
 func (e *engine) table(ctx context.Context, t actingweb.Table) error {
+	err := e.tableRun(ctx, t, e.o.Resume)
+	if err == nil || !errors.Is(err, actingweb.ErrStaleCursor) || e.seqSink == nil || !e.o.Resume {
+		return err
+	}
+	e.log.Warn("the interrupted run's position in the source table cannot be resumed: moving the table again from its start", "table", t, "reason", err)
+	if err := os.Remove(checkpointPath(e.o.StateDir, t)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("start %s again: %w", t, err)
+	}
+	if err := e.rejects.reset(t); err != nil {
+		return fmt.Errorf("start %s again: %w", t, err)
+	}
+	return e.tableRun(ctx, t, false)
+}
+
+// tableRun moves table t once; resume says whether to continue from its checkpoint.
+func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) error {
 	o := e.o
 	start := time.Now()
 	sum := &TableSummary{Table: t, Estimate: -1}
@@ -380,7 +403,7 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 	tr := &tableRun{e: e, t: t, segs: map[int]*segTrack{}, sum: sum, boost: make(chan struct{})}
 	total := o.TotalSegments * o.Segments
 	var cp *checkpoint
-	if o.Resume && !o.DryRun {
+	if resume && !o.DryRun {
 		c, err := readCheckpoint(o.StateDir, t)
 		if err != nil {
 			return err
@@ -551,9 +574,19 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 	tr.mu.Lock()
 	cursor, skip, ord := tk.st.Cursor, tk.st.Skip, tk.st.Rows
 	tr.mu.Unlock()
-	opts := actingweb.ScanOptions{Segment: seg, TotalSegments: total, Cursor: cursor, PageSize: pageSize, Consistent: o.Consistent}
+	// A bundle takes rows in any order, and an export can write a table's file again from its
+	// start when a resumption finds the source changed (engine.table): PostgreSQL then reads
+	// in physical order. Other sinks keep key order, whose cursors stay valid whatever is
+	// written to the source between runs.
+	opts := actingweb.ScanOptions{Segment: seg, TotalSegments: total, Cursor: cursor, PageSize: pageSize, Consistent: o.Consistent,
+		AnyOrder: e.seqSink != nil}
 	if total <= 1 {
 		opts.Segment, opts.TotalSegments = 0, 0
+	}
+	if opts.AnyOrder && cursor == "" && skip > 0 {
+		// Inside the first page there is no cursor whose staleness the source could check:
+		// the rows a new scan would skip need not be the ones written.
+		return fmt.Errorf("scan %s segment %d: %w (the interrupted run stopped inside the first page)", tr.t, seg, actingweb.ErrStaleCursor)
 	}
 	pageStart := cursor
 	send := func(b *batch) error {

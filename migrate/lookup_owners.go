@@ -42,7 +42,7 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for seg := 0; seg < n; seg++ {
 		g.Go(func() error {
-			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: e.o.PageSize, Consistent: e.o.Consistent}
+			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: e.o.PageSize, Consistent: e.o.Consistent, AnyOrder: true}
 			if n == 1 {
 				opts.TotalSegments = 0
 			}

@@ -147,6 +147,23 @@ func (l *rejectLog) add(t actingweb.Table, rs []actingweb.Reject, position func(
 	return f.Sync()
 }
 
+// reset empties table t's rejects file (the table is moved again from its start).
+func (l *rejectLog) reset(t actingweb.Table) error {
+	if l.dir == "" {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.files[t]; f != nil {
+		f.Close()
+		delete(l.files, t)
+	}
+	if err := os.Truncate(rejectsPath(l.dir, t), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("empty rejects file: %w", err)
+	}
+	return nil
+}
+
 func (l *rejectLog) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()

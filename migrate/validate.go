@@ -175,7 +175,7 @@ func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retai
 		pages := make(chan actingweb.Page, scanAheadPages)
 		g.Go(func() error {
 			defer close(pages)
-			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: validatePageSize, Consistent: v.o.Consistent, Retain: retain}
+			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: validatePageSize, Consistent: v.o.Consistent, Retain: retain, AnyOrder: true}
 			if ps, ok := s.(PageSizer); ok {
 				opts.PageSize = max(opts.PageSize, ps.PreferredPageSize())
 			}

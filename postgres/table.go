@@ -36,7 +36,7 @@ type tableSpec struct {
 	pk    []string // primary-key columns in index order
 	owner string   // owner column (segment hash)
 	// scan reads one row (columns in cols order) into a new record.
-	scan func(pgx.Rows) (actingweb.Record, error)
+	scan func(rowScanner) (actingweb.Record, error)
 	// decode is scan from the row's raw column values, for the formats pgx asks for by default
 	// (text for text and jsonb, binary for the rest); ok false: anything else (a NULL in a
 	// non-null field, another format), left to scan (rawscan_test.go proves them equal).
@@ -305,7 +305,7 @@ func (d *rawRow) jsonb(i int) json.RawMessage {
 var specs = map[actingweb.Table]*tableSpec{
 	actingweb.TableActors: {
 		cols: []string{"id", "creator", "passphrase", "created_at"}, pk: []string{"id"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.Actor{}
 			err := rows.Scan(&r.ID, &r.Creator, &r.Passphrase, &r.CreatedAt)
 			return r, err
@@ -333,7 +333,7 @@ var specs = map[actingweb.Table]*tableSpec{
 	},
 	actingweb.TableProperties: {
 		cols: []string{"id", "name", "value"}, pk: []string{"id", "name"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.Property{}
 			err := rows.Scan(&r.ID, &r.Name, &r.Value)
 			return r, err
@@ -358,7 +358,7 @@ var specs = map[actingweb.Table]*tableSpec{
 	},
 	actingweb.TablePropertyLookup: {
 		cols: []string{"property_name", "value", "actor_id"}, pk: []string{"property_name", "value"}, owner: "actor_id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			var name, value, actor string
 			if err := rows.Scan(&name, &value, &actor); err != nil {
 				return nil, err
@@ -390,7 +390,7 @@ var specs = map[actingweb.Table]*tableSpec{
 	actingweb.TableAttributes: {
 		cols: []string{"id", "bucket_name", "bucket", "name", "data", "timestamp", "ttl_timestamp"},
 		pk:   []string{"id", "bucket_name"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.Attribute{}
 			var data []byte
 			err := rows.Scan(&r.ID, &r.BucketName, &r.Bucket, &r.Name, &data, &r.Timestamp, &r.TTLTimestamp)
@@ -435,7 +435,7 @@ var specs = map[actingweb.Table]*tableSpec{
 			"created_at", "last_accessed", "last_connected_via", "client_name", "client_version",
 			"client_platform", "oauth_client_id", "aw_supported", "aw_version", "capabilities_fetched_at"},
 		pk: []string{"id", "peerid"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.Trust{}
 			err := rows.Scan(&r.ID, &r.PeerID, &r.BaseURI, &r.Type, &r.Relationship, &r.Secret, &r.Desc,
 				&r.Approved, &r.PeerApproved, &r.Verified, &r.VerificationToken, &r.PeerIdentifier,
@@ -494,7 +494,7 @@ var specs = map[actingweb.Table]*tableSpec{
 	},
 	actingweb.TablePeerTrustees: {
 		cols: []string{"id", "peerid", "baseuri", "type", "passphrase"}, pk: []string{"id", "peerid"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.PeerTrustee{}
 			err := rows.Scan(&r.ID, &r.PeerID, &r.BaseURI, &r.Type, &r.Passphrase)
 			return r, err
@@ -526,7 +526,7 @@ var specs = map[actingweb.Table]*tableSpec{
 		cols: []string{"id", "peer_sub_id", "peerid", "subid", "granularity", "target", "subtarget",
 			"resource", "seqnr", "callback"},
 		pk: []string{"id", "peer_sub_id"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.Subscription{}
 			err := rows.Scan(&r.ID, &r.PeerSubID, &r.PeerID, &r.SubID, &r.Granularity, &r.Target,
 				&r.Subtarget, &r.Resource, &r.Seqnr, &r.Callback)
@@ -566,7 +566,7 @@ var specs = map[actingweb.Table]*tableSpec{
 	actingweb.TableSubscriptionDiffs: {
 		cols: []string{"id", "subid_seqnr", "subid", "timestamp", "diff", "seqnr"},
 		pk:   []string{"id", "subid_seqnr"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.SubscriptionDiff{}
 			err := rows.Scan(&r.ID, &r.SubIDSeqnr, &r.SubID, &r.Timestamp, &r.Diff, &r.Seqnr)
 			return r, err
@@ -598,7 +598,7 @@ var specs = map[actingweb.Table]*tableSpec{
 	},
 	actingweb.TableSubscriptionSuspensions: {
 		cols: []string{"id", "target", "subtarget", "suspended_at"}, pk: []string{"id", "target", "subtarget"}, owner: "id",
-		scan: func(rows pgx.Rows) (actingweb.Record, error) {
+		scan: func(rows rowScanner) (actingweb.Record, error) {
 			r := &actingweb.SubscriptionSuspension{}
 			err := rows.Scan(&r.ID, &r.Target, &r.Subtarget, &r.SuspendedAt)
 			r.SuspendedAt = r.SuspendedAt.UTC()
@@ -673,10 +673,19 @@ func (s *Store) tableErr(t actingweb.Table, what string, err error) error {
 	return fmt.Errorf("postgres: %s %s.%s: %w", what, s.schema, t, err)
 }
 
-// scanCursor is the Page.Cursor of Scan: JSON {"t": table, "k": [last primary key values]}.
+// scanCursor is the Page.Cursor of Scan, JSON. A key-order scan's cursor is
+// {"t": table, "k": [primary key values of the page's last row]}. A physical-order scan's
+// (ScanOptions.AnyOrder) is {"t": table, "p": [block, offset] of the page's last tuple,
+// "f": the table's file node, "x": the scan snapshot's xmin as a 64-bit transaction id}: a
+// resumption checks that the file node is the same and that no live tuple was written by a
+// transaction at or after x (physicalStale), since either would move rows across the
+// position.
 type scanCursor struct {
 	T string   `json:"t"`
-	K []string `json:"k"`
+	K []string `json:"k,omitempty"`
+	P []uint64 `json:"p,omitempty"`
+	F uint32   `json:"f,omitempty"`
+	X int64    `json:"x,omitempty"`
 }
 
 // Count returns the exact number of rows of t (SELECT count(*)).
@@ -692,20 +701,40 @@ func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 }
 
 // MaxSegments is 1 (migrate.SegmentLimiter): a segment of a PostgreSQL scan is a full
-// primary-key index scan filtered by hashtext, so N local segments cost the server N full
-// scans; one streaming query per table is faster (measured: export of 306k rows 2.2-2.5 s with
-// 4 segments, 1.1-1.6 s with 1). Sharing a scan between machines (TotalSegments) still uses
-// the hash segments.
+// scan of the table filtered by hashtext, so N local segments cost the server N full scans;
+// one streaming query per table is faster (measured: export of 306k rows 2.2-2.5 s with 4
+// segments, 1.1-1.6 s with 1). Sharing a scan between machines (TotalSegments) still uses the
+// hash segments.
 func (s *Store) MaxSegments() int { return 1 }
 
-// Scan streams table t to fn in primary-key order (the columns' collation, the order of the
-// primary-key index), PageSize rows per page (DefaultPageSize when unset). Each page carries a
-// Cursor, JSON {"t":"<table>","k":[<primary key of the page's last row>]}, and a scan started
-// with it resumes after that row; a page also ends once its rows hold actingweb.MaxPageBytes.
-// Segment i of TotalSegments N holds the rows whose owner
-// column (id; actor_id for property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments
-// are disjoint and together cover the table. The rows of one call are read by one streaming
-// query (one snapshot); an empty table yields a single empty page with Last set.
+// rowScanner is what a tableSpec's scan reads a row with (pgx.Rows, or trimmedRow).
+type rowScanner interface{ Scan(dest ...any) error }
+
+// trimmedRow scans the first n columns of the current row (a physical-order scan's last
+// column is the tuple's ctid).
+type trimmedRow struct {
+	rows pgx.Rows
+	n    int
+}
+
+func (r trimmedRow) Scan(dest ...any) error {
+	return pgx.ScanRow(r.rows.Conn().TypeMap(), r.rows.FieldDescriptions()[:r.n], r.rows.RawValues()[:r.n], dest...)
+}
+
+// Scan streams table t to fn, PageSize rows per page (DefaultPageSize when unset); a page
+// also ends once its rows hold actingweb.MaxPageBytes. The rows of one call are read by one
+// streaming query in one read-only transaction (one snapshot); an empty table yields a single
+// empty page with Last set. Each page carries a Cursor (scanCursor) and a scan started with it
+// resumes after the page's last row.
+//
+// Without ScanOptions.AnyOrder the rows come in primary-key order (the columns' collation, the
+// order of the primary-key index), read by a walk of that index. With it they come in
+// physical order, read by a sequential scan (a TID range scan when resuming, PostgreSQL 14 and
+// later); a resumption fails with actingweb.ErrStaleCursor when the table was rewritten
+// (VACUUM FULL, CLUSTER, TRUNCATE) or any live row was written since the scan that issued the
+// cursor began. Segment i of TotalSegments N holds the rows whose owner column (id; actor_id
+// for property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments are disjoint and
+// together cover the table.
 func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
 	sp, err := spec(t)
 	if err != nil {
@@ -715,47 +744,82 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
-	var where []string
-	var args []any
+	physical := opts.AnyOrder
+	var cur scanCursor
 	if opts.Cursor != "" {
-		var c scanCursor
-		if err := json.Unmarshal([]byte(opts.Cursor), &c); err != nil || c.T != string(t) || len(c.K) != len(sp.pk) {
+		err := json.Unmarshal([]byte(opts.Cursor), &cur)
+		physical = err == nil && len(cur.P) > 0
+		if err != nil || cur.T != string(t) || (!physical && len(cur.K) != len(sp.pk)) || (physical && (len(cur.P) != 2 || cur.F == 0)) {
 			return fmt.Errorf("postgres: scan %s: %w: cursor %q is not a cursor of this table", t, actingweb.ErrInvalid, opts.Cursor)
 		}
-		ph := make([]string, len(c.K))
-		for i, k := range c.K {
+	}
+	if opts.TotalSegments > 1 && (opts.Segment < 0 || opts.Segment >= opts.TotalSegments) {
+		return fmt.Errorf("postgres: scan %s: %w: segment %d of %d", t, actingweb.ErrInvalid, opts.Segment, opts.TotalSegments)
+	}
+
+	// One read-only transaction. Key order: its settings make the plan a walk of the
+	// primary-key index, so rows stream from the first one on, in bounded server memory
+	// (left to itself the planner may sort instead, a parallel one on the bench data set's
+	// attributes and subscription_diffs, whose rows are in key order on disk anyway: that
+	// holds the rows back until the whole table is sorted, spills to disk beyond work_mem and
+	// cost a third more server CPU for attributes). Physical order: repeatable read, so the
+	// snapshot whose xmin the cursors carry is the scan's; a sequential scan that starts at
+	// the first block (synchronize_seqscans off) and one process (no parallel workers), whose
+	// order the loop below checks.
+	txo := pgx.TxOptions{AccessMode: pgx.ReadOnly}
+	set := "SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0"
+	if physical {
+		txo.IsoLevel = pgx.RepeatableRead
+		set = "SET LOCAL synchronize_seqscans = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = on; SET LOCAL enable_tidscan = on"
+	}
+	tx, err := s.pool.BeginTx(ctx, txo)
+	if err != nil {
+		return s.tableErr(t, "scan", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // nothing to keep
+	if _, err := tx.Exec(ctx, set); err != nil {
+		return s.tableErr(t, "scan", err)
+	}
+
+	var where []string
+	var args []any
+	cols := quoteList(sp.cols)
+	if physical {
+		var node uint32
+		var xmin, next int64
+		if err := tx.QueryRow(ctx, `SELECT pg_relation_filenode($1::regclass), txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot())`,
+			s.qtable(t)).Scan(&node, &xmin, &next); err != nil {
+			return s.tableErr(t, "scan", err)
+		}
+		if opts.Cursor != "" {
+			if err := s.physicalStale(ctx, tx, t, cur, node, next); err != nil {
+				return err
+			}
+			xmin = cur.X // the first scan's: the rows before the cursor were read in its snapshot
+			args = append(args, fmt.Sprintf("(%d,%d)", cur.P[0], cur.P[1]))
+			where = append(where, "ctid > $1::tid")
+		}
+		cur = scanCursor{T: string(t), P: cur.P, F: node, X: xmin}
+		cols += ", ctid"
+	} else if opts.Cursor != "" {
+		ph := make([]string, len(cur.K))
+		for i, k := range cur.K {
 			args = append(args, k)
 			ph[i] = "$" + strconv.Itoa(len(args))
 		}
 		where = append(where, "("+quoteList(sp.pk)+") > ("+strings.Join(ph, ", ")+")")
 	}
 	if opts.TotalSegments > 1 {
-		if opts.Segment < 0 || opts.Segment >= opts.TotalSegments {
-			return fmt.Errorf("postgres: scan %s: %w: segment %d of %d", t, actingweb.ErrInvalid, opts.Segment, opts.TotalSegments)
-		}
 		args = append(args, int64(opts.TotalSegments), int64(opts.Segment))
 		where = append(where, fmt.Sprintf("abs(hashtext(%s)::bigint) %% $%d = $%d",
 			pgx.Identifier{sp.owner}.Sanitize(), len(args)-1, len(args)))
 	}
-	q := "SELECT " + quoteList(sp.cols) + " FROM " + s.qtable(t)
+	q := "SELECT " + cols + " FROM " + s.qtable(t)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY " + quoteList(sp.pk)
-
-	// One read-only transaction whose settings make the plan a walk of the primary-key
-	// index: rows stream from the first one on, in bounded server memory. Left to itself the
-	// planner may sort instead (a parallel one: on the bench data set the attributes and
-	// subscription_diffs tables, whose rows are in key order on disk anyway), which holds
-	// the rows back until the whole table is sorted, spills to disk beyond work_mem and cost
-	// a third more server CPU for attributes.
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return s.tableErr(t, "scan", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) // nothing to keep
-	if _, err := tx.Exec(ctx, "SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
-		return s.tableErr(t, "scan", err)
+	if !physical {
+		q += " ORDER BY " + quoteList(sp.pk)
 	}
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
@@ -765,8 +829,17 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	page := make([]actingweb.Record, 0, min(pageSize, 10000))
 	cursor := opts.Cursor
 	var last actingweb.Record
+	var tid [2]uint64 // the last row's (block, offset) in a physical-order scan
+	if physical && cur.P != nil {
+		tid = [2]uint64(cur.P)
+	}
 	emit := func(isLast bool) error {
-		if last != nil {
+		switch {
+		case physical && len(page) > 0:
+			cur.P = tid[:]
+			b, _ := json.Marshal(cur)
+			cursor = string(b)
+		case last != nil:
 			b, _ := json.Marshal(scanCursor{T: string(t), K: sp.keyOf(last)})
 			cursor = string(b)
 		}
@@ -774,7 +847,12 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		page = make([]actingweb.Record, 0, cap(page))
 		return err
 	}
+	n := len(sp.cols)
 	raw := rawRow{own: opts.Retain}
+	var scanner rowScanner = rows
+	if physical {
+		scanner = trimmedRow{rows: rows, n: n}
+	}
 	pageBytes := 0 // bytes of the page's rows as received
 	for rows.Next() {
 		if len(page) == pageSize || pageBytes >= actingweb.MaxPageBytes {
@@ -784,11 +862,22 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 			pageBytes = 0
 		}
 		if raw.fds == nil {
-			raw.fds = rows.FieldDescriptions()
+			raw.fds = rows.FieldDescriptions()[:n]
 		}
 		vals := rows.RawValues()
 		for _, v := range vals {
 			pageBytes += len(v)
+		}
+		if physical {
+			next, err := decodeTID(rows.FieldDescriptions()[n], vals[n])
+			if err == nil && (next[0] < tid[0] || next[0] == tid[0] && next[1] <= tid[1]) { // offsets start at 1
+				err = fmt.Errorf("tuple (%d,%d) came after (%d,%d): the rows are not in physical order", next[0], next[1], tid[0], tid[1])
+			}
+			if err != nil {
+				return s.tableErr(t, "scan", err)
+			}
+			tid = next
+			vals = vals[:n]
 		}
 		raw.load(vals)
 		var r actingweb.Record
@@ -796,7 +885,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 			r, raw.ok = sp.decode(&raw)
 		}
 		if !raw.ok {
-			if r, err = sp.scan(rows); err != nil {
+			if r, err = sp.scan(scanner); err != nil {
 				return s.tableErr(t, "scan", err)
 			}
 		}
@@ -807,6 +896,49 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		return s.tableErr(t, "scan", err)
 	}
 	return emit(true)
+}
+
+// decodeTID reads a tid value (ctid) in binary (block uint32, offset uint16) or text
+// ("(block,offset)") format.
+func decodeTID(fd pgconn.FieldDescription, v []byte) ([2]uint64, error) {
+	if fd.Format == pgx.BinaryFormatCode && len(v) == 6 {
+		return [2]uint64{uint64(binary.BigEndian.Uint32(v)), uint64(binary.BigEndian.Uint16(v[4:]))}, nil
+	}
+	var b, o uint64
+	if _, err := fmt.Sscanf(string(v), "(%d,%d)", &b, &o); err != nil {
+		return [2]uint64{}, fmt.Errorf("ctid %q: %w", v, err)
+	}
+	return [2]uint64{b, o}, nil
+}
+
+// physicalStale refuses the cursor c of a physical-order scan of t (actingweb.ErrStaleCursor)
+// unless the rows after its position are exactly the rows that scan had still to read: the
+// table's file node must be node (a rewrite moves every tuple), and no live tuple may have
+// been written by a transaction at or after the cursor's snapshot xmin (an update writes a new
+// tuple, which may land before or after the position). Tuple xmins are 32-bit and wrap:
+// "at or after x" is (xmin - x) mod 2^32 < next - x, next being the current snapshot's xmax;
+// xmins 0-2 (invalid, bootstrap, frozen) are old. An old tuple whose xmin happens to fall in
+// that window after a wrap (more than 2^32 transactions old) only costs a needless restart.
+// This is one sequential scan of t, done once per resumption.
+func (s *Store) physicalStale(ctx context.Context, tx pgx.Tx, t actingweb.Table, c scanCursor, node uint32, next int64) error {
+	if node != c.F {
+		return fmt.Errorf("postgres: scan %s.%s: %w (it was rewritten: file node %d, the cursor's %d)", s.schema, t, actingweb.ErrStaleCursor, node, c.F)
+	}
+	span := next - c.X
+	if span >= 1<<32 {
+		return fmt.Errorf("postgres: scan %s.%s: %w (%d transactions since the cursor's scan began)", s.schema, t, actingweb.ErrStaleCursor, span)
+	}
+	var written bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+s.qtable(t)+
+		` WHERE xmin::text::bigint > 2 AND ((xmin::text::bigint - $1) % 4294967296 + 4294967296) % 4294967296 < $2)`,
+		c.X%(1<<32), span).Scan(&written)
+	if err != nil {
+		return s.tableErr(t, "scan", err)
+	}
+	if written {
+		return fmt.Errorf("postgres: scan %s.%s: %w (rows were written since the cursor's scan began)", s.schema, t, actingweb.ErrStaleCursor)
+	}
+	return nil
 }
 
 // PreferredBatchSize is the batch size the migrate engine uses for writes into PostgreSQL

@@ -1,0 +1,219 @@
+package postgres_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/testenv"
+	"github.com/actingweb/actingweb-go/postgres"
+)
+
+// physicalStore returns a store on a fresh schema whose properties table holds n rows,
+// written in a shuffled order (so physical order is not key order), the rows in that order,
+// and a connection for changing the table behind the store's back.
+func physicalStore(t *testing.T, n int) (*postgres.Store, []actingweb.Record, func(sql string)) {
+	t.Helper()
+	ctx := coreCtx(t)
+	s, schema := coreHead(t)
+	recs := props(n, func(i int) string { return fmt.Sprintf("actor-%02d", i%37) })
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(coreCtx(t)) })
+	if _, err := conn.Exec(ctx, "SET search_path = "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	return s, recs, exec
+}
+
+func keys(recs []actingweb.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Key()
+	}
+	return out
+}
+
+// firstPage scans one page of pageSize rows in physical order and returns it with its cursor.
+func firstPage(t *testing.T, s *postgres.Store, pageSize int) ([]actingweb.Record, string) {
+	t.Helper()
+	stop := errors.New("stop")
+	var recs []actingweb.Record
+	var cur string
+	err := s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{PageSize: pageSize, AnyOrder: true}, func(p actingweb.Page) error {
+		recs, cur = p.Records, p.Cursor
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("first page: %v", err)
+	}
+	return recs, cur
+}
+
+// TestScanAnyOrder: an AnyOrder scan reads the table in physical order (the order the rows
+// were written in, for a fresh table), in pages, and resumes after a page from its cursor.
+func TestScanAnyOrder(t *testing.T) {
+	s, written, _ := physicalStore(t, 2500)
+	var sizes []int
+	var lasts []bool
+	var cursors []string
+	var all []actingweb.Record
+	err := s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000, AnyOrder: true}, func(p actingweb.Page) error {
+		sizes = append(sizes, len(p.Records))
+		lasts = append(lasts, p.Last)
+		cursors = append(cursors, p.Cursor)
+		all = append(all, p.Records...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sizes, []int{1000, 1000, 500}) || !slices.Equal(lasts, []bool{false, false, true}) {
+		t.Fatalf("pages %v last %v", sizes, lasts)
+	}
+	if !slices.Equal(keys(all), keys(written)) {
+		t.Fatal("an AnyOrder scan of a fresh table did not return the rows in the order they were written")
+	}
+	if slices.IsSorted(keys(all)) {
+		t.Fatal("the rows were written in key order: the test does not tell the orders apart")
+	}
+	first, cur := firstPage(t, s, 1000)
+	if cur != cursors[0] || len(first) != 1000 {
+		t.Fatalf("cursor %q vs %q", cur, cursors[0])
+	}
+	// The cursor decides the order of a resumption, whatever AnyOrder says.
+	for _, anyOrder := range []bool{true, false} {
+		rest, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Cursor: cur, PageSize: 700, AnyOrder: anyOrder})
+		if !slices.Equal(keys(rest), keys(written[1000:])) {
+			t.Fatalf("AnyOrder %v: resumed scan gave %d rows, not the last 1500 in physical order", anyOrder, len(rest))
+		}
+	}
+	end, pages := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Cursor: cursors[2], AnyOrder: true})
+	if len(end) != 0 || pages != 1 {
+		t.Fatalf("scan after end: %d rows in %d pages", len(end), pages)
+	}
+	// A key-order cursor resumes in key order, AnyOrder or not.
+	var keyCur string
+	stop := errors.New("stop")
+	s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+		keyCur = p.Cursor
+		return stop
+	})
+	rest, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Cursor: keyCur, AnyOrder: true})
+	if len(rest) != 1500 || !slices.IsSorted(keys(rest)) {
+		t.Fatalf("key cursor with AnyOrder: %d rows, sorted %v", len(rest), slices.IsSorted(keys(rest)))
+	}
+	// Segments are disjoint and cover the table.
+	seen := map[string]int{}
+	for seg := range 3 {
+		recs, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Segment: seg, TotalSegments: 3, AnyOrder: true})
+		for _, r := range recs {
+			seen[r.Key()]++
+		}
+	}
+	if len(seen) != 2500 {
+		t.Fatalf("segments cover %d rows, want 2500", len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("row %s in %d segments", actingweb.KeyString(k), n)
+		}
+	}
+}
+
+// TestScanAnyOrderStale: a physical-order cursor is refused with ErrStaleCursor once rows were
+// written or the table rewritten after the scan began, and accepted after changes that leave
+// every live row where it was (none, deletes, a rolled-back insert), resuming with exactly the
+// unread rows.
+func TestScanAnyOrderStale(t *testing.T) {
+	const n, page = 600, 200
+	cases := []struct {
+		name   string
+		change func(written []actingweb.Record) string
+		stale  bool
+		gone   func(written []actingweb.Record) []string // keys the resumption no longer sees
+	}{
+		{name: "unchanged", change: func([]actingweb.Record) string { return "SELECT 1" }},
+		{name: "delete unread row", change: func(w []actingweb.Record) string { return deleteSQL(w[400]) },
+			gone: func(w []actingweb.Record) []string { return []string{w[400].Key()} }},
+		{name: "delete read row", change: func(w []actingweb.Record) string { return deleteSQL(w[10]) }},
+		{name: "rolled-back insert", change: func([]actingweb.Record) string {
+			return "BEGIN; INSERT INTO properties VALUES ('zz', 'n', 'v'); ROLLBACK"
+		}},
+		{name: "plain vacuum", change: func([]actingweb.Record) string { return "VACUUM properties" }},
+		{name: "update read row", stale: true, change: func(w []actingweb.Record) string { return updateSQL(w[10]) }},
+		{name: "update unread row", stale: true, change: func(w []actingweb.Record) string { return updateSQL(w[500]) }},
+		{name: "insert", stale: true, change: func([]actingweb.Record) string { return "INSERT INTO properties VALUES ('zz', 'n', 'v')" }},
+		{name: "vacuum full", stale: true, change: func([]actingweb.Record) string { return "VACUUM FULL properties" }},
+		{name: "truncate and reload", stale: true, change: func([]actingweb.Record) string {
+			return "CREATE TEMP TABLE keep AS SELECT * FROM properties; TRUNCATE properties; INSERT INTO properties SELECT * FROM keep"
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, written, exec := physicalStore(t, n)
+			first, cur := firstPage(t, s, page)
+			if !slices.Equal(keys(first), keys(written[:page])) {
+				t.Fatal("first page is not the first rows written")
+			}
+			exec(c.change(written))
+			var rest []actingweb.Record
+			var endCur string
+			err := s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{Cursor: cur, AnyOrder: true, PageSize: page}, func(p actingweb.Page) error {
+				rest, endCur = append(rest, p.Records...), p.Cursor
+				return nil
+			})
+			if c.stale {
+				if !errors.Is(err, actingweb.ErrStaleCursor) || len(rest) > 0 {
+					t.Fatalf("resumed after %q: err %v, %d rows; want ErrStaleCursor before any row", c.name, err, len(rest))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("resumed after %q: %v", c.name, err)
+			}
+			want := keys(written[page:])
+			if c.gone != nil {
+				for _, k := range c.gone(written) {
+					want = slices.DeleteFunc(want, func(x string) bool { return x == k })
+				}
+			}
+			if !slices.Equal(keys(rest), want) {
+				t.Fatalf("resumed after %q: %d rows, want the %d unread ones in physical order", c.name, len(rest), len(want))
+			}
+			// The resumed scan's cursors are physical ones too: a write now is caught.
+			exec("INSERT INTO properties VALUES ('zz2', 'n', 'v')")
+			err = s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{Cursor: endCur, AnyOrder: true}, func(actingweb.Page) error { return nil })
+			if !errors.Is(err, actingweb.ErrStaleCursor) {
+				t.Fatalf("insert after the resumption: %v, want ErrStaleCursor", err)
+			}
+		})
+	}
+}
+
+func deleteSQL(r actingweb.Record) string {
+	p := r.(*actingweb.Property)
+	return fmt.Sprintf("DELETE FROM properties WHERE id = '%s' AND name = '%s'", p.ID, p.Name)
+}
+
+func updateSQL(r actingweb.Record) string {
+	p := r.(*actingweb.Property)
+	return fmt.Sprintf("UPDATE properties SET value = 'changed' WHERE id = '%s' AND name = '%s'", p.ID, p.Name)
+}
