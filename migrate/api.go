@@ -83,6 +83,13 @@ type (
 	WriterCounter interface {
 		PreferredWriters() int
 	}
+	// WriterHandover is implemented by sinks that say whether a table is written faster when
+	// it gets the writers of finished tables (the engine's handover, Options.Concurrency); a
+	// sink without it does (DynamoDB, whose writers wait on round trips). PostgreSQL does not:
+	// its COPYs are bound by the server's CPU, and more of them into one table contend.
+	WriterHandover interface {
+		WriterHandover() bool
+	}
 	// FreshTableWriter is implemented by sinks whose ConflictFail write first reads every key
 	// of a batch to find existing rows (DynamoDB: one BatchGetItem per 100 keys). The engine
 	// asks IsEmpty once per table when it starts the table under ConflictFail (not on resume:

@@ -63,6 +63,12 @@ type engine struct {
 	handover bool
 }
 
+// takesHandover says whether the sink's tables get the writers of finished tables.
+func (e *engine) takesHandover() bool {
+	wh, ok := e.dst.(WriterHandover)
+	return !ok || wh.WriterHandover()
+}
+
 // tableStarted and tableFinished track the running tables for the writer handover.
 func (e *engine) tableStarted(tr *tableRun) {
 	e.hmu.Lock()
@@ -491,7 +497,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 	for w := 0; w < o.Concurrency; w++ {
 		g.Go(func() error { return tr.worker(gctx, ch) })
 	}
-	if e.seqSink == nil && !o.DryRun {
+	if e.seqSink == nil && !o.DryRun && e.takesHandover() {
 		// standby writers for the handover; a sequential sink keeps its single writer
 		for w := 0; w < o.Concurrency; w++ {
 			g.Go(func() error {

@@ -55,6 +55,11 @@ func (s *busySink) WriteBatch(ctx context.Context, t actingweb.Table, recs []act
 
 func (s *busySink) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }
 
+// decliningSink is a busySink that declines the handover (WriterHandover).
+type decliningSink struct{ *busySink }
+
+func (decliningSink) WriterHandover() bool { return false }
+
 // TestWriterHandover: when the other tables are done, the table still running gets their
 // writers (twice Concurrency at once), and every row is written once.
 func TestWriterHandover(t *testing.T) {
@@ -68,15 +73,21 @@ func TestWriterHandover(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		tables   []actingweb.Table
+		declines bool
 		wantPeak int
 	}{
-		{"handed over", []actingweb.Table{actingweb.TableProperties, actingweb.TableTrusts}, 6},
-		{"a single table gets the free slot's writers", []actingweb.Table{actingweb.TableProperties}, 6},
+		{"handed over", []actingweb.Table{actingweb.TableProperties, actingweb.TableTrusts}, false, 6},
+		{"a single table gets the free slot's writers", []actingweb.Table{actingweb.TableProperties}, false, 6},
+		{"the sink declines", []actingweb.Table{actingweb.TableProperties, actingweb.TableTrusts}, true, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sink := &busySink{delay: 5 * time.Millisecond, now: map[actingweb.Table]int{}, peak: map[actingweb.Table]int{}, rows: map[actingweb.Table]int{}}
+			var dst Sink = sink
+			if tc.declines {
+				dst = decliningSink{sink}
+			}
 			o := Options{Tables: tc.tables, Concurrency: 3, BatchSize: 5, PageSize: 50, Segments: 1}
-			if _, err := Copy(context.Background(), src, sink, o); err != nil {
+			if _, err := Copy(context.Background(), src, dst, o); err != nil {
 				t.Fatal(err)
 			}
 			for _, tb := range tc.tables {
@@ -85,7 +96,7 @@ func TestWriterHandover(t *testing.T) {
 				}
 			}
 			if got := sink.peak[actingweb.TableProperties]; got != tc.wantPeak {
-				t.Errorf("properties: at most %d writes at once, want %d (3 writers + 3 handed over)", got, tc.wantPeak)
+				t.Errorf("properties: at most %d writes at once, want %d (3 writers, + 3 handed over unless the sink declines)", got, tc.wantPeak)
 			}
 		})
 	}
