@@ -41,10 +41,11 @@ var feedFlushRows = 4000
 // and appends the chunk to the staging table: the inserts and their foreign-key checks run
 // while the properties are still being written instead of after them (measured on the bench
 // data set, 40,000 lookup rows: Close took 0.58-0.70 s with one statement at the end, 0.36-0.42 s
-// now). Close
-// then brings the lookup to what RebuildPropertyLookup gives: keys whose owner had no actors
-// row at flush time are inserted, keys the feed wrote go to the smallest eligible actor id
-// over all chunks, and the counts are taken from the final state. Nothing is visible to
+// with the flushes). Close then brings the lookup to what RebuildPropertyLookup gives: keys
+// whose owner had no actors row at flush time are inserted, keys the feed wrote go to the
+// smallest eligible actor id over all chunks, and the counts are taken from the final state;
+// when the flushes' counts show there is nothing to bring (feedCounts.clean, the usual import
+// into empty tables), it only commits. Nothing is visible to
 // other sessions before Close commits; a failure or a kill rolls it all back. While the
 // transaction is open it holds back vacuum's cleanup horizon, and the foreign-key checks lock
 // the owners' actors rows (FOR KEY SHARE): deleting such an actor waits for Close.
@@ -60,6 +61,8 @@ type lookupFeed struct {
 	done    chan struct{} // closed when the copying goroutine ended
 	flushed chan struct{} // waitFlushed
 	once    sync.Once
+
+	counts feedCounts // the flushes' counts (the copying goroutine's until Close)
 
 	mu  sync.Mutex
 	err error // first failure: every later Add and Close return it
@@ -124,24 +127,17 @@ func (f *lookupFeed) failed() error {
 	return f.err
 }
 
-// eligible is the SQL condition on a candidate row p (name, value, id) for a lookup row: an
-// asked-for name that is not a list, an owner with an actors row, a key the index takes.
-// $1 is the names, $2 MaxLookupEntryBytes.
-func (f *lookupFeed) eligible() string {
-	return `p.name = ANY($1::text[]) AND left(p.name, 5) <> 'list:'
-		AND EXISTS (SELECT 1 FROM ` + f.s.qtable(actingweb.TableActors) + ` a WHERE a.id = p.id)
-		AND octet_length(p.name) + octet_length(p.value) <= $2 AND length(p.name) <= 255`
-}
-
-// eligibleStaged is eligible for a row p of the staging table, whose has_actor Close brings
-// up to date.
+// eligibleStaged is the SQL condition on a staged candidate row p (name, value, id,
+// has_actor) for a lookup row: an asked-for name that is not a list, an owner with an actors
+// row (has_actor, which Close brings up to date), a key the index takes. $1 is the names, $2
+// MaxLookupEntryBytes.
 func (f *lookupFeed) eligibleStaged() string {
 	return `p.name = ANY($1::text[]) AND left(p.name, 5) <> 'list:' AND p.has_actor
 		AND octet_length(p.name) + octet_length(p.value) <= $2 AND length(p.name) <= 255`
 }
 
-// flush copies rows into the chunk table, inserts the chunk's lookup rows and moves the
-// chunk into the staging table.
+// flush copies rows into the chunk table, inserts the chunk's lookup rows, moves the chunk
+// into the staging table and adds the chunk's counts to f.counts.
 func (f *lookupFeed) flush(rows [][]any) error {
 	ctx := f.ctx
 	if _, err := f.tx.CopyFrom(ctx, feedChunkIdent, []string{"name", "value", "id"}, pgx.CopyFromRows(rows)); err != nil {
@@ -152,24 +148,53 @@ func (f *lookupFeed) flush(rows [][]any) error {
 		INSERT INTO ` + feedStaging + ` SELECT p.name, p.value, p.id,
 			EXISTS (SELECT 1 FROM ` + f.s.qtable(actingweb.TableActors) + ` a WHERE a.id = p.id)
 		FROM ` + feedChunk + ` p
+		RETURNING name, value, id, has_actor
 	), cand AS (
-		SELECT DISTINCT ON (p.name, p.value) p.name, p.value, p.id FROM ` + feedChunk + ` p
-		WHERE ` + f.eligible() + `
+		SELECT DISTINCT ON (p.name, p.value) p.name, p.value, p.id FROM moved p
+		WHERE ` + f.eligibleStaged() + `
 		ORDER BY p.name, p.value, p.id
 	), ins AS (
 		INSERT INTO ` + lookup + ` (property_name, value, actor_id)
 		SELECT name, value, id FROM cand
 		ON CONFLICT (property_name, value) DO NOTHING
 		RETURNING property_name, value, actor_id
+	), wr AS (
+		INSERT INTO ` + feedWritten + ` SELECT property_name, value, actor_id FROM ins
+		RETURNING 1
+	), named AS (
+		SELECT * FROM moved p WHERE p.name = ANY($1::text[]) AND left(p.name, 5) <> 'list:'
 	)
-	INSERT INTO ` + feedWritten + ` SELECT property_name, value, actor_id FROM ins`
-	if _, err := f.tx.Exec(ctx, q, f.names, MaxLookupEntryBytes); err != nil {
+	SELECT (SELECT count(*) FROM named),
+		(SELECT count(*) FROM moved p WHERE ` + f.eligibleStaged() + `),
+		(SELECT count(*) FROM wr)`
+	var c feedCounts
+	if err := f.tx.QueryRow(ctx, q, f.names, MaxLookupEntryBytes).Scan(&c.named, &c.eligible, &c.inserted); err != nil {
 		return fmt.Errorf("insert lookup rows of %d candidate rows: %w", len(rows), err)
 	}
+	f.counts.named += c.named
+	f.counts.eligible += c.eligible
+	f.counts.inserted += c.inserted
 	if _, err := f.tx.Exec(ctx, `TRUNCATE `+feedChunk); err != nil {
 		return fmt.Errorf("empty the chunk table: %w", err)
 	}
 	return nil
+}
+
+// feedCounts are the counts of a lookup feed's flushes: candidate rows of the asked-for
+// names, those eligible for a lookup row at their flush (an actors row, a key the index
+// takes), and the lookup rows inserted.
+type feedCounts struct {
+	named, eligible, inserted int64
+}
+
+// clean says whether every candidate row had an actors row at its flush and got a lookup row
+// of its own: then no key was held before the feed or wanted by two rows, no owner came late
+// and no key was too large, so completing the lookup changes nothing and the result is
+// written = candidates, the other counts zero, no samples and no contested keys (what the
+// completion's statements would find, for a fraction of their cost: measured on the bench data
+// set, 40,000 lookup rows, Close took 0.42-0.68 s with them).
+func (c feedCounts) clean() bool {
+	return c.eligible == c.named && c.inserted == c.eligible
 }
 
 // copier flushes the queued candidate rows; after a failure it only drains the queue.
@@ -275,6 +300,11 @@ func (f *lookupFeed) Close() (actingweb.LookupRebuild, error) {
 func (f *lookupFeed) complete() (actingweb.LookupRebuild, error) {
 	out := actingweb.LookupRebuild{Samples: []string{}}
 	if len(f.names) == 0 {
+		return out, nil
+	}
+	if f.counts.clean() {
+		out.Scanned, out.Written = f.counts.named, f.counts.inserted
+		out.Contested = []actingweb.LookupContest{}
 		return out, nil
 	}
 	ctx := f.ctx

@@ -123,21 +123,7 @@ func testLookupFeedMatchesRebuild(t *testing.T) {
 	if want.Written == 0 || want.Collisions == 0 || want.Orphans == 0 || len(want.Contested) < 3 || want.Existing == 0 {
 		t.Fatalf("scenario does not exercise every outcome: %+v", want)
 	}
-	rows := func(s *Store) []string {
-		var out []string
-		err := s.Scan(ctx, actingweb.TablePropertyLookup, actingweb.ScanOptions{}, func(p actingweb.Page) error {
-			for _, r := range p.Records {
-				l := r.(*actingweb.PropertyLookup)
-				out = append(out, l.PropertyName+"\x00"+*l.Value+"\x00"+l.ActorID)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	if g, w := rows(fs), rows(ref); !reflect.DeepEqual(g, w) {
+	if g, w := lookupRows(t, fs), lookupRows(t, ref); !reflect.DeepEqual(g, w) {
 		t.Fatalf("lookup rows after the feed\n%q\nafter the rebuild\n%q", g, w)
 	}
 	// the staging table went with Close: a second feed on the same pool starts clean
@@ -145,4 +131,111 @@ func testLookupFeedMatchesRebuild(t *testing.T) {
 	if res, err := f2.Close(); err != nil || res.Scanned != 0 {
 		t.Fatalf("second feed: %+v, %v", res, err)
 	}
+}
+
+// TestLookupFeedCleanClose: when the flushes' counts show nothing left to complete
+// (feedCounts.clean) Close only commits; each case below breaks one of the conditions and
+// must take the full completion. Either way the result and the lookup rows are what
+// RebuildPropertyLookup gives.
+func TestLookupFeedCleanClose(t *testing.T) {
+	ctx := context.Background()
+	names := []string{"email", "oauthId", "list:email"}
+	type prop struct{ id, name, value string }
+	base := []prop{{"a0", "email", "a0@x"}, {"a1", "email", "a1@x"}, {"a2", "oauthId", "o2"}, {"a1", "other", "a0@x"}, {"a2", "list:email", "l"}}
+	cases := []struct {
+		name  string
+		extra []prop
+		pre   []actingweb.Record // lookup rows held before the import
+		flush int
+		clean bool
+	}{
+		{name: "clean", clean: true},
+		{name: "clean, a flush per row", flush: 1, clean: true},
+		{name: "orphan", extra: []prop{{"ghost", "email", "g@x"}}},
+		{name: "too long for the index", extra: []prop{{"a3", "oauthId", strings.Repeat("z", 3000)}}},
+		{name: "one value, two owners, one flush", extra: []prop{{"a3", "email", "a0@x"}}},
+		{name: "one value, two owners, two flushes", extra: []prop{{"a3", "email", "a0@x"}}, flush: 1},
+		{name: "held before by the same owner", pre: []actingweb.Record{ptrLookupInt(actingweb.NewPropertyLookup("email", "a1@x", "a1"))}},
+		{name: "held before by another owner", pre: []actingweb.Record{ptrLookupInt(actingweb.NewPropertyLookup("email", "a1@x", "a2"))}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.flush > 0 {
+				defer func(n int) { feedFlushRows = n }(feedFlushRows)
+				feedFlushRows = c.flush
+			}
+			var props []actingweb.Record
+			for _, p := range append(append([]prop{}, base...), c.extra...) {
+				props = append(props, &actingweb.Property{ID: p.id, Name: p.name, Value: p.value})
+			}
+			fill := func(s *Store, add func([]actingweb.Record)) {
+				var actors []actingweb.Record
+				for i := 0; i < 4; i++ {
+					actors = append(actors, &actingweb.Actor{ID: fmt.Sprintf("a%d", i), Creator: "c", Passphrase: "p"})
+				}
+				if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, actingweb.ConflictFail); err != nil {
+					t.Fatal(err)
+				}
+				if len(c.pre) > 0 {
+					if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, c.pre, actingweb.ConflictFail); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i := 0; i < len(props); i += 2 {
+					batch := props[i:min(i+2, len(props))]
+					if _, err := s.WriteBatchFresh(ctx, actingweb.TableProperties, batch); err != nil {
+						t.Fatal(err)
+					}
+					add(batch)
+				}
+			}
+			ref := newAppStore(t)
+			fill(ref, func([]actingweb.Record) {})
+			want, err := ref.RebuildPropertyLookup(ctx, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := newAppStore(t)
+			feed := fs.NewLookupFeed(ctx, names).(*lookupFeed)
+			fill(fs, func(batch []actingweb.Record) {
+				var ps []*actingweb.Property
+				for _, r := range batch {
+					ps = append(ps, r.(*actingweb.Property))
+				}
+				if err := feed.Add(ctx, ps); err != nil {
+					t.Fatal(err)
+				}
+			})
+			got, err := feed.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if feed.counts.clean() != c.clean {
+				t.Errorf("counts %+v: clean %v, want %v", feed.counts, feed.counts.clean(), c.clean)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("feed result\n%+v\nrebuild result\n%+v", got, want)
+			}
+			if g, w := lookupRows(t, fs), lookupRows(t, ref); !reflect.DeepEqual(g, w) {
+				t.Fatalf("lookup rows after the feed\n%q\nafter the rebuild\n%q", g, w)
+			}
+		})
+	}
+}
+
+// lookupRows lists the lookup table as "name NUL value NUL actor" in scan order.
+func lookupRows(t *testing.T, s *Store) []string {
+	t.Helper()
+	var out []string
+	err := s.Scan(context.Background(), actingweb.TablePropertyLookup, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+		for _, r := range p.Records {
+			l := r.(*actingweb.PropertyLookup)
+			out = append(out, l.PropertyName+"\x00"+*l.Value+"\x00"+l.ActorID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
