@@ -3,6 +3,7 @@ package postgres
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -61,6 +62,10 @@ var textSeeds = []string{
 	"ünïcødé " + strings.Repeat("é", 300), "\xed\xa0\x80", "\xc3", "🚀 résumé",
 	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01",
 	"\x81\x81\x81\x81\x81\x81\x81\x81\x00\x00\x00\x00\x00\x00\x00\x00",
+	// long enough after the first non-ASCII block for the vector check of the rest
+	strings.Repeat("a", 20) + "é" + strings.Repeat("b", 70), strings.Repeat("a", 20) + "é" + strings.Repeat("b", 70) + "\x00",
+	strings.Repeat("a", 20) + "é" + strings.Repeat("b", 70) + "\xff", strings.Repeat("a", 17) + "\xe2\x82" + strings.Repeat("c", 80),
+	strings.Repeat("a", 16) + "\x00" + strings.Repeat("d", 80),
 }
 
 var jsonbSeeds = []string{
@@ -190,6 +195,19 @@ func BenchmarkJSONBProblem(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkTextOK: ASCII text of 32 and 1,024 bytes (primary keys are 32 hex digits in the
+// bench data set), and non-ASCII text.
+func BenchmarkTextOK(b *testing.B) {
+	for _, v := range []string{strings.Repeat("0123456789abcdef", 2), strings.Repeat("0123456789abcdef", 64),
+		strings.Repeat("é", 16), strings.Repeat("é", 512)} {
+		b.Run(fmt.Sprintf("%s-%d", map[bool]string{true: "ascii", false: "utf8"}[v[0] < 0x80], len(v)), func(b *testing.B) {
+			for b.Loop() {
+				textOK(v)
+			}
+		})
+	}
 }
 
 // BenchmarkTextCheck: property values of the bench bundle (AW_BENCH_BUNDLE) or the seeds.
