@@ -162,7 +162,8 @@ type Options struct {
 	// Concurrency is the number of writer workers per table (default 4, or the sink's
 	// WriterCounter; 1 for bundle sinks). Once every table has started, the tables still running
 	// get the writers of the finished ones: a second set of Concurrency each, so the run keeps
-	// TableParallelism × Concurrency writers busy to its end (not for bundle sinks).
+	// TableParallelism × Concurrency writers busy to its end (not for bundle sinks, nor for
+	// sinks that decline it: WriterHandover, PostgreSQL).
 	Concurrency int
 	// TableParallelism is the number of data tables moved at once after actors (default 2).
 	TableParallelism int
@@ -171,7 +172,8 @@ type Options struct {
 	// BatchSize is the number of rows per WriteBatch (default: the sink's PreferredBatchSize,
 	// else 500).
 	BatchSize int
-	// PageSize is the scan page size hint (default max(1000, BatchSize)).
+	// PageSize is the scan page size hint (default BatchSize, or the source's PageSizer when
+	// larger: a page per batch, so positions are page cursors).
 	PageSize int
 	// BatchTimeout bounds one WriteBatch call (default 5 minutes; negative = no bound). A
 	// write that gets no answer in time (a connection that went silent: packets dropped, no
@@ -239,7 +241,10 @@ type TableSummary struct {
 	RowsPerSec    float64       `json:"rows_per_sec"`
 	Bytes         int64         `json:"bytes"` // bundle bytes written (export) or read (import), else 0
 	Resumed       bool          `json:"resumed"`
-	Done          bool          `json:"done"` // the table completed in this run or an earlier one
+	// Restarted: a resumed export found the source table changed since the interrupted run
+	// (actingweb.ErrStaleCursor) and wrote the table again from its start.
+	Restarted bool `json:"restarted,omitempty"`
+	Done      bool `json:"done"` // the table completed in this run or an earlier one
 }
 
 // LookupSummary reports the property lookup rebuild (§5.4).

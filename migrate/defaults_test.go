@@ -57,8 +57,8 @@ func (bigPageSource) Scan(context.Context, actingweb.Table, actingweb.ScanOption
 }
 func (bigPageSource) PreferredPageSize() int { return 5000 }
 
-// TestPageSizeDefaults: pages hold at least 1000 rows and a batch, more when the source asks
-// (PageSizer); --page-size wins.
+// TestPageSizeDefaults: a page per batch, larger pages when the source asks (PageSizer);
+// --page-size wins.
 func TestPageSizeDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -67,8 +67,8 @@ func TestPageSizeDefaults(t *testing.T) {
 		pageSize  int
 		wantPages int
 	}{
-		{"engine default", nil, 0, 0, 1000},
-		{"batch larger than 1000", nil, 3000, 0, 3000},
+		{"engine default", nil, 0, 0, 500},
+		{"batch size", nil, 3000, 0, 3000},
 		{"source preference", bigPageSource{}, 0, 0, 5000},
 		{"batch larger than the preference", bigPageSource{}, 8000, 0, 8000},
 		{"set explicitly", bigPageSource{}, 0, 200, 200},

@@ -143,7 +143,9 @@ func (o *Options) defaults(src Source, dst Sink) {
 		}
 	}
 	if o.PageSize <= 0 {
-		o.PageSize = max(1000, o.BatchSize)
+		// A page per batch (positions at page cursors, see tableRun.scan) unless the source
+		// asks for larger pages (DynamoDB, where a page is a request).
+		o.PageSize = o.BatchSize
 		if ps, ok := src.(PageSizer); ok {
 			o.PageSize = max(o.PageSize, ps.PreferredPageSize())
 		}
@@ -381,21 +383,39 @@ type tableRun struct {
 
 // table moves table t. When a resumed scan's cursor has gone stale (the source table changed
 // since the interrupted run, actingweb.ErrStaleCursor; only AnyOrder scans, so only for a
-// sequential sink) the table starts over: its checkpoint and rejects are dropped and the sink
-// empties its table (ResumeSink with no state), so nothing is lost or written twice.
+// sequential sink) the table starts over: a checkpoint without progress replaces the old one,
+// the table's rejects are dropped and the resumed run from that checkpoint has the sink empty
+// its table (ResumeSink with no state), so nothing is lost or written twice, and a kill at any
+// point of this leaves a checkpoint that leads back here or to the start of the table.
 func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 	err := e.tableRun(ctx, t, e.o.Resume)
-	if err == nil || !errors.Is(err, actingweb.ErrStaleCursor) || e.seqSink == nil || !e.o.Resume {
+	if !e.restarts(err, e.o.Resume) {
 		return err
 	}
 	e.log.Warn("the interrupted run's position in the source table cannot be resumed: moving the table again from its start", "table", t, "reason", err)
-	if err := os.Remove(checkpointPath(e.o.StateDir, t)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := writeCheckpoint(e.o.StateDir, e.newCheckpoint(t)); err != nil {
 		return fmt.Errorf("start %s again: %w", t, err)
 	}
 	if err := e.rejects.reset(t); err != nil {
 		return fmt.Errorf("start %s again: %w", t, err)
 	}
-	return e.tableRun(ctx, t, false)
+	err = e.tableRun(ctx, t, true)
+	e.mu.Lock()
+	e.summary[t].Resumed, e.summary[t].Restarted = false, true
+	e.mu.Unlock()
+	return err
+}
+
+// restarts says whether table moves a table again after its run ended with err.
+func (e *engine) restarts(err error, resume bool) bool {
+	return err != nil && errors.Is(err, actingweb.ErrStaleCursor) && e.seqSink != nil && resume && !e.o.DryRun
+}
+
+// newCheckpoint is the checkpoint of table t before anything was moved.
+func (e *engine) newCheckpoint(t actingweb.Table) *checkpoint {
+	o := e.o
+	return &checkpoint{Version: checkpointVersion, Op: e.op, Table: t, Segments: o.Segments, TotalSegments: o.TotalSegments * o.Segments,
+		PageSize: o.PageSize, Segs: map[int]*segmentState{}}
 }
 
 // tableRun moves table t once; resume says whether to continue from its checkpoint.
@@ -427,8 +447,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		}
 	}
 	if cp == nil {
-		cp = &checkpoint{Version: checkpointVersion, Op: e.op, Table: t, Segments: o.Segments, TotalSegments: total,
-			PageSize: o.PageSize, Segs: map[int]*segmentState{}}
+		cp = e.newCheckpoint(t)
 		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == actingweb.ConflictFail && !o.DryRun {
 			empty, err := fw.IsEmpty(ctx, t)
 			if err != nil {
@@ -564,7 +583,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		tr.saveLocked(true)
 		tr.mu.Unlock()
 	}
-	if o.Progress != nil {
+	if o.Progress != nil && !e.restarts(err, resume) { // a restart goes on with the same progress line
 		o.Progress.TableDone(t, *sum)
 	}
 	e.log.Info("table finished", "table", t, "read", sum.Read, "written", sum.Written, "skipped", sum.Skipped,
@@ -589,10 +608,16 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 	if total <= 1 {
 		opts.Segment, opts.TotalSegments = 0, 0
 	}
-	if opts.AnyOrder && cursor == "" && skip > 0 {
-		// Inside the first page there is no cursor whose staleness the source could check:
-		// the rows a new scan would skip need not be the ones written.
-		return fmt.Errorf("scan %s segment %d: %w (the interrupted run stopped inside the first page)", tr.t, seg, actingweb.ErrStaleCursor)
+	// Pages go to the sink whole when they hold at most BatchSize items, which they do unless
+	// the source asked for larger pages (PageSizer: DynamoDB), and always in an AnyOrder scan (a
+	// sequential sink); pages are bounded like batches, by rows and actingweb.MaxPageBytes. The
+	// positions are then page cursors with nothing to skip: they name the last row handled, and
+	// rows deleted in the source before a resumption cannot shift which rows a count of rows to
+	// skip inside the page would pass over. In an AnyOrder scan a position inside a page (a
+	// checkpoint of an earlier version) is not resumed: inside the first page there is not even
+	// a cursor whose staleness the source could check.
+	if opts.AnyOrder && skip > 0 {
+		return fmt.Errorf("scan %s segment %d: %w (the interrupted run stopped inside a page)", tr.t, seg, actingweb.ErrStaleCursor)
 	}
 	pageStart := cursor
 	send := func(b *batch) error {
@@ -616,7 +641,10 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 		}
 		tr.read.Add(int64(n - first))
 		for i := first; i < n || (i == n && p.Last && n == first); {
-			end := cutBatch(p, i, n, o.BatchSize)
+			end := n // a page of up to BatchSize items, or any AnyOrder page, is one batch
+			if !opts.AnyOrder && n-i > o.BatchSize {
+				end = cutBatch(p, i, n, o.BatchSize)
+			}
 			b := &batch{seg: seg, pageStart: pageStart, firstItem: i, startOrd: ord}
 			for j := i; j < end; j++ {
 				if j < len(p.Records) {

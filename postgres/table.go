@@ -676,15 +676,17 @@ func (s *Store) tableErr(t actingweb.Table, what string, err error) error {
 // scanCursor is the Page.Cursor of Scan, JSON. A key-order scan's cursor is
 // {"t": table, "k": [primary key values of the page's last row]}. A physical-order scan's
 // (ScanOptions.AnyOrder) is {"t": table, "p": [block, offset] of the page's last tuple,
-// "f": the table's file node, "x": the scan snapshot's xmin as a 64-bit transaction id}: a
-// resumption checks that the file node is the same and that no live tuple was written by a
-// transaction at or after x (physicalStale), since either would move rows across the
-// position.
+// "f": the table's file node, "r": its OID, "d": the database's OID, "x": the first scan's
+// snapshot xmin as a 64-bit transaction id}: a resumption checks that the table is the same
+// file of the same table and that no live tuple was written by a transaction at or after x
+// (physicalStale), since either would move rows across the position.
 type scanCursor struct {
 	T string   `json:"t"`
 	K []string `json:"k,omitempty"`
 	P []uint64 `json:"p,omitempty"`
-	F uint32   `json:"f,omitempty"`
+	F uint32   `json:"f,omitempty"` // file node
+	R uint32   `json:"r,omitempty"` // relation OID
+	D uint32   `json:"d,omitempty"` // database OID
 	X int64    `json:"x,omitempty"`
 }
 
@@ -731,8 +733,10 @@ func (r trimmedRow) Scan(dest ...any) error {
 // order of the primary-key index), read by a walk of that index. With it they come in
 // physical order, read by a sequential scan (a TID range scan when resuming, PostgreSQL 14 and
 // later); a resumption fails with actingweb.ErrStaleCursor when the table was rewritten
-// (VACUUM FULL, CLUSTER, TRUNCATE) or any live row was written since the scan that issued the
-// cursor began. Segment i of TotalSegments N holds the rows whose owner column (id; actor_id
+// (VACUUM FULL, CLUSTER, TRUNCATE) or recreated, or a live row may have been inserted or
+// updated since the first scan began (physicalStale), and otherwise reads the rows after the
+// cursor's tuple that still exist. A table without a file of its own (partitioned) is read in
+// key order. Segment i of TotalSegments N holds the rows whose owner column (id; actor_id
 // for property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments are disjoint and
 // together cover the table.
 func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
@@ -785,21 +789,41 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	var args []any
 	cols := quoteList(sp.cols)
 	if physical {
-		var node uint32
-		var xmin, next int64
-		if err := tx.QueryRow(ctx, `SELECT pg_relation_filenode($1::regclass), txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot())`,
-			s.qtable(t)).Scan(&node, &xmin, &next); err != nil {
+		// The lock (the one the scan takes anyway, taken first) keeps TRUNCATE, VACUUM FULL
+		// and CLUSTER from swapping the table's file between this query and the scan.
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+s.qtable(t)+" IN ACCESS SHARE MODE"); err != nil {
 			return s.tableErr(t, "scan", err)
 		}
-		if opts.Cursor != "" {
-			if err := s.physicalStale(ctx, tx, t, cur, node, next); err != nil {
+		var id scanCursor
+		var node *uint32
+		var next int64
+		if err := tx.QueryRow(ctx, `SELECT $1::regclass::oid, pg_relation_filenode($1::regclass),
+				(SELECT oid FROM pg_database WHERE datname = current_database()),
+				txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot())`,
+			s.qtable(t)).Scan(&id.R, &node, &id.D, &id.X, &next); err != nil {
+			return s.tableErr(t, "scan", err)
+		}
+		if node != nil {
+			id.F = *node
+		}
+		switch {
+		case opts.Cursor != "":
+			if err := s.physicalStale(ctx, tx, t, cur, id, next); err != nil {
 				return err
 			}
-			xmin = cur.X // the first scan's: the rows before the cursor were read in its snapshot
+			id.X = cur.X // the first scan's: the rows before the cursor were read in its snapshot
 			args = append(args, fmt.Sprintf("(%d,%d)", cur.P[0], cur.P[1]))
 			where = append(where, "ctid > $1::tid")
+		case node == nil: // no file of its own (a partitioned table): key order
+			physical = false
+			if _, err := tx.Exec(ctx, "SET LOCAL enable_sort = off"); err != nil {
+				return s.tableErr(t, "scan", err)
+			}
 		}
-		cur = scanCursor{T: string(t), P: cur.P, F: node, X: xmin}
+		id.T, id.P = string(t), cur.P
+		cur = id
+	}
+	if physical {
 		cols += ", ctid"
 	} else if opts.Cursor != "" {
 		ph := make([]string, len(cur.K))
@@ -912,20 +936,28 @@ func decodeTID(fd pgconn.FieldDescription, v []byte) ([2]uint64, error) {
 }
 
 // physicalStale refuses the cursor c of a physical-order scan of t (actingweb.ErrStaleCursor)
-// unless the rows after its position are exactly the rows that scan had still to read: the
-// table's file node must be node (a rewrite moves every tuple), and no live tuple may have
-// been written by a transaction at or after the cursor's snapshot xmin (an update writes a new
-// tuple, which may land before or after the position). Tuple xmins are 32-bit and wrap:
-// "at or after x" is (xmin - x) mod 2^32 < next - x, next being the current snapshot's xmax;
-// xmins 0-2 (invalid, bootstrap, frozen) are old. An old tuple whose xmin happens to fall in
-// that window after a wrap (more than 2^32 transactions old) only costs a needless restart.
-// This is one sequential scan of t, done once per resumption.
-func (s *Store) physicalStale(ctx context.Context, tx pgx.Tx, t actingweb.Table, c scanCursor, node uint32, next int64) error {
-	if node != c.F {
-		return fmt.Errorf("postgres: scan %s.%s: %w (it was rewritten: file node %d, the cursor's %d)", s.schema, t, actingweb.ErrStaleCursor, node, c.F)
+// unless the rows after its position are the rows that scan had still to read, less those
+// deleted since: now (the file node, OID and database OID of t as the resumption finds them)
+// must equal the cursor's (a rewrite moves every tuple; a recreated table or database is
+// another one), and no live tuple may have been written by a transaction at or after the
+// cursor's snapshot xmin (an insert or update writes a new tuple, which may land before or
+// after the position). That xmin is the oldest transaction running anywhere in the cluster
+// when the first scan began, because a subtransaction's id is not in a snapshot's list of
+// running ones: a transaction that stays open across the start of an export makes its
+// resumption start the table again. Tuple xmins are 32-bit and wrap: "at or after x" is
+// (xmin - x) mod 2^32 < next - x, next being the current snapshot's xmax; xmins 0-2 (invalid,
+// bootstrap, frozen) are old. A negative next - x (transaction ids went back: another cluster)
+// or one of 2^32 or more is stale; an old tuple whose xmin falls in the window after a wrap
+// (more than 2^32 transactions old) only costs a needless restart. This is one sequential scan
+// of t, done once per resumption.
+func (s *Store) physicalStale(ctx context.Context, tx pgx.Tx, t actingweb.Table, c, now scanCursor, next int64) error {
+	if now.F != c.F || now.R != c.R || now.D != c.D {
+		return fmt.Errorf("postgres: scan %s.%s: %w (the table was rewritten or recreated: file node %d, OID %d, database %d; the cursor's %d, %d, %d)",
+			s.schema, t, actingweb.ErrStaleCursor, now.F, now.R, now.D, c.F, c.R, c.D)
 	}
 	span := next - c.X
-	if span >= 1<<32 {
+	if span < 0 || span >= 1<<32 {
+		// < 0: transaction ids went back (another cluster); >= 2^32: the window wrapped
 		return fmt.Errorf("postgres: scan %s.%s: %w (%d transactions since the cursor's scan began)", s.schema, t, actingweb.ErrStaleCursor, span)
 	}
 	var written bool

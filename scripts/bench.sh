@@ -240,12 +240,13 @@ for rep in $(seq "$PG_REPEAT"); do
   aw import_pg import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_pg" "${quiet[@]}"
   if [ -z "$CONC" ]; then # the first import loaded the rows the ceiling copies
     say "ceiling calibration: pgx CopyFrom with $PG_CONC streams, one run each"
-    cal=()
+    : >"$WORK/calibration"
     for c in ${PG_CONC//,/ }; do
       settle "$S_IMP"
-      cal+=("$("$AWB" raw-pg-copyfrom --pg "$PG" --src "$S_IMP" --dst "$S_RAW" --concurrency "$c")")
+      "$AWB" raw-pg-copyfrom --pg "$PG" --src "$S_IMP" --dst "$S_RAW" --concurrency "$c" >>"$WORK/calibration"
     done
-    CONC=$(field concurrency "$(printf '%s\n' "${cal[@]}" | calibrate ceiling_pg_copyfrom)")
+    cal=$(calibrate ceiling_pg_copyfrom <"$WORK/calibration")
+    CONC=$(field concurrency "$cal")
   fi
   settle "$S_IMP"
   say "ceiling: pgx CopyFrom ($CONC streams)"
@@ -265,14 +266,14 @@ copyto() { # copyto SEGMENTS WORKERS FORMAT DIRECT
   "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments "$1" --workers "$2" --format "$3" --out "$WORK/copyto" --direct="$4"
   rm -rf "$WORK/copyto"
 }
-cal=$(
-  for fmt in text binary; do
-    for direct in false true; do
-      copyto 1 1 "$fmt" "$direct"
-      copyto 4 8 "$fmt" "$direct"
-    done
-  done | calibrate ceiling_pg_copyto
-)
+: >"$WORK/calibration"
+for fmt in text binary; do
+  for direct in false true; do
+    copyto 1 1 "$fmt" "$direct" >>"$WORK/calibration"
+    copyto 4 8 "$fmt" "$direct" >>"$WORK/calibration"
+  done
+done
+cal=$(calibrate ceiling_pg_copyto <"$WORK/calibration")
 CT_SEG=$(field segments "$cal") CT_WORK=$(field workers "$cal") CT_FMT=$(field format "$cal")
 CT_DIRECT=false
 case $(field into "$cal") in *direct*) CT_DIRECT=true ;; esac
@@ -287,8 +288,8 @@ for rep in $(seq "$PG_REPEAT"); do
 done
 # Reference: the same ceiling through the page cache only (what `psql -c "COPY ..." > file`
 # costs), from the calibration and the runs above.
-sed -n 's/^CALIBRATION name=raw-pg-copyto /RESULT name=raw-pg-copyto /p; /^RESULT name=raw-pg-copyto /p' "$RUN/ceilings.log" |
-  grep "into=files,fsync" | best ref_pg_copyto_pagecache /dev/null
+sed 's/^CALIBRATION /RESULT /' "$RUN/ceilings.log" | grep "^RESULT name=raw-pg-copyto .*into=files,fsync" |
+  best ref_pg_copyto_pagecache /dev/null
 say "reference: binary COPY TO STDOUT into io.Discard (nothing written)"
 {
   "$AWB" raw-pg-copyto --pg "$PG" --schema "$S_IMP" --segments 1 --workers 1 --format binary
