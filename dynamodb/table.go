@@ -135,6 +135,20 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	}
 }
 
+// RecordCursor returns a scan cursor that resumes right after r, a record a Scan of t returned
+// (migrate.RecordCursorer): the wire JSON of its item's primary key (keyOf), which DynamoDB
+// takes as ExclusiveStartKey whether or not the item still exists. Scan decodes keys as
+// stored (a suspension whose target_key disagrees with its parts is a reject), so keyOf gives
+// back the item's own key.
+func (s *Store) RecordCursor(t actingweb.Table, r actingweb.Record) (string, error) {
+	k := keyOf(r)
+	if r == nil || r.Table() != t || k == nil {
+		return "", fmt.Errorf("dynamodb: cursor of %T in table %s: %w", r, t, actingweb.ErrInvalid)
+	}
+	b, err := MarshalWireItem(k)
+	return string(b), err
+}
+
 // Count returns the exact number of items of t: a Select=COUNT scan over all pages, strongly
 // consistent, in parallel segments.
 func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {

@@ -78,6 +78,14 @@ type (
 	PageSizer interface {
 		PreferredPageSize() int
 	}
+	// RecordCursorer is implemented by sources whose scan can resume right after any record
+	// it returned (DynamoDB: the item's key as ExclusiveStartKey). A batch that ends inside a
+	// page (pages larger than batches: PageSizer) then checkpoints that record's cursor, not
+	// the page's cursor and a count of items to skip, which items deleted from the source
+	// before a resumption would shift (the skip would pass over as many unhandled items).
+	RecordCursorer interface {
+		RecordCursor(t actingweb.Table, r actingweb.Record) (string, error)
+	}
 	// WriterCounter lets a sink choose how many writers per table the engine runs when
 	// Options.Concurrency is not set (PostgreSQL: 2, see postgres.Store.PreferredWriters).
 	WriterCounter interface {

@@ -620,6 +620,10 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 		return fmt.Errorf("scan %s segment %d: %w (the interrupted run stopped inside a page)", tr.t, seg, actingweb.ErrStaleCursor)
 	}
 	pageStart := cursor
+	rc, _ := e.src.(RecordCursorer)
+	if opts.AnyOrder {
+		rc = nil // its pages are never cut
+	}
 	send := func(b *batch) error {
 		tr.mu.Lock()
 		b.seq = tk.nextSeq
@@ -662,9 +666,16 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 			}
 			ord += int64(end - i)
 			b.endOrd = ord
-			if end == n {
+			switch {
+			case end == n:
 				b.endCursor, b.endSkip = p.Cursor, 0
-			} else {
+			case rc != nil && end <= len(p.Records):
+				c, err := rc.RecordCursor(tr.t, p.Records[end-1])
+				if err != nil {
+					return fmt.Errorf("cursor after %s: %w", actingweb.KeyString(p.Records[end-1].Key()), err)
+				}
+				b.endCursor, b.endSkip = c, 0
+			default:
 				b.endCursor, b.endSkip = pageStart, end
 			}
 			if err := send(b); err != nil {

@@ -283,3 +283,60 @@ func TestRejectsAndValidateFindings(t *testing.T) {
 		t.Errorf("findings: %+v", tv)
 	}
 }
+
+// TestResumeAfterDeletesInsideDynamoDBPage: a copy from DynamoDB whose batches are cut from one
+// 5000-item page is stopped after 400 properties; five of those, the last one copied among
+// them, are then deleted from the source, and the resumption copies every property that was
+// not copied yet. Its batches end in their last item's cursor (RecordCursorer): a position
+// counted in items of the page would have passed over five items the deletes shifted into it.
+func TestResumeAfterDeletesInsideDynamoDBPage(t *testing.T) {
+	testenv.PostgresURL(t)
+	testenv.DynamoDBEndpoint(t)
+	ctx := context.Background()
+	seedDir, _ := seedBundle(t, 600)
+	ddb := openDDB(t)
+	if _, err := migrate.Import(ctx, seedDir, ddb, migrate.Options{StateDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	var order []*actingweb.Property // the scan order of one segment
+	err := ddb.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 5000}, func(p actingweb.Page) error {
+		for _, r := range p.Records {
+			order = append(order, r.(*actingweb.Property))
+		}
+		return nil
+	})
+	if err != nil || len(order) != 1200 {
+		t.Fatalf("scan: %d properties, %v", len(order), err)
+	}
+	defer migrate.SetCheckpointEvery(migrate.SetCheckpointEvery(0))
+	pg := openPG(t)
+	state := t.TempDir()
+	tables := []actingweb.Table{actingweb.TableActors, actingweb.TableProperties}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// one writer, batches of 50: the 600 actors are Rows calls 1-12, then 8 batches of properties
+	o := migrate.Options{StateDir: state, BatchSize: 50, Segments: 1, Concurrency: 1, Tables: tables,
+		Progress: &cancelAfter{n: 20, cancel: cancel}}
+	if _, err := migrate.Copy(cctx, ddb, pg, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v", err)
+	}
+	if n, err := pg.Count(ctx, actingweb.TableProperties); err != nil || n != 400 {
+		t.Fatalf("first run copied %d properties (%v), want 400", n, err)
+	}
+	for _, i := range []int{10, 100, 200, 300, 399} {
+		if err := ddb.DeleteProperty(ctx, order[i].ID, order[i].Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.Progress, o.Resume = nil, true
+	if _, err := migrate.Copy(ctx, ddb, pg, o); err != nil {
+		t.Fatal(err)
+	}
+	vr, err := migrate.Validate(ctx, ddb, pg, migrate.ValidateOptions{Tables: tables, SkipLookup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := vr.Tables[1]; p.OnlyInA != 0 || p.OnlyInB != 5 || p.Changed != 0 || p.CountB != 1200 {
+		t.Fatalf("properties: %+v; want the 1,200 rows on the target, 5 of them deleted from the source since", p)
+	}
+}
