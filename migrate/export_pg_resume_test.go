@@ -14,7 +14,6 @@ import (
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
-	"github.com/actingweb/actingweb-go/postgres"
 )
 
 // TestExportFromPostgresResume: an export from PostgreSQL reads in physical order
@@ -65,19 +64,7 @@ func TestExportFromPostgresResume(t *testing.T) {
 func exportResumeCase(t *testing.T, seedDir, change string, skip bool, extra int64) (restarted, concurrent bool) {
 	t.Helper()
 	ctx := context.Background()
-	url, schema := testenv.FreshPostgresSchema(t)
-	cfg, err := postgres.ConfigFromURL(url, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, err := postgres.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Close() })
-	if _, err := pg.UpgradeSchema(ctx); err != nil {
-		t.Fatal(err)
-	}
+	pg, schema := openPGSchema(t)
 	if _, err := migrate.Import(ctx, seedDir, pg, migrate.Options{StateDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,14 @@ import (
 
 func openPG(t *testing.T) *postgres.Store {
 	t.Helper()
-	url, _ := testenv.FreshPostgresSchema(t)
+	s, _ := openPGSchema(t)
+	return s
+}
+
+// openPGSchema opens a store on a fresh schema at head and returns it with the schema's name.
+func openPGSchema(t *testing.T) (*postgres.Store, string) {
+	t.Helper()
+	url, schema := testenv.FreshPostgresSchema(t)
 	cfg, err := postgres.ConfigFromURL(url, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +40,7 @@ func openPG(t *testing.T) *postgres.Store {
 	if _, err := s.UpgradeSchema(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, schema
 }
 
 func openDDB(t *testing.T) *dynamodb.Store {
