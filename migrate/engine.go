@@ -408,7 +408,7 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 
 // restarts says whether table moves a table again after its run ended with err.
 func (e *engine) restarts(err error, resume bool) bool {
-	return err != nil && errors.Is(err, actingweb.ErrStaleCursor) && e.seqSink != nil && resume && !e.o.DryRun
+	return errors.Is(err, actingweb.ErrStaleCursor) && e.seqSink != nil && resume && !e.o.DryRun
 }
 
 // newCheckpoint is the checkpoint of table t before anything was moved.

@@ -94,11 +94,7 @@ func TestValidUTF8(t *testing.T) {
 	pieces := [][]byte{[]byte("a"), []byte("bcdefghijklmnop"), []byte("é"), []byte("中"), []byte("😀"), []byte("\u2028"), {0xff}, {0xc3}, {0xed, 0xa0, 0x80}, {0x80}, {0xf4, 0x90, 0x80, 0x80}}
 	r := rand.New(rand.NewPCG(7, 8))
 	for range 100000 {
-		var b []byte
-		for range r.IntN(30) {
-			b = append(b, pieces[r.IntN(len(pieces))]...)
-		}
-		check(b)
+		check(randomJoin(r, pieces, 30))
 	}
 }
 

@@ -58,3 +58,12 @@ func TestEqBelow0x20(t *testing.T) {
 		check("Below0x20", Below0x20(w), func(x byte) bool { return x < 0x20 })
 	}
 }
+
+// randomJoin joins fewer than n pieces chosen at random.
+func randomJoin(r *rand.Rand, pieces [][]byte, n int) []byte {
+	var b []byte
+	for range r.IntN(n) {
+		b = append(b, pieces[r.IntN(len(pieces))]...)
+	}
+	return b
+}

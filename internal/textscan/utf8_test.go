@@ -45,10 +45,6 @@ func TestUTF8Automaton(t *testing.T) {
 	pieces := [][]byte{[]byte("a"), []byte("é"), []byte("中"), []byte("😀"), []byte("\u2028"), {0xff}, {0xc3}, {0xed, 0xa0, 0x80}, {0x80}}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
-		var b []byte
-		for range r.IntN(12) {
-			b = append(b, pieces[r.IntN(len(pieces))]...)
-		}
-		check(b)
+		check(randomJoin(r, pieces, 12))
 	}
 }
