@@ -16,23 +16,32 @@ var SIMDEscape = archsimd.X86.AVX2()
 // the shuffle that spreads those bytes over sixteen with a gap before each marked byte
 // (index -1 selects zero), for the low (lo) and high (hi) half of a 16-byte block, and the
 // backslashes that fill the gaps (bs).
-var escLo, escHi, escBS = func() (lo, hi, bs [256][16]int8) {
+var escLo, escHi, escBS = shuffleTables(true)
+
+// shuffleTables builds the byte shuffles of the low and high half of a 16-byte block for each
+// 8-bit mask m of its eight bytes (index -1 selects zero). spread: every byte, with a gap
+// before each marked one, and bs holds '\\' at the gaps; else only the marked bytes, packed
+// to the front.
+func shuffleTables(spread bool) (lo, hi, bs [256][16]int8) {
 	for m := 0; m < 256; m++ {
 		for j := range 16 {
 			lo[m][j], hi[m][j] = -1, -1
 		}
 		j := 0
 		for k := 0; k < 8; k++ {
-			if m&(1<<k) != 0 {
+			marked := m&(1<<k) != 0
+			if spread && marked {
 				bs[m][j] = '\\'
 				j++
 			}
-			lo[m][j], hi[m][j] = int8(k), int8(k+8)
-			j++
+			if spread || marked {
+				lo[m][j], hi[m][j] = int8(k), int8(k+8)
+				j++
+			}
 		}
 	}
 	return
-}()
+}
 
 func escapeBlocks(dst []byte, s string) (int, int) {
 	_ = dst[2*len(s)+15] // room, as EscapeBlocks requires
@@ -153,21 +162,7 @@ func validUTF8(b []byte) bool {
 
 // unLo and unHi hold, for each 8-bit mask of the bytes to keep of eight input bytes, the
 // shuffle that packs them to the front, for the low (lo) and high (hi) half of a block.
-var unLo, unHi = func() (lo, hi [256][16]int8) {
-	for m := 0; m < 256; m++ {
-		for j := range 16 {
-			lo[m][j], hi[m][j] = -1, -1
-		}
-		j := 0
-		for k := 0; k < 8; k++ {
-			if m&(1<<k) != 0 {
-				lo[m][j], hi[m][j] = int8(k), int8(k+8)
-				j++
-			}
-		}
-	}
-	return
-}()
+var unLo, unHi, _ = shuffleTables(false)
 
 // escapedBits returns the bits of the bytes of a 16-byte block that follow an escaping
 // backslash (bs: the block's backslashes; *carry: whether the block's first byte is escaped,
