@@ -43,6 +43,9 @@ func TestConfigFromURL(t *testing.T) {
 		{"dynamodb://?prefx=x", "", "", "", true},
 		{"dynamodb://?max-attempts=0", "", "", "", true},
 		{"dynamodb://?max-attempts=x", "", "", "", true},
+		{"dynamodb://?scan-split=0", "", "", "", true},
+		{"dynamodb://?scan-split=257", "", "", "", true},
+		{"dynamodb://?scan-split=x", "", "", "", true},
 		{"dynamodb://?prefix=a;b", "", "", "", true},
 		{"postgres://x", "", "", "", true},
 	}
@@ -88,6 +91,22 @@ func TestDynamoDBMaxAttempts(t *testing.T) {
 		}
 		if err != nil || cfg.MaxAttempts != c.want {
 			t.Errorf("AWS_MAX_ATTEMPTS=%q %s: MaxAttempts %d err %v, want %d", c.env, c.url, cfg.MaxAttempts, err, c.want)
+		}
+	}
+}
+
+func TestDynamoDBScanSplitURL(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		want int
+	}{
+		{"dynamodb://", 0}, // sized by the table
+		{"dynamodb://?scan-split=1", 1},
+		{"dynamodb://?scan-split=256", 256},
+	} {
+		cfg, err := dynamodb.ConfigFromURL(c.url, func(string) string { return "" })
+		if err != nil || cfg.ScanSplit != c.want {
+			t.Errorf("%s: ScanSplit %d err %v, want %d", c.url, cfg.ScanSplit, err, c.want)
 		}
 	}
 }

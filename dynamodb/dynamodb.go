@@ -45,6 +45,9 @@ type Config struct {
 	// RequestTimeout bounds one HTTP attempt (default 60 s), so a connection that goes silent
 	// (a hung load balancer) fails the attempt and is retried instead of hanging the caller.
 	RequestTimeout time.Duration
+	// ScanSplit fixes Store.ScanSplit (URL scan-split, 1-256): how many scan segments each
+	// scanner of a migration or validation reads in turn. 0 = sized by the table's item count.
+	ScanSplit int
 	// Lookup is the reverse-lookup configuration applied on property writes.
 	Lookup actingweb.LookupConfig
 }
@@ -73,7 +76,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 }
 
 // ConfigFromURL parses dynamodb://?region=us-west-1&endpoint=http://127.0.0.1:8000&prefix=p
-// (&profile=name). Missing values fall back to ConfigFromEnv.
+// (&profile=name&max-attempts=n&scan-split=n). Missing values fall back to ConfigFromEnv.
 func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "dynamodb" {
@@ -89,9 +92,9 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	}
 	for k := range q {
 		switch k {
-		case "region", "endpoint", "prefix", "profile", "max-attempts":
+		case "region", "endpoint", "prefix", "profile", "max-attempts", "scan-split":
 		default:
-			return c, fmt.Errorf("%w: dynamodb URL: unknown parameter %q (region, endpoint, prefix, profile, max-attempts)", actingweb.ErrInvalid, k)
+			return c, fmt.Errorf("%w: dynamodb URL: unknown parameter %q (region, endpoint, prefix, profile, max-attempts, scan-split)", actingweb.ErrInvalid, k)
 		}
 	}
 	if v := q.Get("region"); v != "" {
@@ -112,6 +115,13 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%w: dynamodb URL: max-attempts %q: want a whole number >= 1", actingweb.ErrInvalid, v)
 		}
 		c.MaxAttempts = n
+	}
+	if v := q.Get("scan-split"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			return c, fmt.Errorf("%w: dynamodb URL: scan-split %q: want a whole number from 1 to 256", actingweb.ErrInvalid, v)
+		}
+		c.ScanSplit = n
 	}
 	return c, nil
 }
@@ -176,6 +186,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Client exposes the SDK client (benchmarks, tests).
 func (s *Store) Client() *dynamodb.Client { return s.client }
+
+// Prefix is the store's table prefix (Config.Prefix).
+func (s *Store) Prefix() string { return s.prefix }
 
 // TableName is the physical name of t under this store's prefix.
 func (s *Store) TableName(t actingweb.Table) string { return t.DynamoDBName(s.prefix) }

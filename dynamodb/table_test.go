@@ -456,3 +456,43 @@ func TestBatchWriteContextEndAndMissingTable(t *testing.T) {
 		t.Errorf("scan of an unknown table: %v", err)
 	}
 }
+
+// TestScanSplit: the split follows the table's item count (ScanSplitItems a segment), unless
+// fixed by Config.ScanSplit; 1 when not sized, for an empty table and for a missing one.
+func TestScanSplit(t *testing.T) {
+	s := openTestStore(t, true)
+	ctx := context.Background()
+	n := 2*ScanSplitItems + 100
+	recs := make([]actingweb.Record, n)
+	for i := range recs {
+		recs[i] = &actingweb.Property{ID: fmt.Sprintf("a%03d", i%97), Name: fmt.Sprintf("p%05d", i), Value: "v"}
+	}
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictOverwrite); err != nil {
+		t.Fatal(err)
+	}
+	fixed := *s
+	fixed.cfg.ScanSplit = 5
+	missing := *s
+	missing.prefix = s.prefix + "_none"
+	for _, c := range []struct {
+		name     string
+		s        *Store
+		table    actingweb.Table
+		scanners int
+		sized    bool
+		want     int
+	}{
+		{"one scanner", s, actingweb.TableProperties, 1, true, 3},
+		{"two scanners", s, actingweb.TableProperties, 2, true, 2},
+		{"three scanners", s, actingweb.TableProperties, 3, true, 1},
+		{"not sized", s, actingweb.TableProperties, 1, false, 1},
+		{"empty table", s, actingweb.TableTrusts, 1, true, 1},
+		{"fixed", &fixed, actingweb.TableProperties, 1, true, 5},
+		{"fixed, not sized", &fixed, actingweb.TableTrusts, 1, false, 5},
+		{"missing table", &missing, actingweb.TableProperties, 1, true, 1},
+	} {
+		if got := c.s.ScanSplit(ctx, c.table, c.scanners, c.sized); got != c.want {
+			t.Errorf("%s: ScanSplit(%s, %d scanners, sized %v) = %d, want %d", c.name, c.table, c.scanners, c.sized, got, c.want)
+		}
+	}
+}

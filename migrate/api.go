@@ -78,6 +78,19 @@ type (
 	PageSizer interface {
 		PreferredPageSize() int
 	}
+	// ScanSplitter is implemented by sources whose scans go faster in more, smaller segments
+	// read one after another than in fewer, larger ones at the same concurrency (DynamoDB
+	// Local, see dynamodb.Store.ScanSplit). Each of the scanners of a table (Options.Segments,
+	// validate's Segments) then reads ScanSplit consecutive segments of scanners × ScanSplit
+	// in turn (of TotalSegments × Segments × ScanSplit when machines share the scan); their
+	// union is the whole table whatever the source's segment function. sized says the answer
+	// may follow the table's current size; it is false when machines share a scan
+	// (Options.TotalSegments), which must agree on the segments without talking to each
+	// other. A checkpoint keeps the split its table started with. Values are clamped to
+	// [1, 256]; errors count as 1.
+	ScanSplitter interface {
+		ScanSplit(ctx context.Context, t actingweb.Table, scanners int, sized bool) int
+	}
 	// RecordCursorer is implemented by sources whose scan can resume right after any record
 	// it returned (DynamoDB: the item's key as ExclusiveStartKey). A batch that ends inside a
 	// page (pages larger than batches: PageSizer) then checkpoints that record's cursor, not
@@ -253,6 +266,9 @@ type TableSummary struct {
 	// (actingweb.ErrStaleCursor) and wrote the table again from its start.
 	Restarted bool `json:"restarted,omitempty"`
 	Done      bool `json:"done"` // the table completed in this run or an earlier one
+	// Split is how many scan segments each scanner read in turn (ScanSplitter; a resumed
+	// table keeps its checkpoint's).
+	Split int `json:"split,omitempty"`
 }
 
 // LookupSummary reports the property lookup rebuild (§5.4).

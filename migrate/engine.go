@@ -349,6 +349,7 @@ type batch struct {
 	endOrd    int64 // ordinal after the last item
 	pageStart string
 	firstItem int
+	last      bool // the batch ends the segment's last page
 }
 
 // segTrack follows the completion of one segment's batches, which may complete out of order.
@@ -393,7 +394,7 @@ func (e *engine) table(ctx context.Context, t actingweb.Table) error {
 		return err
 	}
 	e.log.Warn("the interrupted run's position in the source table cannot be resumed: moving the table again from its start", "table", t, "reason", err)
-	if err := writeCheckpoint(e.o.StateDir, e.newCheckpoint(t)); err != nil {
+	if err := writeCheckpoint(e.o.StateDir, e.newCheckpoint(ctx, t)); err != nil {
 		return fmt.Errorf("start %s again: %w", t, err)
 	}
 	if err := e.rejects.reset(t); err != nil {
@@ -412,10 +413,10 @@ func (e *engine) restarts(err error, resume bool) bool {
 }
 
 // newCheckpoint is the checkpoint of table t before anything was moved.
-func (e *engine) newCheckpoint(t actingweb.Table) *checkpoint {
+func (e *engine) newCheckpoint(ctx context.Context, t actingweb.Table) *checkpoint {
 	o := e.o
 	return &checkpoint{Version: checkpointVersion, Op: e.op, Table: t, Segments: o.Segments, TotalSegments: o.TotalSegments * o.Segments,
-		PageSize: o.PageSize, Segs: map[int]*segmentState{}}
+		Split: scanSplit(ctx, e.src, t, o.TotalSegments*o.Segments, o.TotalSegments <= 1), PageSize: o.PageSize, Segs: map[int]*segmentState{}}
 }
 
 // tableRun moves table t once; resume says whether to continue from its checkpoint.
@@ -447,7 +448,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		}
 	}
 	if cp == nil {
-		cp = e.newCheckpoint(t)
+		cp = e.newCheckpoint(ctx, t)
 		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == actingweb.ConflictFail && !o.DryRun {
 			empty, err := fw.IsEmpty(ctx, t)
 			if err != nil {
@@ -462,6 +463,8 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		e.log.Info("property lookup built while properties are written (the table was empty)", "names", o.IndexedProperties)
 	}
 	pageSize := cp.PageSize
+	split := max(cp.Split, 1) // a checkpoint's own split: its cursors belong to those segments
+	sum.Split = split
 	if e.seqSink != nil && !o.DryRun {
 		if err := e.seqSink.ResumeSink(t, cp.SinkState); err != nil {
 			return err
@@ -477,14 +480,19 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		}
 		return nil
 	}
+	// Each of the Segments scanners reads its split scan segments one after another (global
+	// number (Segment×Segments + k)×split + j of total×split).
 	for k := 0; k < o.Segments; k++ {
-		g := o.Segment*o.Segments + k
-		st := cp.Segs[g]
-		if st == nil {
-			st = &segmentState{}
-			cp.Segs[g] = st
+		for j := 0; j < split; j++ {
+			g := (o.Segment*o.Segments+k)*split + j
+			st := cp.Segs[g]
+			if st == nil {
+				st = &segmentState{}
+				cp.Segs[g] = st
+			}
+			st.Done = st.Done || st.lastPageDone()
+			tr.segs[g] = &segTrack{st: st, pending: map[int64]*batch{}, replayEnd: st.Lease, scanDone: st.Done}
 		}
-		tr.segs[g] = &segTrack{st: st, pending: map[int64]*batch{}, replayEnd: st.Lease, scanDone: st.Done}
 	}
 	if o.Estimate {
 		if c, ok := e.src.(Counter); ok {
@@ -496,19 +504,24 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 	if o.Progress != nil {
 		o.Progress.TableStarted(t, sum.Estimate)
 	}
-	e.log.Info("table started", "table", t, "estimate", sum.Estimate, "resumed", sum.Resumed, "empty_at_start", cp.Fresh)
+	e.log.Info("table started", "table", t, "split", split, "estimate", sum.Estimate, "resumed", sum.Resumed, "empty_at_start", cp.Fresh)
 
 	ch := make(chan *batch, o.Concurrency)
 	g, gctx := errgroup.WithContext(ctx)
 	var scanners sync.WaitGroup
-	for seg, tk := range tr.segs {
-		if tk.st.Done {
-			continue
-		}
+	for k := 0; k < o.Segments; k++ {
 		scanners.Add(1)
 		g.Go(func() error {
 			defer scanners.Done()
-			return tr.scan(gctx, seg, tk, total, pageSize, ch)
+			for j := 0; j < split; j++ {
+				seg := (o.Segment*o.Segments+k)*split + j
+				if tk := tr.segs[seg]; !tk.st.Done {
+					if err := tr.scan(gctx, seg, tk, total*split, pageSize, ch); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		})
 	}
 	scanned := make(chan struct{})
@@ -668,7 +681,7 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 			b.endOrd = ord
 			switch {
 			case end == n:
-				b.endCursor, b.endSkip = p.Cursor, 0
+				b.endCursor, b.endSkip, b.last = p.Cursor, 0, p.Last
 			case rc != nil && end <= len(p.Records):
 				c, err := rc.RecordCursor(tr.t, p.Records[end-1])
 				if err != nil {
@@ -856,6 +869,11 @@ func (tr *tableRun) complete(b *batch) error {
 		delete(tk.pending, tk.contig)
 		tk.contig++
 		tk.st.Cursor, tk.st.Skip, tk.st.Rows = nb.endCursor, nb.endSkip, nb.endOrd
+		if nb.last {
+			// done now, not when the scan returns: a "" cursor that is not done would
+			// read the segment again from its start on resume
+			tk.st.Done = true
+		}
 	}
 	if tk.scanDone && tk.contig == tk.nextSeq {
 		tk.st.Done = true
@@ -904,4 +922,16 @@ func writtenProperties(recs []actingweb.Record, rejects []actingweb.Reject) []*a
 		}
 	}
 	return out
+}
+
+// maxScanSplit caps ScanSplitter.ScanSplit: every segment costs at least one request.
+const maxScanSplit = 256
+
+// scanSplit is s's ScanSplit for a scan of t by scanners scanners (ScanSplitter), within
+// [1, maxScanSplit]; 1 for other sources.
+func scanSplit(ctx context.Context, s Source, t actingweb.Table, scanners int, sized bool) int {
+	if sp, ok := s.(ScanSplitter); ok {
+		return min(max(sp.ScanSplit(ctx, t, scanners, sized), 1), maxScanSplit)
+	}
+	return 1
 }

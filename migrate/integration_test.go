@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -61,6 +62,18 @@ func openDDB(t *testing.T) *dynamodb.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// reopenDDB opens another handle on s's tables whose scans read split segments in turn
+// (dynamodb.Config.ScanSplit).
+func reopenDDB(t *testing.T, s *dynamodb.Store, split int) *dynamodb.Store {
+	t.Helper()
+	s2, err := dynamodb.Open(context.Background(), dynamodb.Config{Prefix: s.Prefix(), Region: actingweb.DefaultRegion,
+		Endpoint: testenv.DynamoDBEndpoint(t), Lookup: actingweb.DefaultLookupConfig(), ScanSplit: split})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s2
 }
 
 func mustEqual(t *testing.T, a, b migrate.Source) *migrate.ValidationReport {
@@ -157,18 +170,24 @@ func TestKillAndResume(t *testing.T) {
 	}
 	mustEqual(t, seed, ddb)
 	pg := openPG(t)
+	pg2 := openPG(t)
 	for _, dir := range []struct {
-		name     string
-		src      migrate.Source
-		dst      func() migrate.Sink
-		batch    int
-		cancelAt int64
+		name      string
+		src       migrate.Source
+		resumeSrc migrate.Source // the source of the resumed run, when another
+		dst       func() migrate.Sink
+		batch     int
+		cancelAt  int64
+		split     int // the split every checkpoint of the first run must record
 	}{
-		{"ddb-to-pg", ddb, func() migrate.Sink { return pg }, 100, 12},
-		{"pg-to-ddb", pg, func() migrate.Sink { return openDDB(t) }, 25, 40},
+		{"ddb-to-pg", ddb, nil, func() migrate.Sink { return pg }, 100, 12, 1},
+		{"pg-to-ddb", pg, nil, func() migrate.Sink { return openDDB(t) }, 25, 40, 1},
 		// cancelled while properties are written and their lookup rows built alongside: the
 		// resumed run rebuilds the lookup by a rescan
-		{"pg-to-ddb-in-properties", pg, func() migrate.Sink { return openDDB(t) }, 25, 34},
+		{"pg-to-ddb-in-properties", pg, nil, func() migrate.Sink { return openDDB(t) }, 25, 34, 1},
+		// each of the 3 scanners reads 4 segments of 12 in turn; the resumed run's source
+		// would split in 7, but a started table keeps its checkpoint's segments
+		{"ddb-to-pg-split", reopenDDB(t, ddb, 4), reopenDDB(t, ddb, 7), func() migrate.Sink { return pg2 }, 100, 12, 4},
 	} {
 		t.Run(dir.name, func(t *testing.T) {
 			dst := dir.dst()
@@ -180,16 +199,53 @@ func TestKillAndResume(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("first run: %v", err)
 			}
+			cps, _ := filepath.Glob(filepath.Join(state, "*.checkpoint.json"))
+			if len(cps) == 0 {
+				t.Fatal("the first run left no checkpoint")
+			}
+			for _, f := range cps {
+				var cp struct {
+					Total int            `json:"total_segments"`
+					Split int            `json:"split"`
+					Segs  map[string]any `json:"segs"`
+				}
+				b, err := os.ReadFile(f)
+				if err == nil {
+					err = json.Unmarshal(b, &cp)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if max(cp.Split, 1) != dir.split || len(cp.Segs) != cp.Total*dir.split {
+					t.Errorf("%s: split %d with %d segments, want %d with %d", filepath.Base(f), cp.Split, len(cp.Segs), dir.split, cp.Total*dir.split)
+				}
+			}
 			if _, err := migrate.Copy(ctx, dir.src, dst, migrate.Options{StateDir: state}); !errors.Is(err, migrate.ErrStateExists) {
 				t.Fatalf("run without resume: %v", err)
 			}
+			src := dir.src
+			if dir.resumeSrc != nil {
+				src = dir.resumeSrc
+			}
 			o.Progress, o.Resume = nil, true
-			rep, err := migrate.Copy(ctx, dir.src, dst, o)
+			rep, err := migrate.Copy(ctx, src, dst, o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !rep.Resumed {
 				t.Error("not reported as resumed")
+			}
+			resumed := 0
+			for _, ts := range rep.Tables {
+				if ts.Resumed {
+					resumed++
+					if ts.Split != dir.split {
+						t.Errorf("%s resumed with split %d, want its checkpoint's %d", ts.Table, ts.Split, dir.split)
+					}
+				}
+			}
+			if resumed == 0 {
+				t.Error("no table resumed")
 			}
 			for _, ts := range rep.Tables {
 				if ts.Table != actingweb.TableProperties {

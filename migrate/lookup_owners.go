@@ -37,9 +37,10 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 	for i := range res.Contested {
 		byKey[res.Contested[i].LookupKey] = &res.Contested[i]
 	}
-	n := e.o.Segments
+	n := e.o.Segments * scanSplit(ctx, e.src, actingweb.TablePropertyLookup, e.o.Segments, true) // Segments at once
 	var taken, notContender atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.o.Segments)
 	for seg := 0; seg < n; seg++ {
 		g.Go(func() error {
 			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: e.o.PageSize, Consistent: e.o.Consistent, AnyOrder: true}

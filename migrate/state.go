@@ -21,15 +21,18 @@ const checkpointVersion = 1
 // checkpoint is <table>.checkpoint.json: per scan segment, the position up to which every row
 // has been durably handled by the sink (written, skipped or rejected).
 type checkpoint struct {
-	Version       int                   `json:"version"`
-	Op            string                `json:"op"`
-	Table         actingweb.Table       `json:"table"`
-	Segments      int                   `json:"segments"`       // local parallel segments
-	TotalSegments int                   `json:"total_segments"` // global segments (machines × Segments)
-	PageSize      int                   `json:"page_size"`      // must be reused on resume (positions count items of a page)
-	Done          bool                  `json:"done"`
-	Segs          map[int]*segmentState `json:"segs"` // by global segment number
-	SinkState     json.RawMessage       `json:"sink_state,omitempty"`
+	Version       int             `json:"version"`
+	Op            string          `json:"op"`
+	Table         actingweb.Table `json:"table"`
+	Segments      int             `json:"segments"`       // local parallel segments
+	TotalSegments int             `json:"total_segments"` // global segments (machines × Segments)
+	// Split is the source's ScanSplit when the table started (0 in older checkpoints: 1); the
+	// scan segments, and Segs's keys, number TotalSegments × Split.
+	Split     int                   `json:"split,omitempty"`
+	PageSize  int                   `json:"page_size"` // must be reused on resume (positions count items of a page)
+	Done      bool                  `json:"done"`
+	Segs      map[int]*segmentState `json:"segs"` // by global segment number
+	SinkState json.RawMessage       `json:"sink_state,omitempty"`
 	// Fresh: the sink table was empty when the table started under ConflictFail, so batches
 	// after the replay window skip the existence check (FreshTableWriter). Kept on resume.
 	Fresh bool `json:"fresh,omitempty"`
@@ -43,6 +46,13 @@ type segmentState struct {
 	Rows   int64  `json:"rows"`  // items handled from the start of the segment (ordinal)
 	Lease  int64  `json:"lease"` // items possibly sent to the sink (ordinal high-water mark)
 	Done   bool   `json:"done"`
+}
+
+// lastPageDone says whether st is past its segment's last page, as an earlier version's
+// checkpoint may be without being marked done: only the last page ends in a "" cursor, and a
+// position at the start of the first page has no rows behind it.
+func (st *segmentState) lastPageDone() bool {
+	return st.Cursor == "" && st.Skip == 0 && st.Rows > 0
 }
 
 func checkpointPath(dir string, t actingweb.Table) string {

@@ -170,26 +170,34 @@ func (v *validator) scanAll(ctx context.Context, s Source, t actingweb.Table, fn
 // scan is scanAll; retain sets ScanOptions.Retain (the drill-down keeps records).
 func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retain bool, fn func(seg int, p actingweb.Page) error) (int, error) {
 	n := v.segments(s)
+	split := scanSplit(ctx, s, t, n, true)
 	g, gctx := errgroup.WithContext(ctx)
 	for seg := 0; seg < n; seg++ {
 		pages := make(chan actingweb.Page, scanAheadPages)
 		g.Go(func() error {
 			defer close(pages)
-			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: validatePageSize, Consistent: v.o.Consistent, Retain: retain, AnyOrder: true}
-			if ps, ok := s.(PageSizer); ok {
-				opts.PageSize = max(opts.PageSize, ps.PreferredPageSize())
-			}
-			if n == 1 {
-				opts.TotalSegments = 0
-			}
-			return s.Scan(gctx, t, opts, func(p actingweb.Page) error {
-				select {
-				case pages <- p:
-					return nil
-				case <-gctx.Done():
-					return gctx.Err()
+			for j := 0; j < split; j++ { // ScanSplitter: split segments one after another
+				opts := actingweb.ScanOptions{Segment: seg*split + j, TotalSegments: n * split, PageSize: validatePageSize,
+					Consistent: v.o.Consistent, Retain: retain, AnyOrder: true}
+				if ps, ok := s.(PageSizer); ok {
+					opts.PageSize = max(opts.PageSize, ps.PreferredPageSize())
 				}
-			})
+				if opts.TotalSegments == 1 {
+					opts.TotalSegments = 0
+				}
+				err := s.Scan(gctx, t, opts, func(p actingweb.Page) error {
+					select {
+					case pages <- p:
+						return nil
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		g.Go(func() error {
 			for p := range pages {
