@@ -180,19 +180,23 @@ func (s *Store) RecordCursor(t actingweb.Table, r actingweb.Record) (string, err
 }
 
 // Count returns the exact number of items of t: a Select=COUNT scan over all pages, strongly
-// consistent, in parallel segments.
+// consistent, countSegments requests at once over countSegments × ScanSplit segments (the
+// bench's 1,000,000 properties on DynamoDB Local: 7.1 s, against 6 min 8 s over 4 segments).
+// Progress bars count every table first (--estimate, on by default on a terminal).
 func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 	name, err := s.tableName(t)
 	if err != nil {
 		return 0, err
 	}
+	n := countSegments * s.ScanSplit(ctx, t, countSegments, true)
 	var total atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
-	for seg := 0; seg < countSegments; seg++ {
+	g.SetLimit(countSegments)
+	for seg := 0; seg < n; seg++ {
 		g.Go(func() error {
 			p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(name),
 				Select: types.SelectCount, ConsistentRead: aws.Bool(true),
-				Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(countSegments)})
+				Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(int32(n))})
 			for p.HasMorePages() {
 				out, err := p.NextPage(gctx)
 				if err != nil {

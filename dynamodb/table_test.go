@@ -495,4 +495,10 @@ func TestScanSplit(t *testing.T) {
 			t.Errorf("%s: ScanSplit(%s, %d scanners, sized %v) = %d, want %d", c.name, c.table, c.scanners, c.sized, got, c.want)
 		}
 	}
+	// Count reads countSegments × ScanSplit segments: sized (1 × 4 here) and fixed (5 × 4)
+	for _, st := range []*Store{s, &fixed} {
+		if got, err := st.Count(ctx, actingweb.TableProperties); err != nil || got != int64(n) {
+			t.Errorf("Count with split %d: %d, %v; want %d", st.ScanSplit(ctx, actingweb.TableProperties, countSegments, true), got, err, n)
+		}
+	}
 }
