@@ -341,6 +341,12 @@ func readJSONText(s string) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// Item returns the complete item the store writes for r, as PynamoDB writes it (§3.3-§3.12;
+// a property lookup record becomes its digest-keyed item, §5.4). It fails with ErrInvalid
+// for attribute data that is not JSON and ErrUnknownTable for other record types; size and
+// key limits are not checked.
+func Item(r actingweb.Record) (map[string]types.AttributeValue, error) { return encodeRecord(r) }
+
 // encodeRecord returns the complete item PynamoDB writes for r (§3.3-§3.12). It fails with
 // ErrInvalid only for attribute data that is not JSON or holds numbers outside float range.
 // Size and key limits are checked separately (validateItem).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/dynamodb"
 )
 
@@ -124,6 +126,8 @@ func runDDBWrite(ctx context.Context, args []string) error {
 	concList := fs.String("concurrency", "8", "BatchWriteItem requests in flight (comma-separated list: one run each)")
 	segments := fs.Int("segments", 4, "scan segments per table while loading")
 	dropSrc := fs.Bool("drop-src", false, "delete the source tables after loading them")
+	shuffle := fs.Bool("shuffle", false, "write each table's items in a random order instead of the scan's")
+	bundleDir := fs.String("bundle", "", "load the items from this bundle instead of --src, in its files' order (an import's order)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -131,14 +135,12 @@ func runDDBWrite(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--concurrency: %w", err)
 	}
+	if (*src == "") == (*bundleDir == "") {
+		return fmt.Errorf("give one of --src and --bundle")
+	}
 	if *src == *dst {
 		return fmt.Errorf("--src and --dst must differ")
 	}
-	from, err := ddbStore(ctx, *endpoint, *src)
-	if err != nil {
-		return err
-	}
-	defer from.Close()
 	to, err := ddbStore(ctx, *endpoint, *dst)
 	if err != nil {
 		return err
@@ -147,17 +149,28 @@ func runDDBWrite(ctx context.Context, args []string) error {
 	var mu sync.Mutex
 	items := map[actingweb.Table][]map[string]types.AttributeValue{}
 	var total int64
-	if err := scanAll(ctx, from, *segments, 8, 1000, func(t actingweb.Table, page []map[string]types.AttributeValue) {
-		mu.Lock()
-		items[t] = append(items[t], page...)
-		total += int64(len(page))
-		mu.Unlock()
-	}); err != nil {
-		return fmt.Errorf("load %s: %w", *src, err)
-	}
-	if *dropSrc {
-		if err := from.DropTables(ctx); err != nil {
+	if *bundleDir != "" {
+		if total, err = loadBundleItems(ctx, *bundleDir, items); err != nil {
 			return err
+		}
+	} else {
+		from, err := ddbStore(ctx, *endpoint, *src)
+		if err != nil {
+			return err
+		}
+		defer from.Close()
+		if err := scanAll(ctx, from, *segments, 8, 1000, func(t actingweb.Table, page []map[string]types.AttributeValue) {
+			mu.Lock()
+			items[t] = append(items[t], page...)
+			total += int64(len(page))
+			mu.Unlock()
+		}); err != nil {
+			return fmt.Errorf("load %s: %w", *src, err)
+		}
+		if *dropSrc {
+			if err := from.DropTables(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	type req struct {
@@ -167,6 +180,9 @@ func runDDBWrite(ctx context.Context, args []string) error {
 	var reqs []req
 	for _, t := range actingweb.Tables {
 		its := items[t]
+		if *shuffle {
+			rand.New(rand.NewPCG(1, 2)).Shuffle(len(its), func(i, j int) { its[i], its[j] = its[j], its[i] })
+		}
 		for len(its) > 0 {
 			n := min(25, len(its))
 			r := req{table: to.TableName(t), reqs: make([]types.WriteRequest, n)}
@@ -263,4 +279,37 @@ func runDDBDrop(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 	return s.DropTables(ctx)
+}
+
+// loadBundleItems reads every table of the bundle in dir, in file order, into items as the
+// DynamoDB store would write them (dynamodb.Item); it returns the number of items.
+func loadBundleItems(ctx context.Context, dir string, items map[actingweb.Table][]map[string]types.AttributeValue) (int64, error) {
+	r, err := bundle.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, t := range actingweb.Tables {
+		if !r.Has(t) {
+			continue
+		}
+		err := r.Scan(ctx, t, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+			if len(p.Rejects) > 0 {
+				return fmt.Errorf("%s: %d rejects in the bundle, first: %s", t, len(p.Rejects), p.Rejects[0].Reason)
+			}
+			for _, rec := range p.Records {
+				it, err := dynamodb.Item(rec)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", t, actingweb.KeyString(rec.Key()), err)
+				}
+				items[t] = append(items[t], it)
+			}
+			total += int64(len(p.Records))
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("load %s from %s: %w", t, dir, err)
+		}
+	}
+	return total, nil
 }

@@ -237,6 +237,12 @@ func runTable(_ context.Context, args []string) error {
 			}
 		}
 	}
+	if a, okA := res["import_ddb"]; okA {
+		if b, okB := res["ref_ddb_write_bundle"]; okB && b.rate() > 0 {
+			fmt.Printf("| (reference) import → DynamoDB Local | %s | %.1f | %s | BatchWriteItem×25 in the bundle's order | %s | %.1f | %s | %.2f | — | — |\n",
+				group(a.rows), a.seconds, group(int64(a.rate())), group(b.rows), b.seconds, group(int64(b.rate())), a.rate()/b.rate())
+		}
+	}
 	if v, okV := res["validate_ddb_pg"]; okV {
 		if c, okC := res["copy_ddb_pg"]; okC && c.seconds > 0 {
 			ratio := v.seconds / c.seconds
