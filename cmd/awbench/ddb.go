@@ -124,7 +124,7 @@ func runDDBWrite(ctx context.Context, args []string) error {
 	src := fs.String("src", "", "prefix to read the items from (required)")
 	dst := fs.String("dst", "", "prefix to write to; its tables are created (required)")
 	concList := fs.String("concurrency", "8", "BatchWriteItem requests in flight (comma-separated list: one run each)")
-	segments := fs.Int("segments", 4, "scan segments per table while loading")
+	segments := fs.Int("segments", 256, "scan segments per table while loading (DynamoDB Local scans small segments much faster)")
 	dropSrc := fs.Bool("drop-src", false, "delete the source tables after loading them")
 	shuffle := fs.Bool("shuffle", false, "write each table's items in a random order instead of the scan's")
 	bundleDir := fs.String("bundle", "", "load the items from this bundle instead of --src, in its files' order (an import's order)")
