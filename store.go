@@ -385,7 +385,9 @@ type Page struct {
 	// (e.g. a timestamp not in PynamoDB form, attribute data that is not JSON). They are
 	// reported, never dropped silently.
 	Rejects []Reject
-	// Cursor is the resume position after this page (opaque, JSON-safe).
+	// Cursor is the resume position after this page (opaque, JSON-safe). Only the last page
+	// may have an empty Cursor (the migrate engine reads an empty cursor with rows behind it
+	// as the end of the segment).
 	Cursor string
 	// Last is true on the final page of the segment.
 	Last bool

@@ -74,11 +74,14 @@ const PreferredPageSize = 5000
 // ScanSplit is how many scan segments each of scanners scanners of table t reads one after
 // another (migrate.ScanSplitter): Config.ScanSplit when set; otherwise, when sized, enough
 // segments for ScanSplitItems items each by the table's ItemCount (DescribeTable; DynamoDB
-// updates it about every six hours, DynamoDB Local at once), else 1. At most 256; 1 when the
-// table cannot be described (the scan then reports the error).
+// updates it about every six hours, DynamoDB Local at once), else 1. At most 256, and at
+// most DynamoDB's 1,000,000 segments in all (scanners × split). When DescribeTable fails
+// (missing table, no dynamodb:DescribeTable permission, a network error) the split is 1,
+// silently: the scan reports a missing table, and a scan without a split is only slower.
 func (s *Store) ScanSplit(ctx context.Context, t actingweb.Table, scanners int, sized bool) int {
+	limit := max(1, min(256, maxScanSegments/max(scanners, 1)))
 	if s.cfg.ScanSplit > 0 {
-		return s.cfg.ScanSplit
+		return min(s.cfg.ScanSplit, limit)
 	}
 	if !sized {
 		return 1
@@ -88,8 +91,11 @@ func (s *Store) ScanSplit(ctx context.Context, t actingweb.Table, scanners int, 
 		return 1
 	}
 	per := int64(max(scanners, 1)) * ScanSplitItems
-	return int(min(max((*out.Table.ItemCount+per-1)/per, 1), 256))
+	return int(min(max((*out.Table.ItemCount+per-1)/per, 1), int64(limit)))
 }
+
+// maxScanSegments is DynamoDB's largest TotalSegments.
+const maxScanSegments = 1_000_000
 
 // ScanSplitItems is the segment size ScanSplit aims at. DynamoDB Local's Scan slows down
 // with the size of the segment it reads (a page costs more the more of the segment follows
@@ -192,7 +198,7 @@ func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 	var total atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(countSegments)
-	for seg := 0; seg < n; seg++ {
+	for seg := 0; seg < n && gctx.Err() == nil; seg++ {
 		g.Go(func() error {
 			p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(name),
 				Select: types.SelectCount, ConsistentRead: aws.Bool(true),

@@ -489,6 +489,7 @@ func TestScanSplit(t *testing.T) {
 		{"empty table", s, actingweb.TableTrusts, 1, true, 1},
 		{"fixed", &fixed, actingweb.TableProperties, 1, true, 5},
 		{"fixed, not sized", &fixed, actingweb.TableTrusts, 1, false, 5},
+		{"fixed, within DynamoDB's 1,000,000 segments", &fixed, actingweb.TableTrusts, 300_000, false, 3},
 		{"missing table", &missing, actingweb.TableProperties, 1, true, 1},
 	} {
 		if got := c.s.ScanSplit(ctx, c.table, c.scanners, c.sized); got != c.want {

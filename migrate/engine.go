@@ -440,6 +440,12 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 				return fmt.Errorf("checkpoint of %s was written by %s with %d segments (%d in all); resume with the same command and options",
 					t, c.Op, c.Segments, c.TotalSegments)
 			}
+			// machines sharing a scan split by configuration only, and must agree: a table
+			// started now would take the configured split
+			if want := scanSplit(ctx, e.src, t, total, false); o.TotalSegments > 1 && max(c.Split, 1) != want {
+				return fmt.Errorf("checkpoint of %s splits each segment in %d, the source's configuration in %d; resume with the same scan-split on every machine",
+					t, max(c.Split, 1), want)
+			}
 			cp = c
 			sum.Resumed = true
 			e.mu.Lock()

@@ -403,3 +403,36 @@ func TestResumeAfterDeletesInsideDynamoDBPage(t *testing.T) {
 		t.Fatalf("properties: %+v; want the 1,200 rows on the target, 5 of them deleted from the source since", p)
 	}
 }
+
+// TestSharedScanSplitMismatch: machines sharing a scan split it by configuration only, and a
+// resumption whose checkpoint was split otherwise than the configuration says is refused
+// (a table started now would be split differently); with the same split it resumes.
+func TestSharedScanSplitMismatch(t *testing.T) {
+	testenv.PostgresURL(t)
+	testenv.DynamoDBEndpoint(t)
+	ctx := context.Background()
+	seedDir, _ := seedBundle(t, 100)
+	ddb := openDDB(t)
+	if _, err := migrate.Import(ctx, seedDir, ddb, migrate.Options{StateDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	pg := openPG(t)
+	state := t.TempDir()
+	cctx, cancel := context.WithCancel(ctx)
+	o := migrate.Options{StateDir: state, BatchSize: 10, Segments: 2, Segment: 0, TotalSegments: 2,
+		Tables: []actingweb.Table{actingweb.TableProperties}, Progress: &cancelAfter{n: 2, cancel: cancel}}
+	if _, err := migrate.Copy(cctx, reopenDDB(t, ddb, 2), pg, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v", err)
+	}
+	o.Progress, o.Resume = nil, true
+	if _, err := migrate.Copy(ctx, reopenDDB(t, ddb, 3), pg, o); err == nil || !strings.Contains(err.Error(), "scan-split") {
+		t.Fatalf("resumed with another scan-split: %v, want a refusal naming scan-split", err)
+	}
+	rep, err := migrate.Copy(ctx, reopenDDB(t, ddb, 2), pg, o)
+	if err != nil {
+		t.Fatalf("resumed with the same scan-split: %v", err)
+	}
+	if ts := rep.Tables[0]; !ts.Resumed || ts.Split != 2 {
+		t.Errorf("properties: resumed %v with split %d, want resumed with 2", ts.Resumed, ts.Split)
+	}
+}

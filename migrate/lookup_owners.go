@@ -41,7 +41,7 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 	var taken, notContender atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.o.Segments)
-	for seg := 0; seg < n; seg++ {
+	for seg := 0; seg < n && gctx.Err() == nil; seg++ {
 		g.Go(func() error {
 			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: e.o.PageSize, Consistent: e.o.Consistent, AnyOrder: true}
 			if n == 1 {

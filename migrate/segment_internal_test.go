@@ -1,6 +1,9 @@
 package migrate
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 // TestSegmentDoneAtLastPage: a segment is done once the batch that ends its last page
 // completes, before its scan returns, so a checkpoint taken in between does not read the
@@ -34,6 +37,34 @@ func TestSegmentDoneAtLastPage(t *testing.T) {
 	} {
 		if got := c.st.lastPageDone(); got != c.want {
 			t.Errorf("%+v: lastPageDone %v, want %v", c.st, got, c.want)
+		}
+	}
+}
+
+// TestCheckpointVersions: a version 1 checkpoint (before Split) reads as split 1; a version
+// this tool does not know is refused.
+func TestCheckpointVersions(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		body  string
+		ok    bool
+		split int // max(Split, 1) as the engine reads it
+	}{
+		{`{"version":1,"op":"copy","table":"actors","segments":4,"total_segments":4,"segs":{"0":{"cursor":"c","rows":3}}}`, true, 1},
+		{`{"version":2,"op":"copy","table":"actors","segments":4,"total_segments":4,"split":3,"segs":{}}`, true, 3},
+		{`{"version":1,"op":"copy","table":"actors","segments":4,"total_segments":4,"split":3,"segs":{}}`, false, 0},
+		{`{"version":3,"op":"copy","table":"actors","segments":4,"total_segments":4,"segs":{}}`, false, 0},
+	} {
+		if err := os.WriteFile(checkpointPath(dir, "actors"), []byte(c.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := readCheckpoint(dir, "actors")
+		if (err == nil) != c.ok {
+			t.Errorf("%s: err %v, want ok %v", c.body, err, c.ok)
+			continue
+		}
+		if err == nil && (cp.Version != checkpointVersion || max(cp.Split, 1) != c.split) {
+			t.Errorf("%s: read as %+v", c.body, cp)
 		}
 	}
 }

@@ -15,8 +15,9 @@ import (
 	"github.com/actingweb/actingweb-go/bundle"
 )
 
-// checkpointVersion is the version of the checkpoint file layout.
-const checkpointVersion = 1
+// checkpointVersion is the version of the checkpoint file layout: 2 adds Split, whose segment
+// numbers version 1 readers would take for whole segments. Version 1 files read as split 1.
+const checkpointVersion = 2
 
 // checkpoint is <table>.checkpoint.json: per scan segment, the position up to which every row
 // has been durably handled by the sink (written, skipped or rejected).
@@ -74,6 +75,9 @@ func readCheckpoint(dir string, t actingweb.Table) (*checkpoint, error) {
 	var c checkpoint
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("checkpoint %s is damaged (%v): remove the state directory's checkpoint files and start again", checkpointPath(dir, t), err)
+	}
+	if c.Version == 1 && c.Split == 0 {
+		c.Version = checkpointVersion // the same layout with split 1
 	}
 	if c.Version != checkpointVersion || c.Table != t {
 		return nil, fmt.Errorf("checkpoint %s has version %d for table %q; it was not written by this tool version", checkpointPath(dir, t), c.Version, c.Table)
