@@ -68,3 +68,38 @@ func TestCheckpointVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestPreLease: the first lease of a split segment also leases the segments after it in its
+// scanner's run that have none, BatchSize items each (here more than window/16), within the
+// window in all; segments of other runs, done ones and leased ones are left alone.
+func TestPreLease(t *testing.T) {
+	o := Options{BatchSize: 10, Concurrency: 2} // window 80
+	for _, c := range []struct {
+		name  string
+		split int
+		seg   int
+		prep  func(map[int]*segTrack)
+		want  map[int]int64 // leases after preLeaseLocked(seg), of every segment
+	}{
+		{"rest of the run", 4, 0, nil, map[int]int64{1: 10, 2: 10, 3: 10}},
+		{"second scanner's run", 4, 5, nil, map[int]int64{6: 10, 7: 10}},
+		{"last of its run", 4, 3, nil, map[int]int64{}},
+		{"done and leased skipped", 4, 0, func(s map[int]*segTrack) { s[1].st.Done = true; s[2].st.Lease = 3 }, map[int]int64{2: 3, 3: 10}},
+		{"within the window", 16, 0, nil, map[int]int64{1: 10, 2: 10, 3: 10, 4: 10, 5: 10, 6: 10, 7: 10, 8: 10}},
+		{"no split", 1, 0, nil, map[int]int64{}},
+	} {
+		tr := &tableRun{e: &engine{o: o}, segs: map[int]*segTrack{}, split: c.split}
+		for g := 0; g < 2*c.split; g++ {
+			tr.segs[g] = &segTrack{st: &segmentState{}}
+		}
+		if c.prep != nil {
+			c.prep(tr.segs)
+		}
+		tr.preLeaseLocked(c.seg)
+		for g, tk := range tr.segs {
+			if tk.st.Lease != c.want[g] {
+				t.Errorf("%s: segment %d lease %d, want %d", c.name, g, tk.st.Lease, c.want[g])
+			}
+		}
+	}
+}
