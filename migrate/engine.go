@@ -941,10 +941,9 @@ func leaseWindow(o Options) int { return 4 * o.BatchSize * o.Concurrency }
 // have no lease yet a lease of their own, in the same forced checkpoint save as seg's: each
 // would otherwise force a save (JSON and fsync, under tr.mu) for its first batch. A copy of
 // the bench data set from DynamoDB spent 4.1-4.8 s in 764 such saves, 0.66 s in 128 with
-// this. Each gets
-// max(BatchSize, window/16) items, and they get no more than the window in all, so a
-// resumption treats no more unwritten rows as possibly written than one segment's lease did
-// before the split.
+// this. Each gets max(BatchSize, window/16) items, and they get no more than the window in
+// all, so a resumption treats no more unwritten rows as possibly written than one segment's
+// lease did before the split.
 func (tr *tableRun) preLeaseLocked(seg int) {
 	if tr.split <= 1 {
 		return
