@@ -101,8 +101,8 @@ const maxScanSegments = 1_000_000
 // with the size of the segment it reads (a page costs more the more of the segment follows
 // it). Its export of the bench data set (1,520,200 items, 1,000,000 of them properties; 4
 // scanners per table, 2 tables at once, 5,000-item pages) took 76 s with 4 segments per table,
-// 43 s with 16, 18.1-18.6 s with 64 and 21 s with 1,024; sized by this constant, 17.7-19.2 s
-// at 1,000 items, 18.2-19.3 s at 2,000 and 21.4-22.2 s at 4,000. A segment of 2,000 items is
+// 43 s with 16, 24 s with 64, 18.1-18.6 s with 256 and 18.0-21.0 s with 1,024; sized by this
+// constant, 17.7-19.2 s at 1,000 items, 18.2-19.6 s at 2,000 and 21.4-22.2 s at 4,000. A segment of 2,000 items is
 // about one 1 MB page on DynamoDB itself, where segments are ranges of partitions and more
 // of them cost only requests, at least one each.
 const ScanSplitItems = 2000

@@ -323,7 +323,7 @@ say "ceiling calibration: parallel Scan, 8 requests at once (as export: 4 scanne
 # The same 8 requests at once over tables cut into 16 to 1,024 segments each, pages of 5000
 # items (the export's, dynamodb.PreferredPageSize) and of 1000. DynamoDB Local scans a
 # segment in time growing with its size squared, so finer cuts go faster
-# (dynamodb.ScanSplitItems: 4 segments per table took 76 s, 256 took 17-18 s), and the export
+# (dynamodb.ScanSplitItems: 4 segments per table took 76 s, 256 took 18-19 s), and the export
 # cuts each table by its size (dynamodb.Store.ScanSplit). Without a Limit (1 MB pages)
 # DynamoDB Local scans 4-5x slower at this size. As for PostgreSQL, the fastest
 # configuration is then measured as often as the export, alternating with it. The
@@ -349,8 +349,9 @@ aw validate_ddb_pg validate --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" "$
 say "ceiling: BatchWriteItem, 25 items per request ($DDB_CONC in flight)"
 "$AWB" raw-ddb-write --endpoint "$DDB" --src "$P_A" --dst "$P_R" --concurrency "$DDB_CONC" --drop-src | best ceiling_ddb_write
 # Reference: the same requests with the bundle's rows in the bundle's order, as the import
-# writes them. DynamoDB Local writes the rows faster in the order its scan returns them (the
-# ceiling's order): 138.7 s, against 178.9 s in the bundle's order and 184.5 s shuffled.
+# writes them (the ceiling writes them in scan order). One session measured 138.7 s in scan
+# order, 178.9 s in the bundle's and 184.5 s shuffled; full runs 173.9 / 185.9 s and
+# 170.6 / 157.3 s (docs/benchmarks.md, sixth pass).
 "$AWB" ddb-drop --endpoint "$DDB" --prefix "$P_R" >/dev/null
 say "reference: BatchWriteItem of the bundle's rows in the bundle's order ($DDB_CONC in flight)"
 "$AWB" raw-ddb-write --endpoint "$DDB" --bundle "$BUNDLE" --dst "$P_R" --concurrency "$DDB_CONC" | best ref_ddb_write_bundle /dev/null
