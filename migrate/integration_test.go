@@ -64,6 +64,17 @@ func openDDB(t *testing.T) *dynamodb.Store {
 	return s
 }
 
+// seededDDB imports a generated bundle of n actors into fresh DynamoDB tables.
+func seededDDB(t *testing.T, n int) (*dynamodb.Store, *bundle.Reader) {
+	t.Helper()
+	seedDir, seed := seedBundle(t, n)
+	ddb := openDDB(t)
+	if _, err := migrate.Import(context.Background(), seedDir, ddb, migrate.Options{StateDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	return ddb, seed
+}
+
 // reopenDDB opens another handle on s's tables whose scans read split segments in turn
 // (dynamodb.Config.ScanSplit).
 func reopenDDB(t *testing.T, s *dynamodb.Store, split int) *dynamodb.Store {
@@ -161,13 +172,8 @@ func TestCopyBothWays(t *testing.T) {
 // result equal and complete, in both directions.
 func TestKillAndResume(t *testing.T) {
 	testenv.PostgresURL(t)
-	testenv.DynamoDBEndpoint(t)
 	ctx := context.Background()
-	seedDir, seed := seedBundle(t, 600)
-	ddb := openDDB(t)
-	if _, err := migrate.Import(ctx, seedDir, ddb, migrate.Options{StateDir: t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
+	ddb, seed := seededDDB(t, 600)
 	mustEqual(t, seed, ddb)
 	pg := openPG(t)
 	pg2 := openPG(t)
@@ -409,13 +415,8 @@ func TestResumeAfterDeletesInsideDynamoDBPage(t *testing.T) {
 // (a table started now would be split differently); with the same split it resumes.
 func TestSharedScanSplitMismatch(t *testing.T) {
 	testenv.PostgresURL(t)
-	testenv.DynamoDBEndpoint(t)
 	ctx := context.Background()
-	seedDir, _ := seedBundle(t, 100)
-	ddb := openDDB(t)
-	if _, err := migrate.Import(ctx, seedDir, ddb, migrate.Options{StateDir: t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
+	ddb, _ := seededDDB(t, 100)
 	pg := openPG(t)
 	state := t.TempDir()
 	cctx, cancel := context.WithCancel(ctx)
