@@ -118,8 +118,8 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	}
 	if v := q.Get("scan-split"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 256 {
-			return c, fmt.Errorf("%w: dynamodb URL: scan-split %q: want a whole number from 1 to 256", actingweb.ErrInvalid, v)
+		if err != nil || n < 1 || n > MaxScanSplit {
+			return c, fmt.Errorf("%w: dynamodb URL: scan-split %q: want a whole number from 1 to %d", actingweb.ErrInvalid, v, MaxScanSplit)
 		}
 		c.ScanSplit = n
 	}

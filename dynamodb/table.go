@@ -79,7 +79,7 @@ const PreferredPageSize = 5000
 // (missing table, no dynamodb:DescribeTable permission, a network error) the split is 1,
 // silently: the scan reports a missing table, and a scan without a split is only slower.
 func (s *Store) ScanSplit(ctx context.Context, t actingweb.Table, scanners int, sized bool) int {
-	limit := max(1, min(256, maxScanSegments/max(scanners, 1)))
+	limit := max(1, min(MaxScanSplit, maxScanSegments/max(scanners, 1)))
 	if s.cfg.ScanSplit > 0 {
 		return min(s.cfg.ScanSplit, limit)
 	}
@@ -94,6 +94,10 @@ func (s *Store) ScanSplit(ctx context.Context, t actingweb.Table, scanners int, 
 	return int(min(max((*out.Table.ItemCount+per-1)/per, 1), int64(limit)))
 }
 
+// MaxScanSplit is the largest ScanSplit (and URL scan-split): every segment costs at least
+// one request.
+const MaxScanSplit = 256
+
 // maxScanSegments is DynamoDB's largest TotalSegments.
 const maxScanSegments = 1_000_000
 
@@ -102,9 +106,9 @@ const maxScanSegments = 1_000_000
 // it). Its export of the bench data set (1,520,200 items, 1,000,000 of them properties; 4
 // scanners per table, 2 tables at once, 5,000-item pages) took 76 s with 4 segments per table,
 // 43 s with 16, 24 s with 64, 18.1-18.6 s with 256 and 18.0-21.0 s with 1,024; sized by this
-// constant, 17.7-19.2 s at 1,000 items, 18.2-19.6 s at 2,000 and 21.4-22.2 s at 4,000. A segment of 2,000 items is
-// about one 1 MB page on DynamoDB itself, where segments are ranges of partitions and more
-// of them cost only requests, at least one each.
+// constant, 17.7-19.2 s at 1,000 items, 18.2-19.6 s at 2,000 and 21.4-22.2 s at 4,000. A
+// segment of 2,000 items is about one 1 MB page on DynamoDB itself, where segments are ranges
+// of partitions and more of them cost only requests, at least one each.
 const ScanSplitItems = 2000
 
 // Scan streams table t page by page (a paginated DynamoDB Scan, parallel-segment when

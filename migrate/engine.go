@@ -443,9 +443,11 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 			}
 			// machines sharing a scan split by configuration only, and must agree: a table
 			// started now would take the configured split
-			if want := scanSplit(ctx, e.src, t, total, false); o.TotalSegments > 1 && max(c.Split, 1) != want {
-				return fmt.Errorf("checkpoint of %s splits each segment in %d, the source's configuration in %d; resume with the same scan-split on every machine",
-					t, max(c.Split, 1), want)
+			if o.TotalSegments > 1 {
+				if want := scanSplit(ctx, e.src, t, total, false); max(c.Split, 1) != want {
+					return fmt.Errorf("checkpoint of %s splits each segment in %d, the source's configuration in %d; resume with the same scan-split on every machine",
+						t, max(c.Split, 1), want)
+				}
 			}
 			cp = c
 			sum.Resumed = true
@@ -488,11 +490,12 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		}
 		return nil
 	}
-	// Each of the Segments scanners reads its split scan segments one after another (global
-	// number (Segment×Segments + k)×split + j of total×split).
+	// Each of the Segments scanners reads its split scan segments one after another: scanner
+	// k's j-th is global segment (Segment×Segments + k)×split + j of total×split.
+	segOf := func(k, j int) int { return (o.Segment*o.Segments+k)*split + j }
 	for k := 0; k < o.Segments; k++ {
 		for j := 0; j < split; j++ {
-			g := (o.Segment*o.Segments+k)*split + j
+			g := segOf(k, j)
 			st := cp.Segs[g]
 			if st == nil {
 				st = &segmentState{}
@@ -522,7 +525,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		g.Go(func() error {
 			defer scanners.Done()
 			for j := 0; j < split; j++ {
-				seg := (o.Segment*o.Segments+k)*split + j
+				seg := segOf(k, j)
 				if tk := tr.segs[seg]; !tk.st.Done {
 					if err := tr.scan(gctx, seg, tk, total*split, pageSize, ch); err != nil {
 						return err

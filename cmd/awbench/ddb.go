@@ -112,7 +112,8 @@ func runDDBScan(ctx context.Context, args []string) error {
 	return nil
 }
 
-// runDDBWrite measures BatchWriteItem of every item of prefix --src (loaded first, untimed)
+// runDDBWrite measures BatchWriteItem of every item of prefix --src, or of bundle --bundle in
+// its files' order (loaded first, untimed; --shuffle writes each table in a random order)
 // into the nine tables of prefix --dst (created first, untimed): 25 items per request, requests
 // in flight as given by --concurrency, unprocessed items resent until none are left. With a
 // list of concurrencies (--concurrency 8,32) each is measured in turn on freshly created
@@ -121,7 +122,7 @@ func runDDBScan(ctx context.Context, args []string) error {
 func runDDBWrite(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("raw-ddb-write", flag.ContinueOnError)
 	endpoint := fs.String("endpoint", "", "DynamoDB endpoint (default $ACTINGWEB_TEST_DYNAMODB_ENDPOINT)")
-	src := fs.String("src", "", "prefix to read the items from (required)")
+	src := fs.String("src", "", "prefix to read the items from (or --bundle)")
 	dst := fs.String("dst", "", "prefix to write to; its tables are created (required)")
 	concList := fs.String("concurrency", "8", "BatchWriteItem requests in flight (comma-separated list: one run each)")
 	segments := fs.Int("segments", 256, "scan segments per table while loading (DynamoDB Local scans small segments much faster)")
@@ -146,7 +147,6 @@ func runDDBWrite(ctx context.Context, args []string) error {
 		return err
 	}
 	defer to.Close()
-	var mu sync.Mutex
 	items := map[actingweb.Table][]map[string]types.AttributeValue{}
 	var total int64
 	if *bundleDir != "" {
@@ -159,6 +159,7 @@ func runDDBWrite(ctx context.Context, args []string) error {
 			return err
 		}
 		defer from.Close()
+		var mu sync.Mutex
 		if err := scanAll(ctx, from, *segments, 8, 1000, func(t actingweb.Table, page []map[string]types.AttributeValue) {
 			mu.Lock()
 			items[t] = append(items[t], page...)
