@@ -358,13 +358,12 @@ type ScanOptions struct {
 	// AnyOrder says the caller takes the rows in any order, and can start the table again
 	// from its top when a Cursor is refused with ErrStaleCursor. PostgreSQL then reads the
 	// table in physical order (a sequential scan, as pg_dump does; 35-65 % less server CPU
-	// than walking the primary-key index; docs/migration.md) and its cursors name a tuple
-	// position, which a resumption accepts only while no row was inserted or updated and the
-	// table was not rewritten since the first scan began (rows deleted since are just not
-	// read; the test is conservative, see postgres.Store.Scan). A caller must then resume at
-	// page boundaries: a count of rows to skip inside a page would pass over other rows once
-	// some were deleted. A Cursor of either kind resumes in its own order, whatever AnyOrder
-	// says. DynamoDB scans are unordered anyway and ignore it.
+	// than walking the primary-key index; docs/migration.md) and refuses every resumption of
+	// such a scan with ErrStaleCursor: rows written since may lie on either side of a physical
+	// position (postgres.Store.Scan). A caller must resume at page boundaries: a count of rows
+	// to skip inside a page would pass over other rows once some were deleted. A key-order
+	// Cursor resumes in key order, whatever AnyOrder says. DynamoDB scans are unordered anyway,
+	// resume from any of their cursors and ignore it.
 	AnyOrder bool
 	// Retain says the caller keeps some records after it is done with their page (validate's
 	// drill-down keeps the rows of the partitions that differ). Sources that share memory

@@ -674,20 +674,13 @@ func (s *Store) tableErr(t actingweb.Table, what string, err error) error {
 }
 
 // scanCursor is the Page.Cursor of Scan, JSON. A key-order scan's cursor is
-// {"t": table, "k": [primary key values of the page's last row]}. A physical-order scan's
-// (ScanOptions.AnyOrder) is {"t": table, "p": [block, offset] of the page's last tuple,
-// "f": the table's file node, "r": its OID, "d": the database's OID, "x": the first scan's
-// snapshot xmin as a 64-bit transaction id}: a resumption checks that the table is the same
-// file of the same table and that no live tuple was written by a transaction at or after x
-// (physicalStale), since either would move rows across the position.
+// {"t": table, "k": [primary key values of the page's last row]}; a physical-order scan's
+// (ScanOptions.AnyOrder) is {"t": table, "n": rows read so far}, which names no position a
+// later scan could continue from (see Scan).
 type scanCursor struct {
 	T string   `json:"t"`
 	K []string `json:"k,omitempty"`
-	P []uint64 `json:"p,omitempty"`
-	F uint32   `json:"f,omitempty"` // file node
-	R uint32   `json:"r,omitempty"` // relation OID
-	D uint32   `json:"d,omitempty"` // database OID
-	X int64    `json:"x,omitempty"`
+	N int64    `json:"n,omitempty"`
 }
 
 // Count returns the exact number of rows of t (SELECT count(*)).
@@ -709,35 +702,27 @@ func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 // hash segments.
 func (s *Store) MaxSegments() int { return 1 }
 
-// rowScanner is what a tableSpec's scan reads a row with (pgx.Rows, or trimmedRow).
+// rowScanner is what a tableSpec's scan reads a row with (pgx.Rows).
 type rowScanner interface{ Scan(dest ...any) error }
-
-// trimmedRow scans the first n columns of the current row (a physical-order scan's last
-// column is the tuple's ctid).
-type trimmedRow struct {
-	rows pgx.Rows
-	n    int
-}
-
-func (r trimmedRow) Scan(dest ...any) error {
-	return pgx.ScanRow(r.rows.Conn().TypeMap(), r.rows.FieldDescriptions()[:r.n], r.rows.RawValues()[:r.n], dest...)
-}
 
 // Scan streams table t to fn, PageSize rows per page (DefaultPageSize when unset); a page
 // also ends once its rows hold actingweb.MaxPageBytes. The rows of one call are read by one
 // streaming query in one read-only transaction (one snapshot); an empty table yields a single
-// empty page with Last set. Each page carries a Cursor (scanCursor) and a scan started with it
-// resumes after the page's last row.
+// empty page with Last set. Each page carries a Cursor (scanCursor).
 //
 // Without ScanOptions.AnyOrder the rows come in primary-key order (the columns' collation, the
-// order of the primary-key index), read by a walk of that index. With it they come in
-// physical order, read by a sequential scan (a TID range scan when resuming, PostgreSQL 14 and
-// later); a resumption fails with actingweb.ErrStaleCursor when the table was rewritten
-// (VACUUM FULL, CLUSTER, TRUNCATE) or recreated, or a live row may have been inserted or
-// updated since the first scan began (physicalStale), and otherwise reads the rows after the
-// cursor's tuple that still exist. A table without a file of its own (partitioned) is read in
-// key order. Segment i of TotalSegments N holds the rows whose owner column (id; actor_id
-// for property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments are disjoint and
+// order of the primary-key index), read by a walk of that index, and a scan started with a
+// page's Cursor resumes after the page's last row, whatever was written since.
+//
+// With AnyOrder they come in physical order, read by a sequential scan as pg_dump does (35-65 %
+// less server CPU than the index walk; docs/migration.md). Such a position cannot be resumed
+// safely on a live server: rows inserted or updated since may land on either side of it, and
+// telling whether any were needs a transaction horizon that any long transaction anywhere in
+// the cluster holds back. A scan started with a physical-order Cursor therefore fails with
+// actingweb.ErrStaleCursor, and the caller reads the table again from its start.
+//
+// Segment i of TotalSegments N holds the rows whose owner column (id; actor_id for
+// property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments are disjoint and
 // together cover the table.
 func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
 	sp, err := spec(t)
@@ -752,10 +737,14 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	var cur scanCursor
 	if opts.Cursor != "" {
 		err := json.Unmarshal([]byte(opts.Cursor), &cur)
-		physical = err == nil && len(cur.P) > 0
-		if err != nil || cur.T != string(t) || (!physical && len(cur.K) != len(sp.pk)) || (physical && (len(cur.P) != 2 || cur.F == 0)) {
+		if err != nil || cur.T != string(t) || (cur.N == 0 && len(cur.K) != len(sp.pk)) {
 			return fmt.Errorf("postgres: scan %s: %w: cursor %q is not a cursor of this table", t, actingweb.ErrInvalid, opts.Cursor)
 		}
+		if cur.N > 0 {
+			return fmt.Errorf("postgres: scan %s.%s: %w (a physical-order position, after %d rows, is not resumed: rows written since may lie on either side of it; read the table again from its start)",
+				s.schema, t, actingweb.ErrStaleCursor, cur.N)
+		}
+		physical = false
 	}
 	if opts.TotalSegments > 1 && (opts.Segment < 0 || opts.Segment >= opts.TotalSegments) {
 		return fmt.Errorf("postgres: scan %s: %w: segment %d of %d", t, actingweb.ErrInvalid, opts.Segment, opts.TotalSegments)
@@ -766,17 +755,13 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	// (left to itself the planner may sort instead, a parallel one on the bench data set's
 	// attributes and subscription_diffs, whose rows are in key order on disk anyway: that
 	// holds the rows back until the whole table is sorted, spills to disk beyond work_mem and
-	// cost a third more server CPU for attributes). Physical order: repeatable read, so the
-	// snapshot whose xmin the cursors carry is the scan's; a sequential scan that starts at
-	// the first block (synchronize_seqscans off) and one process (no parallel workers), whose
-	// order the loop below checks.
-	txo := pgx.TxOptions{AccessMode: pgx.ReadOnly}
+	// cost a third more server CPU for attributes). Physical order: a sequential scan in one
+	// process (no parallel workers: the client needs the other core).
 	set := "SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0"
 	if physical {
-		txo.IsoLevel = pgx.RepeatableRead
-		set = "SET LOCAL synchronize_seqscans = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = on; SET LOCAL enable_tidscan = on"
+		set = "SET LOCAL max_parallel_workers_per_gather = 0"
 	}
-	tx, err := s.pool.BeginTx(ctx, txo)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return s.tableErr(t, "scan", err)
 	}
@@ -787,45 +772,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 
 	var where []string
 	var args []any
-	cols := quoteList(sp.cols)
-	if physical {
-		// The lock (the one the scan takes anyway, taken first) keeps TRUNCATE, VACUUM FULL
-		// and CLUSTER from swapping the table's file between this query and the scan.
-		if _, err := tx.Exec(ctx, "LOCK TABLE "+s.qtable(t)+" IN ACCESS SHARE MODE"); err != nil {
-			return s.tableErr(t, "scan", err)
-		}
-		var id scanCursor
-		var node *uint32
-		var next int64
-		if err := tx.QueryRow(ctx, `SELECT $1::regclass::oid, pg_relation_filenode($1::regclass),
-				(SELECT oid FROM pg_database WHERE datname = current_database()),
-				txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot())`,
-			s.qtable(t)).Scan(&id.R, &node, &id.D, &id.X, &next); err != nil {
-			return s.tableErr(t, "scan", err)
-		}
-		if node != nil {
-			id.F = *node
-		}
-		switch {
-		case opts.Cursor != "":
-			if err := s.physicalStale(ctx, tx, t, cur, id, next); err != nil {
-				return err
-			}
-			id.X = cur.X // the first scan's: the rows before the cursor were read in its snapshot
-			args = append(args, fmt.Sprintf("(%d,%d)", cur.P[0], cur.P[1]))
-			where = append(where, "ctid > $1::tid")
-		case node == nil: // no file of its own (a partitioned table): key order
-			physical = false
-			if _, err := tx.Exec(ctx, "SET LOCAL enable_sort = off"); err != nil {
-				return s.tableErr(t, "scan", err)
-			}
-		}
-		id.T, id.P = string(t), cur.P
-		cur = id
-	}
-	if physical {
-		cols += ", ctid"
-	} else if opts.Cursor != "" {
+	if opts.Cursor != "" {
 		ph := make([]string, len(cur.K))
 		for i, k := range cur.K {
 			args = append(args, k)
@@ -838,7 +785,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		where = append(where, fmt.Sprintf("abs(hashtext(%s)::bigint) %% $%d = $%d",
 			pgx.Identifier{sp.owner}.Sanitize(), len(args)-1, len(args)))
 	}
-	q := "SELECT " + cols + " FROM " + s.qtable(t)
+	q := "SELECT " + quoteList(sp.cols) + " FROM " + s.qtable(t)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -853,17 +800,13 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	page := make([]actingweb.Record, 0, min(pageSize, 10000))
 	cursor := opts.Cursor
 	var last actingweb.Record
-	var tid [2]uint64 // the last row's (block, offset) in a physical-order scan
-	if physical && cur.P != nil {
-		tid = [2]uint64(cur.P)
-	}
+	var read int64 // rows read, for a physical-order cursor
 	emit := func(isLast bool) error {
 		switch {
 		case physical && len(page) > 0:
-			cur.P = tid[:]
-			b, _ := json.Marshal(cur)
+			b, _ := json.Marshal(scanCursor{T: string(t), N: read})
 			cursor = string(b)
-		case last != nil:
+		case !physical && last != nil:
 			b, _ := json.Marshal(scanCursor{T: string(t), K: sp.keyOf(last)})
 			cursor = string(b)
 		}
@@ -873,10 +816,6 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	}
 	n := len(sp.cols)
 	raw := rawRow{own: opts.Retain}
-	var scanner rowScanner = rows
-	if physical {
-		scanner = trimmedRow{rows: rows, n: n}
-	}
 	pageBytes := 0 // bytes of the page's rows as received
 	for rows.Next() {
 		if len(page) == pageSize || pageBytes >= actingweb.MaxPageBytes {
@@ -892,85 +831,24 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		for _, v := range vals {
 			pageBytes += len(v)
 		}
-		if physical {
-			next, err := decodeTID(rows.FieldDescriptions()[n], vals[n])
-			if err == nil && (next[0] < tid[0] || next[0] == tid[0] && next[1] <= tid[1]) { // offsets start at 1
-				err = fmt.Errorf("tuple (%d,%d) came after (%d,%d): the rows are not in physical order", next[0], next[1], tid[0], tid[1])
-			}
-			if err != nil {
-				return s.tableErr(t, "scan", err)
-			}
-			tid = next
-			vals = vals[:n]
-		}
 		raw.load(vals)
 		var r actingweb.Record
 		if raw.ok {
 			r, raw.ok = sp.decode(&raw)
 		}
 		if !raw.ok {
-			if r, err = sp.scan(scanner); err != nil {
+			if r, err = sp.scan(rows); err != nil {
 				return s.tableErr(t, "scan", err)
 			}
 		}
 		page = append(page, r)
 		last = r
+		read++
 	}
 	if err := rows.Err(); err != nil {
 		return s.tableErr(t, "scan", err)
 	}
 	return emit(true)
-}
-
-// decodeTID reads a tid value (ctid) in binary (block uint32, offset uint16) or text
-// ("(block,offset)") format.
-func decodeTID(fd pgconn.FieldDescription, v []byte) ([2]uint64, error) {
-	if fd.Format == pgx.BinaryFormatCode && len(v) == 6 {
-		return [2]uint64{uint64(binary.BigEndian.Uint32(v)), uint64(binary.BigEndian.Uint16(v[4:]))}, nil
-	}
-	var b, o uint64
-	if _, err := fmt.Sscanf(string(v), "(%d,%d)", &b, &o); err != nil {
-		return [2]uint64{}, fmt.Errorf("ctid %q: %w", v, err)
-	}
-	return [2]uint64{b, o}, nil
-}
-
-// physicalStale refuses the cursor c of a physical-order scan of t (actingweb.ErrStaleCursor)
-// unless the rows after its position are the rows that scan had still to read, less those
-// deleted since: now (the file node, OID and database OID of t as the resumption finds them)
-// must equal the cursor's (a rewrite moves every tuple; a recreated table or database is
-// another one), and no live tuple may have been written by a transaction at or after the
-// cursor's snapshot xmin (an insert or update writes a new tuple, which may land before or
-// after the position). That xmin is the oldest transaction running anywhere in the cluster
-// when the first scan began, because a subtransaction's id is not in a snapshot's list of
-// running ones: a transaction that stays open across the start of an export makes its
-// resumption start the table again. Tuple xmins are 32-bit and wrap: "at or after x" is
-// (xmin - x) mod 2^32 < next - x, next being the current snapshot's xmax; xmins 0-2 (invalid,
-// bootstrap, frozen) are old. A negative next - x (transaction ids went back: another cluster)
-// or one of 2^32 or more is stale; an old tuple whose xmin falls in the window after a wrap
-// (more than 2^32 transactions old) only costs a needless restart. This is one sequential scan
-// of t, done once per resumption.
-func (s *Store) physicalStale(ctx context.Context, tx pgx.Tx, t actingweb.Table, c, now scanCursor, next int64) error {
-	if now.F != c.F || now.R != c.R || now.D != c.D {
-		return fmt.Errorf("postgres: scan %s.%s: %w (the table was rewritten or recreated: file node %d, OID %d, database %d; the cursor's %d, %d, %d)",
-			s.schema, t, actingweb.ErrStaleCursor, now.F, now.R, now.D, c.F, c.R, c.D)
-	}
-	span := next - c.X
-	if span < 0 || span >= 1<<32 {
-		// < 0: transaction ids went back (another cluster); >= 2^32: the window wrapped
-		return fmt.Errorf("postgres: scan %s.%s: %w (%d transactions since the cursor's scan began)", s.schema, t, actingweb.ErrStaleCursor, span)
-	}
-	var written bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+s.qtable(t)+
-		` WHERE xmin::text::bigint > 2 AND ((xmin::text::bigint - $1) % 4294967296 + 4294967296) % 4294967296 < $2)`,
-		c.X%(1<<32), span).Scan(&written)
-	if err != nil {
-		return s.tableErr(t, "scan", err)
-	}
-	if written {
-		return fmt.Errorf("postgres: scan %s.%s: %w (rows were written since the cursor's scan began)", s.schema, t, actingweb.ErrStaleCursor)
-	}
-	return nil
 }
 
 // PreferredBatchSize is the batch size the migrate engine uses for writes into PostgreSQL
