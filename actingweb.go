@@ -127,4 +127,6 @@ var (
 	// table (rows were written or the table was rewritten since it was taken); the table
 	// must be scanned again from its start (ScanOptions.AnyOrder).
 	ErrStaleCursor = errors.New("stale scan cursor")
+	// ErrLocked: a lock on a store or a state directory is held by another run (Locker).
+	ErrLocked = errors.New("another run is in progress")
 )

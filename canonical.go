@@ -288,10 +288,54 @@ var SecretFields = map[Table]map[string]bool{
 	TablePeerTrustees: {"passphrase": true},
 }
 
+// SecretAttributeWords are the words that mark an attribute row as holding a secret in its
+// data: upstream keeps OAuth access and refresh tokens, authorization codes, client
+// registrations (client secrets), sessions, nonces and verification tokens in attribute
+// buckets (e.g. _access_token_index, _refresh_token_index, _auth_code_index, _client_index,
+// _oauth_sessions, _oauth_state_nonces, _apple_exchange_tickets, _email_verify_tokens,
+// spa_access_tokens, spa_refresh_tokens; names such as oauth_tokens:<peer> in _internal; the
+// global owner _actingweb_oauth2; data-model.md §9). See SecretAttribute.
+var SecretAttributeWords = []string{"token", "auth", "secret", "passw", "passphrase", "credential",
+	"session", "nonce", "ticket", "client", "key", "cookie", "jwt", "bearer"}
+
+// SecretAttribute reports whether the data of the attribute row (owner id, bucket, name) may
+// hold a secret and so must never be shown: when the owner id, the bucket or the name
+// contains one of SecretAttributeWords, case-insensitively ("oauth" is covered by "auth").
+// The rule errs on the safe side: a bucket named "author" is hidden too.
+func SecretAttribute(owner, bucket, name string) bool {
+	for _, s := range [...]string{bucket, name, owner} {
+		l := strings.ToLower(s)
+		for _, w := range SecretAttributeWords {
+			if strings.Contains(l, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// secretData reports whether field name of records a and b must be hidden beyond
+// SecretFields: attribute data in a secret-bearing row (SecretAttribute) on either side.
+func secretData(a, b Record, name string) bool {
+	if name != "data" {
+		return false
+	}
+	for _, r := range [...]Record{a, b} {
+		if at, ok := r.(*Attribute); ok && SecretAttribute(at.ID, at.Bucket, at.Name) {
+			return true
+		}
+	}
+	return false
+}
+
 // FieldDiff is one field that differs between two records of the same key.
 type FieldDiff struct {
 	Field string // JSON field name
-	A, B  string // rendered values ("<absent>" for nil); "<secret>" for secret fields
+	// A and B are the rendered values ("<absent>" for nil), safe to print (Printable): strings
+	// quoted as Go does, JSON payloads with their control, line-separator and bidirectional
+	// formatting characters escaped. Secret fields (SecretFields, and attribute data of
+	// SecretAttribute rows) are "<secret>" on both sides: that they differ, never a value.
+	A, B string
 }
 
 // CompareRecords compares the canonical forms of a and b field by field and returns the fields
@@ -308,7 +352,7 @@ func CompareRecords(a, b Record) []FieldDiff {
 		if x == y {
 			continue
 		}
-		if secrets[name] {
+		if secrets[name] || secretData(a, b, name) {
 			x, y = "<secret>", "<secret>"
 		}
 		out = append(out, FieldDiff{Field: name, A: x, B: y})
@@ -330,7 +374,7 @@ func renderField(v reflect.Value) string {
 		if x == nil {
 			return "<absent>"
 		}
-		return string(x)
+		return Printable(string(x))
 	case string:
 		return fmt.Sprintf("%q", x)
 	}

@@ -221,8 +221,10 @@ func (r *Subscription) Owner() string           { return r.ID }
 func (r *SubscriptionDiff) Owner() string       { return r.ID }
 func (r *SubscriptionSuspension) Owner() string { return r.ID }
 
-// KeyString renders a Record.Key for people: parts joined by ' / '.
-func KeyString(key string) string { return strings.ReplaceAll(key, KeySep, " / ") }
+// KeyString renders a Record.Key for people: parts joined by ' / ', control, line-separator
+// and bidirectional formatting characters escaped (Printable), so a key never splits a line
+// or reorders what a terminal shows.
+func KeyString(key string) string { return Printable(strings.ReplaceAll(key, KeySep, " / ")) }
 
 // Drift describes a composite key that disagrees with the fields it was built from
 // (bucket_name vs bucket:name, peer_sub_id vs peerid:subid, subid_seqnr vs subid:seqnr, §5.1),

@@ -450,3 +450,26 @@ type SchemaStatus struct {
 	Missing  []string // missing tables or steps
 	Notes    []string // anything else worth saying (e.g. TTL disabled, PROVISIONED billing)
 }
+
+// Locker is implemented by stores that can hold a named lock for the length of a run, so that
+// two migrations never write into the same store at once (PostgreSQL: a session advisory
+// lock on a connection of its own; DynamoDB: a lease item in the bookkeeping table,
+// renewed while the lock is held). name says what is locked ("migrate", or "migrate share K
+// of N" for a scan shared between machines); holder describes the run for the refusal another
+// run gets (host, pid, operation, start time; never a secret); runID names the run, so a
+// resume of a run killed with SIGKILL takes over a lease the dead process still appears to
+// hold instead of waiting for it to expire. A lock held by another run fails with an error
+// wrapping ErrLocked that names its holder.
+type Locker interface {
+	Lock(ctx context.Context, name, holder, runID string) (Lock, error)
+}
+
+// Lock is a lock a Locker granted.
+type Lock interface {
+	// Lost is closed when the lock was lost while held (connection gone, lease taken over
+	// after it expired); Err then says why.
+	Lost() <-chan struct{}
+	Err() error
+	// Release gives the lock up; later calls do nothing.
+	Release(ctx context.Context) error
+}

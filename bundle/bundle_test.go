@@ -113,7 +113,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("count %d", n)
 				}
 			}
-			if err := r.Verify(context.Background()); err != nil {
+			if _, err := r.Verify(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := Create(dir, WriterOptions{}); !errors.Is(err, os.ErrExist) {

@@ -20,15 +20,20 @@ import (
 )
 
 // DecodeRecord decodes one canonical record of table t from a JSON object (one bundle line):
-// unknown fields, wrong types and missing required fields (empty id or key parts, zero
-// required timestamps) are errors wrapping actingweb.ErrInvalid. When only required fields
-// are missing, the decoded record is returned with the error (for the reject's key).
+// invalid UTF-8 anywhere in the line (never replaced by U+FFFD), unknown fields, wrong types
+// and missing required fields (empty id or key parts, zero required timestamps) are errors
+// wrapping actingweb.ErrInvalid. When only required fields are missing, the decoded record is
+// returned with the error (for the reject's key).
 func DecodeRecord(t actingweb.Table, line []byte) (actingweb.Record, error) {
 	return decodeRecord(t, line, nil)
 }
 
-// decodeRecord is DecodeRecord with the reader's decoder state d (nil: none).
+// decodeRecord is DecodeRecord with the reader's decoder state d (nil: none). Every line of
+// a bundle passes here, so the UTF-8 check covers the fast and the encoding/json paths.
 func decodeRecord(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Record, error) {
+	if err := checkUTF8(line); err != nil {
+		return nil, err
+	}
 	if r, ok := decodeFast(t, line, d); ok {
 		if err := CheckRequired(r); err != nil {
 			return r, err // the record is returned for the reject's key
@@ -158,8 +163,12 @@ var upstreamTimeLayouts = []string{
 
 // decodeUpstream decodes one element of an upstream <table>.json array: field names are mapped
 // to bundle names (desc_text → desc, peer_type → type, actor_id → id), derived fields dropped,
-// Python timestamps (naive = UTC) converted; anything left unknown is an error.
+// Python timestamps (naive = UTC) converted; anything left unknown is an error, as is invalid
+// UTF-8 (the offset is then within the element).
 func decodeUpstream(t actingweb.Table, raw []byte) (actingweb.Record, error) {
+	if err := checkUTF8(raw); err != nil { // before json.Unmarshal replaces it in names
+		return nil, err
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, fmt.Errorf("%w: %s", actingweb.ErrInvalid, jsonErr(err))

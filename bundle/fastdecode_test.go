@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -36,12 +37,16 @@ func checkDecodeEquiv(t *testing.T, tb actingweb.Table, line []byte) bool {
 			t.Fatalf("%s: %q:\nfast    %#v\ngeneric %#v", tb, line, fast, g)
 		}
 	}
-	// DecodeRecord against the generic path spelled out
+	// DecodeRecord against the generic path spelled out: invalid UTF-8 is refused before
+	// either path (encoding/json would replace it with U+FFFD)
 	var want actingweb.Record
 	var werr error
-	if gerr != nil {
+	switch {
+	case !utf8.Valid(line):
+		werr = checkUTF8(line)
+	case gerr != nil:
 		werr = gerr
-	} else {
+	default:
 		want, werr = g, CheckRequired(g)
 	}
 	got, err := DecodeRecord(tb, line)
@@ -368,6 +373,9 @@ func TestStringBlockBoundaries(t *testing.T) {
 					Value *string `json:"value"`
 				}
 				wantErr := json.Unmarshal(line, &want)
+				if !utf8.Valid(line) {
+					wantErr = errors.New("invalid UTF-8") // refused, never replaced
+				}
 				rec, err := DecodeRecord(actingweb.TableProperties, line)
 				if (err != nil) != (wantErr != nil) {
 					t.Fatalf("%q: error %v, encoding/json %v", line, err, wantErr)

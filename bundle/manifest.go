@@ -61,12 +61,18 @@ var ErrFormat = errors.New("bundle format error")
 
 // ReadManifest reads and checks dir/manifest.json. A missing manifest returns an error
 // wrapping os.ErrNotExist.
+// The manifest must be a regular file (not a symbolic link) that others cannot write, as for
+// Open with default ReaderOptions.
 func ReadManifest(dir string) (*Manifest, error) {
-	p := filepath.Join(dir, ManifestFile)
-	b, err := os.ReadFile(p)
+	b, err := readManifestBytes(dir, ReaderOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: read manifest: %w", dir, err)
+		return nil, err
 	}
+	return parseManifest(filepath.Join(dir, ManifestFile), b)
+}
+
+// parseManifest decodes and checks the manifest bytes b read from path p.
+func parseManifest(p string, b []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, p, err)

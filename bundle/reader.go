@@ -25,7 +25,9 @@ import (
 // concurrent scans of different tables.
 type Reader struct {
 	dir      string
+	opts     ReaderOptions
 	manifest *Manifest
+	digest   string // Digest
 	files    map[actingweb.Table]tableSource
 }
 
@@ -33,28 +35,48 @@ type tableSource struct {
 	path     string
 	name     string
 	gz       bool
-	upstream bool       // a JSON array file of upstream's export
-	entry    *TableFile // manifest entry (nil for upstream files)
+	upstream bool        // a JSON array file of upstream's export
+	entry    *TableFile  // manifest entry (nil for upstream files)
+	info     os.FileInfo // the file as Open found it (os.Lstat)
 }
 
-// Open opens the bundle in dir: with a manifest.json, the manifest is checked (format,
+// Open opens the bundle in dir with the default ReaderOptions (OpenWith).
+func Open(dir string) (*Reader, error) { return OpenWith(dir, ReaderOptions{}) }
+
+// OpenWith opens the bundle in dir: with a manifest.json, the manifest is checked (format,
 // format_version, known tables, files present); without one, the directory must hold
 // upstream's <table>.json array files (an incomplete bundle — .jsonl files without a
-// manifest, i.e. an interrupted export — is refused).
-func Open(dir string) (*Reader, error) {
-	r := &Reader{dir: dir, files: map[actingweb.Table]tableSource{}}
-	m, err := ReadManifest(dir)
+// manifest, i.e. an interrupted export — is refused). manifest.json and every table file must
+// be regular files directly inside dir (no symbolic links, devices, FIFOs or directories), and
+// neither they nor dir may be writable by others unless o.AllowWorldWritable; otherwise the
+// error wraps ErrFormat and names the file. For upstream array files, OpenWith reads each
+// file once to compute Digest. Table contents are checked by Verify and Scan.
+func OpenWith(dir string, o ReaderOptions) (*Reader, error) {
+	r := &Reader{dir: dir, opts: o, files: map[actingweb.Table]tableSource{}}
+	if err := checkDir(dir, o); err != nil {
+		return nil, err
+	}
+	mb, err := readManifestBytes(dir, o)
 	switch {
 	case err == nil:
+		m, err := parseManifest(filepath.Join(dir, ManifestFile), mb)
+		if err != nil {
+			return nil, err
+		}
 		r.manifest = m
+		sum := sha256.Sum256(mb)
+		r.digest = hex.EncodeToString(sum[:])
 		for name, tf := range m.Tables {
 			t, _ := actingweb.ParseTable(name)
 			tf := tf
-			p := filepath.Join(dir, tf.File)
-			if _, err := os.Stat(p); err != nil {
-				return nil, fmt.Errorf("%w: bundle %s: table %s: %v", ErrFormat, dir, name, err)
+			st, err := checkFile(dir, tf.File, o)
+			if err != nil {
+				if errors.Is(err, ErrFormat) {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%w: table %s: %v: the bundle is incomplete; export again", ErrFormat, name, err)
 			}
-			r.files[t] = tableSource{path: p, name: tf.File, gz: tf.Compressed, entry: &tf}
+			r.files[t] = tableSource{path: filepath.Join(dir, tf.File), name: tf.File, gz: tf.Compressed, entry: &tf, info: st}
 		}
 		return r, nil
 	case !errors.Is(err, os.ErrNotExist):
@@ -91,7 +113,11 @@ func Open(dir string) (*Reader, error) {
 		if _, dup := r.files[t]; dup {
 			return nil, fmt.Errorf("%w: bundle %s: two files for table %s", ErrFormat, dir, t)
 		}
-		r.files[t] = tableSource{path: filepath.Join(dir, n), name: n, upstream: true}
+		st, err := checkFile(dir, n, o)
+		if err != nil {
+			return nil, err
+		}
+		r.files[t] = tableSource{path: filepath.Join(dir, n), name: n, upstream: true, info: st}
 	}
 	if len(r.files) == 0 {
 		if partial {
@@ -99,8 +125,18 @@ func Open(dir string) (*Reader, error) {
 		}
 		return nil, fmt.Errorf("%w: %s holds neither a manifest.json nor upstream <table>.json files", ErrFormat, dir)
 	}
+	if r.digest, err = r.upstreamDigest(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
+
+// Digest identifies what this Reader reads, as lowercase hex SHA-256: for a bundle, of the
+// manifest.json bytes Open read (the manifest holds every table file's SHA-256 and row count,
+// which Verify and Scan hold the files to); for upstream array files, of the files' names and
+// contents (see upstreamDigest), computed by OpenWith in one pass over them. A resumed run
+// can compare it with the digest stored at its start to refuse another bundle.
+func (r *Reader) Digest() string { return r.digest }
 
 // Manifest returns the bundle's manifest, nil for upstream array files.
 func (r *Reader) Manifest() *Manifest { return r.manifest }
@@ -212,6 +248,9 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 	if err != nil {
 		return err
 	}
+	if err := r.recheck(ts); err != nil {
+		return err
+	}
 	// Direct reads (internal/blockio): a bundle is read once, and a bundle not in the page
 	// cache would otherwise cost more kernel CPU to cache than the decoding of its lines.
 	f, err := blockio.OpenReader(ts.path)
@@ -251,6 +290,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 		rd = io.TeeReader(f, h)
 	}
 	br := bufio.NewReaderSize(rd, 256<<10)
+	maxLine := r.opts.maxLine()
 	var scratch []byte
 	page := actingweb.Page{}
 	pageBytes := 0 // line bytes in page
@@ -267,22 +307,44 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// A line is read in slices of the bufio buffer; one longer than maxLine keeps only
+		// its first maxLine+1 bytes (memory stays bounded) and becomes a reject.
 		b, rerr := br.ReadSlice('\n')
+		size := int64(len(b)) // the line's bytes, newline included
 		if rerr == bufio.ErrBufferFull {
 			scratch = append(scratch[:0], b...)
 			for rerr == bufio.ErrBufferFull {
 				b, rerr = br.ReadSlice('\n')
-				scratch = append(scratch, b...)
+				size += int64(len(b))
+				if room := maxLine + 1 - len(scratch); room > 0 {
+					scratch = append(scratch, b[:min(len(b), room)]...)
+				}
 			}
 			b = scratch
 		}
 		if rerr != nil && rerr != io.EOF {
 			return fmt.Errorf("%w: %s line %d: %v", ErrFormat, ts.name, line+1, rerr)
 		}
-		if len(b) > 0 {
-			off += int64(len(b))
+		if size > 0 {
+			off += size
 			line++
-			if line > skipLines {
+			length := size // without the newline (ReadSlice found one when rerr is nil)
+			if rerr == nil {
+				length--
+			}
+			if line > skipLines && length > int64(maxLine) {
+				raw := b[:min(len(b), rejectRawPrefix)]
+				page.Rejects = append(page.Rejects, actingweb.Reject{Table: t, Raw: string(raw),
+					Reason: fmt.Sprintf("%s:%d: %v: the line is %d bytes, longer than the limit of %d (raise it with --max-line-bytes if the target can hold such a row; the reject keeps its first %d bytes)",
+						ts.name, line, actingweb.ErrInvalid, length, maxLine, len(raw))})
+				pageBytes += len(raw)
+				if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= actingweb.MaxPageBytes {
+					if err := emit(false); err != nil {
+						return err
+					}
+					pageBytes = 0
+				}
+			} else if line > skipLines {
 				content := b
 				if content[len(content)-1] == '\n' {
 					content = content[:len(content)-1]
@@ -309,6 +371,9 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 					}
 				}
 			}
+		}
+		if cap(scratch) > 4<<20 {
+			scratch = nil // a long line's buffer is not kept for the rest of the file
 		}
 		if rerr == io.EOF {
 			break
@@ -341,28 +406,12 @@ func (r *Reader) check(ts tableSource, lines int64, h hash.Hash) error {
 		return nil
 	}
 	if lines != ts.entry.Rows {
-		return fmt.Errorf("%w: %s has %d lines, the manifest says %d: the file was changed or truncated", ErrFormat, ts.name, lines, ts.entry.Rows)
+		return fmt.Errorf("%w: bundle %s: %s has %d lines, the manifest says %d: the bundle was changed or damaged since the export; export again",
+			ErrFormat, r.dir, ts.name, lines, ts.entry.Rows)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != ts.entry.SHA256 {
-		return fmt.Errorf("%w: %s: SHA-256 %s differs from the manifest's %s: the file was changed", ErrFormat, ts.name, got, ts.entry.SHA256)
-	}
-	return nil
-}
-
-// Verify reads every table file and checks row counts and SHA-256 against the manifest,
-// without decoding records. Upstream array files are only checked for JSON syntax.
-func (r *Reader) Verify(ctx context.Context) error {
-	for _, t := range r.Tables() {
-		ts := r.files[t]
-		if ts.upstream {
-			if _, err := r.Count(ctx, t); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := r.Scan(ctx, t, actingweb.ScanOptions{PageSize: 1 << 30}, func(actingweb.Page) error { return ctx.Err() }); err != nil {
-			return err
-		}
+		return fmt.Errorf("%w: bundle %s: %s has SHA-256 %s, the manifest says %s: the bundle was changed or damaged since the export; export again",
+			ErrFormat, r.dir, ts.name, got, ts.entry.SHA256)
 	}
 	return nil
 }
@@ -371,14 +420,30 @@ func (r *Reader) Verify(ctx context.Context) error {
 // file is never loaded whole). The cursor is the number of elements consumed. Elements that
 // cannot be mapped become rejects at "file:element N"; broken JSON syntax stops the scan.
 func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSource, skip int64, pageSize int, fn func(actingweb.Page) error, count func()) error {
+	if err := r.recheck(ts); err != nil {
+		return err
+	}
 	f, err := os.Open(ts.path)
 	if err != nil {
 		return fmt.Errorf("bundle %s: table %s: %w", r.dir, t, err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 256<<10))
+	// The decoder holds a whole element in memory: the bytes it may take beyond the end of
+	// the last element are bounded (a longer element cannot be skipped: it stops the scan).
+	maxLine := r.opts.maxLine()
+	br := &boundedReader{r: bufio.NewReaderSize(f, 256<<10), limit: int64(maxLine) + 64<<10}
+	dec := json.NewDecoder(br)
+	tooLong := func(err error, n int64) error {
+		if errors.Is(err, errElementTooLong) {
+			return fmt.Errorf("%w: %s element %d is longer than the limit of %d bytes: raise it with --max-line-bytes, or fix the file", ErrFormat, ts.name, n, maxLine)
+		}
+		return nil
+	}
 	tok, err := dec.Token()
 	if err != nil {
+		if e := tooLong(err, 1); e != nil {
+			return e
+		}
 		return fmt.Errorf("%w: %s: %v", ErrFormat, ts.name, err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
@@ -393,9 +458,16 @@ func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSourc
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
+			if e := tooLong(err, n+1); e != nil {
+				return e
+			}
 			return fmt.Errorf("%w: %s element %d: %v", ErrFormat, ts.name, n+1, err)
 		}
+		br.base = dec.InputOffset()
 		n++
+		if len(raw) > maxLine {
+			return tooLong(errElementTooLong, n)
+		}
 		if count != nil {
 			count()
 			continue
@@ -426,4 +498,28 @@ func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSourc
 	page.Cursor = strconv.FormatInt(n, 10)
 	page.Last = true
 	return fn(page)
+}
+
+var errElementTooLong = errors.New("array element too long")
+
+// boundedReader lets a json.Decoder read at most limit bytes beyond base (the input offset
+// of the end of the last element decoded), then fails with errElementTooLong.
+type boundedReader struct {
+	r     io.Reader
+	n     int64 // bytes returned so far
+	base  int64
+	limit int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	room := b.base + b.limit - b.n
+	if room <= 0 {
+		return 0, errElementTooLong
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
 }

@@ -6,11 +6,15 @@ package dynamodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +24,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
 	actingweb "github.com/actingweb/actingweb-go"
@@ -45,6 +50,12 @@ type Config struct {
 	// RequestTimeout bounds one HTTP attempt (default 60 s), so a connection that goes silent
 	// (a hung load balancer) fails the attempt and is retried instead of hanging the caller.
 	RequestTimeout time.Duration
+	// ConnectTimeout is the deadline of Open's first contact with DynamoDB (AWS_CONNECT_TIMEOUT
+	// or URL connect-timeout, seconds; default DefaultConnectTimeout): a DescribeTable of the
+	// actors table, which must get an answer (a missing table is one) in that time. A refused
+	// connection fails it at once, without retries. It also caps the TCP connect of every
+	// request (at most DialTimeout).
+	ConnectTimeout time.Duration
 	// ScanSplit fixes Store.ScanSplit (URL scan-split, 1-256): how many scan segments each
 	// scanner of a migration or validation reads in turn. 0 = sized by the table's item count.
 	ScanSplit int
@@ -52,8 +63,9 @@ type Config struct {
 	Lookup actingweb.LookupConfig
 }
 
-// ConfigFromEnv reads AWS_DB_PREFIX, AWS_DEFAULT_REGION, AWS_DB_HOST, AWS_PROFILE and the
-// lookup settings (§2.2, §2.4). Credentials come from the SDK's default chain.
+// ConfigFromEnv reads AWS_DB_PREFIX, AWS_DEFAULT_REGION, AWS_DB_HOST, AWS_PROFILE,
+// AWS_MAX_ATTEMPTS, AWS_CONNECT_TIMEOUT and the lookup settings (§2.2, §2.4). Credentials come
+// from the SDK's default chain.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{Prefix: getenv("AWS_DB_PREFIX"), Region: getenv("AWS_DEFAULT_REGION"),
 		Endpoint: getenv("AWS_DB_HOST"), Profile: getenv("AWS_PROFILE")}
@@ -70,13 +82,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.MaxAttempts = n
 	}
+	if v := getenv("AWS_CONNECT_TIMEOUT"); v != "" {
+		d, err := parseSeconds(v)
+		if err != nil {
+			return c, fmt.Errorf("%w: AWS_CONNECT_TIMEOUT %q: %v", actingweb.ErrInvalid, v, err)
+		}
+		c.ConnectTimeout = d
+	}
 	var err error
 	c.Lookup, err = actingweb.LookupConfigFromEnv(getenv)
 	return c, err
 }
 
 // ConfigFromURL parses dynamodb://?region=us-west-1&endpoint=http://127.0.0.1:8000&prefix=p
-// (&profile=name&max-attempts=n&scan-split=n). Missing values fall back to ConfigFromEnv.
+// (&profile=name&max-attempts=n&scan-split=n&connect-timeout=seconds). Missing values fall back
+// to ConfigFromEnv.
 func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "dynamodb" {
@@ -92,9 +112,9 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	}
 	for k := range q {
 		switch k {
-		case "region", "endpoint", "prefix", "profile", "max-attempts", "scan-split":
+		case "region", "endpoint", "prefix", "profile", "max-attempts", "scan-split", "connect-timeout":
 		default:
-			return c, fmt.Errorf("%w: dynamodb URL: unknown parameter %q (region, endpoint, prefix, profile, max-attempts, scan-split)", actingweb.ErrInvalid, k)
+			return c, fmt.Errorf("%w: dynamodb URL: unknown parameter %q (region, endpoint, prefix, profile, max-attempts, scan-split, connect-timeout)", actingweb.ErrInvalid, k)
 		}
 	}
 	if v := q.Get("region"); v != "" {
@@ -116,6 +136,13 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 		}
 		c.MaxAttempts = n
 	}
+	if v := q.Get("connect-timeout"); v != "" {
+		d, err := parseSeconds(v)
+		if err != nil {
+			return c, fmt.Errorf("%w: dynamodb URL: connect-timeout %q: %v", actingweb.ErrInvalid, v, err)
+		}
+		c.ConnectTimeout = d
+	}
 	if v := q.Get("scan-split"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxScanSplit {
@@ -134,9 +161,30 @@ type Store struct {
 	lookup actingweb.LookupConfig
 }
 
-// Open builds the client. With an endpoint and no credentials in the environment, dummy static
-// credentials are used (DynamoDB Local does not check them). Open does not touch the tables;
-// see UpgradeSchema and CheckSchema.
+// Defaults of the connection settings.
+const (
+	// DefaultConnectTimeout is Config.ConnectTimeout's default: the first contact's deadline.
+	DefaultConnectTimeout = 30 * time.Second
+	// DialTimeout bounds the TCP (and TLS) connect of every request.
+	DialTimeout = 10 * time.Second
+)
+
+// WaitLogInterval is how often Open logs that it is still waiting for DynamoDB's first answer.
+var WaitLogInterval = 5 * time.Second
+
+// parseSeconds reads a positive number of seconds (fractions allowed).
+func parseSeconds(v string) (time.Duration, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || f > 1e6 {
+		return 0, errors.New("want a number of seconds greater than 0")
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// Open builds the client and makes the first contact: a DescribeTable of the actors table
+// that must get an answer, any answer (a missing table is one: see UpgradeSchema and
+// CheckSchema), within Config.ConnectTimeout. With an endpoint and no credentials in the
+// environment, dummy static credentials are used (DynamoDB Local does not check them).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = actingweb.DefaultDynamoDBPrefix
@@ -150,17 +198,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 60 * time.Second
 	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	dial := min(DialTimeout, cfg.ConnectTimeout)
+	httpClient := awshttp.NewBuildableClient().WithTimeout(cfg.RequestTimeout).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = dial }).
+		WithTransportOptions(func(t *http.Transport) { t.TLSHandshakeTimeout = dial })
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(cfg.Region),
 		awsconfig.WithLogger(sdkLogger{}),
-		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.RequestTimeout)),
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = cfg.MaxAttempts
-				o.MaxBackoff = 20 * time.Second
-				o.RateLimiter = ratelimit.None
-			})
-		}),
+		awsconfig.WithHTTPClient(httpClient),
+		awsconfig.WithRetryer(func() aws.Retryer { return newRetryer(cfg.MaxAttempts, false) }),
 	}
 	if cfg.Profile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(cfg.Profile))
@@ -181,7 +230,114 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			o.DisableValidateResponseChecksum = true
 		}
 	})
-	return &Store{client: client, cfg: cfg, prefix: cfg.Prefix, lookup: cfg.Lookup}, nil
+	s := &Store{client: client, cfg: cfg, prefix: cfg.Prefix, lookup: cfg.Lookup}
+	if err := s.firstContact(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newRetryer is the store's retryer: the SDK's standard one with maxAttempts attempts per
+// call, waits up to 20 s, no client-side retry quota, and a warning logged for every failed
+// attempt that is retried. With firstContact, a refused connection is not retried.
+func newRetryer(maxAttempts int, firstContact bool) aws.RetryerV2 {
+	return loggingRetryer{RetryerV2: retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = 20 * time.Second
+		o.RateLimiter = ratelimit.None
+		if firstContact {
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					return aws.FalseTernary
+				}
+				return aws.UnknownTernary
+			})}, o.Retryables...)
+		}
+	}), max: maxAttempts}
+}
+
+// loggingRetryer logs "dynamodb: attempt N of M failed" at warn level (slog's default logger)
+// for every failed attempt the SDK retries.
+type loggingRetryer struct {
+	aws.RetryerV2
+	max int
+}
+
+// RetryDelay is the wrapped retryer's delay; the SDK calls it once a failed attempt is to be
+// retried, with the number of that attempt.
+func (r loggingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	d, derr := r.RetryerV2.RetryDelay(attempt, err)
+	if derr == nil {
+		slog.Warn(fmt.Sprintf("dynamodb: attempt %d of %d failed, retrying in %s", attempt, r.max, d.Round(time.Millisecond)),
+			"err", actingweb.RedactPasswords(err.Error()))
+	}
+	return d, derr
+}
+
+// hostPort names the endpoint of the store's DynamoDB as host:port (the AWS regional endpoint
+// when none is configured), never with user information.
+func (s *Store) hostPort() string {
+	if s.cfg.Endpoint == "" {
+		return "dynamodb." + s.cfg.Region + ".amazonaws.com:443"
+	}
+	u, err := url.Parse(s.cfg.Endpoint)
+	if err != nil || u.Host == "" {
+		return strconv.Quote(actingweb.RedactPasswords(s.cfg.Endpoint))
+	}
+	if u.Port() == "" {
+		if u.Scheme == "http" {
+			return u.Host + ":80"
+		}
+		return u.Host + ":443"
+	}
+	return u.Host
+}
+
+// ErrNoAnswer marks an error of Open when DynamoDB did not answer within the connect timeout.
+var ErrNoAnswer = errors.New("no answer")
+
+// firstContact is Open's DescribeTable of the actors table, bounded by ConnectTimeout and
+// logging every WaitLogInterval while it waits. Any answer of the service, an error such as
+// ResourceNotFoundException or AccessDeniedException included, counts as contact.
+func (s *Store) firstContact(ctx context.Context) error {
+	deadline := s.cfg.ConnectTimeout
+	cctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(WaitLogInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-cctx.Done():
+				return
+			case <-t.C:
+				slog.Warn(fmt.Sprintf("still waiting for dynamodb %s (%s of %s, AWS_CONNECT_TIMEOUT)", s.hostPort(),
+					time.Since(start).Round(time.Second), deadline))
+			}
+		}
+	}()
+	_, err := s.client.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.TableName(actingweb.TableActors))},
+		func(o *dynamodb.Options) { o.Retryer = newRetryer(s.cfg.MaxAttempts, true) })
+	var apiErr smithy.APIError
+	switch {
+	case err == nil, errors.As(err, &apiErr):
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("dynamodb: connect to %s: %w", s.hostPort(), ctx.Err())
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("dynamodb: connect to %s: connection refused (%s); check the endpoint (AWS_DB_HOST or the URL's endpoint) and that DynamoDB is running there",
+			s.hostPort(), actingweb.RedactPasswords(err.Error()))
+	case cctx.Err() != nil:
+		return fmt.Errorf("dynamodb: %s: %w within %s (AWS_CONNECT_TIMEOUT): %s; check the endpoint (AWS_DB_HOST or the URL's endpoint), that DynamoDB is running and reachable over the network, or raise AWS_CONNECT_TIMEOUT",
+			s.hostPort(), ErrNoAnswer, deadline, actingweb.RedactPasswords(err.Error()))
+	}
+	return fmt.Errorf("dynamodb: connect to %s: %s; check the endpoint (AWS_DB_HOST or the URL's endpoint), the region, the AWS credentials and the network",
+		s.hostPort(), actingweb.RedactPasswords(err.Error()))
 }
 
 // Client exposes the SDK client (benchmarks, tests).

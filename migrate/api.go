@@ -18,6 +18,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bundle"
 )
 
 // Source is anything whose tables can be streamed: an actingweb.Store (its TableStore face) or
@@ -226,12 +227,21 @@ type Options struct {
 	// NoSync skips the fsync of each finished bundle table file (Export only;
 	// bundle.WriterOptions.NoSync).
 	NoSync bool
+	// Bundle shapes how Import reads its bundle (longest line, world-writable files); the zero
+	// value is the safe default (bundle.ReaderOptions).
+	Bundle bundle.ReaderOptions
 	// SourceName describes the source in a bundle manifest (Export; default src.Describe()).
 	SourceName string
 	// Progress receives callbacks (may be nil). Calls come from several goroutines.
 	Progress Progress
 	// Logger receives structured events (nil: slog.Default()). Never passed secrets.
 	Logger *slog.Logger
+
+	// set by Export and Import: the bundle end's identity, the state directory's lock when
+	// already taken, and whether Tables was filled in by them rather than chosen
+	srcIdentity, dstIdentity map[string]string
+	stateLock                *dirLock
+	tablesDefaulted          bool
 }
 
 // Progress receives a run's progress. Implementations must be safe for concurrent use.

@@ -128,7 +128,7 @@ func TestImportRejectsAndMaxRejects(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("rejects file mode %v", st.Mode().Perm())
 	}
-	for _, f := range []string{"actors.checkpoint.json"} {
+	for _, f := range []string{"actors.checkpoint.json", "run.json"} {
 		os.Remove(filepath.Join(src, f))
 	}
 	dst2 := filepath.Join(t.TempDir(), "dst2")

@@ -3,6 +3,9 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
@@ -19,9 +22,25 @@ func export(ctx context.Context, src Source, dir string, o Options) (*Report, er
 	}
 	if len(o.Tables) == 0 {
 		o.Tables = actingweb.Tables // the lookup table is exported as derived data
+		o.tablesDefaulted = true
 	}
 	if o.DryRun {
 		return run(ctx, "export", src, &discard{name: "bundle " + dir}, o)
+	}
+	// One run per state directory and per bundle directory, taken before the bundle is
+	// opened for writing.
+	for _, d := range uniqueDirs(o.StateDir, dir) {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, &RunError{Op: "export", Err: fmt.Errorf("create %s: %w", d, err)}
+		}
+		l, err := lockDir(d, stateLockFile, "export")
+		if err != nil {
+			return nil, &RunError{Op: "export", Err: err}
+		}
+		defer l.Close()
+		if d == o.StateDir {
+			o.stateLock = l
+		}
 	}
 	v, ok := src.(ValidatedSource)
 	w, err := bundle.Create(dir, bundle.WriterOptions{Gzip: o.Gzip, Source: name, Resume: o.Resume, NoSync: o.NoSync,
@@ -45,16 +64,37 @@ func export(ctx context.Context, src Source, dir string, o Options) (*Report, er
 	return rep, nil
 }
 
+// importBundle opens the bundle in dir (Options.Bundle) and, before anything is written to
+// dst (a resumed run included), verifies every table file against the manifest
+// (bundle.Reader.Verify): a bundle changed or damaged since its export is refused whole, not
+// after some of its rows.
 func importBundle(ctx context.Context, dir string, dst Sink, o Options) (*Report, error) {
-	r, err := bundle.Open(dir)
+	r, err := bundle.OpenWith(dir, o.Bundle)
 	if err != nil {
 		return nil, &RunError{Op: "import", Err: err}
+	}
+	if r.Manifest() != nil {
+		log := o.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		start := time.Now()
+		n, err := r.Verify(ctx)
+		if err != nil {
+			return nil, &RunError{Op: "import", Err: err}
+		}
+		log.Info("bundle verified against its manifest", "dir", dir, "tables", len(r.Tables()), "bytes", n,
+			"duration", time.Since(start).Round(time.Millisecond))
 	}
 	if o.StateDir == "" {
 		o.StateDir = dir
 	}
+	if o.srcIdentity, err = bundleIdentity(dir, r); err != nil {
+		return nil, &RunError{Op: "import", Err: err}
+	}
 	present := r.Tables()
 	if len(o.Tables) == 0 {
+		o.tablesDefaulted = true
 		o.Tables = present
 		if _, ok := dst.(LookupRebuilder); ok && r.Has(actingweb.TableProperties) {
 			o.Tables = append(o.Tables, actingweb.TablePropertyLookup)
@@ -86,3 +126,20 @@ func (d *discard) WriteBatch(_ context.Context, _ actingweb.Table, recs []acting
 }
 func (d *discard) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }
 func (d *discard) Describe() string                                      { return d.name }
+
+// uniqueDirs returns the directories named, each once (by cleaned absolute path).
+func uniqueDirs(dirs ...string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			abs = filepath.Clean(d)
+		}
+		if !seen[abs] {
+			seen[abs] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}

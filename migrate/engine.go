@@ -216,19 +216,6 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 			}
 		}
 	}
-	if o.StateDir != "" && !o.DryRun {
-		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
-			return fail("", fmt.Errorf("state directory: %w", err))
-		}
-		existing := existingCheckpoints(o.StateDir)
-		if len(existing) > 0 && !o.Resume {
-			return fail("", fmt.Errorf("%w in %s (tables %s): resume with --resume, or remove the *.checkpoint.json files to start over",
-				ErrStateExists, o.StateDir, tableNames(existing)))
-		}
-		if len(existing) == 0 && o.Resume {
-			return fail("", fmt.Errorf("%w in %s", ErrNoState, o.StateDir))
-		}
-	}
 	e := &engine{op: op, src: src, dst: dst, o: o, log: o.Logger,
 		rejects: &rejectLog{resume: o.Resume, files: map[actingweb.Table]*os.File{}},
 		summary: map[actingweb.Table]*TableSummary{}}
@@ -238,6 +225,51 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 	defer e.rejects.close()
 	if ss, ok := dst.(SequentialSink); ok {
 		e.seqSink = ss
+	}
+	var rs *runState
+	if o.StateDir != "" && !o.DryRun {
+		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+			return fail("", fmt.Errorf("state directory: %w", err))
+		}
+		if o.stateLock == nil {
+			l, err := lockDir(o.StateDir, stateLockFile, op)
+			if err != nil {
+				return fail("", err)
+			}
+			defer l.Close()
+		}
+		asked := len(o.Tables) > 0 && !o.tablesDefaulted
+		var err error
+		if rs, copyTables, err = e.prepareState(ctx, copyTables, rebuild, asked); err != nil {
+			return fail("", err)
+		}
+		if !asked {
+			rebuild = rs.Rebuild
+		}
+	}
+	if lk, ok := dst.(actingweb.Locker); ok && !o.DryRun {
+		name, runID := "migrate", newRunID()
+		if o.TotalSegments > 1 {
+			name = fmt.Sprintf("migrate share %d of %d", o.Segment, o.TotalSegments)
+		}
+		if rs != nil {
+			runID = rs.RunID
+		}
+		l, err := lk.Lock(ctx, name, holder(op), runID)
+		if err != nil {
+			return fail("", fmt.Errorf("target %s: %w", rep.Target, err))
+		}
+		defer l.Release(context.WithoutCancel(ctx))
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case <-l.Lost():
+				cancel(fmt.Errorf("target %s: the run's lock was lost: %w", rep.Target, l.Err()))
+			case <-ctx.Done():
+			}
+		}()
 	}
 	if lf, ok := dst.(LookupFeeder); ok && rebuild && !o.DryRun && o.TotalSegments <= 1 {
 		e.feeder = lf
@@ -320,9 +352,9 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 			}
 		}
 	}
-	if o.StateDir != "" && !o.DryRun {
-		for _, t := range copyTables {
-			os.Remove(checkpointPath(o.StateDir, t))
+	if rs != nil {
+		if _, err := e.finishState(rs); err != nil {
+			return fail("", fmt.Errorf("state directory %s: %w", o.StateDir, err))
 		}
 	}
 	rep.Finished = time.Now().UTC()
@@ -774,6 +806,8 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 			}
 			res, err := tr.write(ctx, b.recs, policy)
 			if err != nil {
+				tr.written.Add(int64(res.Written)) // what a sink reports as landed before it failed
+				tr.skipped.Add(int64(res.Skipped))
 				return err
 			}
 			if tr.feed != nil {
@@ -817,13 +851,16 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 	return nil
 }
 
-// write writes one batch under Options.BatchTimeout.
+// write writes one batch under Options.BatchTimeout. A write once started is not cancelled
+// with the run (an interrupt, another table's failure): cancelled mid-commit, it could land
+// on the sink after the run returned without being counted or checkpointed. So the run stops
+// after its batches in flight have finished, and the report counts what landed.
 func (tr *tableRun) write(ctx context.Context, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
 	o := tr.e.o
-	wctx := ctx
+	wctx := context.WithoutCancel(ctx)
 	if o.BatchTimeout > 0 {
 		var cancel context.CancelFunc
-		wctx, cancel = context.WithTimeout(ctx, o.BatchTimeout)
+		wctx, cancel = context.WithTimeout(wctx, o.BatchTimeout)
 		defer cancel()
 	}
 	var res actingweb.WriteResult
@@ -834,7 +871,7 @@ func (tr *tableRun) write(ctx context.Context, recs []actingweb.Record, policy a
 		res, err = tr.e.dst.WriteBatch(wctx, tr.t, recs, policy)
 	}
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(wctx.Err(), context.DeadlineExceeded) {
 			return res, fmt.Errorf("write %d rows to %s: %w: no answer within %s (a lost or silent connection?)",
 				len(recs), tr.t, ErrBatchTimeout, o.BatchTimeout)
 		}

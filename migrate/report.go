@@ -6,10 +6,12 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // WriteText renders the report as a summary table for people (no secrets: keys and reasons
-// only).
+// only; every key, reason and sample passed through actingweb.Printable).
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	mode := ""
@@ -23,7 +25,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Policy != "" {
 		policy = ", policy " + r.Policy
 	}
-	fmt.Fprintf(&b, "%s %s -> %s%s%s\n", r.Operation, r.Source, r.Target, policy, mode)
+	fmt.Fprintf(&b, "%s %s -> %s%s%s\n", r.Operation, actingweb.Printable(r.Source), actingweb.Printable(r.Target), policy, mode)
 	if len(r.Tables) == 0 && r.Lookup == nil {
 		// refused before any table started (e.g. nothing to resume, a schema not at head)
 		_, err := io.WriteString(w, b.String()+"nothing was read or written\n")
@@ -48,15 +50,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	for _, s := range r.Tables {
 		for _, k := range s.DriftKeys {
-			fmt.Fprintf(&b, "drift %s: %s (copied as stored)\n", s.Table, k)
+			fmt.Fprintf(&b, "drift %s: %s (copied as stored)\n", s.Table, actingweb.Printable(k))
 		}
 		for _, k := range s.RejectSamples {
-			fmt.Fprintf(&b, "reject %s: %s\n", s.Table, k)
+			fmt.Fprintf(&b, "reject %s: %s\n", s.Table, actingweb.Printable(k))
 		}
 	}
 	if l := r.Lookup; l != nil {
 		if l.Skipped != "" {
-			fmt.Fprintf(&b, "property lookup rebuild skipped: %s\n", l.Skipped)
+			fmt.Fprintf(&b, "property lookup rebuild skipped: %s\n", actingweb.Printable(l.Skipped))
 		} else {
 			x := l.Result
 			how := "rescan of properties"
@@ -66,7 +68,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "property lookup rebuilt for %s (%s): scanned %d, written %d, existing %d, collisions %d, orphans %d\n",
 				strings.Join(l.Names, ","), how, x.Scanned, x.Written, x.Existing, x.Collisions, x.Orphans)
 			for _, s := range x.Samples {
-				fmt.Fprintf(&b, "  %s\n", s)
+				fmt.Fprintf(&b, "  %s\n", actingweb.Printable(s))
 			}
 			if l.Contested > 0 || x.ContestedTruncated {
 				fmt.Fprintf(&b, "contested lookup keys (a value several actors hold): %d; owners taken from the source's lookup table: %d",
@@ -77,7 +79,7 @@ func (r *Report) WriteText(w io.Writer) error {
 				b.WriteString("\n")
 			}
 			if l.SourceOwners != "" {
-				fmt.Fprintf(&b, "  %s\n", l.SourceOwners)
+				fmt.Fprintf(&b, "  %s\n", actingweb.Printable(l.SourceOwners))
 			}
 		}
 	}

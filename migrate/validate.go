@@ -577,14 +577,16 @@ func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, d
 }
 
 // WriteText renders the validation report for people: one line per table, then the listed
-// differences (secret fields shown as differing only).
+// differences (secret fields shown as differing only; keys, values and store names passed
+// through actingweb.Printable, so none splits a line or reaches the terminal as a control or
+// bidirectional formatting character).
 func (r *ValidationReport) WriteText(w io.Writer) error {
 	var b strings.Builder
 	verdict := "EQUAL"
 	if !r.Equal {
 		verdict = "DIFFERENT"
 	}
-	fmt.Fprintf(&b, "validate A=%s B=%s: %s\n", r.A, r.B, verdict)
+	fmt.Fprintf(&b, "validate A=%s B=%s: %s\n", actingweb.Printable(r.A), actingweb.Printable(r.B), verdict)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\tA rows\tB rows\tchanged\tonly A\tonly B\tdup A\tdup B\torphans A\torphans B\trejects\tseconds\tresult\t")
 	for _, t := range r.Tables {
@@ -598,13 +600,13 @@ func (r *ValidationReport) WriteText(w io.Writer) error {
 	tw.Flush()
 	for _, t := range r.Tables {
 		for _, d := range t.Differences {
-			fmt.Fprintf(&b, "%s %s: %s", d.Table, d.Key, d.Kind)
+			fmt.Fprintf(&b, "%s %s: %s", d.Table, actingweb.Printable(d.Key), d.Kind)
 			for i, f := range d.Fields {
 				sep := ", "
 				if i == 0 {
 					sep = ": "
 				}
-				fmt.Fprintf(&b, "%s%s A=%s B=%s", sep, f.Field, f.A, f.B)
+				fmt.Fprintf(&b, "%s%s A=%s B=%s", sep, f.Field, actingweb.Printable(f.A), actingweb.Printable(f.B))
 			}
 			b.WriteByte('\n')
 		}

@@ -6,12 +6,16 @@ package postgres
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,8 +38,9 @@ type Config struct {
 	// ConnString, when set, is a libpq/URL connection string used instead of the fields
 	// above (the schema still comes from Schema).
 	ConnString string
-	// Pool sizes and checkout timeout (PG_POOL_MIN_SIZE 2, PG_POOL_MAX_SIZE 10,
-	// PG_POOL_TIMEOUT 30 s).
+	// Pool sizes (PG_POOL_MIN_SIZE 2, PG_POOL_MAX_SIZE 10) and PoolTimeout (PG_POOL_TIMEOUT
+	// 30 s; 0 = DefaultPoolTimeout): the deadline of Open's first contact with the server,
+	// and of every connection attempt (unless the URL's connect_timeout is shorter).
 	MinConns, MaxConns int32
 	PoolTimeout        time.Duration
 	// Lookup is the reverse-lookup configuration applied on property writes.
@@ -73,29 +78,45 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Port, err = strconv.Atoi(def("PG_DB_PORT", "5432")); err != nil {
 		return c, fmt.Errorf("PG_DB_PORT: %w", err)
 	}
-	min, err := strconv.Atoi(def("PG_POOL_MIN_SIZE", "2"))
-	if err != nil {
-		return c, fmt.Errorf("PG_POOL_MIN_SIZE: %w", err)
+	if err := c.poolFromEnv(getenv); err != nil {
+		return c, err
 	}
-	max, err := strconv.Atoi(def("PG_POOL_MAX_SIZE", "10"))
-	if err != nil {
-		return c, fmt.Errorf("PG_POOL_MAX_SIZE: %w", err)
-	}
-	c.MinConns, c.MaxConns = int32(min), int32(max)
-	to, err := strconv.ParseFloat(def("PG_POOL_TIMEOUT", "30"), 64)
-	if err != nil {
-		return c, fmt.Errorf("PG_POOL_TIMEOUT: %w", err)
-	}
-	c.PoolTimeout = time.Duration(to * float64(time.Second))
 	if c.Lookup, err = actingweb.LookupConfigFromEnv(getenv); err != nil {
 		return c, err
 	}
 	return c, ValidateSchemaName(c.Schema)
 }
 
+// poolFromEnv sets the pool sizes and timeout from PG_POOL_MIN_SIZE (2), PG_POOL_MAX_SIZE
+// (10) and PG_POOL_TIMEOUT (30 s; seconds, fractions allowed, more than 0).
+func (c *Config) poolFromEnv(getenv func(string) string) error {
+	def := func(k, d string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return d
+	}
+	min, err := strconv.Atoi(def("PG_POOL_MIN_SIZE", "2"))
+	if err != nil {
+		return fmt.Errorf("PG_POOL_MIN_SIZE: %w", err)
+	}
+	max, err := strconv.Atoi(def("PG_POOL_MAX_SIZE", "10"))
+	if err != nil {
+		return fmt.Errorf("PG_POOL_MAX_SIZE: %w", err)
+	}
+	c.MinConns, c.MaxConns = int32(min), int32(max)
+	v := def("PG_POOL_TIMEOUT", "30")
+	to, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(to > 0) || to > 1e6 {
+		return fmt.Errorf("%w: PG_POOL_TIMEOUT %q: want a number of seconds greater than 0", actingweb.ErrInvalid, v)
+	}
+	c.PoolTimeout = time.Duration(to * float64(time.Second))
+	return nil
+}
+
 // ConfigFromURL builds a Config from postgres://user:pass@host:port/db?schema=public (other
-// query parameters pass through to libpq/pgx, e.g. sslmode); the lookup settings come from
-// getenv as in ConfigFromEnv.
+// query parameters pass through to libpq/pgx, e.g. sslmode); the pool settings (PG_POOL_*)
+// and the lookup settings come from getenv as in ConfigFromEnv.
 func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -105,7 +126,10 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: postgres URL query: %v", actingweb.ErrInvalid, err)
 	}
-	c := Config{Schema: "public", MinConns: 2, MaxConns: 10, PoolTimeout: 30 * time.Second}
+	c := Config{Schema: "public"}
+	if err := c.poolFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if s := q.Get("schema"); s != "" {
 		c.Schema = s
 	}
@@ -153,7 +177,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connection settings: %w", err)
+		// pgx's parse errors repeat the connection string (it masks the password only where
+		// it can tell it apart): the reason goes through actingweb.RedactPasswords and the
+		// original error is not kept in the chain.
+		return nil, fmt.Errorf("%w: postgres: connection settings of %s: %s (check the URL or PG_DB_*)",
+			actingweb.ErrInvalid, describe(cfg), actingweb.RedactPasswords(err.Error()))
+	}
+	timeout := cfg.PoolTimeout
+	if timeout <= 0 {
+		timeout = DefaultPoolTimeout
+	}
+	// Every connection attempt, the pool's background ones included, gives up after the pool
+	// timeout (pgxpool's own default is 2 minutes) unless the URL's connect_timeout is shorter.
+	if ct := pc.ConnConfig.ConnectTimeout; ct <= 0 || ct > timeout {
+		pc.ConnConfig.ConnectTimeout = timeout
 	}
 	if cfg.MinConns > 0 {
 		pc.MinConns = cfg.MinConns
@@ -168,24 +205,90 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect to %s: %w", describe(cfg), err)
+		return nil, fmt.Errorf("postgres: connect to %s: %s", describe(cfg), actingweb.RedactPasswords(err.Error()))
 	}
-	pingCtx := ctx
-	if cfg.PoolTimeout > 0 {
-		var cancel context.CancelFunc
-		pingCtx, cancel = context.WithTimeout(ctx, cfg.PoolTimeout)
-		defer cancel()
-	}
+	// First contact: bounded by the pool timeout (PG_POOL_TIMEOUT), with a log line every
+	// WaitLogInterval while it waits.
+	pingCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stopWaitLog := logWhileWaiting(pingCtx, describe(cfg), timeout)
 	// The first query is the connection check (in place of a ping) and reads the encodings:
 	// with server_encoding UTF8 the server refuses invalid UTF-8 in any text it stores, and
 	// with client_encoding UTF8 (the default in a UTF8 database) sends it unconverted
 	// (Validated).
 	var senc, cenc string
-	if err := pool.QueryRow(pingCtx, "SELECT current_setting('server_encoding'), current_setting('client_encoding')").Scan(&senc, &cenc); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s: %w (check PG_DB_* or the URL)", describe(cfg), err)
+	err = pool.QueryRow(pingCtx, "SELECT current_setting('server_encoding'), current_setting('client_encoding')").Scan(&senc, &cenc)
+	stopWaitLog()
+	if err != nil {
+		// Close in the background: it waits for connection attempts still under way.
+		go pool.Close()
+		return nil, firstContactError(ctx, pingCtx, cfg, timeout, err)
 	}
 	return &Store{pool: pool, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup, utf8: senc == "UTF8" && cenc == "UTF8"}, nil
+}
+
+// DefaultPoolTimeout is the first-contact deadline when Config.PoolTimeout is 0 (upstream's
+// PG_POOL_TIMEOUT default).
+const DefaultPoolTimeout = 30 * time.Second
+
+// WaitLogInterval is how often Open logs that it is still waiting for the server's first
+// answer, so no command is silent for long while a server does not answer.
+var WaitLogInterval = 5 * time.Second
+
+// logWhileWaiting logs "still waiting for <store>" at warn level (slog's default logger, which
+// the actingweb command sends to its own) every WaitLogInterval until the returned function
+// is called or ctx ends.
+func logWhileWaiting(ctx context.Context, store string, deadline time.Duration) (stop func()) {
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(WaitLogInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				slog.Warn(fmt.Sprintf("still waiting for %s (%s of %s, PG_POOL_TIMEOUT)", store,
+					time.Since(start).Round(time.Second), deadline))
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// firstContactError is Open's one-line error when the first query failed: the store (host,
+// port, database; never the password), the deadline when it passed, and what to do.
+func firstContactError(ctx, pingCtx context.Context, cfg Config, timeout time.Duration, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("postgres: connect to %s: %w", describe(cfg), ctx.Err())
+	}
+	if errors.Is(pingCtx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return fmt.Errorf("postgres: %s: %w within %s (PG_POOL_TIMEOUT): %w; check the host and port, that the server is running and reachable over the network, or raise PG_POOL_TIMEOUT",
+			describe(cfg), ErrNoAnswer, timeout, redactErr(err))
+	}
+	return fmt.Errorf("postgres: connect to %s: %w; check the host, port, user and password (PG_DB_* or the URL) and that the server is running",
+		describe(cfg), redactErr(err))
+}
+
+// ErrNoAnswer marks an error of Open when the server did not answer within the pool timeout.
+var ErrNoAnswer = errors.New("no answer")
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// redactErr returns err unchanged when its text holds no password (RedactPasswords finds
+// nothing to mask), else an error with the masked text only.
+func redactErr(err error) error {
+	if m := actingweb.RedactPasswords(err.Error()); m != err.Error() {
+		return errors.New(m)
+	}
+	return err
 }
 
 // Validated reports whether every string the store reads is valid UTF-8 and every payload

@@ -10,6 +10,10 @@ import (
 // directFlag opens table files for direct I/O (see blockFile).
 const directFlag = syscall.O_DIRECT
 
+// noFollowFlag makes OpenReader refuse a symbolic link (a bundle's table files must be
+// regular files in the bundle directory).
+const noFollowFlag = syscall.O_NOFOLLOW
+
 // clearDirect turns direct I/O off on f.
 func clearDirect(f *os.File) error {
 	fd := int(f.Fd())

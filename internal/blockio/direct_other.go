@@ -8,5 +8,8 @@ import "os"
 // cache.
 const directFlag = 0
 
+// noFollowFlag is 0 here: the bundle reader's own Lstat check refuses symbolic links.
+const noFollowFlag = 0
+
 // clearDirect is never needed without O_DIRECT.
 func clearDirect(*os.File) error { return nil }

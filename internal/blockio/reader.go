@@ -34,7 +34,8 @@ type chunk struct {
 	err error // after b: io.EOF at the end of the file, or the read's error
 }
 
-// OpenReader opens path for reading from its start (see Reader). Close it.
+// OpenReader opens path for reading from its start (see Reader). Close it. On Linux a
+// symbolic link is refused (O_NOFOLLOW: ELOOP).
 func OpenReader(path string) (*Reader, error) { return openReader(path, true) }
 
 func openReader(path string, direct bool) (*Reader, error) {
@@ -42,10 +43,10 @@ func openReader(path string, direct bool) (*Reader, error) {
 	if direct {
 		flag = directFlag
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|flag, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollowFlag|flag, 0)
 	if errors.Is(err, syscall.EINVAL) && flag != 0 {
 		flag = 0
-		f, err = os.Open(path)
+		f, err = os.OpenFile(path, os.O_RDONLY|noFollowFlag, 0)
 	}
 	if err != nil {
 		return nil, err

@@ -28,6 +28,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // Exit codes of the actingweb command.
@@ -164,7 +166,7 @@ func (a *App) Execute(ctx context.Context, args []string) int {
 		ee = &ExitError{Code: ExitUsage, Err: err}
 	}
 	if ee.Err != nil {
-		fmt.Fprintf(a.Stderr, "actingweb: %s\n", oneLine(ee.Err.Error()))
+		fmt.Fprintf(a.Stderr, "actingweb: %s\n", safeLine(ee.Err.Error()))
 	}
 	if ee.Code == ExitUsage {
 		fmt.Fprintln(a.Stderr, "Run 'actingweb --help' (or 'actingweb <command> --help') for usage.")
@@ -173,6 +175,11 @@ func (a *App) Execute(ctx context.Context, args []string) int {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// safeLine is a message as the command prints it: one line, passwords masked
+// (actingweb.RedactPasswords), control and bidirectional formatting characters escaped
+// (actingweb.Printable).
+func safeLine(s string) string { return actingweb.Printable(actingweb.RedactPasswords(oneLine(s))) }
 
 // NewRootCmd builds the command tree.
 func (a *App) NewRootCmd() *cobra.Command {
@@ -185,7 +192,8 @@ stores, and row-by-row validation.
 
 A store is given as a backend name configured from upstream's environment variables
 (postgresql: PG_DB_HOST, PG_DB_PORT, PG_DB_NAME, PG_DB_USER, PG_DB_PASSWORD, PG_DB_PREFIX,
-PG_DB_SCHEMA, PG_POOL_*; dynamodb: AWS_DB_PREFIX, AWS_DEFAULT_REGION, AWS_DB_HOST, AWS_PROFILE)
+PG_DB_SCHEMA, PG_POOL_*; dynamodb: AWS_DB_PREFIX, AWS_DEFAULT_REGION, AWS_DB_HOST, AWS_PROFILE,
+AWS_MAX_ATTEMPTS, AWS_CONNECT_TIMEOUT)
 or as a URL:
   postgres://user@host:5432/db?schema=public     (password: PG_DB_PASSWORD, not the URL)
   dynamodb://?region=us-west-1&endpoint=http://127.0.0.1:8000&prefix=demo_actingweb

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/migrate"
 )
 
@@ -156,7 +157,13 @@ type ImportOptions struct {
 	InputDir       string // bundle directory (or upstream's <table>.json export)
 	OnConflict     string // fail (default), skip, overwrite
 	SkipDuplicates bool   // upstream's flag: --on-conflict skip
-	Move           MoveFlags
+	// MaxLineBytes bounds one bundle line in bytes (0 = bundle.DefaultMaxLineBytes, 64 MiB);
+	// a longer line is a reject (bundle.ReaderOptions.MaxLineBytes).
+	MaxLineBytes int
+	// AllowWorldWritable accepts a bundle directory or files others may write
+	// (bundle.ReaderOptions.AllowWorldWritable).
+	AllowWorldWritable bool
+	Move               MoveFlags
 }
 
 // CopyOptions are the options of `actingweb copy`.
@@ -208,6 +215,8 @@ func (a *App) newImportCmd() *cobra.Command {
 	f.StringVar(&o.InputDir, "input-dir", "", "bundle directory to read (required)")
 	f.StringVar(&o.OnConflict, "on-conflict", "", "rows whose key exists on the target: fail (default), skip or overwrite")
 	f.BoolVar(&o.SkipDuplicates, "skip-duplicates", false, "same as --on-conflict skip (upstream's flag)")
+	f.IntVar(&o.MaxLineBytes, "max-line-bytes", bundle.DefaultMaxLineBytes, "longest bundle line in bytes; a longer line is rejected with its file:line (raise it for PostgreSQL values above 64 MiB)")
+	f.BoolVar(&o.AllowWorldWritable, "allow-world-writable", false, "accept a bundle directory or files that others may write (a bundle holds secrets: 0700/0600 expected)")
 	a.bindMoveFlags(f, &o.Move, "checkpoints and rejects (default: the input directory)")
 	return cmd
 }
@@ -275,6 +284,10 @@ func (a *App) RunImport(ctx context.Context, o ImportOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.MaxLineBytes < 0 {
+		return usageErrorf("--max-line-bytes %d: give a positive number of bytes (0 = the default, %d)", o.MaxLineBytes, bundle.DefaultMaxLineBytes)
+	}
+	ro := bundle.ReaderOptions{MaxLineBytes: o.MaxLineBytes, AllowWorldWritable: o.AllowWorldWritable}
 	if st, err := os.Stat(o.InputDir); err != nil || !st.IsDir() {
 		return fmt.Errorf("import: input directory %s cannot be read (%v): give the directory an export wrote", o.InputDir, errOr(err, "not a directory"))
 	}
@@ -286,6 +299,7 @@ func (a *App) RunImport(ctx context.Context, o ImportOptions) error {
 	a.Logger.Info("import", "from", o.InputDir, "to", dst.Describe(), "on_conflict", policy.String(), "dry_run", opts.DryRun)
 	prog := a.newProgress(o.Move.Quiet, o.Move.ProgressInterval)
 	opts.Progress = prog
+	opts.Bundle = ro
 	rep, err := migrate.Import(ctx, o.InputDir, dst, opts)
 	prog.Stop()
 	return a.finishMove(ctx, "import", rep, err, o.Move, stateDirOr(opts.StateDir, o.InputDir), "", spec.Arg)
@@ -402,6 +416,8 @@ func (a *App) finishMove(ctx context.Context, op string, rep *migrate.Report, er
 			what, cause, stateDir)
 	case errors.Is(err, migrate.ErrStateExists):
 		return fmt.Errorf("%s: checkpoints of an earlier run exist in %s: add --resume to continue that run, or remove the directory (or choose another --state-dir) to start over", op, stateDir)
+	case errors.Is(err, migrate.ErrRunMismatch), errors.Is(err, actingweb.ErrLocked):
+		return fmt.Errorf("%s: %w", what, cause) // the cause says what differs or who holds the lock, and what to do
 	case errors.Is(err, migrate.ErrNoState):
 		return fmt.Errorf("%s --resume: nothing to resume in %s (%w; the last run there finished, or none started): run without --resume", op, stateDir, migrate.ErrNoState)
 	case errors.Is(err, actingweb.ErrSchema):

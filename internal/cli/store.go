@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -176,7 +177,13 @@ func (a *App) ResolveStore(arg string) (StoreSpec, error) {
 	case strings.Contains(arg, "://"):
 		u, perr := url.Parse(arg)
 		if perr != nil {
-			return spec, usageErrorf("store URL %q: %v", redactURL(arg), perr)
+			// url.Error repeats the whole URL, password included: give only its reason.
+			var ue *url.Error
+			if errors.As(perr, &ue) {
+				perr = ue.Err
+			}
+			return spec, usageErrorf("store URL %s: %s (check the URL; give the password in PG_DB_PASSWORD)",
+				redactURL(arg), actingweb.RedactPasswords(perr.Error()))
 		}
 		switch u.Scheme {
 		case "postgres", "postgresql":
@@ -216,7 +223,7 @@ func (a *App) ResolveStore(arg string) (StoreSpec, error) {
 		}
 	}
 	if err != nil {
-		return spec, usageErrorf("store %s: %v", spec.Arg, err)
+		return spec, usageErrorf("store %s: %s", spec.Arg, actingweb.RedactPasswords(err.Error()))
 	}
 	if spec.Backend == BackendDynamoDB && strings.HasSuffix(spec.DynamoDB.Prefix, "_") {
 		spec.Warnings = append(spec.Warnings, fmt.Sprintf(
@@ -227,13 +234,20 @@ func (a *App) ResolveStore(arg string) (StoreSpec, error) {
 	return spec, nil
 }
 
-// redactURL removes a password from a URL for messages.
+// redactURL removes a password from a URL for messages; a URL that does not parse is shown
+// with its password masked as far as actingweb.RedactPasswords recognises it, and escaped.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "<unparsable URL>"
+		// Whatever lies between the user name and the last '@' may be the password.
+		if i, j := strings.Index(s, "://"), strings.LastIndex(s, "@"); i >= 0 && j > i {
+			if c := strings.Index(s[i+3:j], ":"); c >= 0 {
+				s = s[:i+3+c] + ":xxxxx" + s[j:]
+			}
+		}
+		return strconv.Quote(actingweb.RedactPasswords(s))
 	}
-	return u.Redacted()
+	return actingweb.Printable(u.Redacted())
 }
 
 // DefaultStore is the store of a single-store command when the flag is absent:

@@ -33,6 +33,10 @@ type ValidateOptions struct {
 	// Quiet suppresses progress output.
 	Quiet            bool
 	ProgressInterval time.Duration
+	// MaxLineBytes and AllowWorldWritable shape how the bundle of InputDir is read
+	// (bundle.ReaderOptions; as for import).
+	MaxLineBytes       int
+	AllowWorldWritable bool
 }
 
 func (a *App) newValidateCmd() *cobra.Command {
@@ -53,6 +57,8 @@ could not be read, 2 usage.`,
 	f.StringVar(&o.From, "from", "", "side A: a store (postgresql, dynamodb or a URL)")
 	f.StringVar(&o.InputDir, "input-dir", "", "side A: a bundle directory (instead of --from)")
 	f.StringVar(&o.To, "to", "", "side B: the store to validate (default DATABASE_BACKEND)")
+	f.IntVar(&o.MaxLineBytes, "max-line-bytes", bundle.DefaultMaxLineBytes, "with --input-dir: longest bundle line in bytes; a longer line is a reject")
+	f.BoolVar(&o.AllowWorldWritable, "allow-world-writable", false, "with --input-dir: accept a bundle directory or files that others may write")
 	f.StringSliceVar(&o.Tables, "tables", nil, "tables to compare, comma-separated (default: all)")
 	f.IntVar(&o.MaxDiffs, "max-diffs", 0, "differences listed per table (default 20; counting goes on)")
 	f.IntVar(&o.Segments, "segments", 0, "parallel scan segments per side (default 4)")
@@ -81,7 +87,10 @@ func (a *App) RunValidate(ctx context.Context, o ValidateOptions) error {
 	}
 	var srcA migrate.Source
 	if o.InputDir != "" {
-		r, err := bundle.Open(o.InputDir)
+		if o.MaxLineBytes < 0 {
+			return usageErrorf("--max-line-bytes %d: give a positive number of bytes (0 = the default, %d)", o.MaxLineBytes, bundle.DefaultMaxLineBytes)
+		}
+		r, err := bundle.OpenWith(o.InputDir, bundle.ReaderOptions{MaxLineBytes: o.MaxLineBytes, AllowWorldWritable: o.AllowWorldWritable})
 		if err != nil {
 			return fmt.Errorf("validate: open bundle %s: %w (give the directory an export wrote)", o.InputDir, err)
 		}
