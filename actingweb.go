@@ -4,7 +4,7 @@
 // postgres and dynamodb packages, the data-moving engine in migrate.
 //
 // The physical models are those of the Python ActingWeb library 3.14.0; the rules quoted in
-// doc comments refer to shared/docs/data-model.md ("§N").
+// doc comments refer to docs/storage-model.md ("§N").
 package actingweb
 
 import (

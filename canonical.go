@@ -294,7 +294,7 @@ var SecretFields = map[Table]map[string]bool{
 // buckets (e.g. _access_token_index, _refresh_token_index, _auth_code_index, _client_index,
 // _oauth_sessions, _oauth_state_nonces, _apple_exchange_tickets, _email_verify_tokens,
 // spa_access_tokens, spa_refresh_tokens; names such as oauth_tokens:<peer> in _internal; the
-// global owner _actingweb_oauth2; data-model.md §9). See SecretAttribute.
+// global owner _actingweb_oauth2; docs/storage-model.md §6.13). See SecretAttribute.
 var SecretAttributeWords = []string{"token", "auth", "secret", "passw", "passphrase", "credential",
 	"session", "nonce", "ticket", "client", "key", "cookie", "jwt", "bearer"}
 

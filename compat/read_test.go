@@ -6,7 +6,7 @@ package compat_test
 // store's application face (and its table face) and compared with what upstream's read APIs
 // returned.
 //
-// Where the Go store deliberately differs from upstream (data-model.md §8.1), the test asserts
+// Where the Go store deliberately differs from upstream (docs/storage-model.md §8.1), the test asserts
 // the Go store's documented behaviour and names the §8.1 row. The exceptions are:
 //   - E1 (§8.1 row "db/dynamodb/attribute.py:60-62, 295-297", bucket prefix over-match):
 //     upstream DynamoDB's get_bucket("oauth_tokens") also returned rows of a bucket that

@@ -1,7 +1,7 @@
 package dynamodb
 
 // codec.go: canonical record <-> DynamoDB item, exactly as PynamoDB 6.1.0 writes the models of
-// Python ActingWeb 3.14.0 (data-model.md §3.2-§3.12, mapping §5.3).
+// Python ActingWeb 3.14.0 (docs/storage-model.md §3.2-§3.12, mapping §5.3).
 //
 // Decisions (documented for the other engineers of the package):
 //   - strings are S, booleans BOOL, numbers N in shortest decimal text, timestamps S in the

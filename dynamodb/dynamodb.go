@@ -1,7 +1,8 @@
 // Package dynamodb is the actingweb store on Amazon DynamoDB through aws-sdk-go-v2, item for
-// item what Python ActingWeb 3.14.0 writes through PynamoDB 6.1.0 (data-model.md §3): table
-// names <prefix>_<suffix>, every key of type S, the creator-index and secret-index GSIs,
-// on-demand billing, PynamoDB attribute encodings (§3.2).
+// item what Python ActingWeb 3.14.0 writes through PynamoDB 6.1.0 (docs/storage-model.md §3):
+// table names <prefix>_<suffix>, every key of type S, the creator-index and secret-index GSIs,
+// on-demand billing, PynamoDB attribute encodings (§3.2). The "§N" references in this
+// package's comments point to docs/storage-model.md.
 package dynamodb
 
 import (

@@ -3,7 +3,6 @@ package dynamodb
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -150,23 +149,19 @@ func TestRebuildPropertyLookupCancelled(t *testing.T) {
 	}
 }
 
-// TestRebuildBench measures RebuildPropertyLookup on 100,000 properties (20% of them of an
-// indexed name, a few values shared). It runs only with ACTINGWEB_DDB_REBUILD_BENCH=1 (a
-// measurement, not a check). Measured on DynamoDB Local (2 shared cores), 20,000 candidates:
-// the batched rebuild 4.1–4.9 s on an empty lookup table and 2.2–2.5 s on a rerun; the former
-// per-row conditional PutItem + GetItem version 15.8 s and 19.0 s.
-func TestRebuildBench(t *testing.T) {
-	if os.Getenv("ACTINGWEB_DDB_REBUILD_BENCH") != "1" {
-		t.Skip("set ACTINGWEB_DDB_REBUILD_BENCH=1 to measure")
-	}
-	s := openTestStore(t, true)
+// BenchmarkRebuildPropertyLookup measures RebuildPropertyLookup on 20,000 actors with 5
+// properties each (one of them "email", a few values shared) on DynamoDB Local: the first
+// rebuild into an empty lookup table, then reruns over the complete one (b.N of them).
+//
+//	. .run/env && go test -run '^$' -bench RebuildPropertyLookup -benchtime 3x ./dynamodb/
+func BenchmarkRebuildPropertyLookup(b *testing.B) {
+	s := openTestStore(b, true)
 	ctx := context.Background()
 	const nActors = 20000 // 5 properties each, one of them "email"
-	start := time.Now()
 	var actors, props []actingweb.Record
 	flush := func(tb actingweb.Table, recs *[]actingweb.Record) {
 		if _, err := s.WriteBatch(ctx, tb, *recs, actingweb.ConflictOverwrite); err != nil {
-			t.Fatal(err)
+			b.Fatal(err)
 		}
 		*recs = (*recs)[:0]
 	}
@@ -190,16 +185,20 @@ func TestRebuildBench(t *testing.T) {
 	}
 	flush(actingweb.TableProperties, &props)
 	flush(actingweb.TableActors, &actors)
-	t.Logf("seeded %d actors, %d properties in %v", nActors, 5*nActors, time.Since(start))
-
-	for _, run := range []string{"empty lookup table", "rerun"} {
-		start := time.Now()
-		res, err := s.RebuildPropertyLookup(ctx, []string{"email", "oauthId", "externalUserId"})
-		if err != nil {
-			t.Fatal(err)
+	names := []string{"email", "oauthId", "externalUserId"}
+	start := time.Now()
+	res, err := s.RebuildPropertyLookup(ctx, names)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "first-rebuild-s")
+	if res.Written == 0 {
+		b.Fatalf("first rebuild wrote nothing: %+v", res)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.RebuildPropertyLookup(ctx, names); err != nil {
+			b.Fatal(err)
 		}
-		d := time.Since(start)
-		t.Logf("%s: %v (%.0f rows/s) scanned %d written %d existing %d collisions %d orphans %d",
-			run, d, float64(res.Scanned)/d.Seconds(), res.Scanned, res.Written, res.Existing, res.Collisions, res.Orphans)
 	}
 }

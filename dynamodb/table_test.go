@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"golang.org/x/sync/errgroup"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -358,78 +355,6 @@ func TestRebuildPropertyLookup(t *testing.T) {
 	if err != nil || res.Written != 0 || res.Existing != 3 || res.Collisions != 1 {
 		t.Fatalf("second rebuild: %+v %v", res, err)
 	}
-}
-
-// TestThroughput measures WriteBatch and Scan against raw SDK calls on DynamoDB Local. It runs
-// only with ACTINGWEB_DDB_BENCH=1 (it is a measurement, not a check).
-func TestThroughput(t *testing.T) {
-	if os.Getenv("ACTINGWEB_DDB_BENCH") != "1" {
-		t.Skip("set ACTINGWEB_DDB_BENCH=1 to measure")
-	}
-	s := openTestStore(t, true)
-	ctx := context.Background()
-	const rows, writers = 4000, 4
-	mk := func(prefix string) []actingweb.Record {
-		recs := make([]actingweb.Record, rows)
-		for i := range recs {
-			recs[i] = &actingweb.Property{ID: fmt.Sprintf("%s%05d", prefix, i), Name: "email", Value: fmt.Sprintf("user%d@example.com", i)}
-		}
-		return recs
-	}
-	run := func(recs []actingweb.Record, write func([]actingweb.Record) error) time.Duration {
-		start := time.Now()
-		var g errgroup.Group
-		g.SetLimit(writers)
-		for i := 0; i < len(recs); i += 25 {
-			chunk := recs[i:min(i+25, len(recs))]
-			g.Go(func() error { return write(chunk) })
-		}
-		if err := g.Wait(); err != nil {
-			t.Fatal(err)
-		}
-		return time.Since(start)
-	}
-	table := s.TableName(actingweb.TableProperties)
-	dRaw := run(mk("r"), func(chunk []actingweb.Record) error {
-		reqs := make([]types.WriteRequest, len(chunk))
-		for i, r := range chunk {
-			p := r.(*actingweb.Property)
-			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
-				"id": avS(p.ID), "name": avS(p.Name), "value": avS(p.Value)}}}
-		}
-		_, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs}})
-		return err
-	})
-	for _, pol := range []actingweb.ConflictPolicy{actingweb.ConflictOverwrite, actingweb.ConflictSkip} {
-		var mu sync.Mutex
-		d := run(mk("w"+pol.String()), func(chunk []actingweb.Record) error {
-			_, err := s.WriteBatch(ctx, actingweb.TableProperties, chunk, pol)
-			mu.Lock()
-			defer mu.Unlock()
-			return err
-		})
-		t.Logf("WriteBatch %s: %d rows in %v = %.0f rows/s (raw BatchWriteItem: %.0f rows/s)",
-			pol, rows, d, float64(rows)/d.Seconds(), float64(rows)/dRaw.Seconds())
-	}
-	total := rows * 3
-	start := time.Now()
-	n := 0
-	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(table), Limit: aws.Int32(1000)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += len(out.Items)
-	}
-	dRawScan := time.Since(start)
-	start = time.Now()
-	recs, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000})
-	dScan := time.Since(start)
-	if n != total || len(recs) != total {
-		t.Fatalf("scanned %d / %d, want %d", n, len(recs), total)
-	}
-	t.Logf("Scan: %d rows in %v = %.0f rows/s (raw Scan: %.0f rows/s)", total, dScan, float64(total)/dScan.Seconds(), float64(total)/dRawScan.Seconds())
 }
 
 func TestBatchWriteContextEndAndMissingTable(t *testing.T) {

@@ -7,7 +7,7 @@
 // writer workers sends batches to the sink, a shared rate limiter throttles rows per second,
 // per-segment checkpoints make a run resumable, rows the sink cannot store are appended to a
 // rejects file. It is written against the small interfaces below and never imports a driver.
-// Rules quoted as "§N" refer to shared/docs/data-model.md.
+// Rules quoted as "§N" refer to docs/storage-model.md.
 package migrate
 
 import (

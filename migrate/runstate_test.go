@@ -74,8 +74,12 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 			return migrate.Copy(ctx, pgA, dst, o)
 		})
 		before := countAll(t, dst)
-		if w := rep.Totals().Written; w != before || w == 0 {
-			t.Fatalf("the stopped run reports %d rows written, the target holds %d", w, before)
+		lookup, err := dst.Count(ctx, actingweb.TablePropertyLookup) // built alongside, not a moved table
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := rep.Totals().Written; w != before-lookup || w == 0 {
+			t.Fatalf("the stopped run reports %d rows written, the target holds %d (and %d lookup rows)", w, before-lookup, lookup)
 		}
 		for _, c := range []struct {
 			name     string

@@ -13,9 +13,9 @@ import (
 	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
-// Row validation against PostgreSQL's limits (data-model.md §9.2), run on every row before a
-// batch is written, so a row PostgreSQL would refuse becomes a Reject instead of aborting the
-// batch (§7.2 I6, I9). Reasons name the column and the limit, never the value.
+// Row validation against PostgreSQL's limits (docs/storage-model.md §9.2), run on every row
+// before a batch is written, so a row PostgreSQL would refuse becomes a Reject instead of
+// aborting the batch (§7.2 I6, I9). Reasons name the column and the limit, never the value.
 
 // Column length limits of the schema at head (§4.2, §9.2).
 const (

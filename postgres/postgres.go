@@ -1,6 +1,8 @@
 // Package postgres is the actingweb store on PostgreSQL through pgx v5 (pgxpool): the
-// physical model of Python ActingWeb 3.14.0 at Alembic head e5f6a7b8c9d0 (data-model.md §4),
-// so Go and Python share one database. Schema migrations are embedded and run with goose.
+// physical model of Python ActingWeb 3.14.0 at Alembic head e5f6a7b8c9d0
+// (docs/storage-model.md §4), so Go and Python share one database. Schema migrations are
+// embedded and run with goose. The "§N" references in this package's comments point to
+// docs/storage-model.md.
 package postgres
 
 import (

@@ -21,7 +21,7 @@ import (
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
-// Schema management (data-model.md §4.2, §4.5). The seven Alembic revisions of Python
+// Schema management (docs/storage-model.md §4.2, §4.5). The seven Alembic revisions of Python
 // ActingWeb 3.14.0 are embedded as goose SQL migrations, one file per revision, numbered 1-7 in
 // chain order (see Revisions). Every migration also maintains Alembic's own alembic_version
 // table (one row, the revision reached), so Python deployments and `alembic current` accept a

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -574,111 +572,6 @@ func TestScanUpstreamData(t *testing.T) {
 		for _, r := range got {
 			if d := actingweb.CompareRecords(r, again[r.Key()]); len(d) > 0 {
 				t.Errorf("%s %s changed: %+v", tb, actingweb.KeyString(r.Key()), d)
-			}
-		}
-	}
-}
-
-// TestThroughput measures the table face against raw COPY on ~200k property rows (1000-row
-// batches): WriteBatch under each policy vs pgx CopyFrom straight into the table, and Scan vs
-// COPY ... TO STDOUT. Run with ACTINGWEB_PG_THROUGHPUT=1 (-v prints rows/s); it fails when a
-// ratio drops below 0.8 under ACTINGWEB_PG_THROUGHPUT=strict.
-func TestThroughput(t *testing.T) {
-	mode := os.Getenv("ACTINGWEB_PG_THROUGHPUT")
-	if mode == "" {
-		t.Skip("set ACTINGWEB_PG_THROUGHPUT=1 to measure")
-	}
-	const total, batch = 200_000, 1000
-	recs := props(total, func(i int) string { return fmt.Sprintf("actor-%05d", i/20) })
-	for i, r := range recs { // realistic values: ~60 bytes
-		r.(*actingweb.Property).Value = fmt.Sprintf(`{"v": %d, "s": "some property value text"}`, i)
-	}
-	ctx := coreCtx(t)
-	rate := func(d time.Duration) float64 { return float64(total) / d.Seconds() }
-
-	raw := func() time.Duration {
-		s, schema := coreHead(t)
-		start := time.Now()
-		for i := 0; i < total; i += batch {
-			rows := make([][]any, 0, batch)
-			for _, r := range recs[i : i+batch] {
-				p := r.(*actingweb.Property)
-				rows = append(rows, []any{p.ID, p.Name, p.Value})
-			}
-			if _, err := s.Pool().CopyFrom(ctx, pgx.Identifier{schema, "properties"}, []string{"id", "name", "value"}, pgx.CopyFromRows(rows)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return time.Since(start)
-	}
-	write := func(policy actingweb.ConflictPolicy, prefill bool) (time.Duration, *postgres.Store) {
-		s, _ := coreHead(t)
-		if prefill {
-			for i := 0; i < total; i += 10 * batch {
-				if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs[i:i+batch], actingweb.ConflictFail); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		start := time.Now()
-		for i := 0; i < total; i += batch {
-			if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs[i:i+batch], policy); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return time.Since(start), s
-	}
-	dRaw := raw()
-	dFail, s := write(actingweb.ConflictFail, false)
-	dSkip, _ := write(actingweb.ConflictSkip, false)
-	dSkipPre, _ := write(actingweb.ConflictSkip, true)
-	dOver, _ := write(actingweb.ConflictOverwrite, true)
-	t.Logf("raw CopyFrom        %8.0f rows/s", rate(dRaw))
-	ratios := map[string]float64{}
-	for _, m := range []struct {
-		name string
-		d    time.Duration
-	}{{"WriteBatch fail", dFail}, {"WriteBatch skip", dSkip}, {"WriteBatch skip 10% existing", dSkipPre}, {"WriteBatch overwrite 10% existing", dOver}} {
-		ratios[m.name] = dRaw.Seconds() / m.d.Seconds()
-		t.Logf("%-34s %8.0f rows/s  (%.2fx raw)", m.name, rate(m.d), ratios[m.name])
-	}
-
-	// Scan vs COPY TO STDOUT on the same table.
-	copyOut := func() time.Duration {
-		conn, err := s.Pool().Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Release()
-		start := time.Now()
-		if _, err := conn.Conn().PgConn().CopyTo(ctx, io.Discard, `COPY `+pgx.Identifier{s.Schema(), "properties"}.Sanitize()+` TO STDOUT`); err != nil {
-			t.Fatal(err)
-		}
-		return time.Since(start)
-	}
-	scan := func(pageSize int) time.Duration {
-		start := time.Now()
-		n := 0
-		if err := s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: pageSize}, func(p actingweb.Page) error { n += len(p.Records); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if n != total {
-			t.Fatalf("scanned %d", n)
-		}
-		return time.Since(start)
-	}
-	copyOut() // warm the cache
-	dCopy := min(copyOut(), copyOut())
-	dScan := min(scan(0), scan(0))
-	dScan10k := min(scan(10000), scan(10000))
-	t.Logf("COPY TO STDOUT      %8.0f rows/s", rate(dCopy))
-	t.Logf("Scan (page 1000)    %8.0f rows/s  (%.2fx COPY)", rate(dScan), dCopy.Seconds()/dScan.Seconds())
-	t.Logf("Scan (page 10000)   %8.0f rows/s  (%.2fx COPY)", rate(dScan10k), dCopy.Seconds()/dScan10k.Seconds())
-	ratios["Scan"] = dCopy.Seconds() / dScan.Seconds()
-	if mode == "strict" {
-		for name, r := range ratios {
-			if r < 0.8 {
-				t.Errorf("%s is %.2fx of raw COPY, want >= 0.8", name, r)
 			}
 		}
 	}

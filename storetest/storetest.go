@@ -1,5 +1,5 @@
 // Package storetest is the contract suite every actingweb.Store backend must pass: the
-// application face of data-model.md §6 with the conventions decided in §8.1 and in the comment
+// application face of docs/storage-model.md §6 with the conventions decided in §8.1 and in the comment
 // at the top of store.go, plus the basics of the table face (WriteBatch, Scan, Count) and of
 // schema management.
 //
@@ -109,7 +109,7 @@
 //     DeleteAttributeConditional (exactly one true; the winner's value stored);
 //     CreatePropertyLookup (same actor: all true; different actors: exactly one owner).
 //
-// Where store.go leaves room, the suite takes the reading closest to data-model.md §6/§8.1;
+// Where store.go leaves room, the suite takes the reading closest to docs/storage-model.md §6/§8.1;
 // each such decision is marked "Reading:" next to the case.
 package storetest
 
@@ -132,13 +132,14 @@ import (
 // Opener returns a fresh, empty, schema-ready store whose cleanup is registered on t.
 type Opener func(t *testing.T) actingweb.Store
 
-// Groups lists the operation groups Run executes, in order (one t.Run each).
+// Groups lists the operation groups Run executes (one parallel t.Run each).
 var Groups = []string{
 	"Schema", "Actors", "Properties", "Lookup", "Trusts", "PeerTrustees", "Subscriptions",
 	"Diffs", "Attributes", "Suspensions", "Cascade", "TableFace", "Concurrency",
 }
 
-// Run executes the whole contract suite against the stores open returns.
+// Run executes the whole contract suite against the stores open returns, its groups in
+// parallel (each on stores of its own).
 func Run(t *testing.T, open func(t *testing.T) actingweb.Store) {
 	groups := map[string]func(*testing.T, Opener){
 		"Schema":        testSchema,
@@ -157,7 +158,10 @@ func Run(t *testing.T, open func(t *testing.T) actingweb.Store) {
 	}
 	for _, name := range Groups {
 		fn := groups[name]
-		t.Run(name, func(t *testing.T) { fn(t, open) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each group opens stores of its own
+			fn(t, open)
+		})
 	}
 }
 

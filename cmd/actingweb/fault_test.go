@@ -125,10 +125,9 @@ func TestLostConnectionAndResume(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 
-			// Cut the connection once checkpoints exist and some rows are written, well
-			// before the end (~9,000 rows at 1,500 rows/s take 6 s).
-			waitCheckpoints(state)
-			time.Sleep(700 * time.Millisecond)
+			// Cut the connection once 1,500 rows are checkpointed, well before the end
+			// (~9,000 rows at 1,500 rows/s take 6 s).
+			waitRows(t, state, 1500, done)
 			cut := time.Now()
 			reenable := func() {
 				if err := c.proxy.Start(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -132,15 +133,38 @@ func startCLI(t *testing.T, env []string, bin string, args ...string) (cmd *exec
 	return cmd, stdout, stderr
 }
 
-// waitCheckpoints waits until the copy writing to stateDir has checkpointed at least two
-// tables or segments (rows are durably on the target), for at most 20 s.
-func waitCheckpoints(stateDir string) {
-	deadline := time.Now().Add(20 * time.Second)
+// waitRows waits until the run writing to stateDir has checkpointed at least rows rows (the
+// sum of every segment's position over its checkpoint files: rows durably on the target), and
+// fails the test if that takes more than 30 s or the run ends first (done receives). Checkpoint
+// files are replaced by rename, so a read sees a whole one.
+func waitRows(t *testing.T, stateDir string, rows int64, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
+		var n int64
 		cps, _ := filepath.Glob(filepath.Join(stateDir, "*.checkpoint.json"))
-		if len(cps) >= 2 || time.Now().After(deadline) {
+		for _, f := range cps {
+			var cp struct {
+				Segs map[string]struct {
+					Rows int64 `json:"rows"`
+				} `json:"segs"`
+			}
+			if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &cp) == nil {
+				for _, s := range cp.Segs {
+					n += s.Rows
+				}
+			}
+		}
+		if n >= rows {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s the run in %s has checkpointed %d rows, want %d", stateDir, n, rows)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended (%v) after checkpointing %d rows, before %d", err, n, rows)
+		case <-time.After(20 * time.Millisecond): // poll the checkpoint files
+		}
 	}
 }

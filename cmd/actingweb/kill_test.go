@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/actingweb/actingweb-go/internal/testenv"
 )
@@ -51,14 +50,15 @@ func TestKillDashNineAndResume(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			// Kill once checkpoints exist and some rows are written, well before the end
-			// (~9,000 rows at 1,500 rows/s take 6 s).
-			waitCheckpoints(state)
-			time.Sleep(700 * time.Millisecond)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			// Kill once 1,500 rows are checkpointed, well before the end (~9,000 rows at
+			// 1,500 rows/s take 6 s).
+			waitRows(t, state, 1500, done)
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatalf("kill: %v (finished too early?)", err)
 			}
-			err := cmd.Wait()
+			err := <-done
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 				t.Fatalf("copy was not killed mid-run: %v", err)

@@ -18,7 +18,7 @@ import (
 )
 
 // ConnFlags are upstream's connection flags (scripts/migrate_dynamodb_to_postgresql.py). Unlike
-// upstream (data-model.md §7.2 I10) each one overrides its environment variable only when it
+// upstream (docs/storage-model.md §7.2 I10) each one overrides its environment variable only when it
 // is given on the command line; otherwise the environment (or the library default) applies.
 type ConnFlags struct {
 	TablePrefix string // --table-prefix → AWS_DB_PREFIX

@@ -1,4 +1,4 @@
--- Alembic revision 3307e3616c5e (base): initial PostgreSQL schema (data-model.md §4.5 #1).
+-- Alembic revision 3307e3616c5e (base): initial PostgreSQL schema (docs/storage-model.md §4.5 #1).
 -- Also creates alembic_version exactly as Alembic does, so Python ActingWeb and
 -- `alembic current` accept a database built by Go.
 

@@ -1,5 +1,5 @@
 -- Alembic revision 70d60420526 (11 hex characters, exact): property_lookup table with the
--- deferred foreign key to actors (data-model.md §4.5 #2).
+-- deferred foreign key to actors (docs/storage-model.md §4.5 #2).
 
 -- +goose Up
 CREATE TABLE property_lookup (

@@ -1,4 +1,4 @@
--- Alembic revision a1b2c3d4e5f6: peer capability columns on trusts (data-model.md §4.5 #3).
+-- Alembic revision a1b2c3d4e5f6: peer capability columns on trusts (docs/storage-model.md §4.5 #3).
 
 -- +goose Up
 ALTER TABLE trusts ADD COLUMN aw_supported text;

@@ -1,4 +1,4 @@
--- Alembic revision b2c3d4e5f6a7: subscription_suspensions (data-model.md §4.5 #4); subtarget
+-- Alembic revision b2c3d4e5f6a7: subscription_suspensions (docs/storage-model.md §4.5 #4); subtarget
 -- has the only server default of the schema ('').
 
 -- +goose Up

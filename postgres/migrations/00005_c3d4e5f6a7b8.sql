@@ -1,5 +1,5 @@
 -- Alembic revision c3d4e5f6a7b8: drop idx_properties_value, whose B-tree entries made large
--- property values unstorable (data-model.md §4.5 #5).
+-- property values unstorable (docs/storage-model.md §4.5 #5).
 
 -- +goose Up
 DROP INDEX IF EXISTS idx_properties_value;

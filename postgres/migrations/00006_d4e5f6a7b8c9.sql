@@ -1,5 +1,5 @@
 -- Alembic revision d4e5f6a7b8c9: expression index on attributes.data ->> 'chain_id'
--- (data-model.md §4.5 #6).
+-- (docs/storage-model.md §4.5 #6).
 
 -- +goose Up
 CREATE INDEX IF NOT EXISTS idx_attributes_chain_id ON attributes ((data ->> 'chain_id')) WHERE (data ->> 'chain_id') IS NOT NULL;

@@ -1,4 +1,4 @@
--- Alembic revision e5f6a7b8c9d0 (head): properties.name widened to text (data-model.md §4.5 #7).
+-- Alembic revision e5f6a7b8c9d0 (head): properties.name widened to text (docs/storage-model.md §4.5 #7).
 
 -- +goose Up
 ALTER TABLE properties ALTER COLUMN name TYPE text;
