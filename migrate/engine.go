@@ -200,6 +200,9 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 	}
 	fail := func(t actingweb.Table, err error) (*Report, error) {
 		rep.Finished = time.Now().UTC()
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() && errors.Is(err, context.Canceled) {
+			err = cause // the run was cancelled for a reason of its own (its lock was lost)
+		}
 		return rep, &RunError{Op: op, Table: t, Report: rep, Err: err}
 	}
 	if o.Resume && o.StateDir == "" {

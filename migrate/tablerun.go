@@ -138,8 +138,18 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 	if cp == nil {
 		cp = e.newCheckpoint(ctx, t)
 		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == actingweb.ConflictFail && !o.DryRun {
-			empty, err := fw.IsEmpty(ctx, t)
-			if err != nil {
+			// a read of the target, bounded as a write is (a silent connection)
+			ictx, cancel := context.WithTimeout(ctx, max(o.BatchTimeout, 0))
+			if o.BatchTimeout <= 0 {
+				ictx, cancel = context.WithCancel(ctx)
+			}
+			empty, err := fw.IsEmpty(ictx, t)
+			timedOut := errors.Is(ictx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+			cancel()
+			switch {
+			case err != nil && timedOut:
+				return fmt.Errorf("check whether %s is empty: %w: no answer within %s (a lost or silent connection?)", t, ErrBatchTimeout, o.BatchTimeout)
+			case err != nil:
 				return fmt.Errorf("check whether %s is empty: %w", t, err)
 			}
 			cp.Fresh = empty

@@ -37,6 +37,7 @@ export ACTINGWEB_DYNAMODB_HEAP=${ACTINGWEB_DYNAMODB_HEAP:-1g}
 SERVICES=$REPO/scripts/services.sh
 OUT=${DEMO_OUT:-$ACTINGWEB_RUN_DIR/demo-out}
 BIN=$REPO/bin/actingweb
+FIXTURE_BIN=$REPO/bin/awfixture
 
 say() { printf '\n==> %s\n' "$*"; }
 die() { printf 'demo.sh: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -65,6 +66,12 @@ aw() {
   "$BIN" "$@"
 }
 
+# Runs the fixture tool (cmd/awfixture, a development tool: not part of the actingweb command).
+fx() {
+  printf '\n$ awfixture %s\n' "$*"
+  "$FIXTURE_BIN" "$@"
+}
+
 say "services (run dir $ACTINGWEB_RUN_DIR)"
 status=$("$SERVICES" status 2>/dev/null || true)
 case "$status" in
@@ -79,6 +86,7 @@ esac
 
 say "build"
 go build -o "$BIN" ./cmd/actingweb
+go build -o "$FIXTURE_BIN" ./cmd/awfixture
 "$BIN" version
 
 # DynamoDB Local accepts any credentials; keep the SDK off the EC2 metadata service.
@@ -96,9 +104,9 @@ say "fresh stores (drop what an earlier run left)"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 chmod 700 "$OUT"
-aw fixture drop --to "$PG"
-aw fixture drop --to "$SEED"
-aw fixture drop --to "$BACK"
+fx drop --to "$PG"
+fx drop --to "$SEED"
+fx drop --to "$BACK"
 
 say "schema upgrade"
 aw schema upgrade --to "$PG"
@@ -106,11 +114,11 @@ aw schema upgrade --to "$SEED"
 aw schema upgrade --to "$BACK"
 # DynamoDB Local sweeps expired items once TTL is on; the fixture's attributes expired long
 # ago, so turn TTL off on the demo tables to keep the comparisons deterministic.
-aw fixture ttl --to "$BACK" --enabled=false
+fx ttl --to "$BACK" --enabled=false
 aw schema status --to "$PG"
 
 say "load the upstream fixture into DynamoDB (prefix demo_seed1)"
-aw fixture load --to "$SEED" --dir testdata/upstream-seed1 --no-ttl
+fx load --to "$SEED" --dir testdata/upstream-seed1 --no-ttl
 
 say "copy DynamoDB → PostgreSQL"
 aw copy --from "$SEED" --to "$PG" --state-dir "$OUT/state-seed-to-pg" --report "$OUT/copy-dynamodb-to-postgresql.json"

@@ -153,7 +153,12 @@ func Main(args []string) int {
 // Execute runs the command tree with args and returns the exit code, printing a failure as
 // one line on Stderr.
 func (a *App) Execute(ctx context.Context, args []string) int {
-	root := a.NewRootCmd()
+	return a.ExecuteCmd(ctx, a.NewRootCmd(), args)
+}
+
+// ExecuteCmd is Execute for the command tree root (the actingweb command, or a development
+// tool's such as NewFixtureCmd).
+func (a *App) ExecuteCmd(ctx context.Context, root *cobra.Command, args []string) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -166,10 +171,10 @@ func (a *App) Execute(ctx context.Context, args []string) int {
 		ee = &ExitError{Code: ExitUsage, Err: err}
 	}
 	if ee.Err != nil {
-		fmt.Fprintf(a.Stderr, "actingweb: %s\n", safeLine(ee.Err.Error()))
+		fmt.Fprintf(a.Stderr, "%s: %s\n", root.Name(), safeLine(ee.Err.Error()))
 	}
 	if ee.Code == ExitUsage {
-		fmt.Fprintln(a.Stderr, "Run 'actingweb --help' (or 'actingweb <command> --help') for usage.")
+		fmt.Fprintf(a.Stderr, "Run '%s --help' (or '%s <command> --help') for usage.\n", root.Name(), root.Name())
 	}
 	return ee.Code
 }
@@ -215,7 +220,7 @@ Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema no
 	})
 	a.bindConnFlags(root)
 	root.AddCommand(a.newSchemaCmd(), a.newExportCmd(), a.newImportCmd(), a.newCopyCmd(),
-		a.newValidateCmd(), a.newVersionCmd(), a.newFixtureCmd())
+		a.newValidateCmd(), a.newVersionCmd())
 	return root
 }
 

@@ -18,7 +18,8 @@ import (
 	"github.com/actingweb/actingweb-go/postgres"
 )
 
-// FixtureOptions are the options of `actingweb fixture load` (a development command, hidden).
+// FixtureOptions are the options of `awfixture load` (cmd/awfixture, a development tool, not
+// part of the actingweb command).
 type FixtureOptions struct {
 	// To is the store to load into; "" = DATABASE_BACKEND.
 	To string
@@ -31,12 +32,23 @@ type FixtureOptions struct {
 	NoTTL bool
 }
 
-func (a *App) newFixtureCmd() *cobra.Command {
+// NewFixtureCmd builds the command tree of awfixture (cmd/awfixture), the development tool
+// of the demo and the tests: load the upstream fixture's raw rows into a store, drop a store's
+// data, turn DynamoDB TTL on or off. It takes the actingweb command's connection flags.
+func (a *App) NewFixtureCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:    "fixture",
-		Short:  "Development helpers around the upstream fixture",
-		Hidden: true,
+		Use:           "awfixture",
+		Short:         "Development helpers around the upstream fixture (demo and tests)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.prepare(cmd)
+		},
 	}
+	cmd.CompletionOptions.HiddenDefaultCmd = true
+	cmd.SetOut(a.Stdout)
+	cmd.SetErr(a.Stderr)
+	a.bindConnFlags(cmd)
 	var o FixtureOptions
 	load := &cobra.Command{
 		Use:   "load --to DST [--dir testdata/upstream-seed1]",
@@ -82,7 +94,7 @@ no-op there.`,
 	return cmd
 }
 
-// FixtureTTLOptions are the options of `actingweb fixture ttl`.
+// FixtureTTLOptions are the options of `awfixture ttl`.
 type FixtureTTLOptions struct {
 	To      string
 	Enabled bool
@@ -111,7 +123,7 @@ func (a *App) RunFixtureTTL(ctx context.Context, o FixtureTTLOptions) error {
 	return nil
 }
 
-// FixtureDropOptions are the options of `actingweb fixture drop`.
+// FixtureDropOptions are the options of `awfixture drop`.
 type FixtureDropOptions struct {
 	To    string
 	Force bool

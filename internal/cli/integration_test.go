@@ -356,8 +356,13 @@ func TestExecuteWiring(t *testing.T) {
 	if code := a.Execute(ctx, []string{"schema", "status", "--to", pg}); code != ExitMismatch {
 		t.Fatalf("schema status before upgrade: exit %d, want 3\n%s", code, errb)
 	}
+	if code := a.ExecuteCmd(ctx, a.NewFixtureCmd(), []string{"load", "--to", src, "--dir", fixtureDir, "--upgrade", "--no-ttl"}); code != ExitOK {
+		t.Fatalf("awfixture load: exit %d\n%s", code, errb)
+	}
+	if code := a.Execute(ctx, []string{"fixture", "load", "--to", src}); code != ExitUsage {
+		t.Fatalf("the actingweb command still has the fixture command: exit %d", code)
+	}
 	for _, args := range [][]string{
-		{"fixture", "load", "--to", src, "--dir", fixtureDir, "--upgrade", "--no-ttl"},
 		{"schema", "upgrade", "--to", pg},
 		{"schema", "status", "--to", pg},
 	} {
