@@ -159,6 +159,30 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 	})
 }
 
+// TestResumeRefusesAnotherPrefix: an export from DynamoDB resumed with another table prefix
+// as its source is refused naming the prefix, and the bundle is not mixed from two sources.
+func TestResumeRefusesAnotherPrefix(t *testing.T) {
+	testenv.DynamoDBEndpoint(t)
+	ctx := context.Background()
+	a, seed := seededDDB(t, 120)
+	b, _ := seededDDB(t, 60)
+	out := filepath.Join(t.TempDir(), "out")
+	o := migrate.Options{BatchSize: 25, PageSize: 25, Segments: 1}
+	interrupted(t, 6, func(ctx context.Context, p migrate.Progress) (*migrate.Report, error) {
+		o := o
+		o.Progress = p
+		return migrate.Export(ctx, a, out, o)
+	})
+	o.Resume = true
+	if _, err := migrate.Export(ctx, b, out, o); !errors.Is(err, migrate.ErrRunMismatch) || !strings.Contains(err.Error(), "source dynamodb prefix") {
+		t.Fatalf("resume from another prefix: %v", err)
+	}
+	if _, err := migrate.Export(ctx, a, out, o); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, seed, openBundle(t, out))
+}
+
 // TestPartialResume: a resume limited to some tables keeps the progress of the others, and
 // the full resume after it finishes under the default policy (no conflicts from tables
 // written twice); the state goes only when every table of the run is done.
