@@ -89,7 +89,29 @@ func (s *Store) batchWrite(ctx context.Context, table string, reqs []types.Write
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return &batchWriteError{Written: len(reqs) - int(remaining.Load()), err: err}
+	}
+	return nil
+}
+
+// batchWriteError is batchWrite's failure: Written of its requests were acknowledged by
+// DynamoDB (written), the others may or may not have been.
+type batchWriteError struct {
+	Written int
+	err     error
+}
+
+func (e *batchWriteError) Error() string { return e.err.Error() }
+func (e *batchWriteError) Unwrap() error { return e.err }
+
+// writtenBefore returns how many requests of a failed batchWrite DynamoDB acknowledged.
+func writtenBefore(err error) int {
+	var bw *batchWriteError
+	if errors.As(err, &bw) {
+		return bw.Written
+	}
+	return 0
 }
 
 // batchGet reads the items with the given keys from the physical table in BatchGetItem

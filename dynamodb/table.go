@@ -466,7 +466,9 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: r.item}}
 	}
 	if err := s.batchWrite(ctx, name, reqs); err != nil {
-		return actingweb.WriteResult{}, s.tableErr("write batch to", name, err)
+		// what landed before the failure is reported with it (migrate counts it)
+		res.Written = writtenBefore(err)
+		return res, s.tableErr("write batch to", name, err)
 	}
 	res.Written = len(reqs)
 	return res, nil
