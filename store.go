@@ -60,7 +60,7 @@ type ActorStore interface {
 }
 
 // PropertyStore holds the properties table (§6.2, §6.3, §6.3a). Values are stored strings;
-// callers serialise non-string values (SerializePropertyValue).
+// callers serialise non-string values as upstream does (§6.2: JSON in Python's default style).
 type PropertyStore interface {
 	// GetProperty reads one value; ErrNotFound if absent (a stored empty string reads as absent
 	// on DynamoDB upstream; here both backends return it as ErrNotFound as well).

@@ -29,6 +29,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/waitlog"
 )
 
 // Compile-time check that Store implements the whole interface.
@@ -170,9 +171,6 @@ const (
 	DialTimeout = 10 * time.Second
 )
 
-// WaitLogInterval is how often Open logs that it is still waiting for DynamoDB's first answer.
-var WaitLogInterval = 5 * time.Second
-
 // parseSeconds reads a positive number of seconds (fractions allowed).
 func parseSeconds(v string) (time.Duration, error) {
 	f, err := strconv.ParseFloat(v, 64)
@@ -298,30 +296,13 @@ func (s *Store) hostPort() string {
 var ErrNoAnswer = errors.New("no answer")
 
 // firstContact is Open's DescribeTable of the actors table, bounded by ConnectTimeout and
-// logging every WaitLogInterval while it waits. Any answer of the service, an error such as
+// logging every waitlog.Interval while it waits. Any answer of the service, an error such as
 // ResourceNotFoundException or AccessDeniedException included, counts as contact.
 func (s *Store) firstContact(ctx context.Context) error {
 	deadline := s.cfg.ConnectTimeout
 	cctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	done := make(chan struct{})
-	defer close(done)
-	start := time.Now()
-	go func() {
-		t := time.NewTicker(WaitLogInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-cctx.Done():
-				return
-			case <-t.C:
-				slog.Warn(fmt.Sprintf("still waiting for dynamodb %s (%s of %s, AWS_CONNECT_TIMEOUT)", s.hostPort(),
-					time.Since(start).Round(time.Second), deadline))
-			}
-		}
-	}()
+	defer waitlog.Start(cctx, "dynamodb "+s.hostPort(), deadline, "AWS_CONNECT_TIMEOUT")()
 	_, err := s.client.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.TableName(actingweb.TableActors))},
 		func(o *dynamodb.Options) { o.Retryer = newRetryer(s.cfg.MaxAttempts, true) })
 	var apiErr smithy.APIError

@@ -11,13 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/waitlog"
 )
 
 // Compile-time check that Store implements the whole interface.
@@ -213,7 +212,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// WaitLogInterval while it waits.
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stopWaitLog := logWhileWaiting(pingCtx, describe(cfg), timeout)
+	stopWaitLog := waitlog.Start(pingCtx, describe(cfg), timeout, "PG_POOL_TIMEOUT")
 	// The first query is the connection check (in place of a ping) and reads the encodings:
 	// with server_encoding UTF8 the server refuses invalid UTF-8 in any text it stores, and
 	// with client_encoding UTF8 (the default in a UTF8 database) sends it unconverted
@@ -232,35 +231,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // DefaultPoolTimeout is the first-contact deadline when Config.PoolTimeout is 0 (upstream's
 // PG_POOL_TIMEOUT default).
 const DefaultPoolTimeout = 30 * time.Second
-
-// WaitLogInterval is how often Open logs that it is still waiting for the server's first
-// answer, so no command is silent for long while a server does not answer.
-var WaitLogInterval = 5 * time.Second
-
-// logWhileWaiting logs "still waiting for <store>" at warn level (slog's default logger, which
-// the actingweb command sends to its own) every WaitLogInterval until the returned function
-// is called or ctx ends.
-func logWhileWaiting(ctx context.Context, store string, deadline time.Duration) (stop func()) {
-	done := make(chan struct{})
-	start := time.Now()
-	go func() {
-		t := time.NewTicker(WaitLogInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				slog.Warn(fmt.Sprintf("still waiting for %s (%s of %s, PG_POOL_TIMEOUT)", store,
-					time.Since(start).Round(time.Second), deadline))
-			}
-		}
-	}()
-	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }
-}
 
 // firstContactError is Open's one-line error when the first query failed: the store (host,
 // port, database; never the password), the deadline when it passed, and what to do.
