@@ -46,13 +46,13 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 				tr.skipped.Add(int64(res.Skipped))
 				return err
 			}
+			tr.written.Add(int64(res.Written)) // counted as soon as they landed
+			tr.skipped.Add(int64(res.Skipped))
 			if tr.feed != nil {
 				if err := tr.feed.Add(ctx, writtenProperties(b.recs, res.Rejects)); err != nil {
 					return err
 				}
 			}
-			tr.written.Add(int64(res.Written))
-			tr.skipped.Add(int64(res.Skipped))
 			if len(res.Rejects) > 0 {
 				if err := tr.reject(res.Rejects, b, "sink"); err != nil {
 					return err
