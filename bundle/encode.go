@@ -309,8 +309,7 @@ func appendAnyJSONString(dst []byte, s string) []byte {
 // source that guarantees it: a PostgreSQL database whose server encoding is UTF8 refuses any
 // other text, WriterOptions.Validated). It skips the UTF-8 automaton of appendUTF8JSONString:
 // a block of eight bytes without '"', '\\' or a rare stop is stored at once whatever its
-// letters, a block with quotes is copied byte by byte without a branch per byte; with the
-// vector code (textscan.EscapeBlocks) sixteen bytes at a time. Its output is
+// letters, a block with quotes is copied byte by byte without a branch per byte. Its output is
 // appendJSONString's for valid UTF-8 only: invalid bytes are copied as they are (a string
 // that ends inside a sequence is left to appendAnyJSONString).
 func appendValidJSONString(dst []byte, s string) []byte {
@@ -319,18 +318,11 @@ func appendValidJSONString(dst []byte, s string) []byte {
 	n := len(dst)
 	dst = dst[:cap(dst)]
 	for i := 0; i < len(s); {
-		// room for the rest of s with every byte escaped as '"' is (what EscapeBlocks needs),
-		// and for the escapes below (at most 6 bytes for 1): checked once per step, so the
-		// writes need no other check
+		// room for the rest of s with every byte escaped as '"' is, and for the escapes below
+		// (at most 6 bytes for 1): checked once per step, so the writes need no other check
 		if len(dst)-n < 2*(len(s)-i)+32 {
 			dst = slices.Grow(dst[:n], 2*(len(s)-i)+32)
 			dst = dst[:cap(dst)]
-		}
-		if k, m := textscan.EscapeBlocks(dst[n:], s[i:]); k > 0 {
-			i, n = i+k, n+m
-			if i == len(s) {
-				break
-			}
 		}
 		end := i + 8
 		rare := false

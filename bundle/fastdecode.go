@@ -72,8 +72,6 @@ type lineScanner struct {
 	key   []byte // key of the current member (no escapes)
 	seen  uint64 // keys seen, one bit each, for refusing duplicates
 	bad   bool
-	// vec: str tries the vector string decoder (textscan.UnescapeString) first
-	vec bool
 }
 
 func newLineScanner(b []byte, d *lineDecoder) lineScanner {
@@ -84,7 +82,6 @@ func newLineScanner(b []byte, d *lineDecoder) lineScanner {
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		s.bad = true
 	}
-	s.vec = textscan.SIMDEscape
 	return s
 }
 
@@ -144,11 +141,6 @@ func (s *lineScanner) str(bit uint64) string {
 	if !s.mark(bit) {
 		return ""
 	}
-	if s.vec && s.i < len(s.b) && s.b[s.i] == '"' {
-		if v, ok := s.vecString(); ok {
-			return v
-		}
-	}
 	start, end, esc, ok := scanString(s.b, s.i)
 	if !ok {
 		s.bad = true
@@ -167,26 +159,6 @@ func (s *lineScanner) str(bit uint64) string {
 		s.bad = true
 	}
 	return v
-}
-
-// vecString is str by textscan.UnescapeString, which decodes the string literal at s.b[s.i]
-// straight into the arena; ok is false for a string it leaves to scanString and unescapeJSON
-// (escapes to translate, control characters, invalid UTF-8, no end within the window of
-// arena.MaxShared-16 bytes: a longer string, or no arena, as for DecodeRecord and
-// ScanOptions.Retain).
-func (s *lineScanner) vecString() (string, bool) {
-	if s.arena == nil {
-		return "", false
-	}
-	src := s.b[s.i+1:]
-	src = src[:min(len(src), arena.MaxShared-16)]
-	out := s.arena.Room(len(src) + 16)
-	end, n, ascii, ok := textscan.UnescapeString(out, src)
-	if !ok || !ascii && !textscan.ValidUTF8(out[:n]) {
-		return "", false
-	}
-	s.i += end + 2
-	return s.arena.Keep(n), true
 }
 
 // strPtr reads a string value into a new pointer (null is a failure).

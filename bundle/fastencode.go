@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"slices"
 	"strconv"
 	"time"
 
@@ -217,17 +216,9 @@ func appendTime(dst []byte, t time.Time) ([]byte, bool) {
 	return append(out, '"'), true
 }
 
-// appendPayload is appendCompactJSON; with valid (src known to be valid JSON,
-// WriterOptions.Validated) it first tries textscan.CompactJSON, which compacts sixteen bytes
-// at a time without validating. The same bytes either way.
-func appendPayload(dst []byte, valid bool, src []byte) ([]byte, bool) {
-	if valid {
-		n0 := len(dst)
-		dst = slices.Grow(dst, len(src)+16)
-		if n, ok := textscan.CompactJSON(dst[n0:n0+len(src)+16], src); ok {
-			return dst[:n0+n], true
-		}
-	}
+// appendPayload is appendCompactJSON (valid: src is known to be valid JSON,
+// WriterOptions.Validated; the same bytes either way).
+func appendPayload(dst []byte, _ bool, src []byte) ([]byte, bool) {
 	return appendCompactJSON(dst, src)
 }
 

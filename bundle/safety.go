@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
-	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
 // DefaultMaxLineBytes is the longest table-file line (or upstream array element) a Reader
@@ -191,7 +190,7 @@ func (r *Reader) upstreamDigest() (string, error) {
 // (RFC 8259 §8.1); encoding/json would silently turn such bytes into U+FFFD, so a value
 // would no longer be the exported one byte for byte.
 func checkUTF8(line []byte) error {
-	if textscan.ValidUTF8(line) {
+	if utf8.Valid(line) {
 		return nil
 	}
 	off := 0

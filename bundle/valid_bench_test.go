@@ -8,8 +8,8 @@ import (
 
 // BenchmarkPropertyValueEscape measures the string encoders on the property values of the
 // bench data set (JSON text dense in quotes and non-ASCII letters): appendJSONString, which
-// checks UTF-8, and appendValidJSONString for text known to be valid (vector loop with
-// GOEXPERIMENT=simd): go test ./bundle -run '^$' -bench PropertyValueEscape
+// checks UTF-8, and appendValidJSONString for text known to be valid:
+// go test ./bundle -run '^$' -bench PropertyValueEscape
 func BenchmarkPropertyValueEscape(b *testing.B) {
 	recs, _, _ := benchDataLines(b, actingweb.TableProperties)
 	var n int64

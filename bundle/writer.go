@@ -37,10 +37,8 @@ type WriterOptions struct {
 	// Validated promises that every string of every record written is valid UTF-8 and every
 	// payload (json.RawMessage) valid JSON, as in the records of a PostgreSQL database with
 	// server encoding UTF8, whose json and jsonb columns hold nothing else
-	// (migrate.ValidatedSource): the encoder then skips its UTF-8 and JSON checks (and, built
-	// with GOEXPERIMENT=simd on an AVX2 CPU, escapes strings and compacts payloads sixteen
-	// bytes at a time). The bytes written are the same either way, as long as the promise
-	// holds.
+	// (migrate.ValidatedSource): the encoder then skips its UTF-8 checks. The bytes written
+	// are the same either way, as long as the promise holds.
 	Validated bool
 }
 

@@ -67,16 +67,10 @@ func (c *checker) text(col, v string, max int) {
 	}
 }
 
-// textVectorMin is the length of non-ASCII text from which textOK checks with the vector code.
-const textVectorMin = 64
-
 // textOK reports whether s is valid UTF-8 without a NUL character, in one pass: ASCII 16
-// bytes at a time; from the first block holding anything else, the rest of a long s goes to
-// textscan.ValidUTF8String where the vector code runs, a short one byte by byte, 2- and
-// 3-byte sequences decoded inline (utf8.ValidString drops to byte steps for the rest of s at
-// its first non-ASCII byte). Measured (BenchmarkTextOK): ASCII of 32 bytes 4.0 ns, of
-// 1,024 bytes 104 ns, where the vector code took 11.5 and 138 ns (it was used for all text
-// from 32 bytes on, and the primary keys of the bench data set, 32 hex digits, cost 0.2 s).
+// bytes at a time; from the first block holding anything else, byte by byte, 2- and 3-byte
+// sequences decoded inline (utf8.ValidString drops to byte steps for the rest of s at its
+// first non-ASCII byte).
 func textOK(s string) bool {
 	n := len(s)
 	for i := 0; i < n; {
@@ -86,9 +80,6 @@ func textOK(s string) bool {
 			if (a|b)&textscan.MSB8 == 0 && textscan.Eq(a, 0)|textscan.Eq(b, 0) == 0 {
 				i += 16
 				continue
-			}
-			if textscan.SIMDEscape && n-i >= textVectorMin { // s[:i] is ASCII: i starts a sequence
-				return strings.IndexByte(s[i:], 0) < 0 && textscan.ValidUTF8String(s[i:])
 			}
 			end = i + 16
 		}

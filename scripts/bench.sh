@@ -37,9 +37,6 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-# Vector code (internal/textscan, built with Go's experimental simd package): on unless
-# GOEXPERIMENT is set, even to empty (the portable build; same output, slower).
-export GOEXPERIMENT=${GOEXPERIMENT-simd}
 
 SCALE=${BENCH_SCALE:-1}
 STEPS=${BENCH_STEPS:-pg,ddb}

@@ -28,9 +28,6 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-# Vector code (internal/textscan, built with Go's experimental simd package): on unless
-# GOEXPERIMENT is set, even to empty (the portable build; same output, slower).
-export GOEXPERIMENT=${GOEXPERIMENT-simd}
 
 export ACTINGWEB_RUN_DIR=${ACTINGWEB_DEMO_RUN_DIR:-$REPO/.run-demo}
 export ACTINGWEB_DYNAMODB_HEAP=${ACTINGWEB_DYNAMODB_HEAP:-1g}

@@ -11,9 +11,6 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Vector code (internal/textscan, built with Go's experimental simd package): on unless
-# GOEXPERIMENT is set, even to empty (the portable build; same output, slower).
-export GOEXPERIMENT=${GOEXPERIMENT-simd}
 cd "$REPO"
 
 stop_services() {
@@ -35,10 +32,4 @@ trap 'exit 143' TERM
 rc=0
 # shellcheck disable=SC2086
 go test -count=1 -p "${GOTEST_P:-2}" -timeout "${GOTEST_TIMEOUT:-40m}" ${GOTEST_FLAGS:-} "$@" || rc=$?
-# the packages with vector code once more in the portable build, which users of a plain
-# `go build` get
-if [[ ,$GOEXPERIMENT, == *,simd,* ]]; then
-  # shellcheck disable=SC2086
-  GOEXPERIMENT=nosimd go test -count=1 -timeout "${GOTEST_TIMEOUT:-40m}" ${GOTEST_FLAGS:-} ./internal/textscan ./bundle || rc=$?
-fi
 exit "$rc"
