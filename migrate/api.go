@@ -237,10 +237,10 @@ type Options struct {
 	// Logger receives structured events (nil: slog.Default()). Never passed secrets.
 	Logger *slog.Logger
 
-	// set by Export and Import: the bundle end's identity, the state directory's lock when
-	// already taken, and whether Tables was filled in by them rather than chosen
+	// set by Export and Import: the bundle end's identity, whether they hold the state
+	// directory's lock already, and whether Tables was filled in by them rather than chosen
 	srcIdentity, dstIdentity map[string]string
-	stateLock                *dirLock
+	stateLocked              bool
 	tablesDefaulted          bool
 }
 

@@ -39,7 +39,7 @@ func export(ctx context.Context, src Source, dir string, o Options) (*Report, er
 		}
 		defer l.Close()
 		if d == o.StateDir {
-			o.stateLock = l
+			o.stateLocked = true
 		}
 	}
 	v, ok := src.(ValidatedSource)

@@ -234,7 +234,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 			return fail("", fmt.Errorf("state directory: %w", err))
 		}
-		if o.stateLock == nil {
+		if !o.stateLocked {
 			l, err := lockDir(o.StateDir, stateLockFile, op)
 			if err != nil {
 				return fail("", err)
@@ -356,7 +356,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 		}
 	}
 	if rs != nil {
-		if _, err := e.finishState(rs); err != nil {
+		if err := e.finishState(rs); err != nil {
 			return fail("", fmt.Errorf("state directory %s: %w", o.StateDir, err))
 		}
 	}

@@ -258,13 +258,13 @@ func (e *engine) identity(ctx context.Context, end any, given map[string]string)
 // finishState removes the run's checkpoints and run.json once every table of the run is
 // done (this run or an earlier one); otherwise it keeps them, the finished tables' marked
 // done, for the next --resume.
-func (e *engine) finishState(rs *runState) (complete bool, err error) {
+func (e *engine) finishState(rs *runState) error {
 	dir := e.o.StateDir
 	var open []actingweb.Table
 	for _, t := range rs.Tables {
 		cp, err := readCheckpoint(dir, t)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if cp == nil || !cp.Done {
 			open = append(open, t)
@@ -272,15 +272,15 @@ func (e *engine) finishState(rs *runState) (complete bool, err error) {
 	}
 	if len(open) > 0 {
 		e.log.Info("run not complete: checkpoints kept for --resume", "state_dir", dir, "tables_to_go", tableNames(open))
-		return false, nil
+		return nil
 	}
 	for _, t := range rs.Tables {
 		if err := os.Remove(checkpointPath(dir, t)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return false, err
+			return err
 		}
 	}
 	if err := os.Remove(runStatePath(dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, err
+		return err
 	}
-	return true, nil
+	return nil
 }

@@ -139,9 +139,9 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		cp = e.newCheckpoint(ctx, t)
 		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == actingweb.ConflictFail && !o.DryRun {
 			// a read of the target, bounded as a write is (a silent connection)
-			ictx, cancel := context.WithTimeout(ctx, max(o.BatchTimeout, 0))
-			if o.BatchTimeout <= 0 {
-				ictx, cancel = context.WithCancel(ctx)
+			ictx, cancel := ctx, context.CancelFunc(func() {})
+			if o.BatchTimeout > 0 {
+				ictx, cancel = context.WithTimeout(ctx, o.BatchTimeout)
 			}
 			empty, err := fw.IsEmpty(ictx, t)
 			timedOut := errors.Is(ictx.Err(), context.DeadlineExceeded) && ctx.Err() == nil

@@ -3,53 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actingweb/actingweb-go/internal/testenv"
 )
-
-// closedPort returns a loopback port nothing listens on (a listener opened and closed).
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return p
-}
-
-// silentServer is a real TCP peer that accepts connections and never answers.
-func silentServer(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestOpenFailsFast: a closed port fails at once, a server that never answers fails within
 // PoolTimeout (PG_POOL_TIMEOUT), with a one-line message naming host:port, the deadline and
@@ -60,11 +20,11 @@ func TestOpenFailsFast(t *testing.T) {
 	const deadline = 1500 * time.Millisecond
 	cases := []struct {
 		name string
-		port func(*testing.T) int
+		port func(testing.TB) int
 		want []string
 	}{
-		{"closed port", closedPort, []string{"connection refused", "check the host"}},
-		{"silent server", silentServer, []string{"no answer within 1.5s (PG_POOL_TIMEOUT)", "raise PG_POOL_TIMEOUT"}},
+		{"closed port", testenv.ClosedPort, []string{"connection refused", "check the host"}},
+		{"silent server", testenv.SilentServer, []string{"no answer within 1.5s (PG_POOL_TIMEOUT)", "raise PG_POOL_TIMEOUT"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -209,7 +209,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect to %s: %s", describe(cfg), actingweb.RedactPasswords(err.Error()))
 	}
 	// First contact: bounded by the pool timeout (PG_POOL_TIMEOUT), with a log line every
-	// WaitLogInterval while it waits.
+	// waitlog.Interval while it waits.
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	stopWaitLog := waitlog.Start(pingCtx, describe(cfg), timeout, "PG_POOL_TIMEOUT")
