@@ -154,6 +154,17 @@ type Store struct {
 	schema string
 	lookup actingweb.LookupConfig
 	utf8   bool // server and client encoding are UTF8 (Validated)
+	// snapshot, when set, is an exported snapshot every Scan and Count reads in (inSnapshot).
+	snapshot string
+}
+
+// inSnapshot returns a view of s whose Scan and Count read inside the exported snapshot id
+// (SET TRANSACTION SNAPSHOT), valid while the session that exported it keeps it. It shares
+// s's pool: do not Close it.
+func (s *Store) inSnapshot(id string) *Store {
+	c := *s
+	c.snapshot = id
+	return &c
 }
 
 // Open connects a pool. Every connection gets TimeZone=UTC (§4.1: timestamp columns hold UTC

@@ -27,12 +27,37 @@ func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 	if _, err := spec(t); err != nil {
 		return 0, err
 	}
+	tx, err := s.beginRead(ctx)
+	if err != nil {
+		return 0, s.tableErr(t, "count", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // nothing to keep
 	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+s.qtable(t)).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+s.qtable(t)).Scan(&n); err != nil {
 		return 0, s.tableErr(t, "count", err)
 	}
 	return n, nil
 }
+
+// beginRead starts a read-only transaction, inside the store's exported snapshot when it has
+// one (inSnapshot: repeatable read, SET TRANSACTION SNAPSHOT).
+func (s *Store) beginRead(ctx context.Context) (pgx.Tx, error) {
+	if s.snapshot == "" {
+		return s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `SET TRANSACTION SNAPSHOT `+quoteLiteral(s.snapshot)); err != nil {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("read inside the replication slot's snapshot %s: %w", s.snapshot, err)
+	}
+	return tx, nil
+}
+
+// quoteLiteral quotes s as an SQL string literal (for statements that take no parameters).
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // MaxSegments is 1 (migrate.SegmentLimiter): a segment of a PostgreSQL scan is a full
 // scan of the table filtered by hashtext, so N local segments cost the server N full scans;
@@ -100,7 +125,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	if physical {
 		set = "SET LOCAL max_parallel_workers_per_gather = 0"
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	tx, err := s.beginRead(ctx)
 	if err != nil {
 		return s.tableErr(t, "scan", err)
 	}

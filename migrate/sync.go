@@ -1,0 +1,364 @@
+package migrate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+// SyncSource is a source whose changes can be captured (PostgreSQL: logical replication;
+// DynamoDB: DynamoDB Streams).
+type SyncSource interface {
+	Source
+	actingweb.ChangeSource
+}
+
+// SyncSink is a sink captured changes can be applied to.
+type SyncSink interface {
+	Sink
+	actingweb.ChangeSink
+}
+
+// SyncOptions shape a Sync run.
+type SyncOptions struct {
+	// Name names the capture on the source (PostgreSQL: the replication slot and publication).
+	// Default: "actingweb_sync_" and 12 hex digits of the target's identity, so syncs from one
+	// source to different targets do not share a slot.
+	Name string
+	// StateDir holds sync.json (the phase and the last applied position) and, under load/, the
+	// initial load's checkpoints. Required.
+	StateDir string
+	// Restart drops an existing capture and state and starts over with a fresh load (after
+	// ErrHistoryLost, or to begin again on purpose). The target is not emptied: the load then
+	// overwrites what it finds (ConflictOverwrite), and rows the source no longer has stay
+	// unless the target is emptied first.
+	Restart bool
+	// Load shapes the initial load (the copy engine's Options; StateDir, Resume and Progress
+	// are set by Sync).
+	Load Options
+	// BatchChanges is about how many changes are applied in one ApplyChanges call (default
+	// 1000; a PostgreSQL transaction is never split).
+	BatchChanges int
+	// Applied is called after every applied batch (may be nil), from one goroutine.
+	Applied func(SyncStatus)
+	// Logger receives progress lines (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// SyncStatus is a running sync's state, also kept in <state>/sync.json.
+type SyncStatus struct {
+	Version int    `json:"version"`
+	Name    string `json:"name"`
+	// Phase is "loading" (the initial load runs; its checkpoints are in load/) or "streaming".
+	Phase  string            `json:"phase"`
+	Source map[string]string `json:"source"`
+	Target map[string]string `json:"target"`
+	// Start is the capture's start position; Position the source position up to which every
+	// change is applied to the target (opaque JSON of the source: {"lsn": ...} on PostgreSQL,
+	// stream shard sequence numbers on DynamoDB).
+	Start    string `json:"start,omitempty"`
+	Position string `json:"position,omitempty"`
+	// Applied counts changes applied since the capture started; Batches the ApplyChanges calls.
+	Applied int64 `json:"applied"`
+	Batches int64 `json:"batches"`
+	// LastSourceTime is the source commit time of the last applied change; LagSeconds how far
+	// behind the source the target was when that batch was applied (0 when caught up).
+	LastSourceTime time.Time `json:"last_source_time,omitzero"`
+	LagSeconds     float64   `json:"lag_seconds"`
+	CaughtUp       bool      `json:"caught_up"`
+	LoadedAt       time.Time `json:"loaded_at,omitzero"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+const (
+	syncStateFile    = "sync.json"
+	syncStateVersion = 1
+	// PhaseLoading and PhaseStreaming are the values of SyncStatus.Phase.
+	PhaseLoading   = "loading"
+	PhaseStreaming = "streaming"
+)
+
+// ReadSyncStatus reads the sync state in dir (ErrNoState when there is none).
+func ReadSyncStatus(dir string) (*SyncStatus, error) {
+	b, err := os.ReadFile(filepath.Join(dir, syncStateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s", ErrNoState, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st SyncStatus
+	if err := json.Unmarshal(b, &st); err != nil || st.Version != syncStateVersion {
+		return nil, fmt.Errorf("sync state %s: unreadable or of another version (%v): remove the directory to start over", filepath.Join(dir, syncStateFile), errOrVersion(err, st.Version))
+	}
+	return &st, nil
+}
+
+// writeSyncStatus replaces dir/sync.json atomically and durably (write, fsync, rename, fsync
+// of the directory): the position in it is where a restart continues.
+func writeSyncStatus(dir string, st *SyncStatus) error {
+	st.UpdatedAt = time.Now().UTC()
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(dir, syncStateFile)
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write sync state: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("write sync state %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write sync state %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("write sync state: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Sync keeps dst in step with src while the application writes to src: an initial load (the
+// Copy engine) and then, without a gap, the changes captured on src applied to dst, until ctx
+// ends (it then returns ctx's error after the last applied batch is recorded).
+//
+// Order and durability: the capture is opened (PostgreSQL: a replication slot whose exported
+// snapshot the load reads, so load and stream meet at the slot's start) before the load; the
+// stream is applied from the capture's start once the load is done. A batch's changes are
+// reduced to each key's final state (a Fill change is completed from the state before it:
+// earlier in the batch, else the target's row) and applied with one ApplyChanges call; then
+// the batch's position is written to <state>/sync.json (fsync) and acknowledged to the source.
+// A restart continues after the recorded position. A kill between the apply and the record
+// replays that one batch, whose final states are the same rows again.
+//
+// A restart during the load resumes the load from its checkpoints, reading the source as it is
+// now (the slot's snapshot died with the killed process); the stream then replays every change
+// since the slot's start over those rows, so the target converges to the source once caught up
+// (rows the resumed load read may briefly show an older state while the replay passes them).
+//
+// The history the stream needs being gone (actingweb.ErrHistoryLost) stops Sync; rerun with
+// Restart for a fresh load. Sync holds the state directory's lock while it runs.
+func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if o.StateDir == "" {
+		return fmt.Errorf("sync: %w: a state directory is required", actingweb.ErrInvalid)
+	}
+	if o.BatchChanges <= 0 {
+		o.BatchChanges = 1000
+	}
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return fmt.Errorf("sync: create state directory %s: %w", o.StateDir, err)
+	}
+	lock, err := lockDir(o.StateDir, stateLockFile, "sync")
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	defer lock.Close()
+	srcID, err := identityOf(ctx, src)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	dstID, err := identityOf(ctx, dst)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if o.Name == "" {
+		o.Name = DefaultSyncName(dstID)
+	}
+	loadDir := filepath.Join(o.StateDir, "load")
+
+	st, err := ReadSyncStatus(o.StateDir)
+	if err != nil && !errors.Is(err, ErrNoState) {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if st != nil && !o.Restart {
+		if d := append(diffIdentity("source", st.Source, srcID), diffIdentity("target", st.Target, dstID)...); len(d) > 0 {
+			return fmt.Errorf("sync: %w: the state in %s is of a sync between other stores: %v (use its own state directory, or --restart to start over here)", ErrRunMismatch, o.StateDir, d)
+		}
+		if st.Name != o.Name {
+			return fmt.Errorf("sync: %w: the state in %s is of capture %s, not %s", ErrRunMismatch, o.StateDir, st.Name, o.Name)
+		}
+	}
+
+	var capture actingweb.Capture
+	resumeLoad := false
+	if st == nil || o.Restart {
+		// A fresh start: whatever an earlier attempt left (a slot created before it died,
+		// load checkpoints) goes first.
+		if err := src.DropCapture(ctx, o.Name); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		if err := os.RemoveAll(loadDir); err != nil {
+			return fmt.Errorf("sync: remove %s: %w", loadDir, err)
+		}
+		capture, err = src.OpenCapture(ctx, o.Name, true)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		st = &SyncStatus{Version: syncStateVersion, Name: o.Name, Phase: PhaseLoading, Source: srcID, Target: dstID,
+			Start: capture.Start(), Position: capture.Start()}
+		if err := writeSyncStatus(o.StateDir, st); err != nil {
+			capture.Close()
+			return fmt.Errorf("sync: %w", err)
+		}
+		log.Info("sync: capture opened, initial load starts", "capture", o.Name, "source", describe(src), "target", describe(dst))
+	} else {
+		capture, err = src.OpenCapture(ctx, o.Name, false)
+		if err != nil {
+			if errors.Is(err, actingweb.ErrNotFound) || errors.Is(err, actingweb.ErrHistoryLost) {
+				return fmt.Errorf("sync: %w: the capture cannot continue; rerun with --restart for a fresh load", err)
+			}
+			return fmt.Errorf("sync: %w", err)
+		}
+		resumeLoad = st.Phase == PhaseLoading
+		log.Info("sync: continuing", "capture", o.Name, "phase", st.Phase)
+	}
+	defer capture.Close()
+
+	if st.Phase == PhaseLoading {
+		lo := o.Load
+		lo.StateDir = loadDir
+		lo.Resume = resumeLoad
+		if resumeLoad {
+			if _, err := os.Stat(filepath.Join(loadDir, runStateFile)); err != nil {
+				// Killed before the load wrote its first checkpoint: start the load again
+				// over what it may have written.
+				lo.Resume = false
+				lo.Policy = actingweb.ConflictOverwrite
+			}
+		}
+		if _, err := Copy(ctx, capture.LoadSource(), dst, lo); err != nil {
+			return fmt.Errorf("sync: initial load: %w", err)
+		}
+		st.Phase = PhaseStreaming
+		st.LoadedAt = time.Now().UTC()
+		if err := writeSyncStatus(o.StateDir, st); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		log.Info("sync: initial load done, applying changes", "capture", o.Name)
+	}
+
+	a := &applier{dst: dst}
+	err = capture.Stream(ctx, st.Position, o.BatchChanges, func(b actingweb.ChangeBatch) error {
+		n, err := a.apply(ctx, b.Changes)
+		if err != nil {
+			return err
+		}
+		st.Position = b.Position
+		st.Applied += int64(n)
+		st.CaughtUp = b.CaughtUp
+		if n > 0 {
+			st.Batches++
+			st.LastSourceTime = b.SourceTime
+		}
+		st.LagSeconds = 0
+		if !b.CaughtUp && !b.SourceTime.IsZero() {
+			st.LagSeconds = time.Since(b.SourceTime).Seconds()
+		}
+		if err := writeSyncStatus(o.StateDir, st); err != nil {
+			return err
+		}
+		capture.Ack(b.Position)
+		if o.Applied != nil {
+			o.Applied(*st)
+		}
+		return nil
+	})
+	if errors.Is(err, actingweb.ErrHistoryLost) {
+		return fmt.Errorf("sync: %w: the target cannot be brought in step from where it is; rerun with --restart for a fresh load", err)
+	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return err
+}
+
+// DefaultSyncName is the capture name of a sync into the target whose identity is id.
+func DefaultSyncName(id map[string]string) string {
+	b, _ := json.Marshal(id) // map keys are sorted
+	h := sha256.Sum256(b)
+	return "actingweb_sync_" + hex.EncodeToString(h[:6])
+}
+
+// applier reduces a batch to each key's final state and applies it.
+type applier struct {
+	dst SyncSink
+}
+
+type finalState struct {
+	rec    actingweb.Record
+	delete bool
+}
+
+// apply applies changes; returns how many changes the batch held.
+func (a *applier) apply(ctx context.Context, changes []actingweb.Change) (int, error) {
+	if len(changes) == 0 {
+		return 0, nil
+	}
+	final := make(map[string]*finalState, len(changes))
+	var order []string
+	for _, ch := range changes {
+		k := string(ch.Table) + "\x00" + ch.Record.Key()
+		rec := ch.Record
+		if ch.Fill != nil && !ch.Delete {
+			var prev actingweb.Record
+			if f, ok := final[k]; ok {
+				if !f.delete {
+					prev = f.rec
+				}
+			} else {
+				p, err := a.dst.GetRecord(ctx, ch.Record)
+				if err != nil && !errors.Is(err, actingweb.ErrNotFound) {
+					return 0, fmt.Errorf("apply a change to %s, key %s: read the row's previous state: %w", ch.Table, actingweb.KeyString(ch.Record.Key()), err)
+				}
+				prev = p
+			}
+			full, err := ch.Fill(prev)
+			if err != nil {
+				return 0, fmt.Errorf("apply a change to %s, key %s: %w", ch.Table, actingweb.KeyString(ch.Record.Key()), err)
+			}
+			rec = full
+		}
+		if f, ok := final[k]; ok {
+			f.rec, f.delete = rec, ch.Delete
+			continue
+		}
+		final[k] = &finalState{rec: rec, delete: ch.Delete}
+		order = append(order, k)
+	}
+	var ups, dels []actingweb.Record
+	for _, k := range order {
+		if f := final[k]; f.delete {
+			dels = append(dels, f.rec)
+		} else {
+			ups = append(ups, f.rec)
+		}
+	}
+	if err := a.dst.ApplyChanges(ctx, ups, dels); err != nil {
+		return 0, err
+	}
+	return len(changes), nil
+}
