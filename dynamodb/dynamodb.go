@@ -25,6 +25,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
@@ -161,6 +162,9 @@ type Store struct {
 	cfg    Config
 	prefix string
 	lookup actingweb.LookupConfig
+	// streams reads DynamoDB Streams (change capture, stream.go); same configuration,
+	// credentials and endpoint as client.
+	streams *dynamodbstreams.Client
 }
 
 // Defaults of the connection settings.
@@ -229,7 +233,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			o.DisableValidateResponseChecksum = true
 		}
 	})
-	s := &Store{client: client, cfg: cfg, prefix: cfg.Prefix, lookup: cfg.Lookup}
+	streams := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint) // DynamoDB Local serves streams on the same port
+		}
+	})
+	s := &Store{client: client, streams: streams, cfg: cfg, prefix: cfg.Prefix, lookup: cfg.Lookup}
 	if err := s.firstContact(ctx); err != nil {
 		return nil, err
 	}

@@ -375,53 +375,13 @@ func (s *Store) IsEmpty(ctx context.Context, t actingweb.Table) (bool, error) {
 
 // writeBatch is WriteBatch; check reads the keys first (skip and fail).
 func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy, check bool) (actingweb.WriteResult, error) {
-	var res actingweb.WriteResult
 	name, err := s.tableName(t)
 	if err != nil {
-		return res, err
+		return actingweb.WriteResult{}, err
 	}
-	type row struct {
-		key  string
-		item map[string]types.AttributeValue
-	}
-	rows := make([]row, 0, len(recs))
-	pos := map[string]int{} // physical key -> index in rows
-	for _, rec := range recs {
-		reject := func(reason string) {
-			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: rec.Key(), Reason: reason, Record: rec})
-		}
-		if rec.Table() != t {
-			reject(fmt.Sprintf("a %s record in a %s batch", rec.Table(), t))
-			continue
-		}
-		if l, ok := rec.(*actingweb.PropertyLookup); ok && l.LookupKey == "" && l.Value == nil {
-			reject("lookup record has neither lookup_key nor value")
-			continue
-		}
-		item, err := encodeRecord(rec)
-		if err != nil {
-			reject(err.Error())
-			continue
-		}
-		if reason := validateItem(t, item); reason != "" {
-			reject(reason)
-			continue
-		}
-		k := physicalKey(t, item)
-		if i, dup := pos[k]; dup {
-			switch policy {
-			case actingweb.ConflictOverwrite:
-				rows[i].item = item // last wins
-			case actingweb.ConflictSkip:
-				res.Skipped++ // first wins
-			default:
-				return actingweb.WriteResult{}, fmt.Errorf("%w: %s key %s occurs twice in one batch (policy fail)",
-					actingweb.ErrConflict, name, actingweb.KeyString(k))
-			}
-			continue
-		}
-		pos[k] = len(rows)
-		rows = append(rows, row{key: k, item: item})
+	rows, res, err := prepareItems(t, name, recs, policy)
+	if err != nil {
+		return actingweb.WriteResult{}, err
 	}
 	if check && len(rows) > 0 {
 		keys := make([]map[string]types.AttributeValue, len(rows))
@@ -472,6 +432,62 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 	}
 	res.Written = len(reqs)
 	return res, nil
+}
+
+// preparedItem is a record encoded for writing: its item and its physical key (physicalKey).
+type preparedItem struct {
+	key  string
+	item map[string]types.AttributeValue
+}
+
+// prepareItems encodes recs (all of table t, physical name name) as PynamoDB writes them and
+// checks each against DynamoDB's limits (validateItem). Records that fail are returned as
+// res.Rejects. Records sharing a physical key are kept once: the last one under overwrite, the
+// first under skip (the others counted in res.Skipped); under fail a repeated key is an error
+// wrapping ErrConflict. Lookup records are digest items; one without LookupKey and Value is
+// rejected.
+func prepareItems(t actingweb.Table, name string, recs []actingweb.Record, policy actingweb.ConflictPolicy) ([]preparedItem, actingweb.WriteResult, error) {
+	var res actingweb.WriteResult
+	rows := make([]preparedItem, 0, len(recs))
+	pos := map[string]int{} // physical key -> index in rows
+	for _, rec := range recs {
+		reject := func(reason string) {
+			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: rec.Key(), Reason: reason, Record: rec})
+		}
+		if rec.Table() != t {
+			reject(fmt.Sprintf("a %s record in a %s batch", rec.Table(), t))
+			continue
+		}
+		if l, ok := rec.(*actingweb.PropertyLookup); ok && l.LookupKey == "" && l.Value == nil {
+			reject("lookup record has neither lookup_key nor value")
+			continue
+		}
+		item, err := encodeRecord(rec)
+		if err != nil {
+			reject(err.Error())
+			continue
+		}
+		if reason := validateItem(t, item); reason != "" {
+			reject(reason)
+			continue
+		}
+		k := physicalKey(t, item)
+		if i, dup := pos[k]; dup {
+			switch policy {
+			case actingweb.ConflictOverwrite:
+				rows[i].item = item // last wins
+			case actingweb.ConflictSkip:
+				res.Skipped++ // first wins
+			default:
+				return nil, actingweb.WriteResult{}, fmt.Errorf("%w: %s key %s occurs twice in one batch (policy fail)",
+					actingweb.ErrConflict, name, actingweb.KeyString(k))
+			}
+			continue
+		}
+		pos[k] = len(rows)
+		rows = append(rows, preparedItem{key: k, item: item})
+	}
+	return rows, res, nil
 }
 
 // keyOfItem extracts the key attributes of a full item of t.

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/dynamodb"
 )
 
 // SchemaOptions are the options of `actingweb schema status` and `actingweb schema upgrade`.
@@ -18,6 +19,14 @@ type SchemaOptions struct {
 	To string
 	// JSON prints the status as JSON instead of text.
 	JSON bool
+	// Streams (upgrade, DynamoDB only) also enables a DynamoDB stream on each of the nine
+	// tables, for `actingweb sync`.
+	Streams bool
+}
+
+// streamEnabler is a store that can enable change streams (dynamodb.Store.EnableStreams).
+type streamEnabler interface {
+	EnableStreams(ctx context.Context) ([]string, error)
 }
 
 func (a *App) newSchemaCmd() *cobra.Command {
@@ -48,12 +57,17 @@ upgrade'), 1 the status could not be read (connection, permissions).`,
 		Long: `Create or upgrade the schema of a store: PostgreSQL tables, indexes and the alembic_version
 row at head ` + actingweb.AlembicHead + ` (a database Alembic built below head gets the missing
 steps); DynamoDB tables with their GSIs, on-demand billing and TTL on attributes. Running it
-again changes nothing.`,
+again changes nothing.
+
+--streams (DynamoDB) also enables a DynamoDB stream (view type ` + string(dynamodb.StreamViewType) + `) on
+each of the nine tables, which 'actingweb sync' reads to capture changes. PostgreSQL needs no
+such step: it captures through logical replication (wal_level=logical).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunSchemaUpgrade(cmd.Context(), up)) },
 	}
 	upgrade.Flags().StringVar(&up.To, "to", "", "store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	upgrade.Flags().BoolVar(&up.JSON, "json", false, "print the resulting status as JSON")
+	upgrade.Flags().BoolVar(&up.Streams, "streams", false, "DynamoDB: also enable a stream on each table (for 'actingweb sync')")
 	cmd.AddCommand(status, upgrade)
 	return cmd
 }
@@ -83,11 +97,22 @@ func (a *App) RunSchemaStatus(ctx context.Context, o SchemaOptions) error {
 	return nil
 }
 
-// RunSchemaUpgrade upgrades o.To to head and prints the resulting status.
+// RunSchemaUpgrade upgrades o.To to head and prints the resulting status; with o.Streams
+// (DynamoDB only) it then enables the tables' streams and prints the tables it changed.
 func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 	to, err := a.DefaultStore(o.To, "--to")
 	if err != nil {
 		return err
+	}
+	if o.Streams {
+		spec, err := a.ResolveStore(to)
+		if err != nil {
+			return err
+		}
+		if spec.Backend != BackendDynamoDB {
+			return usageErrorf("--streams applies to DynamoDB only: PostgreSQL captures changes through logical replication " +
+				"(wal_level=logical on the server), which needs no schema step")
+		}
 	}
 	s, _, err := a.OpenStore(ctx, to)
 	if err != nil {
@@ -104,6 +129,24 @@ func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 	}
 	if !st.AtHead {
 		return fmt.Errorf("schema upgrade of %s finished but the schema is not at head (missing: %s)", s.Describe(), listOrNone(st.Missing))
+	}
+	if o.Streams {
+		se, ok := s.(streamEnabler)
+		if !ok {
+			return fmt.Errorf("enable streams on %s: the store cannot capture changes through streams", s.Describe())
+		}
+		changed, err := se.EnableStreams(ctx)
+		// Text output gets a line (the JSON status stays the only thing on stdout with --json).
+		a.Logger.Info("streams enabled", "store", s.Describe(), "tables", changed, "view_type", string(dynamodb.StreamViewType))
+		if !o.JSON && len(changed) > 0 {
+			fmt.Fprintf(a.Stdout, "streams:   enabled on %s (view type %s)\n", strings.Join(changed, ", "), dynamodb.StreamViewType)
+		}
+		if err != nil {
+			return fmt.Errorf("enable streams on %s: %w", s.Describe(), err)
+		}
+		if !o.JSON && len(changed) == 0 {
+			fmt.Fprintf(a.Stdout, "streams:   already enabled on all %d tables (view type %s or NEW_IMAGE)\n", len(actingweb.Tables), dynamodb.StreamViewType)
+		}
 	}
 	return nil
 }
