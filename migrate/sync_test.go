@@ -2,6 +2,8 @@ package migrate_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,9 +26,11 @@ import (
 func liveWriter(ctx context.Context, s actingweb.Store, i, seeded int) error {
 	id := fmt.Sprintf("w%05d", i)
 	old := fmt.Sprintf("a%05d", i%seeded)
-	big := json.RawMessage(`{"blob":"` + strings.Repeat("x", 6000+i) + `"}`)
+	big := json.RawMessage(`{"blob":"` + randomText(8000) + `"}`) // incompressible: stored out of line (TOAST)
 	steps := []func() error{
-		func() error { return s.CreateActor(ctx, actingweb.Actor{ID: id, Creator: id + "@example.org", Passphrase: "pw"}) },
+		func() error {
+			return s.CreateActor(ctx, actingweb.Actor{ID: id, Creator: id + "@example.org", Passphrase: "pw"})
+		},
 		func() error { return s.SetProperty(ctx, id, "email", id+"@example.org") },
 		func() error { return s.SetProperty(ctx, id, "note", strings.Repeat("n", 3000)) },
 		func() error { return s.SetProperty(ctx, old, "email", fmt.Sprintf("moved%d@example.org", i)) },
@@ -36,9 +40,17 @@ func liveWriter(ctx context.Context, s actingweb.Store, i, seeded int) error {
 		},
 		func() error {
 			ts := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
-			// The payload stays, the timestamp changes: pgoutput sends the payload as unchanged TOAST.
 			_, err := s.ConditionalUpdateAttribute(ctx, id, "big", "blob", big, big, &ts)
 			return err
+		},
+		func() error {
+			// An update that does not set the payload, as any SQL client may write on
+			// PostgreSQL: pgoutput sends the TOASTed payload as unchanged ("u").
+			if pg, ok := s.(*postgres.Store); ok {
+				_, err := pg.Pool().Exec(ctx, `UPDATE `+pg.Schema()+`.attributes SET ttl_timestamp = ttl_timestamp + 1 WHERE id = $1`, id)
+				return err
+			}
+			return nil
 		},
 		func() error {
 			return s.CreateTrust(ctx, actingweb.Trust{ID: id, PeerID: "peer", BaseURI: "https://p", Secret: "s-" + id, Type: "urn:x", Relationship: "friend"})
@@ -64,6 +76,13 @@ func liveWriter(ctx context.Context, s actingweb.Store, i, seeded int) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// randomText returns n random hex digits.
+func randomText(n int) string {
+	b := make([]byte, n/2)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // syncRun runs migrate.Sync in the background and reports its statuses.
 type syncRun struct {
