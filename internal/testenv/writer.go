@@ -29,7 +29,9 @@ func LiveRound(ctx context.Context, s actingweb.Store, round int, existing strin
 	big := json.RawMessage(`{"blob":"` + hex.EncodeToString(b) + `"}`) // incompressible: stored out of line
 	ts := time.Date(2026, 1, 1, 0, 0, round%60, 0, time.UTC)
 	steps := []func() error{
-		func() error { return s.CreateActor(ctx, actingweb.Actor{ID: id, Creator: id + "@example.org", Passphrase: "pw"}) },
+		func() error {
+			return s.CreateActor(ctx, actingweb.Actor{ID: id, Creator: id + "@example.org", Passphrase: "pw"})
+		},
 		func() error { return s.SetProperty(ctx, id, "email", id+"@example.org") },
 		func() error { return s.SetProperty(ctx, id, "note", strings.Repeat("n", 3000)) },
 		func() error { return s.SetProperty(ctx, existing, "email", fmt.Sprintf("moved%d@example.org", round)) },
