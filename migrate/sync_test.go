@@ -102,7 +102,7 @@ func TestSyncPostgresToPostgres(t *testing.T) {
 				return
 			default:
 			}
-			if err := testenv.LiveRound(ctx, src, i, fmt.Sprintf("a%05d", i%seeded)); err != nil {
+			if err := testenv.LiveRound(ctx, src, "w", i, fmt.Sprintf("a%05d", i%seeded)); err != nil {
 				writerErr <- err
 				return
 			}

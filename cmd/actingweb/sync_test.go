@@ -38,7 +38,7 @@ func openPGStore(t *testing.T, pgURL string) *postgres.Store {
 
 // liveWriter runs testenv.LiveRound on s until stop is closed, over the actors listed in
 // existing; wait returns its first error after it stopped.
-func liveWriter(s actingweb.Store, existing []string) (stop func(), wait func() error) {
+func liveWriter(s actingweb.Store, prefix string, existing []string) (stop func(), wait func() error) {
 	ctx := context.Background()
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
@@ -52,7 +52,7 @@ func liveWriter(s actingweb.Store, existing []string) (stop func(), wait func() 
 				return
 			default:
 			}
-			if err = testenv.LiveRound(ctx, s, i, existing[i%len(existing)]); err != nil {
+			if err = testenv.LiveRound(ctx, s, prefix, i, existing[i%len(existing)]); err != nil {
 				return
 			}
 			// About 50 rounds (1,000 changes) a second: a steady load, not a flood.
@@ -127,7 +127,7 @@ func TestSyncKillDashNine(t *testing.T) {
 		}
 	})
 
-	stopWriter, waitWriter := liveWriter(src, existing)
+	stopWriter, waitWriter := liveWriter(src, "w", existing)
 	defer stopWriter()
 	args := []string{"sync", "--from", srcURL, "--to", dstURL, "--state-dir", state, "--rate", "1500", "--concurrency", "1", "--quiet"}
 	start := func() (*exec.Cmd, chan error) {
@@ -195,5 +195,110 @@ func TestSyncKillDashNine(t *testing.T) {
 	code, out = runCLI(t, bin, "sync", "status", "--state-dir", state)
 	if code != 0 || !strings.Contains(out, "streaming") {
 		t.Fatalf("sync status: exit %d\n%s", code, out)
+	}
+}
+
+// runUntil runs bin with args in the background; stop sends SIGTERM and expects exit 0.
+func runUntil(t *testing.T, bin string, args ...string) (done chan error, stop func()) {
+	t.Helper()
+	cmd, _, stderr := startCLI(t, nil, bin, args...)
+	done = make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			t.Logf("%s stderr:\n%s", strings.Join(args[:1], " "), stderr)
+		}
+		done <- err
+	}()
+	return done, func() {
+		t.Helper()
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-done; err != nil {
+			t.Fatalf("%s after SIGTERM: %v, want exit 0", args[0], err)
+		}
+	}
+}
+
+// cutover runs `actingweb cutover` and returns its output; the stores must be EQUAL.
+func cutover(t *testing.T, bin, from, to, state, reverse string) string {
+	t.Helper()
+	code, out := runCLI(t, bin, "cutover", "--from", from, "--to", to, "--state-dir", state, "--reverse-state-dir", reverse)
+	if code != 0 || !strings.Contains(out, "EQUAL") || !strings.Contains(out, "actingweb sync --from "+to+" --to "+from) {
+		t.Fatalf("cutover %s -> %s: exit %d\n%s", from, to, code, out)
+	}
+	return out
+}
+
+// TestCutoverAndRollback: A → B is synced while the application writes to A; the writes stop,
+// cutover says EQUAL and prints the write pause and the reverse sync's command line; the sync
+// is stopped and dropped, the application writes to B, the reverse sync (B → A, started from
+// the position cutover recorded, no second load) runs; the writes stop, cutover back says
+// EQUAL. Validate agrees after each step.
+func TestCutoverAndRollback(t *testing.T) {
+	t.Parallel()
+	aURL, _ := testenv.FreshPostgresSchema(t)
+	bURL, _ := testenv.FreshPostgresSchema(t)
+	ctx := context.Background()
+	bin := buildCLI(t)
+	loadSyntheticPostgres(ctx, t, aURL)
+	if code, out := runCLI(t, bin, "schema", "upgrade", "--to", bURL); code != 0 {
+		t.Fatalf("schema upgrade: exit %d\n%s", code, out)
+	}
+	a, b := openPGStore(t, aURL), openPGStore(t, bURL)
+	actors, err := a.ListActors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var existing []string
+	for _, x := range actors {
+		existing = append(existing, x.ID)
+	}
+	dir := t.TempDir()
+	fwd, rev, fwd2 := filepath.Join(dir, "a-to-b"), filepath.Join(dir, "b-to-a"), filepath.Join(dir, "a-to-b-2")
+	t.Cleanup(func() {
+		for _, c := range []struct {
+			s   *postgres.Store
+			dir string
+		}{{a, fwd}, {b, rev}, {a, fwd2}} {
+			if st, err := migrate.ReadSyncStatus(c.dir); err == nil {
+				c.s.DropCapture(context.Background(), st.Name)
+			}
+		}
+	})
+
+	// Forward: A → B while the application writes to A.
+	stopWriter, waitWriter := liveWriter(a, "a", existing)
+	defer stopWriter()
+	done, stopSync := runUntil(t, bin, "sync", "--from", aURL, "--to", bURL, "--state-dir", fwd, "--quiet")
+	waitSyncState(t, fwd, done, "streaming with changes applied", func(s *migrate.SyncStatus) bool {
+		return s.Phase == migrate.PhaseStreaming && s.Applied > 300
+	})
+	stopWriter()
+	if err := waitWriter(); err != nil {
+		t.Fatal(err)
+	}
+	writesStopped := time.Now()
+	out := cutover(t, bin, aURL, bURL, fwd, rev)
+	t.Logf("cut-over A -> B: write pause %s (from the last write to cutover's exit)\n%s", time.Since(writesStopped).Round(time.Millisecond), out)
+	stopSync()
+	if code, out := runCLI(t, bin, "sync", "drop", "--from", aURL, "--to", bURL, "--state-dir", fwd); code != 0 {
+		t.Fatalf("sync drop: exit %d\n%s", code, out)
+	}
+
+	// The application now writes to B; the reverse sync keeps A up to date for a rollback.
+	stopWriter, waitWriter = liveWriter(b, "b", existing)
+	defer stopWriter()
+	done, stopSync = runUntil(t, bin, "sync", "--from", bURL, "--to", aURL, "--state-dir", rev, "--quiet")
+	waitSyncState(t, rev, done, "applying the application's writes on B", func(s *migrate.SyncStatus) bool { return s.Applied > 300 })
+	stopWriter()
+	if err := waitWriter(); err != nil {
+		t.Fatal(err)
+	}
+	writesStopped = time.Now()
+	out = cutover(t, bin, bURL, aURL, rev, fwd2)
+	t.Logf("rollback B -> A: write pause %s", time.Since(writesStopped).Round(time.Millisecond))
+	stopSync()
+	if code, out := runCLI(t, bin, "validate", "--from", aURL, "--to", bURL, "--quiet"); code != 0 || !strings.Contains(out, "EQUAL") {
+		t.Fatalf("validate after rollback: exit %d\n%s", code, out)
 	}
 }

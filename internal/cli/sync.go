@@ -91,7 +91,7 @@ func (a *App) newSyncCmd() *cobra.Command {
 	sf.StringVar(&so.To, "to", "", "target store of the sync")
 	sf.StringVar(&so.StateDir, "state-dir", "", "the sync's state directory (default as for sync)")
 	sf.BoolVar(&so.JSON, "json", false, "print the state as JSON")
-	cmd.AddCommand(status)
+	cmd.AddCommand(status, a.newSyncDropCmd())
 	return cmd
 }
 

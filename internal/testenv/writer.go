@@ -16,14 +16,14 @@ import (
 )
 
 // LiveRound runs one round of an application's writes on s, as a live deployment does while it
-// is migrated: a new actor "w<round>" created with an indexed and a large property, a large
+// is migrated: a new actor "<prefix><round>" created with an indexed and a large property, a large
 // (TOASTed) attribute with a TTL then updated, a trust, a subscription with two diffs; on the
 // existing actor existing (a seeded one): its email moved (the lookup follows), a list
 // property deleted, and every third round the whole actor deleted with its rows (cascade).
 // On PostgreSQL it also updates an attribute without setting its payload, as any SQL client
 // may, so that logical replication sends the payload as an unchanged TOASTed value.
-func LiveRound(ctx context.Context, s actingweb.Store, round int, existing string) error {
-	id := fmt.Sprintf("w%06d", round)
+func LiveRound(ctx context.Context, s actingweb.Store, prefix string, round int, existing string) error {
+	id := fmt.Sprintf("%s%06d", prefix, round)
 	b := make([]byte, 4000)
 	rand.Read(b)
 	big := json.RawMessage(`{"blob":"` + hex.EncodeToString(b) + `"}`) // incompressible: stored out of line
