@@ -58,6 +58,9 @@ type SyncOptions struct {
 type SyncStatus struct {
 	Version int    `json:"version"`
 	Name    string `json:"name"`
+	// RunID names the sync in the locks it holds on both stores (actingweb.Locker), so a
+	// restart after SIGKILL takes over a DynamoDB lease its dead process still appears to hold.
+	RunID string `json:"run_id"`
 	// Phase is "loading" (the initial load runs; its checkpoints are in load/) or "streaming".
 	Phase  string            `json:"phase"`
 	Source map[string]string `json:"source"`
@@ -203,6 +206,23 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		}
 	}
 
+	runID := newRunID()
+	if st != nil && !o.Restart {
+		runID = st.RunID
+	}
+	// One sync per store, either end: a sync in the other direction between the same stores
+	// while this one runs would send every change back where it came from, for ever.
+	for _, end := range []struct {
+		x    any
+		what string
+	}{{src, "source"}, {dst, "target"}} {
+		release, err := holdSyncLock(ctx, end.x, runID)
+		if err != nil {
+			return fmt.Errorf("sync: %s %s: %w", end.what, describe(end.x), err)
+		}
+		defer release()
+	}
+
 	var capture actingweb.Capture
 	resumeLoad := false
 	if st == nil || o.Restart {
@@ -218,7 +238,7 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		if err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
-		st = &SyncStatus{Version: syncStateVersion, Name: o.Name, Phase: PhaseLoading, Source: srcID, Target: dstID,
+		st = &SyncStatus{Version: syncStateVersion, Name: o.Name, RunID: runID, Phase: PhaseLoading, Source: srcID, Target: dstID,
 			Start: capture.Start(), Position: capture.Start()}
 		if err := writeSyncStatus(o.StateDir, st); err != nil {
 			capture.Close()
@@ -294,6 +314,27 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		return fmt.Errorf("sync: %w", err)
 	}
 	return err
+}
+
+// SyncLockName is the name of the lock a sync holds on its source and its target
+// (actingweb.Locker) while it runs.
+const SyncLockName = "sync"
+
+// holdSyncLock takes the sync lock on end when it is a Locker; release gives it up. A lost lock
+// is logged by the store; the sync goes on (its writes are idempotent).
+func holdSyncLock(ctx context.Context, end any, runID string) (release func(), err error) {
+	lk, ok := end.(actingweb.Locker)
+	if !ok {
+		return func() {}, nil
+	}
+	l, err := lk.Lock(ctx, SyncLockName, holder("sync"), runID)
+	if err != nil {
+		if errors.Is(err, actingweb.ErrLocked) {
+			return nil, fmt.Errorf("%w (a sync in either direction, or a cut-over step, runs on this store: stop it first)", err)
+		}
+		return nil, err
+	}
+	return func() { l.Release(context.WithoutCancel(ctx)) }, nil
 }
 
 // DefaultSyncName is the capture name of a sync into the target whose identity is id.

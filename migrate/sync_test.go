@@ -5,65 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pglogrepl"
 
-	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
 	"github.com/actingweb/actingweb-go/postgres"
 )
-
-// liveWriter runs the application's operations on s: actors created and deleted with their
-// rows (cascade), indexed and plain properties set and deleted, trusts, subscriptions with
-// diffs, attributes with a TTL and large (TOASTed) payloads updated without touching the
-// payload. Round i touches the seeded actor a%05d of i and a new actor w<i>.
-func liveWriter(ctx context.Context, s actingweb.Store, i, seeded int) error {
-	id := fmt.Sprintf("w%05d", i)
-	old := fmt.Sprintf("a%05d", i%seeded)
-	big := json.RawMessage(`{"blob":"` + strings.Repeat("x", 6000+i) + `"}`)
-	steps := []func() error{
-		func() error { return s.CreateActor(ctx, actingweb.Actor{ID: id, Creator: id + "@example.org", Passphrase: "pw"}) },
-		func() error { return s.SetProperty(ctx, id, "email", id+"@example.org") },
-		func() error { return s.SetProperty(ctx, id, "note", strings.Repeat("n", 3000)) },
-		func() error { return s.SetProperty(ctx, old, "email", fmt.Sprintf("moved%d@example.org", i)) },
-		func() error { return s.DeleteProperty(ctx, old, "list:notes-#0001") },
-		func() error {
-			return s.SetAttribute(ctx, id, "big", "blob", big, nil, time.Hour)
-		},
-		func() error {
-			ts := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
-			// The payload stays, the timestamp changes: pgoutput sends the payload as unchanged TOAST.
-			_, err := s.ConditionalUpdateAttribute(ctx, id, "big", "blob", big, big, &ts)
-			return err
-		},
-		func() error {
-			return s.CreateTrust(ctx, actingweb.Trust{ID: id, PeerID: "peer", BaseURI: "https://p", Secret: "s-" + id, Type: "urn:x", Relationship: "friend"})
-		},
-		func() error {
-			return s.CreateSubscription(ctx, actingweb.Subscription{ID: id, PeerID: "peer", SubID: "sub", Target: ptr("properties")})
-		},
-		func() error { _, err := s.AddDiff(ctx, id, "peer", "sub", `{"d":1}`); return err },
-		func() error { _, err := s.AddDiff(ctx, id, "peer", "sub", `{"d":2}`); return err },
-		func() error {
-			if i%3 == 0 {
-				return actingweb.DeleteActorCascade(ctx, s, old, time.Now())
-			}
-			return nil
-		},
-	}
-	for _, f := range steps {
-		if err := f(); err != nil {
-			return fmt.Errorf("writer round %d: %w", i, err)
-		}
-	}
-	return nil
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // syncRun runs migrate.Sync in the background and reports its statuses.
 type syncRun struct {
@@ -151,7 +102,7 @@ func TestSyncPostgresToPostgres(t *testing.T) {
 				return
 			default:
 			}
-			if err := liveWriter(ctx, src, i, seeded); err != nil {
+			if err := testenv.LiveRound(ctx, src, "w", i, fmt.Sprintf("a%05d", i%seeded)); err != nil {
 				writerErr <- err
 				return
 			}

@@ -517,3 +517,27 @@ func (r *tupleRow) Scan(dest ...any) error {
 	}
 	return nil
 }
+
+// HeadPosition returns a position at or after every change committed on the server so far
+// (pg_current_wal_lsn; migrate.HeadPositioner): a cut-over waits until the sync's position
+// reaches it.
+func (s *Store) HeadPosition(ctx context.Context) (string, error) {
+	var lsn pglogrepl.LSN
+	if err := s.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()`).Scan(&lsn); err != nil {
+		return "", fmt.Errorf("postgres: read the WAL position of %s: %w", describe(s.cfg), err)
+	}
+	return encodePosition(lsn), nil
+}
+
+// PositionReached reports whether position pos is at or after head (both from this source).
+func (s *Store) PositionReached(pos, head string) (bool, error) {
+	p, err := decodePosition(pos)
+	if err != nil {
+		return false, err
+	}
+	h, err := decodePosition(head)
+	if err != nil {
+		return false, err
+	}
+	return p >= h, nil
+}

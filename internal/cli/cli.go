@@ -220,7 +220,7 @@ Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema no
 	})
 	a.bindConnFlags(root)
 	root.AddCommand(a.newSchemaCmd(), a.newExportCmd(), a.newImportCmd(), a.newCopyCmd(),
-		a.newValidateCmd(), a.newVersionCmd())
+		a.newValidateCmd(), a.newSyncCmd(), a.newCutoverCmd(), a.newVersionCmd())
 	return root
 }
 
