@@ -3,6 +3,7 @@ package actingweb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -86,8 +87,23 @@ type ChangeSink interface {
 	// ApplyChanges writes the final state of a run of changes: upserts are whole rows that
 	// replace any row with their key, deletes remove the row with the record's key (absent rows
 	// are fine). PostgreSQL applies them in one transaction; DynamoDB in batches, each item
-	// written once. A key appears at most once across both lists.
+	// written once. A key appears at most once across both lists. Property lookup rows the
+	// target cannot take yet are left out and returned in an *OwnerMissingError, the rest being
+	// applied: on PostgreSQL, rows whose owner has no actor row (the foreign key) and rows given
+	// without their value (a DynamoDB source keeps only the digest) whose owner's property does
+	// not hold that value yet. The missing rows may still be on their way: DynamoDB Streams keep
+	// no order between tables.
 	ApplyChanges(ctx context.Context, upserts, deletes []Record) error
 	// GetRecord reads the row with key's table and key fields; ErrNotFound when absent.
 	GetRecord(ctx context.Context, key Record) (Record, error)
+}
+
+// OwnerMissingError is returned by ChangeSink.ApplyChanges when it applied every change but the
+// property lookup rows in Records, whose owner's actor or property row is not on the target yet.
+type OwnerMissingError struct {
+	Records []Record
+}
+
+func (e *OwnerMissingError) Error() string {
+	return fmt.Sprintf("%d property lookup rows held back: their actor row is not on the target", len(e.Records))
 }

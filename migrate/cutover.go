@@ -22,6 +22,13 @@ type HeadPositioner interface {
 	PositionReached(pos, head string) (bool, error)
 }
 
+// StreamEnabler is implemented by stores whose change capture must be switched on per table
+// (DynamoDB Streams; dynamodb.Store.EnableStreams). Cutover switches it on on the target
+// before it opens the reverse capture; it returns the tables it changed.
+type StreamEnabler interface {
+	EnableStreams(ctx context.Context) ([]string, error)
+}
+
 // CutoverOptions shape a Cutover.
 type CutoverOptions struct {
 	// StateDir is the running sync's state directory (src → dst). Required.
@@ -161,6 +168,15 @@ func Cutover(ctx context.Context, src SyncSource, dst SyncSink, o CutoverOptions
 		return rep, fmt.Errorf("cutover: %w", err)
 	}
 	defer lock.Close()
+	if se, ok := dst.(StreamEnabler); ok {
+		changed, err := se.EnableStreams(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("cutover: enable change capture on %s for the way back: %w", describe(dst), err)
+		}
+		if len(changed) > 0 {
+			log.Info("cutover: streams enabled on the target for the way back", "tables", changed)
+		}
+	}
 	if err := rev.DropCapture(ctx, name); err != nil {
 		return rep, fmt.Errorf("cutover: %w", err)
 	}

@@ -281,11 +281,17 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		log.Info("sync: initial load done, applying changes", "capture", o.Name)
 	}
 
-	a := &applier{dst: dst}
+	a := &applier{dst: dst, log: log, held: map[string]heldRecord{}}
 	err = capture.Stream(ctx, st.Position, o.BatchChanges, func(b actingweb.ChangeBatch) error {
 		n, err := a.apply(ctx, b.Changes)
 		if err != nil {
 			return err
+		}
+		if len(a.held) > 0 {
+			// Held-back lookup rows live only in memory: the recorded position stays where a
+			// restart replays them from.
+			st.Applied += int64(n)
+			return nil
 		}
 		st.Position = b.Position
 		st.Applied += int64(n)
@@ -347,22 +353,44 @@ func DefaultSyncName(id map[string]string) string {
 // applier reduces a batch to each key's final state and applies it.
 type applier struct {
 	dst SyncSink
+	log *slog.Logger
+	// held are property lookup rows the target could not take yet: their actor row had not
+	// arrived (DynamoDB Streams keep no order between tables). They are applied again with
+	// every batch until the actor row is there, a newer change of their key replaces them, or
+	// HeldLookupTimeout passes (a lookup row of an actor the source does not have either).
+	held map[string]heldRecord
 }
+
+type heldRecord struct {
+	rec   actingweb.Record
+	since time.Time
+}
+
+// HeldLookupTimeout is how long a property lookup row waits for its actor row on the target
+// before it is dropped with a warning (the source then has a lookup row without an actor, which
+// a PostgreSQL target refuses, as the copy engine does).
+const HeldLookupTimeout = time.Minute
 
 type finalState struct {
 	rec    actingweb.Record
 	delete bool
 }
 
-// apply applies changes; returns how many changes the batch held.
+func changeKey(t actingweb.Table, r actingweb.Record) string { return string(t) + "\x00" + r.Key() }
+
+// apply applies the held rows and changes; returns how many changes the batch held.
 func (a *applier) apply(ctx context.Context, changes []actingweb.Change) (int, error) {
-	if len(changes) == 0 {
+	if len(changes) == 0 && len(a.held) == 0 {
 		return 0, nil
 	}
-	final := make(map[string]*finalState, len(changes))
+	final := make(map[string]*finalState, len(changes)+len(a.held))
 	var order []string
+	for k, h := range a.held {
+		final[k] = &finalState{rec: h.rec}
+		order = append(order, k)
+	}
 	for _, ch := range changes {
-		k := string(ch.Table) + "\x00" + ch.Record.Key()
+		k := changeKey(ch.Table, ch.Record)
 		rec := ch.Record
 		if ch.Fill != nil && !ch.Delete {
 			var prev actingweb.Record
@@ -383,6 +411,7 @@ func (a *applier) apply(ctx context.Context, changes []actingweb.Change) (int, e
 			}
 			rec = full
 		}
+		delete(a.held, k) // a newer change of the key replaces a held row
 		if f, ok := final[k]; ok {
 			f.rec, f.delete = rec, ch.Delete
 			continue
@@ -398,8 +427,33 @@ func (a *applier) apply(ctx context.Context, changes []actingweb.Change) (int, e
 			ups = append(ups, f.rec)
 		}
 	}
-	if err := a.dst.ApplyChanges(ctx, ups, dels); err != nil {
+	err := a.dst.ApplyChanges(ctx, ups, dels)
+	var om *actingweb.OwnerMissingError
+	if errors.As(err, &om) {
+		now := time.Now()
+		next := make(map[string]heldRecord, len(om.Records))
+		dropped := 0
+		for _, r := range om.Records {
+			k := changeKey(r.Table(), r)
+			h, ok := a.held[k]
+			if !ok {
+				h = heldRecord{rec: r, since: now}
+			}
+			if now.Sub(h.since) > HeldLookupTimeout {
+				dropped++
+				continue
+			}
+			next[k] = h
+		}
+		a.held = next
+		if dropped > 0 {
+			a.log.Warn("sync: property lookup rows dropped: their actor never arrived on the target (the source has lookup rows without an actor)", "rows", dropped)
+		}
+		return len(changes), nil
+	}
+	if err != nil {
 		return 0, err
 	}
+	a.held = map[string]heldRecord{}
 	return len(changes), nil
 }

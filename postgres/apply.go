@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,6 +22,10 @@ import (
 func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.Record) error {
 	ups := map[actingweb.Table][]actingweb.Record{}
 	for _, r := range upserts {
+		if l, ok := r.(*actingweb.PropertyLookup); ok && l.Value == nil {
+			ups[r.Table()] = append(ups[r.Table()], r) // its value is found in lookupValues
+			continue
+		}
 		if reason := CheckRecord(r); reason != "" {
 			return fmt.Errorf("postgres: apply a change to %s, key %s: %w: %s", r.Table(), actingweb.KeyString(r.Key()), actingweb.ErrInvalid, reason)
 		}
@@ -35,17 +40,35 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 		return fmt.Errorf("postgres: apply changes to %s: %w", describe(s.cfg), err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after Commit
+	var orphans []actingweb.Record
 	for _, t := range actingweb.Tables {
 		sp, err := spec(t)
 		if err != nil {
 			return err
 		}
-		if recs := dels[t]; len(recs) > 0 {
+		recs := dels[t]
+		if t == actingweb.TablePropertyLookup {
+			if recs, err = s.deleteLookupDigests(ctx, tx, recs); err != nil {
+				return err
+			}
+		}
+		if len(recs) > 0 {
 			if err := s.deleteKeys(ctx, tx, sp, recs); err != nil {
 				return err
 			}
 		}
-		if recs := ups[t]; len(recs) > 0 {
+		recs = ups[t]
+		if t == actingweb.TablePropertyLookup {
+			var pending, missing []actingweb.Record
+			if recs, pending, err = s.lookupValues(ctx, tx, recs); err != nil {
+				return err
+			}
+			if recs, missing, err = s.splitOrphans(ctx, tx, recs); err != nil {
+				return err
+			}
+			orphans = append(pending, missing...)
+		}
+		if len(recs) > 0 {
 			if _, err := s.upsertTx(ctx, tx, sp, recs, actingweb.ConflictOverwrite); err != nil {
 				return err
 			}
@@ -54,7 +77,42 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: apply changes to %s (commit): %w", describe(s.cfg), err)
 	}
+	if len(orphans) > 0 {
+		return &actingweb.OwnerMissingError{Records: orphans}
+	}
 	return nil
+}
+
+// splitOrphans separates the lookup rows whose owner has no actor row in the transaction (the
+// deferred foreign key would fail the commit).
+func (s *Store) splitOrphans(ctx context.Context, tx pgx.Tx, recs []actingweb.Record) (ok, orphans []actingweb.Record, err error) {
+	if len(recs) == 0 {
+		return recs, nil, nil
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.(*actingweb.PropertyLookup).ActorID
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM `+s.qtable(actingweb.TableActors)+` WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, nil, s.tableErr(actingweb.TableActors, "read owners of lookup rows", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, s.tableErr(actingweb.TableActors, "read owners of lookup rows", err)
+	}
+	have := make(map[string]bool, len(found))
+	for _, id := range found {
+		have[id] = true
+	}
+	for _, r := range recs {
+		if have[r.(*actingweb.PropertyLookup).ActorID] {
+			ok = append(ok, r)
+		} else {
+			orphans = append(orphans, r)
+		}
+	}
+	return ok, orphans, nil
 }
 
 // deleteKeys deletes the rows whose primary keys are those of recs, in one statement.
@@ -113,4 +171,60 @@ func (s *Store) GetRecord(ctx context.Context, key actingweb.Record) (actingweb.
 		return nil, s.tableErr(sp.t, "read", err)
 	}
 	return rec, nil
+}
+
+// lookupDigest is the SQL of actingweb.LookupKey over a property_lookup row (§3.5).
+const lookupDigest = `encode(sha256(convert_to(property_name, 'UTF8') || '\x00'::bytea || convert_to(value, 'UTF8')), 'hex')`
+
+// deleteLookupDigests deletes the lookup rows given without their value (a DynamoDB source
+// keeps only the digest, §3.5) by property name, owner and digest, and returns the others.
+func (s *Store) deleteLookupDigests(ctx context.Context, tx pgx.Tx, recs []actingweb.Record) ([]actingweb.Record, error) {
+	var rest []actingweb.Record
+	for _, r := range recs {
+		l := r.(*actingweb.PropertyLookup)
+		if l.Value != nil {
+			rest = append(rest, r)
+			continue
+		}
+		q := `DELETE FROM ` + s.qtable(actingweb.TablePropertyLookup) + ` WHERE property_name = $1 AND ` + lookupDigest + ` = $2`
+		args := []any{l.PropertyName, l.LookupKey}
+		if l.ActorID != "" {
+			q += ` AND actor_id = $3`
+			args = append(args, l.ActorID)
+		}
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return nil, s.tableErr(actingweb.TablePropertyLookup, "apply deletes", err)
+		}
+	}
+	return rest, nil
+}
+
+// lookupValues completes lookup rows given without their value (a DynamoDB source) from the
+// owner's property of that name, as it stands in the transaction (the batch's property changes
+// applied). A row whose owner holds no value with that digest yet is returned in pending: the
+// property row may still be on its way, or it changed later and the lookup row's own change
+// follows (which replaces the held one). Rows with a value pass.
+func (s *Store) lookupValues(ctx context.Context, tx pgx.Tx, recs []actingweb.Record) (out, pending []actingweb.Record, err error) {
+	for _, r := range recs {
+		l := r.(*actingweb.PropertyLookup)
+		if l.Value != nil {
+			out = append(out, r)
+			continue
+		}
+		var v string
+		err := tx.QueryRow(ctx, `SELECT value FROM `+s.qtable(actingweb.TableProperties)+` WHERE id = $1 AND name = $2`, l.ActorID, l.PropertyName).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && actingweb.LookupKey(l.PropertyName, v) != l.LookupKey) {
+			pending = append(pending, r)
+			continue
+		}
+		if err != nil {
+			return nil, nil, s.tableErr(actingweb.TableProperties, "read the value of a lookup row", err)
+		}
+		full := actingweb.NewPropertyLookup(l.PropertyName, v, l.ActorID)
+		if reason := CheckRecord(&full); reason != "" {
+			return nil, nil, fmt.Errorf("postgres: apply a change to %s, key %s: %w: %s", full.Table(), actingweb.KeyString(full.Key()), actingweb.ErrInvalid, reason)
+		}
+		out = append(out, &full)
+	}
+	return out, pending, nil
 }

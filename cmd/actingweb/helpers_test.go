@@ -130,6 +130,7 @@ func startCLI(t *testing.T, env []string, bin string, args ...string) (cmd *exec
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // a test that failed half-way leaves nothing running
 	return cmd, stdout, stderr
 }
 
