@@ -80,6 +80,28 @@ type SyncStatus struct {
 	CaughtUp       bool      `json:"caught_up"`
 	LoadedAt       time.Time `json:"loaded_at,omitzero"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// Tables counts per table the rows the initial load wrote and the changes applied since.
+	Tables map[actingweb.Table]*SyncTableStatus `json:"tables,omitempty"`
+	// HeldLookupRows is the number of property lookup rows waiting for their actor or
+	// property row on the target (DynamoDB sources; see ApplyChanges).
+	HeldLookupRows int `json:"held_lookup_rows,omitempty"`
+}
+
+// SyncTableStatus is one table's line of a SyncStatus.
+type SyncTableStatus struct {
+	Loaded  int64 `json:"loaded"`
+	Applied int64 `json:"applied"`
+}
+
+// table returns t's line, created on first use.
+func (s *SyncStatus) table(t actingweb.Table) *SyncTableStatus {
+	if s.Tables == nil {
+		s.Tables = map[actingweb.Table]*SyncTableStatus{}
+	}
+	if s.Tables[t] == nil {
+		s.Tables[t] = &SyncTableStatus{}
+	}
+	return s.Tables[t]
 }
 
 const (
@@ -270,8 +292,12 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 				lo.Policy = actingweb.ConflictOverwrite
 			}
 		}
-		if _, err := Copy(ctx, capture.LoadSource(), dst, lo); err != nil {
+		rep, err := Copy(ctx, capture.LoadSource(), dst, lo)
+		if err != nil {
 			return fmt.Errorf("sync: initial load: %w", err)
+		}
+		for _, ts := range rep.Tables {
+			st.table(ts.Table).Loaded += ts.Written + ts.Skipped
 		}
 		st.Phase = PhaseStreaming
 		st.LoadedAt = time.Now().UTC()
@@ -287,14 +313,20 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		if err != nil {
 			return err
 		}
+		for _, ch := range b.Changes {
+			st.table(ch.Table).Applied++
+		}
+		st.Applied += int64(n)
+		st.HeldLookupRows = len(a.held)
 		if len(a.held) > 0 {
 			// Held-back lookup rows live only in memory: the recorded position stays where a
 			// restart replays them from.
-			st.Applied += int64(n)
+			if o.Applied != nil {
+				o.Applied(*st)
+			}
 			return nil
 		}
 		st.Position = b.Position
-		st.Applied += int64(n)
 		st.CaughtUp = b.CaughtUp
 		if n > 0 {
 			st.Batches++

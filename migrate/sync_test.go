@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 
-	"github.com/actingweb/actingweb-go/internal/testenv"
+	"github.com/actingweb/actingweb-go/internal/fixture"
 	"github.com/actingweb/actingweb-go/migrate"
 	"github.com/actingweb/actingweb-go/postgres"
 )
@@ -102,7 +102,7 @@ func TestSyncPostgresToPostgres(t *testing.T) {
 				return
 			default:
 			}
-			if err := testenv.LiveRound(ctx, src, "w", i, fmt.Sprintf("a%05d", i%seeded)); err != nil {
+			if err := fixture.LiveRound(ctx, src, "w", i, fmt.Sprintf("a%05d", i%seeded)); err != nil {
 				writerErr <- err
 				return
 			}

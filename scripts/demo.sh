@@ -13,7 +13,10 @@
 # 5. copies DynamoDB → PostgreSQL and validates (exit 0 required),
 # 6. copies PostgreSQL → DynamoDB demo_back and validates,
 # 7. exports PostgreSQL to a bundle and validates the bundle against DynamoDB,
-# 8. prints the summaries and the JSON report paths, and stops the services if it started
+# 8. moves PostgreSQL to DynamoDB demo_live while a writer writes (actingweb sync, then
+#    cutover: validated equal), lets the writer write to DynamoDB while the reverse sync runs,
+#    and rolls back (cutover to PostgreSQL: validated equal),
+# 9. prints the summaries and the JSON report paths, and stops the services if it started
 #    them. Exits non-zero on any failure.
 #
 # Every validation compares all nine tables, the property lookup table included: the tool
@@ -42,6 +45,9 @@ die() { printf 'demo.sh: FAILED: %s\n' "$*" >&2; exit 1; }
 started=0
 stop_services() {
   local rc=$?
+  # Background writers and syncs of a failed run go first.
+  for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   if [ "$started" = 1 ] && [ "${KEEP_SERVICES:-0}" != 1 ]; then
     say "stopping the demo services"
     "$SERVICES" down >/dev/null || echo "demo.sh: WARNING: scripts/services.sh down failed" >&2
@@ -63,10 +69,42 @@ aw() {
   "$BIN" "$@"
 }
 
+# Starts the CLI (aw_bg) or the fixture tool (fx_bg) in the background, echoing the command
+# line; BGPID is its process (not a subshell's), for stop.
+aw_bg() {
+  printf '\n$ actingweb %s &\n' "$*"
+  "$BIN" "$@" &
+  BGPID=$!
+}
+fx_bg() {
+  printf '\n$ awfixture %s &\n' "$*"
+  "$FIXTURE_BIN" "$@" &
+  BGPID=$!
+}
+
 # Runs the fixture tool (cmd/awfixture, a development tool: not part of the actingweb command).
 fx() {
   printf '\n$ awfixture %s\n' "$*"
   "$FIXTURE_BIN" "$@"
+}
+
+# Stops a background process with SIGTERM and fails unless it exits 0.
+stop() {
+  kill -TERM "$1"
+  wait "$1" || die "process $1 exited with $? after SIGTERM"
+}
+
+# Waits until the sync whose state is in $1 streams and has applied more than $2 changes.
+wait_applied() {
+  local n=0 json applied
+  while :; do
+    json=$("$BIN" sync status --state-dir "$1" --json 2>/dev/null || true)
+    applied=$(printf '%s' "$json" | sed -n 's/^  "applied": \([0-9]*\),$/\1/p' | head -n1)
+    case "$json" in *'"phase": "streaming"'*) [ "${applied:-0}" -gt "$2" ] && return 0 ;; esac
+    n=$((n + 1))
+    [ "$n" -lt 1200 ] || die "the sync in $1 did not apply $2 changes within 2 minutes"
+    sleep 0.1
+  done
 }
 
 say "services (run dir $ACTINGWEB_RUN_DIR)"
@@ -96,6 +134,7 @@ PG="${ACTINGWEB_TEST_PG_URL}${sep}schema=demo"
 DDB_BASE="dynamodb://?region=us-west-1&endpoint=${ACTINGWEB_TEST_DYNAMODB_ENDPOINT}"
 SEED="${DDB_BASE}&prefix=demo_seed1"
 BACK="${DDB_BASE}&prefix=demo_back"
+LIVE="${DDB_BASE}&prefix=demo_live"
 
 say "fresh stores (drop what an earlier run left)"
 rm -rf "$OUT"
@@ -104,14 +143,17 @@ chmod 700 "$OUT"
 fx drop --to "$PG"
 fx drop --to "$SEED"
 fx drop --to "$BACK"
+fx drop --to "$LIVE"
 
 say "schema upgrade"
 aw schema upgrade --to "$PG"
 aw schema upgrade --to "$SEED"
 aw schema upgrade --to "$BACK"
+aw schema upgrade --to "$LIVE"
 # DynamoDB Local sweeps expired items once TTL is on; the fixture's attributes expired long
 # ago, so turn TTL off on the demo tables to keep the comparisons deterministic.
 fx ttl --to "$BACK" --enabled=false
+fx ttl --to "$LIVE" --enabled=false
 aw schema status --to "$PG"
 
 say "load the upstream fixture into DynamoDB (prefix demo_seed1)"
@@ -130,6 +172,36 @@ aw export --from "$PG" --output-dir "$OUT/bundle" --gzip --report "$OUT/export-p
 aw validate --input-dir "$OUT/bundle" --to "$BACK" --report "$OUT/validate-bundle-to-dynamodb.json"
 aw validate --input-dir "$OUT/bundle" --to "$SEED" --report "$OUT/validate-bundle-to-upstream-dynamodb.json"
 
+say "live migration: PostgreSQL (schema demo) → DynamoDB (prefix demo_live) while the application writes"
+# The writer (awfixture write) does what a running deployment does: actors created and deleted
+# with their rows, indexed and large properties, attributes with a TTL, trusts, subscription diffs.
+fx_bg write --to "$PG" --prefix live-a- --every 50ms
+WRITER=$BGPID
+aw_bg sync --from "$PG" --to "$LIVE" --state-dir "$OUT/sync-forward" --progress-interval 2s
+SYNC=$BGPID
+wait_applied "$OUT/sync-forward" 300
+say "stop the writes, cut over (waits for every change, validates, prepares the way back)"
+stop "$WRITER"
+aw cutover --from "$PG" --to "$LIVE" --state-dir "$OUT/sync-forward" --reverse-state-dir "$OUT/sync-back" \
+  --report "$OUT/cutover-postgresql-to-dynamodb.json"
+stop "$SYNC"
+aw sync drop --from "$PG" --to "$LIVE" --state-dir "$OUT/sync-forward"
+
+say "the application writes to DynamoDB; the reverse sync keeps PostgreSQL ready for a rollback"
+fx_bg write --to "$LIVE" --prefix live-b- --every 0s
+WRITER=$BGPID
+aw_bg sync --from "$LIVE" --to "$PG" --state-dir "$OUT/sync-back" --progress-interval 2s
+SYNC=$BGPID
+wait_applied "$OUT/sync-back" 40
+say "roll back: stop the writes, cut over to PostgreSQL again"
+stop "$WRITER"
+aw cutover --from "$LIVE" --to "$PG" --state-dir "$OUT/sync-back" --reverse-state-dir "$OUT/sync-forward-2" \
+  --report "$OUT/cutover-dynamodb-to-postgresql.json"
+stop "$SYNC"
+aw sync drop --from "$LIVE" --to "$PG" --state-dir "$OUT/sync-back"
+aw sync drop --from "$PG" --to "$LIVE" --state-dir "$OUT/sync-forward-2"
+aw validate --from "$PG" --to "$LIVE" --report "$OUT/validate-after-rollback.json"
+
 say "reports (JSON, mode 0600)"
 ls -l "$OUT"/*.json
-say "demo finished: every copy validated equal"
+say "demo finished: every copy, cut-over and rollback validated equal"

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/dynamodb"
+	"github.com/actingweb/actingweb-go/internal/fixture"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
 	"github.com/actingweb/actingweb-go/postgres"
@@ -34,7 +38,7 @@ func openPGStore(t *testing.T, pgURL string) *postgres.Store {
 	return s
 }
 
-// liveWriter runs testenv.LiveRound on s every interval until stop is called, over the actors
+// liveWriter runs fixture.LiveRound on s every interval until stop is called, over the actors
 // listed in existing; wait returns its first error after it stopped.
 func liveWriter(s actingweb.Store, prefix string, existing []string, every time.Duration) (stop func(), wait func() error) {
 	ctx := context.Background()
@@ -50,7 +54,7 @@ func liveWriter(s actingweb.Store, prefix string, existing []string, every time.
 				return
 			default:
 			}
-			if err = testenv.LiveRound(ctx, s, prefix, i, existing[i%len(existing)]); err != nil {
+			if err = fixture.LiveRound(ctx, s, prefix, i, existing[i%len(existing)]); err != nil {
 				return
 			}
 			select { // a steady load, not a flood
@@ -264,9 +268,12 @@ func liveMigration(t *testing.T, bin string, c liveCase, a, b liveEnd) {
 	})
 	kill(cmd, done, "while streaming")
 
-	// 3. Started again; the writes stop; cut-over.
+	// 3. Started again, with metrics; the writes stop; cut-over.
+	metricsAddr := freeAddr(t)
+	args = append(args, "--metrics-addr", metricsAddr)
 	cmd, done = start()
 	waitSyncState(t, fwd, done, "streaming again", func(s *migrate.SyncStatus) bool { return s.Applied > st.Applied })
+	scrapeApplied(t, metricsAddr)
 	stopWriter()
 	if err := waitWriter(); err != nil {
 		t.Fatal(err)
@@ -298,4 +305,36 @@ func liveMigration(t *testing.T, bin string, c liveCase, a, b liveEnd) {
 	if code, out := runCLI(t, bin, "validate", "--from", a.url, "--to", b.url, "--quiet"); code != 0 || !strings.Contains(out, "EQUAL") {
 		t.Fatalf("validate after rollback: exit %d\n%s", code, out)
 	}
+}
+
+// freeAddr returns a loopback host:port nobody listens on.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// scrapeApplied reads the sync's /metrics at addr until it reports applied changes of the
+// properties table.
+func scrapeApplied(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var body string
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			for _, line := range strings.Split(body, "\n") {
+				if strings.HasPrefix(line, `actingweb_sync_applied_changes{table="properties"} `) && !strings.HasSuffix(line, " 0") {
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // poll the HTTP endpoint
+	}
+	t.Fatalf("metrics at %s never reported applied property changes:\n%s", addr, body)
 }

@@ -193,7 +193,7 @@ func (a *App) NewRootCmd() *cobra.Command {
 		Short: "Move, validate and manage ActingWeb data on PostgreSQL and DynamoDB",
 		Long: `actingweb manages the nine tables of the Python ActingWeb 3.14.0 library on PostgreSQL
 and DynamoDB: schema status and upgrade, export to and import from bundles, copy between
-stores, and row-by-row validation.
+stores, row-by-row validation, and live migration (sync, cutover) while the application writes.
 
 A store is given as a backend name configured from upstream's environment variables
 (postgresql: PG_DB_HOST, PG_DB_PORT, PG_DB_NAME, PG_DB_USER, PG_DB_PASSWORD, PG_DB_PREFIX,

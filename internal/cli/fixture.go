@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -90,7 +91,7 @@ no-op there.`,
 	}
 	ttl.Flags().StringVar(&tt.To, "to", "", "store: a dynamodb URL or name (required)")
 	ttl.Flags().BoolVar(&tt.Enabled, "enabled", false, "TTL on (true) or off (false)")
-	cmd.AddCommand(load, drop, ttl)
+	cmd.AddCommand(load, drop, ttl, a.newFixtureWriteCmd())
 	return cmd
 }
 
@@ -235,4 +236,70 @@ func setTTL(ctx context.Context, st *dynamodb.Store, on bool) error {
 		}
 	}
 	return nil
+}
+
+// FixtureWriteOptions are the options of `awfixture write`.
+type FixtureWriteOptions struct {
+	To     string
+	Prefix string        // id prefix of the actors the writer creates
+	Every  time.Duration // pause between rounds
+}
+
+func (a *App) newFixtureWriteCmd() *cobra.Command {
+	var o FixtureWriteOptions
+	cmd := &cobra.Command{
+		Use:   "write --to STORE [--prefix w] [--every 50ms]",
+		Short: "Write to a store as a live ActingWeb deployment does, until SIGINT/SIGTERM (demo of a live migration)",
+		Long: `Run rounds of an application's writes on a store (fixture.LiveRound): actors created with
+indexed and large properties, attributes with a TTL, trusts, subscriptions with diffs, and on the
+store's existing actors e-mail changes, deletes and cascaded actor deletes. Stops on SIGINT or
+SIGTERM after the round in progress and prints how many rounds it wrote.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunFixtureWrite(cmd.Context(), o)) },
+	}
+	cmd.Flags().StringVar(&o.To, "to", "", "store: postgresql, dynamodb or a URL (required)")
+	cmd.Flags().StringVar(&o.Prefix, "prefix", "w", "id prefix of the actors the writer creates (unique per run)")
+	cmd.Flags().DurationVar(&o.Every, "every", 50*time.Millisecond, "pause between rounds")
+	return cmd
+}
+
+// RunFixtureWrite runs writer rounds on o.To until ctx ends.
+func (a *App) RunFixtureWrite(ctx context.Context, o FixtureWriteOptions) error {
+	if strings.TrimSpace(o.To) == "" {
+		return usageErrorf("fixture write: --to is required")
+	}
+	s, _, err := a.OpenStore(ctx, o.To)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, ok := s.(actingweb.Store)
+	if !ok {
+		return fmt.Errorf("fixture write: %s has no application face", s.Describe())
+	}
+	actors, err := st.ListActors(ctx)
+	if err != nil {
+		return err
+	}
+	existing := []string{"nobody"}
+	for _, x := range actors {
+		existing = append(existing, x.ID)
+	}
+	rounds := 0
+	defer func() { fmt.Fprintf(a.Stdout, "writer: %d rounds written to %s\n", rounds, s.Describe()) }()
+	work := context.WithoutCancel(ctx) // a round in progress finishes
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := fixture.LiveRound(work, st, o.Prefix, rounds, existing[rounds%len(existing)]); err != nil {
+			return err
+		}
+		rounds++
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(o.Every):
+		}
+	}
 }

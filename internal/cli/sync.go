@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/metrics"
 	"github.com/actingweb/actingweb-go/migrate"
 )
 
@@ -26,7 +27,9 @@ type SyncOptions struct {
 	Name string
 	// BatchChanges is about how many changes one apply holds (0 = 1000).
 	BatchChanges int
-	Move         MoveFlags
+	// MetricsAddr, when set, is the host:port /metrics is served on (Prometheus).
+	MetricsAddr string
+	Move        MoveFlags
 }
 
 // SyncStatusOptions are the options of `actingweb sync status`.
@@ -69,6 +72,7 @@ func (a *App) newSyncCmd() *cobra.Command {
 	f.BoolVar(&o.Restart, "restart", false, "drop the capture and the state and start over with a fresh load (after lost change history)")
 	f.StringVar(&o.Name, "name", "", "name of the capture on the source (replication slot and publication; default actingweb_sync_<target hash>)")
 	f.IntVar(&o.BatchChanges, "batch-changes", 0, "changes applied to the target at once (default 1000)")
+	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics (lag, applied changes per table, held rows) on this host:port at /metrics")
 	f.StringVar(&o.Move.StateDir, "state-dir", "", "sync state and load checkpoints (default ./actingweb-state/<source>-to-<target>-sync)")
 	f.IntVar(&o.Move.Segments, "segments", 0, "parallel scan segments per table of the initial load (default 4)")
 	f.IntVar(&o.Move.Concurrency, "concurrency", 0, "writers per table of the initial load")
@@ -171,11 +175,23 @@ func (a *App) RunSync(ctx context.Context, o SyncOptions) error {
 	}
 	var mu sync.Mutex
 	var lastLog time.Time
+	var m *metrics.Sync
+	if o.MetricsAddr != "" {
+		m = metrics.NewSync()
+		addr, err := m.Serve(ctx, o.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		a.Logger.Info("sync: metrics served", "url", "http://"+addr.String()+"/metrics")
+	}
 	a.Logger.Info("sync", "from", src.Describe(), "to", dst.Describe(), "state_dir", stateDir, "restart", o.Restart)
 	err = migrate.Sync(ctx, ss, ds, migrate.SyncOptions{
 		Name: o.Name, StateDir: stateDir, Restart: o.Restart, Load: load, BatchChanges: o.BatchChanges, Logger: a.Logger,
 		Applied: func(st migrate.SyncStatus) {
 			stopProgress()
+			if m != nil {
+				m.Observe(st)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if o.Move.Quiet || time.Since(lastLog) < interval {
@@ -223,6 +239,17 @@ func (a *App) RunSyncStatus(_ context.Context, o SyncStatusOptions) error {
 	}
 	fmt.Fprintf(a.Stdout, "lag:        %.1f s (caught up: %v)\nupdated:    %s (%s ago)\n", st.LagSeconds, st.CaughtUp,
 		st.UpdatedAt.Format(time.RFC3339), time.Since(st.UpdatedAt).Round(time.Second))
+	if len(st.Tables) > 0 {
+		fmt.Fprintf(a.Stdout, "\n%26s %12s %12s\n", "table", "loaded", "applied")
+		for _, t := range actingweb.Tables {
+			if ts := st.Tables[t]; ts != nil {
+				fmt.Fprintf(a.Stdout, "%26s %12d %12d\n", t, ts.Loaded, ts.Applied)
+			}
+		}
+	}
+	if st.HeldLookupRows > 0 {
+		fmt.Fprintf(a.Stdout, "held:       %d property lookup rows wait for their actor or property row\n", st.HeldLookupRows)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "load")); err == nil && st.Phase == migrate.PhaseLoading {
 		fmt.Fprintf(a.Stdout, "load checkpoints: %s\n", filepath.Join(dir, "load"))
 	}
