@@ -46,7 +46,7 @@ type SyncOptions struct {
 	// are set by Sync).
 	Load Options
 	// BatchChanges is about how many changes are applied in one ApplyChanges call (default
-	// 1000; a PostgreSQL transaction is never split).
+	// 5000; a PostgreSQL transaction is never split).
 	BatchChanges int
 	// Applied is called after every applied batch (may be nil), from one goroutine.
 	Applied func(SyncStatus)
@@ -192,7 +192,7 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		return fmt.Errorf("sync: %w: a state directory is required", actingweb.ErrInvalid)
 	}
 	if o.BatchChanges <= 0 {
-		o.BatchChanges = 1000
+		o.BatchChanges = 5000
 	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("sync: create state directory %s: %w", o.StateDir, err)

@@ -218,12 +218,15 @@ const (
 	standbyInterval = time.Second
 	idleFlush       = 50 * time.Millisecond
 	heartbeatEvery  = time.Second
+	// maxBatchDelay bounds how long a batch collects transactions while more keep arriving,
+	// so a steady stream of small transactions is applied within about that much.
+	maxBatchDelay = 100 * time.Millisecond
 )
 
 // Stream runs START_REPLICATION on the slot from position from (or the slot's confirmed
 // position) and hands over whole transactions in commit order (actingweb.Capture). A batch
-// ends after maxChanges changes (a transaction is never split), or when no further
-// transaction arrives within idleFlush. When idle it sends a heartbeat batch (no changes,
+// ends after maxChanges changes (a transaction is never split), after maxBatchDelay, or when
+// no further transaction arrives within idleFlush. When idle it sends a heartbeat batch (no changes,
 // CaughtUp) about once a second. After Stream the exported snapshot is gone.
 func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn func(actingweb.ChangeBatch) error) error {
 	c.snapshot = ""
@@ -253,6 +256,7 @@ func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn 
 		lastEnd    = startLSN
 		nextStatus = time.Now()
 		lastBeat   = time.Now()
+		batchStart time.Time // when the pending batch got its first transaction
 	)
 	flush := func(caughtUp bool) error {
 		batch.CaughtUp = caughtUp
@@ -271,11 +275,13 @@ func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn 
 		}
 		wait := nextStatus
 		pending := len(batch.Changes) > 0
-		if pending || !inTxn {
+		if !inTxn { // inside a transaction, wait for the rest of it
 			// A pending batch goes out when nothing follows soon; an idle stream beats.
 			d := idleFlush
 			if !pending {
 				d = time.Until(lastBeat.Add(heartbeatEvery))
+			} else if left := time.Until(batchStart.Add(maxBatchDelay)); left < d {
+				d = max(left, 0)
 			}
 			if w := time.Now().Add(d); w.Before(wait) {
 				wait = w
@@ -364,9 +370,12 @@ func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn 
 						continue // applied before (the server resends from the slot's restart point)
 					}
 					lastEnd = msg.TransactionEndLSN
+					if len(batch.Changes) == 0 {
+						batchStart = time.Now()
+					}
 					batch.Changes = append(batch.Changes, txn...)
 					batch.SourceTime = commitTime
-					if len(batch.Changes) >= maxChanges {
+					if len(batch.Changes) >= maxChanges || time.Since(batchStart) >= maxBatchDelay {
 						if err := flush(false); err != nil {
 							return err
 						}

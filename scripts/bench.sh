@@ -11,15 +11,20 @@
 # 3. DynamoDB Local: actingweb import vs BatchWriteItem (25 items per request)
 #                    actingweb export vs parallel Scan (same requests at once, finest cut)
 #                    actingweb validate vs actingweb copy (DynamoDB → PostgreSQL)
-# 4. Peak RSS of every actingweb run (/usr/bin/time -v).
+# 4. Live migration, PostgreSQL → PostgreSQL (awbench sync, the real binary): the sync's
+#    initial load vs actingweb copy of the same schema; a backlog of 100,000 changes applied
+#    vs pgx CopyFrom of the same rows; lag p50/p99 under a steady 500 writes/s; the write
+#    pause at cut-over; the sync's peak RSS.
+# 5. Peak RSS of every actingweb run (/usr/bin/time -v).
 #
 # Knobs (environment):
 #   BENCH_SCALE=1         data set scale (0.05 = 1,000 actors, a quick run of about a minute;
 #                         1 takes about an hour on 2 cores, most of it DynamoDB Local)
 #   BENCH_OUT=bench-results   where results go (one directory per run, plus latest.md)
 #   BENCH_KEEP=1          keep the bundles and the schemas/tables (default: removed)
-#   BENCH_STEPS=pg,ddb    which halves to run (pg: PostgreSQL import/export; ddb: the DynamoDB
-#                         steps, copy and validate); the table marks the others NOT RUN
+#   BENCH_STEPS=pg,ddb,sync  which parts to run (pg: PostgreSQL import/export; ddb: the
+#                         DynamoDB steps, copy and validate; sync: the live migration); the
+#                         table marks the others NOT RUN
 #   BENCH_PROFILE=1       run the actingweb commands in-process under the CPU profiler
 #                         (awbench cli --cpuprofile; <run>/<step>.cpu.pprof, read with
 #                         `go tool pprof -top bin/awbench <file>`); RSS is then awbench's
@@ -39,7 +44,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
 SCALE=${BENCH_SCALE:-1}
-STEPS=${BENCH_STEPS:-pg,ddb}
+STEPS=${BENCH_STEPS:-pg,ddb,sync}
 OUT=${BENCH_OUT:-$REPO/bench-results}
 PG_CONC=${BENCH_PG_CONC:-1,2,4}
 DDB_CONC=${BENCH_DDB_CONC:-32}
@@ -352,6 +357,23 @@ say "ceiling: BatchWriteItem, 25 items per request ($DDB_CONC in flight)"
 "$AWB" ddb-drop --endpoint "$DDB" --prefix "$P_R" >/dev/null
 say "reference: BatchWriteItem of the bundle's rows in the bundle's order ($DDB_CONC in flight)"
 "$AWB" raw-ddb-write --endpoint "$DDB" --bundle "$BUNDLE" --dst "$P_R" --concurrency "$DDB_CONC" | best ref_ddb_write_bundle /dev/null
+fi
+
+# ------------------------------------------------------------------ live migration
+if [[ ,$STEPS, == *,sync,* ]]; then
+if [[ ,$STEPS, != *,pg,* ]]; then # the import's schema is the sync's source
+  "$AWB" pg-drop --pg "$PG" --schema "$S_IMP"
+  "$AW" schema upgrade --to "$(pgurl "$S_IMP")" >>"$RUN/schema.log" 2>&1
+  "$AW" import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_sync" --quiet >>"$RUN/sync.log" 2>&1 ||
+    die "import for the sync step failed (see $RUN/sync.log)"
+fi
+settle "$S_IMP"
+say "live migration: sync (load, backlog apply, lag at 500 writes/s, cut-over) against copy and CopyFrom"
+mkdir -p "$WORK/sync"
+"$AWB" sync --bin "$AW" --pg "$PG" --src "$S_IMP" --work "$WORK/sync" >"$WORK/sync.results" 2>>"$RUN/sync.log" ||
+  { tail -20 "$RUN/sync.log" "$WORK"/sync/sync.log >&2 || true; die "awbench sync failed (see $RUN/sync.log)"; }
+cat "$WORK/sync.results" >>"$RESULTS"
+sed 's/^/  /' "$WORK/sync.results"
 fi
 
 # ------------------------------------------------------------------ table

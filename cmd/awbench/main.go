@@ -21,6 +21,7 @@
 //	ddb-drop         --endpoint E --prefix P     delete the nine tables of prefix P
 //	report-rows      FILE                        rows moved according to an actingweb --report JSON
 //	cli              [--cpuprofile F] -- ARGS    run the actingweb command in-process (profiling)
+//	sync             --pg URL --src S --work DIR  measure actingweb sync, apply, lag and cut-over (runSync)
 //	table            RESULTS                     render the whole-run table (PASS/FAIL)
 //	latency-table    GOBENCH PGBENCH             render the per-operation latency table
 package main
@@ -37,7 +38,7 @@ import (
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: awbench <subcommand> [flags]
 subcommands: gen, raw-pg-copyfrom, raw-pg-copyto, raw-ddb-write, raw-ddb-scan, pg-drop, pg-vacuum, ddb-drop,
-             report-rows, cli, table, latency-table   (awbench <subcommand> -h for flags)`)
+             report-rows, cli, sync, table, latency-table   (awbench <subcommand> -h for flags)`)
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 		"ddb-drop":        runDDBDrop,
 		"report-rows":     runReportRows,
 		"cli":             runCLI,
+		"sync":            runSync,
 		"table":           runTable,
 		"latency-table":   runLatencyTable,
 	}

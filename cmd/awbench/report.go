@@ -250,6 +250,7 @@ func runTable(_ context.Context, args []string) error {
 				group(v.rows), v.seconds, group(int64(v.rate())), group(c.rows), c.seconds, group(int64(c.rate())), ratio, verdict(ratio <= 1))
 		}
 	}
+	syncTable(res)
 	fmt.Println()
 	fmt.Println("| actingweb run | peak RSS (MB) | target | result |")
 	fmt.Println("|---|---:|---|---|")
@@ -396,4 +397,38 @@ func runLatencyTable(_ context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// syncTable renders the live migration's rows (awbench sync), when the run measured them.
+func syncTable(res map[string]measurement) {
+	load, okL := res["sync_load"]
+	cp, okC := res["sync_copy"]
+	if !okL || !okC {
+		fmt.Println("| live migration (sync) | | | | | | | | | | NOT RUN |")
+		return
+	}
+	// The load moves the eight data tables and builds the lookup rows; copy's report counts the
+	// lookup rows too: compare time for the same data set.
+	ratio := cp.seconds / load.seconds
+	fmt.Printf("| sync: initial load (PostgreSQL → PostgreSQL) | %s | %.1f | %s | actingweb copy | %s | %.1f | %s | %.2f | ≥ 0.90 | %s |\n",
+		group(load.rows), load.seconds, group(int64(load.rate())), group(cp.rows), cp.seconds, group(int64(cp.rate())), ratio, verdict(ratio >= 0.9))
+	if a, ok := res["sync_apply"]; ok {
+		if c, okc := res["ceiling_sync_apply"]; okc && c.rate() > 0 {
+			r := a.rate() / c.rate()
+			fmt.Printf("| sync: apply a backlog of changes | %s | %.1f | %s | pgx CopyFrom of the same rows | %s | %.2f | %s | %.2f | ≥ 0.80 | %s |\n",
+				group(a.rows), a.seconds, group(int64(a.rate())), group(c.rows), c.seconds, group(int64(c.rate())), r, verdict(r >= 0.8))
+		}
+	}
+	if l, ok := res["sync_lag"]; ok {
+		fmt.Printf("| sync: lag under steady writes (%s) | %s | | | | | | | p99 %.2f s | p99 ≤ 2 s | %s |\n",
+			strings.ReplaceAll(l.note, ",", ", "), group(l.rows), l.seconds, verdict(l.seconds <= 2))
+	}
+	if c, ok := res["sync_cutover"]; ok {
+		fmt.Printf("| sync: write pause at cut-over (last write → cutover's answer) | | %.1f | | | | | | %.1f s | ≤ 10 s | %s |\n",
+			c.seconds, c.seconds, verdict(c.seconds <= 10))
+	}
+	if r, ok := res["sync_rss"]; ok && r.rssKB > 0 {
+		mb := float64(r.rssKB) / 1024
+		fmt.Printf("| sync: peak RSS | | | | | | | | %.0f MB | ≤ 200 MB | %s |\n", mb, verdict(mb <= 200))
+	}
 }

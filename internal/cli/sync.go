@@ -25,7 +25,7 @@ type SyncOptions struct {
 	Restart bool
 	// Name is the capture's name on the source (default: derived from the target).
 	Name string
-	// BatchChanges is about how many changes one apply holds (0 = 1000).
+	// BatchChanges is about how many changes one apply holds (0 = 5000).
 	BatchChanges int
 	// MetricsAddr, when set, is the host:port /metrics is served on (Prometheus).
 	MetricsAddr string
@@ -71,7 +71,7 @@ func (a *App) newSyncCmd() *cobra.Command {
 	f.StringVar(&o.To, "to", "", "target store: postgresql, dynamodb or a URL (required)")
 	f.BoolVar(&o.Restart, "restart", false, "drop the capture and the state and start over with a fresh load (after lost change history)")
 	f.StringVar(&o.Name, "name", "", "name of the capture on the source (replication slot and publication; default actingweb_sync_<target hash>)")
-	f.IntVar(&o.BatchChanges, "batch-changes", 0, "changes applied to the target at once (default 1000)")
+	f.IntVar(&o.BatchChanges, "batch-changes", 0, "changes applied to the target at once (default 5000)")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics (lag, applied changes per table, held rows) on this host:port at /metrics")
 	f.StringVar(&o.Move.StateDir, "state-dir", "", "sync state and load checkpoints (default ./actingweb-state/<source>-to-<target>-sync)")
 	f.IntVar(&o.Move.Segments, "segments", 0, "parallel scan segments per table of the initial load (default 4)")
