@@ -227,6 +227,9 @@ type Options struct {
 	// NoSync skips the fsync of each finished bundle table file (Export only;
 	// bundle.WriterOptions.NoSync).
 	NoSync bool
+	// Actors limits the run to those actors' rows in every table (a pilot); nil = all rows.
+	// Rows of other owners are read and skipped. A resume must name the same set.
+	Actors ActorSet
 	// Bundle shapes how Import reads its bundle (longest line, world-writable files); the zero
 	// value is the safe default (bundle.ReaderOptions).
 	Bundle bundle.ReaderOptions
@@ -391,6 +394,8 @@ type ValidateOptions struct {
 	Consistent bool
 	// SkipLookup leaves the property lookup table out (e.g. a side that has none).
 	SkipLookup bool
+	// Actors limits the comparison to those actors' rows on both sides (a pilot); nil = all.
+	Actors ActorSet
 	Progress   Progress
 	Logger     *slog.Logger
 }
@@ -401,6 +406,9 @@ type Difference struct {
 	Key    string                `json:"key"`  // KeyString form
 	Kind   string                `json:"kind"` // DiffChanged, DiffOnlyInA, ...
 	Fields []actingweb.FieldDiff `json:"fields,omitempty"`
+	// Record is a copy of the row (side A's when it has one) of a changed, only-in-A or
+	// only-in-B difference, for RecheckLive to read the key again; never marshalled.
+	Record actingweb.Record `json:"-"`
 }
 
 // Difference kinds.
@@ -430,6 +438,9 @@ type TableValidation struct {
 	OrphansB           int64           `json:"orphans_b"`
 	RejectsA           int64           `json:"rejects_a"` // rows the source could not decode
 	RejectsB           int64           `json:"rejects_b"`
+	// InFlight counts listed differences that were gone when read again after the lag had
+	// passed them (RecheckLive): changes still on their way when the table was scanned.
+	InFlight int64 `json:"in_flight,omitempty"`
 	Differences        []Difference    `json:"differences,omitempty"`
 	DifferencesOmitted int64           `json:"differences_omitted"`
 	Duration           time.Duration   `json:"duration_ns"`

@@ -50,7 +50,7 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 			return e.src.Scan(gctx, actingweb.TablePropertyLookup, opts, func(p actingweb.Page) error {
 				for _, r := range p.Records {
 					l, ok := r.(*actingweb.PropertyLookup)
-					if !ok {
+					if !ok || !e.o.Actors.Has(l) {
 						continue
 					}
 					c := byKey[l.LookupKey]

@@ -46,6 +46,8 @@ type runState struct {
 	Segments      int    `json:"segments"`
 	Segment       int    `json:"segment"`
 	TotalSegments int    `json:"total_segments"`
+	// Actors names the pilot's actor set (ActorSet.digest), "" for all rows.
+	Actors string `json:"actors,omitempty"`
 }
 
 // ErrRunMismatch: a resume's source, target or data-shaping options differ from those of the
@@ -151,6 +153,9 @@ func (rs *runState) mismatch(cur *runState, asked []actingweb.Table) []string {
 		out = append(out, fmt.Sprintf("segments %d, share %d of %d; the run's %d, share %d of %d",
 			cur.Segments, cur.Segment, cur.TotalSegments, rs.Segments, rs.Segment, rs.TotalSegments))
 	}
+	if rs.Actors != cur.Actors {
+		out = append(out, fmt.Sprintf("actors %s, the run's %s", orNone(cur.Actors), orNone(rs.Actors)))
+	}
 	for _, t := range asked {
 		if !slices.Contains(rs.Tables, t) {
 			out = append(out, fmt.Sprintf("table %s is not one of the run's (%s)", t, tableNames(rs.Tables)))
@@ -197,7 +202,8 @@ func diffIdentity(side string, was, now map[string]string) []string {
 func (e *engine) prepareState(ctx context.Context, copyTables []actingweb.Table, rebuild, asked bool) (*runState, []actingweb.Table, error) {
 	o := e.o
 	cur := &runState{Version: runStateVersion, Op: e.op, Started: time.Now().UTC(), Tables: copyTables, Rebuild: rebuild,
-		Policy: o.Policy.String(), Segments: o.Segments, Segment: o.Segment, TotalSegments: o.TotalSegments}
+		Policy: o.Policy.String(), Segments: o.Segments, Segment: o.Segment, TotalSegments: o.TotalSegments,
+		Actors: o.Actors.digest()}
 	if e.op == "export" {
 		cur.Policy = ""
 	}

@@ -68,6 +68,9 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 			for j := i; j < end; j++ {
 				if j < len(p.Records) {
 					r := p.Records[j]
+					if !o.Actors.Has(r) {
+						continue // a pilot's other actors: read, skipped (positions count them)
+					}
 					b.recs = append(b.recs, r)
 					if d := actingweb.Drift(r); d != "" {
 						b.drift++

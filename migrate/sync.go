@@ -82,6 +82,8 @@ type SyncStatus struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 	// Tables counts per table the rows the initial load wrote and the changes applied since.
 	Tables map[actingweb.Table]*SyncTableStatus `json:"tables,omitempty"`
+	// Actors names the pilot's actor set (SyncOptions.Load.Actors), "" for all rows.
+	Actors string `json:"actors,omitempty"`
 	// HeldLookupRows is the number of property lookup rows waiting for their actor or
 	// property row on the target (DynamoDB sources; see ApplyChanges).
 	HeldLookupRows int `json:"held_lookup_rows,omitempty"`
@@ -223,6 +225,9 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		if d := append(diffIdentity("source", st.Source, srcID), diffIdentity("target", st.Target, dstID)...); len(d) > 0 {
 			return fmt.Errorf("sync: %w: the state in %s is of a sync between other stores: %v (use its own state directory, or --restart to start over here)", ErrRunMismatch, o.StateDir, d)
 		}
+		if st.Actors != o.Load.Actors.digest() {
+			return fmt.Errorf("sync: %w: the state in %s is of a sync of actors %s, not %s (--restart to start over)", ErrRunMismatch, o.StateDir, orNone(st.Actors), orNone(o.Load.Actors.digest()))
+		}
 		if st.Name != o.Name {
 			return fmt.Errorf("sync: %w: the state in %s is of capture %s, not %s", ErrRunMismatch, o.StateDir, st.Name, o.Name)
 		}
@@ -261,7 +266,7 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 			return fmt.Errorf("sync: %w", err)
 		}
 		st = &SyncStatus{Version: syncStateVersion, Name: o.Name, RunID: runID, Phase: PhaseLoading, Source: srcID, Target: dstID,
-			Start: capture.Start(), Position: capture.Start()}
+			Start: capture.Start(), Position: capture.Start(), Actors: o.Load.Actors.digest()}
 		if err := writeSyncStatus(o.StateDir, st); err != nil {
 			capture.Close()
 			return fmt.Errorf("sync: %w", err)
@@ -309,6 +314,15 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 
 	a := &applier{dst: dst, log: log, held: map[string]heldRecord{}}
 	err = capture.Stream(ctx, st.Position, o.BatchChanges, func(b actingweb.ChangeBatch) error {
+		if o.Load.Actors != nil { // a pilot: the other actors' changes are not applied
+			kept := b.Changes[:0:0]
+			for _, ch := range b.Changes {
+				if o.Load.Actors.Has(ch.Record) {
+					kept = append(kept, ch)
+				}
+			}
+			b.Changes = kept
+		}
 		n, err := a.apply(ctx, b.Changes)
 		if err != nil {
 			return err

@@ -201,6 +201,7 @@ func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retai
 		})
 		g.Go(func() error {
 			for p := range pages {
+				p.Records = v.o.Actors.filter(p.Records)
 				if err := fn(seg, p); err != nil {
 					return err
 				}
@@ -450,6 +451,8 @@ func (v *validator) table(ctx context.Context, a, b Source, t actingweb.Table) (
 	tv.PartitionsDiffer = len(differ)
 	addDiff := func(d Difference) {
 		if len(tv.Differences) < v.o.MaxDiffs {
+			// Its own copy: side B's rows may share memory with the rest of their page.
+			d.Record = cloneRecord(d.Record)
 			tv.Differences = append(tv.Differences, d)
 		} else {
 			tv.DifferencesOmitted++
@@ -547,13 +550,13 @@ func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, d
 				e, ok := mapA[k]
 				if !ok {
 					tv.OnlyInB++
-					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffOnlyInB})
+					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffOnlyInB, Record: r})
 					continue
 				}
 				e.matched = true
 				if fd := actingweb.CompareRecords(e.rec, r); len(fd) > 0 {
 					tv.Changed++
-					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffChanged, Fields: fd})
+					addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffChanged, Fields: fd, Record: e.rec})
 				}
 			}
 			return nil
@@ -570,7 +573,7 @@ func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, d
 		sort.Strings(keys)
 		for _, k := range keys {
 			tv.OnlyInA++
-			addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffOnlyInA})
+			addDiff(Difference{Table: t, Key: actingweb.KeyString(k), Kind: DiffOnlyInA, Record: mapA[k].rec})
 		}
 	}
 	return nil
@@ -612,6 +615,9 @@ func (r *ValidationReport) WriteText(w io.Writer) error {
 		}
 		if t.DifferencesOmitted > 0 {
 			fmt.Fprintf(&b, "%s: %d more differences not listed\n", t.Table, t.DifferencesOmitted)
+		}
+		if t.InFlight > 0 {
+			fmt.Fprintf(&b, "%s: %d differences were in flight (gone when read again), not counted above\n", t.Table, t.InFlight)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -139,7 +139,19 @@ func runSync(ctx context.Context, args []string) error {
 	fmt.Printf("sync_load rows=%d seconds=%.3f\n", loaded, st.LoadedAt.Sub(proc.start).Seconds())
 	rss := vmHWM(proc.Process.Pid)
 
-	// 3. a backlog applied by a restarted sync, and its ceiling.
+	// 3. a backlog applied by a restarted sync, and its ceiling. The sync first reads past the
+	// WAL of its own load (source and target share a server here, so the slot decodes the
+	// load's writes too; on two servers it would not).
+	head, err := srcStore.HeadPosition(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := waitState(ctx, state, time.Hour, func(s *migrate.SyncStatus) bool {
+		ok, _ := srcStore.PositionReached(s.Position, head)
+		return ok
+	}); err != nil {
+		return err
+	}
 	stopSync(proc)
 	rss = max(rss, procRSS(proc))
 	per := max(*changes/100, 1)
@@ -150,8 +162,7 @@ func runSync(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	head, err := srcStore.HeadPosition(ctx)
-	if err != nil {
+	if head, err = srcStore.HeadPosition(ctx); err != nil {
 		return err
 	}
 	if proc, err = startSync(*bin, syncArgs, filepath.Join(*work, "sync.log")); err != nil {

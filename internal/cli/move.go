@@ -53,6 +53,8 @@ type MoveFlags struct {
 	// ProgressInterval is the period of progress log lines when stderr is not a terminal
 	// (0 = 5 s).
 	ProgressInterval time.Duration
+	// Actors is a file of actor ids (one per line) limiting the run to their rows (a pilot).
+	Actors string
 }
 
 func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
@@ -72,6 +74,7 @@ func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
 	f.BoolVar(&m.ConsistentRead, "consistent-read", true, "strongly consistent DynamoDB scans")
 	f.BoolVar(&m.Estimate, "estimate", a.Terminal, "count source tables first for progress ETAs (a full scan on DynamoDB; default on a terminal)")
 	f.BoolVar(&m.Quiet, "quiet", false, "no progress output and no info log lines (warnings, errors and the summary are still printed)")
+	f.StringVar(&m.Actors, "actors", "", "file of actor ids, one per line: move only their rows in every table (a pilot; _actingweb_* owners only when listed)")
 }
 
 // options turns the flags into engine options; errors are usage errors.
@@ -102,6 +105,11 @@ func (a *App) options(m MoveFlags, policy actingweb.ConflictPolicy) (migrate.Opt
 		return o, usageErrorf("--segment %d is outside 0..%d (--total-segments %d)", m.Segment, m.TotalSegments-1, m.TotalSegments)
 	}
 	o.Segment, o.TotalSegments = m.Segment, m.TotalSegments
+	if m.Actors != "" {
+		if o.Actors, err = migrate.ReadActorsFile(m.Actors); err != nil {
+			return o, usageErrorf("--actors: %v", err)
+		}
+	}
 	return o, nil
 }
 

@@ -82,6 +82,7 @@ func (a *App) newSyncCmd() *cobra.Command {
 	f.BoolVar(&o.Move.ConsistentRead, "consistent-read", true, "strongly consistent DynamoDB scans")
 	f.BoolVar(&o.Move.Quiet, "quiet", false, "no progress output")
 	f.DurationVar(&o.Move.ProgressInterval, "progress-interval", 0, "period of progress log lines (default 5s)")
+	f.StringVar(&o.Move.Actors, "actors", "", "file of actor ids, one per line: load and follow only their rows (a pilot)")
 
 	var so SyncStatusOptions
 	status := &cobra.Command{

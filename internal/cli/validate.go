@@ -28,6 +28,12 @@ type ValidateOptions struct {
 	ConsistentRead bool
 	// SkipLookup leaves the property lookup table out of the comparison.
 	SkipLookup bool
+	// Actors is a file of actor ids limiting the comparison to their rows (a pilot).
+	Actors string
+	// Live checks every difference again after Settle and reports only those that persist
+	// (stores being written, e.g. while a sync runs); MaxDiffs defaults to 10000 then.
+	Live   bool
+	Settle time.Duration
 	// Report is a file for the JSON report (0600), "" = none.
 	Report string
 	// Quiet suppresses progress output.
@@ -64,6 +70,9 @@ could not be read, 2 usage.`,
 	f.IntVar(&o.Segments, "segments", 0, "parallel scan segments per side (default 4)")
 	f.BoolVar(&o.ConsistentRead, "consistent-read", true, "strongly consistent DynamoDB scans")
 	f.BoolVar(&o.SkipLookup, "skip-lookup", false, "leave the property lookup table out")
+	f.StringVar(&o.Actors, "actors", "", "file of actor ids, one per line: compare only their rows (a pilot)")
+	f.BoolVar(&o.Live, "live", false, "the stores are being written (a sync runs): read every difference again after --settle and report only those that persist; in-flight ones are counted apart")
+	f.DurationVar(&o.Settle, "settle", 5*time.Second, "with --live: how long to wait before reading differences again (at least the sync's lag)")
 	f.StringVar(&o.Report, "report", "", "write the JSON report to this file (mode 0600)")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress output and no info log lines (warnings, errors and the result are still printed)")
 	return cmd
@@ -112,13 +121,31 @@ func (a *App) RunValidate(ctx context.Context, o ValidateOptions) error {
 	if d, ok := srcA.(migrate.Describer); ok {
 		nameA = d.Describe()
 	}
+	var actors migrate.ActorSet
+	if o.Actors != "" {
+		if actors, err = migrate.ReadActorsFile(o.Actors); err != nil {
+			return usageErrorf("validate --actors: %v", err)
+		}
+	}
+	if o.Live && o.MaxDiffs == 0 {
+		o.MaxDiffs = 10000
+	}
 	a.Logger.Info("validate", "a", nameA, "b", b.Describe())
 	prog := a.newProgress(o.Quiet, o.ProgressInterval)
 	rep, err := migrate.Validate(ctx, srcA, b, migrate.ValidateOptions{
 		Tables: tables, MaxDiffs: o.MaxDiffs, Segments: o.Segments, Consistent: o.ConsistentRead,
-		SkipLookup: o.SkipLookup, Progress: prog, Logger: a.Logger,
+		SkipLookup: o.SkipLookup, Actors: actors, Progress: prog, Logger: a.Logger,
 	})
 	prog.Stop()
+	if err == nil && o.Live {
+		ga, okA := srcA.(migrate.RecordGetter)
+		gb, okB := b.(migrate.RecordGetter)
+		if !okA || !okB {
+			return usageErrorf("validate --live: both sides must be stores (not a bundle)")
+		}
+		a.Logger.Info("validate --live: reading the differences again", "after", o.Settle)
+		err = migrate.RecheckLive(ctx, ga, gb, rep, o.Settle)
+	}
 	if rep != nil {
 		if werr := rep.WriteText(a.Stdout); werr != nil {
 			a.Logger.Warn("cannot print the summary", "err", werr)
