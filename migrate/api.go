@@ -395,9 +395,9 @@ type ValidateOptions struct {
 	// SkipLookup leaves the property lookup table out (e.g. a side that has none).
 	SkipLookup bool
 	// Actors limits the comparison to those actors' rows on both sides (a pilot); nil = all.
-	Actors ActorSet
-	Progress   Progress
-	Logger     *slog.Logger
+	Actors   ActorSet
+	Progress Progress
+	Logger   *slog.Logger
 }
 
 // Difference is one finding of Validate. Secret values are never shown (CompareRecords).
@@ -424,26 +424,26 @@ const (
 
 // TableValidation is one table's comparison.
 type TableValidation struct {
-	Table              actingweb.Table `json:"table"`
-	CountA             int64           `json:"count_a"`
-	CountB             int64           `json:"count_b"`
-	Equal              bool            `json:"equal"`
-	PartitionsDiffer   int             `json:"partitions_differ"`
-	Changed            int64           `json:"changed"`
-	OnlyInA            int64           `json:"only_in_a"`
-	OnlyInB            int64           `json:"only_in_b"`
-	DuplicatesA        int64           `json:"duplicates_a"`
-	DuplicatesB        int64           `json:"duplicates_b"`
-	OrphansA           int64           `json:"orphans_a"` // owner rows without an actor row (reserved ids excepted)
-	OrphansB           int64           `json:"orphans_b"`
-	RejectsA           int64           `json:"rejects_a"` // rows the source could not decode
-	RejectsB           int64           `json:"rejects_b"`
+	Table            actingweb.Table `json:"table"`
+	CountA           int64           `json:"count_a"`
+	CountB           int64           `json:"count_b"`
+	Equal            bool            `json:"equal"`
+	PartitionsDiffer int             `json:"partitions_differ"`
+	Changed          int64           `json:"changed"`
+	OnlyInA          int64           `json:"only_in_a"`
+	OnlyInB          int64           `json:"only_in_b"`
+	DuplicatesA      int64           `json:"duplicates_a"`
+	DuplicatesB      int64           `json:"duplicates_b"`
+	OrphansA         int64           `json:"orphans_a"` // owner rows without an actor row (reserved ids excepted)
+	OrphansB         int64           `json:"orphans_b"`
+	RejectsA         int64           `json:"rejects_a"` // rows the source could not decode
+	RejectsB         int64           `json:"rejects_b"`
 	// InFlight counts listed differences that were gone when read again after the lag had
 	// passed them (RecheckLive): changes still on their way when the table was scanned.
-	InFlight int64 `json:"in_flight,omitempty"`
-	Differences        []Difference    `json:"differences,omitempty"`
-	DifferencesOmitted int64           `json:"differences_omitted"`
-	Duration           time.Duration   `json:"duration_ns"`
+	InFlight           int64         `json:"in_flight,omitempty"`
+	Differences        []Difference  `json:"differences,omitempty"`
+	DifferencesOmitted int64         `json:"differences_omitted"`
+	Duration           time.Duration `json:"duration_ns"`
 }
 
 // ValidationReport is the outcome of Validate. Equal is true when every compared table holds
