@@ -117,19 +117,8 @@ func (s *Store) splitOrphans(ctx context.Context, tx pgx.Tx, recs []actingweb.Re
 
 // deleteKeys deletes the rows whose primary keys are those of recs, in one statement.
 func (s *Store) deleteKeys(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record) error {
-	arrays := make([][]string, len(sp.pk))
-	for _, r := range recs {
-		for i, k := range sp.keyOf(r) {
-			arrays[i] = append(arrays[i], k)
-		}
-	}
-	args := make([]any, len(arrays))
-	ph := make([]string, len(arrays))
-	for i := range arrays {
-		args[i] = arrays[i]
-		ph[i] = "$" + strconv.Itoa(i+1) + "::text[]"
-	}
-	q := `DELETE FROM ` + s.qtable(sp.t) + ` WHERE (` + quoteList(sp.pk) + `) IN (SELECT * FROM unnest(` + strings.Join(ph, ", ") + `))`
+	args, keys, on := keyJoin(sp, recs)
+	q := `DELETE FROM ` + s.qtable(sp.t) + ` t USING ` + keys + ` WHERE ` + on
 	if _, err := tx.Exec(ctx, q, args...); err != nil {
 		return s.tableErr(sp.t, "apply deletes", err)
 	}

@@ -341,27 +341,8 @@ func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []a
 
 // existingKeys returns the keys (parts joined by NUL) of recs that exist in the table.
 func (s *Store) existingKeys(ctx context.Context, q pgxQuerier, sp *tableSpec, recs []actingweb.Record) (map[string]bool, error) {
-	arrays := make([][]string, len(sp.pk))
-	for i := range arrays {
-		arrays[i] = make([]string, 0, len(recs))
-	}
-	for _, r := range recs {
-		for i, v := range sp.keyOf(r) {
-			arrays[i] = append(arrays[i], v)
-		}
-	}
-	args := make([]any, len(arrays))
-	ph := make([]string, len(arrays))
-	on := make([]string, len(arrays))
-	kcols := make([]string, len(arrays))
-	for i := range arrays {
-		args[i] = arrays[i]
-		ph[i] = fmt.Sprintf("$%d::text[]", i+1)
-		kcols[i] = "c" + strconv.Itoa(i)
-		on[i] = fmt.Sprintf("t.%s = k.c%d", pgx.Identifier{sp.pk[i]}.Sanitize(), i)
-	}
-	q2 := `SELECT ` + quoteListPrefixed("t.", sp.pk) + ` FROM ` + s.qtable(sp.t) + ` t JOIN unnest(` +
-		strings.Join(ph, ", ") + `) AS k(` + strings.Join(kcols, ", ") + `) ON ` + strings.Join(on, " AND ")
+	args, keys, on := keyJoin(sp, recs)
+	q2 := `SELECT ` + quoteListPrefixed("t.", sp.pk) + ` FROM ` + s.qtable(sp.t) + ` t JOIN ` + keys + ` ON ` + on
 	rows, err := q.Query(ctx, q2, args...)
 	if err != nil {
 		return nil, s.tableErr(sp.t, "write (check existing keys)", err)
@@ -426,28 +407,9 @@ func (s *Store) showKey(sp *tableSpec, r actingweb.Record) string {
 // conflictErr builds the ErrConflict error of a failed ConflictFail batch, naming the first
 // (in key order) existing key of the batch.
 func (s *Store) conflictErr(ctx context.Context, sp *tableSpec, recs []actingweb.Record, cause error) error {
-	arrays := make([][]string, len(sp.pk))
-	for _, r := range recs {
-		for i, v := range sp.keyOf(r) {
-			arrays[i] = append(arrays[i], v)
-		}
-	}
-	args := make([]any, len(arrays))
-	ph := make([]string, len(arrays))
-	on := make([]string, len(arrays))
-	for i := range arrays {
-		args[i] = arrays[i]
-		ph[i] = fmt.Sprintf("$%d::text[]", i+1)
-		c := pgx.Identifier{sp.pk[i]}.Sanitize()
-		on[i] = fmt.Sprintf("t.%s = k.c%d", c, i)
-	}
-	kcols := make([]string, len(arrays))
-	for i := range kcols {
-		kcols[i] = "c" + strconv.Itoa(i)
-	}
-	q := `SELECT ` + quoteListPrefixed("t.", sp.pk) + `, t.` + pgx.Identifier{sp.owner}.Sanitize() + ` FROM ` + s.qtable(sp.t) + ` t JOIN unnest(` +
-		strings.Join(ph, ", ") + `) AS k(` + strings.Join(kcols, ", ") + `) ON ` + strings.Join(on, " AND ") +
-		` ORDER BY ` + quoteListPrefixed("t.", sp.pk) + ` LIMIT 1`
+	args, keys, on := keyJoin(sp, recs)
+	q := `SELECT ` + quoteListPrefixed("t.", sp.pk) + `, t.` + pgx.Identifier{sp.owner}.Sanitize() + ` FROM ` + s.qtable(sp.t) + ` t JOIN ` +
+		keys + ` ON ` + on + ` ORDER BY ` + quoteListPrefixed("t.", sp.pk) + ` LIMIT 1`
 	key := make([]string, len(sp.pk)+1)
 	dst := make([]any, len(key))
 	for i := range key {
@@ -487,4 +449,30 @@ func isUniqueViolation(err error) bool {
 func isDataException(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22")
+}
+
+// keyJoin renders the primary keys of recs as a set to join a table (aliased t) with: the
+// query arguments (one text array per key column), the set (unnest(...) AS k(c0, ...)) and the
+// join condition (t.<pk0> = k.c0 AND ...).
+func keyJoin(sp *tableSpec, recs []actingweb.Record) (args []any, keys, on string) {
+	arrays := make([][]string, len(sp.pk))
+	for i := range arrays {
+		arrays[i] = make([]string, 0, len(recs))
+	}
+	for _, r := range recs {
+		for i, v := range sp.keyOf(r) {
+			arrays[i] = append(arrays[i], v)
+		}
+	}
+	args = make([]any, len(arrays))
+	ph := make([]string, len(arrays))
+	cols := make([]string, len(arrays))
+	conds := make([]string, len(arrays))
+	for i := range arrays {
+		args[i] = arrays[i]
+		ph[i] = fmt.Sprintf("$%d::text[]", i+1)
+		cols[i] = "c" + strconv.Itoa(i)
+		conds[i] = fmt.Sprintf("t.%s = k.c%d", pgx.Identifier{sp.pk[i]}.Sanitize(), i)
+	}
+	return args, "unnest(" + strings.Join(ph, ", ") + ") AS k(" + strings.Join(cols, ", ") + ")", strings.Join(conds, " AND ")
 }

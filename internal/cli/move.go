@@ -326,16 +326,9 @@ func (a *App) RunCopy(ctx context.Context, o CopyOptions) error {
 	if err != nil {
 		return err
 	}
-	fromSpec, err := a.ResolveStore(o.From)
+	fromSpec, toSpec, err := a.resolvePair("copy", o.From, o.To)
 	if err != nil {
 		return err
-	}
-	toSpec, err := a.ResolveStore(o.To)
-	if err != nil {
-		return err
-	}
-	if fromSpec.String() == toSpec.String() {
-		return usageErrorf("copy: --from and --to name the same store (%s)", fromSpec)
 	}
 	if opts.StateDir == "" {
 		opts.StateDir = filepath.Join("actingweb-state", fromSpec.Slug()+"-to-"+toSpec.Slug())
@@ -362,6 +355,22 @@ func (a *App) RunCopy(ctx context.Context, o CopyOptions) error {
 	rep, err := migrate.Copy(ctx, src, dst, opts)
 	prog.Stop()
 	return a.finishMove(ctx, "copy", rep, err, o.Move, opts.StateDir, fromSpec.Arg, toSpec.Arg)
+}
+
+// resolvePair resolves the two stores of op (copy, sync), which must differ.
+func (a *App) resolvePair(op, from, to string) (StoreSpec, StoreSpec, error) {
+	fromSpec, err := a.ResolveStore(from)
+	if err != nil {
+		return fromSpec, StoreSpec{}, err
+	}
+	toSpec, err := a.ResolveStore(to)
+	if err != nil {
+		return fromSpec, toSpec, err
+	}
+	if fromSpec.String() == toSpec.String() {
+		return fromSpec, toSpec, usageErrorf("%s: --from and --to name the same store (%s)", op, fromSpec)
+	}
+	return fromSpec, toSpec, nil
 }
 
 func stateDirOr(s, def string) string {

@@ -131,16 +131,9 @@ func (a *App) RunSync(ctx context.Context, o SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	fromSpec, err := a.ResolveStore(o.From)
+	_, toSpec, err := a.resolvePair("sync", o.From, o.To)
 	if err != nil {
 		return err
-	}
-	toSpec, err := a.ResolveStore(o.To)
-	if err != nil {
-		return err
-	}
-	if fromSpec.String() == toSpec.String() {
-		return usageErrorf("sync: --from and --to name the same store (%s)", fromSpec)
 	}
 	stateDir, err := a.syncStateDir(o.Move.StateDir, o.From, o.To)
 	if err != nil {
