@@ -84,6 +84,9 @@ type SyncStatus struct {
 	Tables map[actingweb.Table]*SyncTableStatus `json:"tables,omitempty"`
 	// Actors names the pilot's actor set (SyncOptions.Load.Actors), "" for all rows.
 	Actors string `json:"actors,omitempty"`
+	// Overwrite: the initial load replaces rows it finds on the target (a --restart over a
+	// target that holds an earlier load) instead of refusing them.
+	Overwrite bool `json:"overwrite,omitempty"`
 	// HeldLookupRows is the number of property lookup rows waiting for their actor or
 	// property row on the target (DynamoDB sources; see ApplyChanges).
 	HeldLookupRows int `json:"held_lookup_rows,omitempty"`
@@ -266,7 +269,8 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 			return fmt.Errorf("sync: %w", err)
 		}
 		st = &SyncStatus{Version: syncStateVersion, Name: o.Name, RunID: runID, Phase: PhaseLoading, Source: srcID, Target: dstID,
-			Start: capture.Start(), Position: capture.Start(), Actors: o.Load.Actors.digest()}
+			Start: capture.Start(), Position: capture.Start(), Actors: o.Load.Actors.digest(),
+			Overwrite: o.Restart || o.Load.Policy == actingweb.ConflictOverwrite}
 		if err := writeSyncStatus(o.StateDir, st); err != nil {
 			capture.Close()
 			return fmt.Errorf("sync: %w", err)
@@ -289,6 +293,9 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		lo := o.Load
 		lo.StateDir = loadDir
 		lo.Resume = resumeLoad
+		if st.Overwrite {
+			lo.Policy = actingweb.ConflictOverwrite
+		}
 		if resumeLoad {
 			if _, err := os.Stat(filepath.Join(loadDir, runStateFile)); err != nil {
 				// Killed before the load wrote its first checkpoint: start the load again

@@ -405,11 +405,22 @@ func (c *pgCapture) sendStatus(ctx context.Context) error {
 // wraps ErrHistoryLost.
 func (c *pgCapture) replicationErr(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (strings.Contains(pgErr.Message, "can no longer get changes") ||
-		strings.Contains(pgErr.Message, "has already been removed") || strings.Contains(pgErr.Message, "invalidated")) {
+	if errors.As(err, &pgErr) && lostHistory(pgErr.Message+" "+pgErr.Detail) {
 		return fmt.Errorf("postgres: replication slot %s: %s: %w", c.name, pgErr.Message, actingweb.ErrHistoryLost)
 	}
 	return fmt.Errorf("postgres: replication slot %s: %w", c.name, err)
+}
+
+// lostHistory reports whether a server error's text says the slot's WAL is gone (PostgreSQL 15:
+// an invalidated slot, removed WAL segments).
+func lostHistory(text string) bool {
+	for _, p := range []string{"can no longer get changes", "has already been removed", "invalidated",
+		"cannot read from logical replication slot"} {
+		if strings.Contains(text, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // change turns a pgoutput tuple of a relation into a Change. keyOnly: the tuple is a deleted
