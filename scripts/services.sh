@@ -286,7 +286,8 @@ pg_stop() {
 }
 
 pg_up() {
-  if [ -n "$PG_ROOT" ] && [ -n "$PG_PORT" ] && [ -f "$PG_ROOT/data/postmaster.pid" ] && pg_ready "$PG_PORT"; then
+  if [ -n "$PG_ROOT" ] && [ -n "$PG_PORT" ] && [ -f "$PG_ROOT/data/postmaster.pid" ] && pg_ready "$PG_PORT" &&
+     [ "$(pg_setting wal_level)" = logical ]; then # a cluster of an older script (wal_level minimal) is rebuilt
     ensure_pg_db
     say "postgres: reusing 127.0.0.1:$PG_PORT (database $PG_DB)"
     return 0
@@ -330,6 +331,10 @@ EOF
   check_loopback_only "$PG_PORT" postgres || { pg_stop; die "refusing to run PostgreSQL on a non-loopback address"; }
   ensure_pg_db
   say "postgres: ready on 127.0.0.1:$PG_PORT (database $PG_DB, data $PG_ROOT/data)"
+}
+
+pg_setting() { # name: the running cluster's value of a setting
+  "$PG_BINDIR/psql" -X -q -h "$HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -tA -c "SHOW $1" 2>/dev/null
 }
 
 ensure_pg_db() {
