@@ -125,8 +125,17 @@ func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (actin
 	return c, nil
 }
 
+// slotReleaseWait is how long DropCapture waits for an active slot to be released;
+// slotBusyWait how long Stream waits for a slot another connection still holds (PostgreSQL's
+// default wal_sender_timeout is 60 s).
+const (
+	slotReleaseWait = 10 * time.Second
+	slotBusyWait    = 70 * time.Second
+)
+
 // DropCapture drops the replication slot and the publication name (actingweb.ChangeSource);
-// absent ones are fine. A slot in use by a running capture cannot be dropped (an error says so).
+// absent ones are fine. A slot still in use after slotReleaseWait (a running capture) cannot be
+// dropped (an error says so).
 func (s *Store) DropCapture(ctx context.Context, name string) error {
 	if !captureNameRe.MatchString(name) {
 		return fmt.Errorf("postgres: %w: capture name %q", actingweb.ErrInvalid, name)
@@ -134,7 +143,27 @@ func (s *Store) DropCapture(ctx context.Context, name string) error {
 	if exists, _, err := s.slotState(ctx, name); err != nil {
 		return err
 	} else if exists {
-		if _, err := s.pool.Exec(ctx, `SELECT pg_drop_replication_slot($1)`, name); err != nil {
+		// A capture that just closed leaves its walsender holding the slot for a moment: wait
+		// up to slotReleaseWait for the slot to be released before dropping it.
+		var active bool
+		for deadline := time.Now().Add(slotReleaseWait); ; {
+			err := s.pool.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, name).Scan(&active)
+			if errors.Is(err, pgx.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("postgres: read replication slot %s: %w", name, err)
+			}
+			if !active || time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond): // poll pg_replication_slots
+			}
+		}
+		if _, err := s.pool.Exec(ctx, `SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1`, name); err != nil {
 			return fmt.Errorf("postgres: drop replication slot %s: %w (is a sync still running?)", name, err)
 		}
 	}
@@ -238,10 +267,23 @@ func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn 
 		startLSN = c.start
 	}
 	c.Ack(encodePosition(startLSN))
-	err = pglogrepl.StartReplication(ctx, c.conn, c.name, startLSN, pglogrepl.StartReplicationOptions{
-		Mode:       pglogrepl.LogicalReplication,
-		PluginArgs: []string{"proto_version '1'", "publication_names '" + c.name + "'"},
-	})
+	// A previous capture's walsender may still hold the slot (a killed process whose connection
+	// the server has not noticed yet, at most wal_sender_timeout): wait for it.
+	for deadline := time.Now().Add(slotBusyWait); ; {
+		err = pglogrepl.StartReplication(ctx, c.conn, c.name, startLSN, pglogrepl.StartReplicationOptions{
+			Mode:       pglogrepl.LogicalReplication,
+			PluginArgs: []string{"proto_version '1'", "publication_names '" + c.name + "'"},
+		})
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond): // poll until the old walsender lets go
+		}
+	}
 	if err != nil {
 		return c.replicationErr(err)
 	}
