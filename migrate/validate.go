@@ -609,7 +609,7 @@ func (r *ValidationReport) WriteText(w io.Writer) error {
 				if i == 0 {
 					sep = ": "
 				}
-				fmt.Fprintf(&b, "%s%s A=%s B=%s", sep, f.Field, actingweb.Printable(f.A), actingweb.Printable(f.B))
+				fmt.Fprintf(&b, "%s%s A=%s B=%s", sep, f.Field, shortValue(f.A), shortValue(f.B))
 			}
 			b.WriteByte('\n')
 		}
@@ -622,4 +622,18 @@ func (r *ValidationReport) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// maxShownValue is how many bytes of a differing field WriteText shows (the JSON report has
+// them whole).
+const maxShownValue = 200
+
+// shortValue renders a differing field's value for people: printable, cut after
+// maxShownValue bytes with the full length said.
+func shortValue(v string) string {
+	if len(v) <= maxShownValue {
+		return actingweb.Printable(v)
+	}
+	cut := strings.ToValidUTF8(v[:maxShownValue], "")
+	return fmt.Sprintf("%s… (%d bytes)", actingweb.Printable(cut), len(v))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
 )
 
@@ -155,5 +156,29 @@ func TestCaptureRefusals(t *testing.T) {
 	}
 	if err := s.DropCapture(ctx, name); err != nil {
 		t.Fatalf("dropping what does not exist: %v", err)
+	}
+}
+
+// TestApplicationName: every connection names itself "actingweb" in pg_stat_activity, unless
+// the URL says otherwise.
+func TestApplicationName(t *testing.T) {
+	t.Parallel()
+	s, _ := coreOpen(t)
+	var name string
+	if err := s.Pool().QueryRow(coreCtx(t), `SELECT current_setting('application_name')`).Scan(&name); err != nil || name != "actingweb" {
+		t.Fatalf("application_name %q (%v), want actingweb", name, err)
+	}
+	u, _ := testenv.FreshPostgresSchema(t)
+	cfg, err := postgres.ConfigFromURL(u+"&application_name=mine", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := postgres.Open(coreCtx(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.Pool().QueryRow(coreCtx(t), `SELECT current_setting('application_name')`).Scan(&name); err != nil || name != "mine" {
+		t.Fatalf("application_name %q (%v), want the URL's mine", name, err)
 	}
 }

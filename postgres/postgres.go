@@ -211,6 +211,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pc.MaxConns = cfg.MaxConns
 	}
 	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// Connections name themselves in pg_stat_activity (a URL's application_name wins).
+	if pc.ConnConfig.RuntimeParams["application_name"] == "" {
+		pc.ConnConfig.RuntimeParams["application_name"] = "actingweb"
+	}
 	pc.ConnConfig.BuildFrontend = bufferedFrontend
 	if cfg.Schema != "public" {
 		pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
