@@ -69,7 +69,9 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 			orphans = append(pending, missing...)
 		}
 		if len(recs) > 0 {
-			if err := s.applyUpserts(ctx, tx, sp, recs); err != nil {
+			// New keys by COPY, existing ones by INSERT ... ON CONFLICT DO UPDATE, as
+			// WriteBatch's overwrite does.
+			if _, err := s.copyNewTx(ctx, tx, sp, recs, actingweb.ConflictOverwrite); err != nil {
 				return err
 			}
 		}
@@ -216,36 +218,4 @@ func (s *Store) lookupValues(ctx context.Context, tx pgx.Tx, recs []actingweb.Re
 		out = append(out, &full)
 	}
 	return out, pending, nil
-}
-
-// applyUpserts writes recs over the rows of their keys: rows whose key is new go by COPY
-// straight into the table (most changes of a sync are inserts), the others through
-// INSERT ... ON CONFLICT DO UPDATE (upsertTx), as WriteBatch's overwrite does.
-func (s *Store) applyUpserts(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record) error {
-	existing, err := s.existingKeys(ctx, tx, sp, recs)
-	if err != nil {
-		return err
-	}
-	fresh, old := recs, []actingweb.Record(nil)
-	if len(existing) > 0 {
-		fresh = make([]actingweb.Record, 0, len(recs))
-		for _, r := range recs {
-			if existing[strings.Join(sp.keyOf(r), "\x00")] {
-				old = append(old, r)
-			} else {
-				fresh = append(fresh, r)
-			}
-		}
-	}
-	if len(fresh) > 0 {
-		if err := s.copyRecords(ctx, tx.Conn().PgConn(), pgx.Identifier{s.schema, string(sp.t)}, sp, fresh); err != nil {
-			return s.tableErr(sp.t, "apply (copy)", err)
-		}
-	}
-	if len(old) > 0 {
-		if _, err := s.upsertTx(ctx, tx, sp, old, actingweb.ConflictOverwrite); err != nil {
-			return err
-		}
-	}
-	return nil
 }

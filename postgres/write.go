@@ -248,6 +248,23 @@ func (s *Store) copyNew(ctx context.Context, sp *tableSpec, recs []actingweb.Rec
 		return 0, s.tableErr(sp.t, "write", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after Commit
+	n, err := s.copyNewTx(ctx, tx, sp, recs, policy)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return 0, err
+		}
+		return 0, s.tableErr(sp.t, "write (commit)", err)
+	}
+	return n, nil
+}
+
+// copyNewTx is copyNew inside the caller's transaction tx (also the apply of a sync's
+// upserts, ApplyChanges): existing keys looked up, new rows by COPY, existing ones replaced
+// under overwrite. Returns the rows written; a unique violation is returned as is.
+func (s *Store) copyNewTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record, policy actingweb.ConflictPolicy) (int, error) {
 	existing, err := s.existingKeys(ctx, tx, sp, recs)
 	if err != nil {
 		return 0, err
@@ -279,12 +296,6 @@ func (s *Store) copyNew(ctx context.Context, sp *tableSpec, recs []actingweb.Rec
 			return 0, err
 		}
 		n += m
-	}
-	if err := tx.Commit(ctx); err != nil {
-		if isUniqueViolation(err) {
-			return 0, err
-		}
-		return 0, s.tableErr(sp.t, "write (commit)", err)
 	}
 	return n, nil
 }

@@ -69,15 +69,11 @@ func (a *App) RunCutover(ctx context.Context, o CutoverOptions) error {
 	if filepath.Clean(stateDir) == filepath.Clean(revDir) {
 		return usageErrorf("cutover: --reverse-state-dir must differ from the sync's state directory")
 	}
-	src, _, err := a.OpenStore(ctx, o.From)
+	src, dst, err := a.openPair(ctx, o.From, o.To)
 	if err != nil {
 		return failed(err)
 	}
 	defer src.Close()
-	dst, _, err := a.OpenStore(ctx, o.To)
-	if err != nil {
-		return failed(err)
-	}
 	defer dst.Close()
 	ss, ok1 := src.(migrate.SyncSource)
 	ds, ok2 := dst.(migrate.SyncSink)

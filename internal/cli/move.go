@@ -338,15 +338,11 @@ func (a *App) RunCopy(ctx context.Context, o CopyOptions) error {
 			return fmt.Errorf("copy: create state directory %s: %w (choose another with --state-dir)", opts.StateDir, err)
 		}
 	}
-	src, _, err := a.OpenStore(ctx, o.From)
+	src, dst, err := a.openPair(ctx, o.From, o.To)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst, _, err := a.OpenStore(ctx, o.To)
-	if err != nil {
-		return err
-	}
 	defer dst.Close()
 	a.Logger.Info("copy", "from", src.Describe(), "to", dst.Describe(), "on_conflict", policy.String(),
 		"state_dir", opts.StateDir, "dry_run", opts.DryRun)
@@ -355,6 +351,18 @@ func (a *App) RunCopy(ctx context.Context, o CopyOptions) error {
 	rep, err := migrate.Copy(ctx, src, dst, opts)
 	prog.Stop()
 	return a.finishMove(ctx, "copy", rep, err, o.Move, opts.StateDir, fromSpec.Arg, toSpec.Arg)
+}
+
+// openPair connects to the source and the target of a command; on an error nothing stays open.
+func (a *App) openPair(ctx context.Context, from, to string) (src, dst Store, err error) {
+	if src, _, err = a.OpenStore(ctx, from); err != nil {
+		return nil, nil, err
+	}
+	if dst, _, err = a.OpenStore(ctx, to); err != nil {
+		src.Close()
+		return nil, nil, err
+	}
+	return src, dst, nil
 }
 
 // resolvePair resolves the two stores of op (copy, sync), which must differ.

@@ -139,15 +139,11 @@ func (a *App) RunSync(ctx context.Context, o SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	src, _, err := a.OpenStore(ctx, o.From)
+	src, dst, err := a.openPair(ctx, o.From, o.To)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst, _, err := a.OpenStore(ctx, o.To)
-	if err != nil {
-		return err
-	}
 	defer dst.Close()
 	ss, ok := src.(migrate.SyncSource)
 	if !ok {
