@@ -13,7 +13,7 @@ import (
 )
 
 // HeadPositioner is implemented by change sources that can name a position at or after every
-// change committed so far and compare positions (PostgreSQL: pg_current_wal_lsn). A cut-over
+// change committed so far and compare positions (PostgreSQL: pg_current_wal_insert_lsn). A cut-over
 // waits until the sync's applied position reaches the head it read after writes stopped;
 // without it (DynamoDB) it waits for the sync to report that every stream shard was read to
 // its end after the cut-over began, plus CutoverOptions.Settle.

@@ -51,7 +51,7 @@ func startSync(t *testing.T, src migrate.SyncSource, dst migrate.SyncSink, dir s
 func (r *syncRun) waitApplied(t *testing.T, src *postgres.Store) migrate.SyncStatus {
 	t.Helper()
 	var cur pglogrepl.LSN
-	if err := src.Pool().QueryRow(context.Background(), `SELECT pg_current_wal_lsn()`).Scan(&cur); err != nil {
+	if err := src.Pool().QueryRow(context.Background(), `SELECT pg_current_wal_insert_lsn()`).Scan(&cur); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.After(2 * time.Minute)
@@ -69,6 +69,7 @@ func (r *syncRun) waitApplied(t *testing.T, src *postgres.Store) migrate.SyncSta
 		select {
 		case <-r.tick:
 		case err := <-r.done:
+			r.done <- err // for the cleanup
 			t.Fatalf("sync stopped: %v", err)
 		case <-deadline:
 			t.Fatalf("sync did not reach %s: last status %+v", cur, st)
@@ -110,11 +111,13 @@ func TestSyncPostgresToPostgres(t *testing.T) {
 			}
 		}
 	}()
-	r := startSync(t, src, dst, dir)
+	// Registered before startSync's, so it runs after the sync has stopped (cleanups run last
+	// first): a running sync's slot cannot be dropped.
 	t.Cleanup(func() {
 		id, _ := dst.Identity(context.Background())
 		src.DropCapture(context.Background(), migrate.DefaultSyncName(id))
 	})
+	r := startSync(t, src, dst, dir)
 	// Let the writer run past the load into the streaming phase.
 	for st := r.waitApplied(t, src); st.Applied < 200; st = r.waitApplied(t, src) {
 	}

@@ -581,11 +581,13 @@ func (r *tupleRow) Scan(dest ...any) error {
 }
 
 // HeadPosition returns a position at or after every change committed on the server so far
-// (pg_current_wal_lsn; migrate.HeadPositioner): a cut-over waits until the sync's position
+// (pg_current_wal_insert_lsn, not pg_current_wal_lsn: under synchronous_commit = off a
+// committed transaction's WAL may not be written yet, and the write position lies before it;
+// migrate.HeadPositioner): a cut-over waits until the sync's position
 // reaches it.
 func (s *Store) HeadPosition(ctx context.Context) (string, error) {
 	var lsn pglogrepl.LSN
-	if err := s.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()`).Scan(&lsn); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()`).Scan(&lsn); err != nil {
 		return "", fmt.Errorf("postgres: read the WAL position of %s: %w", describe(s.cfg), err)
 	}
 	return encodePosition(lsn), nil
