@@ -161,17 +161,78 @@ func TestResolveStoreErrors(t *testing.T) {
 	}
 }
 
-func TestDefaultStore(t *testing.T) {
-	a, _, _ := newTestApp(map[string]string{"DATABASE_BACKEND": " postgresql "})
-	if got, err := a.DefaultStore("", "--to"); err != nil || got != "postgresql" {
-		t.Errorf("DefaultStore = %q, %v", got, err)
+// TestChooseStore covers how a single-store command picks its store: the flag, the backend
+// upstream's script implies by its connection flags, DATABASE_BACKEND, the one backend whose
+// flags are given; and the refusal of a flag of the other backend.
+func TestChooseStore(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, env, op, given, implied string
+		flags                         map[string]string
+		want, wantErr                 string
+	}{
+		{name: "env", env: " postgresql ", op: "import", want: "postgresql"},
+		{name: "given wins", env: "postgresql", op: "import", given: "dynamodb", want: "dynamodb"},
+		{name: "nothing", op: "import", wantErr: "DATABASE_BACKEND"},
+		// the upstream guide: DATABASE_BACKEND=postgresql set for the application, then export
+		// with DynamoDB flags reads DynamoDB (it exported the empty PostgreSQL database before)
+		{name: "guide export", env: "postgresql", op: "export", implied: BackendDynamoDB,
+			flags: map[string]string{"aws-profile": "production", "table-prefix": "prod_"}, want: "dynamodb"},
+		{name: "guide import", env: "dynamodb", op: "import", implied: BackendPostgres,
+			flags: map[string]string{"pg-host": "localhost", "pg-database": "actingweb"}, want: "postgresql"},
+		{name: "implied without env", op: "validate", implied: BackendPostgres,
+			flags: map[string]string{"pg-database": "actingweb"}, want: "postgresql"},
+		{name: "only flags", op: "schema", flags: map[string]string{"table-prefix": "x"}, want: "dynamodb"},
+		{name: "flag against given", op: "export", given: "postgresql", implied: BackendDynamoDB,
+			flags: map[string]string{"table-prefix": "prod"}, wantErr: "--table-prefix is a DynamoDB flag, but --from names a PostgreSQL store"},
+		{name: "flag against url", op: "import", given: "dynamodb://?prefix=x", implied: BackendPostgres,
+			flags: map[string]string{"pg-port": "5433"}, wantErr: "--pg-port is a PostgreSQL flag, but --to names a DynamoDB store"},
+		{name: "flag against env", env: "postgresql", op: "import", implied: BackendPostgres,
+			flags: map[string]string{"table-prefix": "prod"}, wantErr: "DATABASE_BACKEND=postgresql makes import use PostgreSQL"},
+		{name: "both backends", op: "export", implied: BackendDynamoDB,
+			flags: map[string]string{"table-prefix": "prod", "pg-host": "h"}, wantErr: "--pg-host is a PostgreSQL flag, but --table-prefix makes export use DynamoDB"},
+		{name: "both backends no implied", op: "schema",
+			flags: map[string]string{"table-prefix": "prod", "pg-host": "h"}, wantErr: "--to is required"},
 	}
-	if got, _ := a.DefaultStore("dynamodb", "--to"); got != "dynamodb" {
-		t.Errorf("explicit = %q", got)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			if c.env != "" {
+				env["DATABASE_BACKEND"] = c.env
+			}
+			a, _, _ := newTestApp(env)
+			for k, v := range c.flags {
+				if err := a.SetFlag(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := a.ChooseStore(c.op, c.given, map[bool]string{true: "--from", false: "--to"}[c.op == "export"], c.implied)
+			if c.wantErr != "" {
+				if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want a usage error containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || strings.TrimSpace(got) != c.want {
+				t.Fatalf("ChooseStore = %q, %v; want %q", got, err, c.want)
+			}
+		})
 	}
-	b, _, _ := newTestApp(nil)
-	if _, err := b.DefaultStore("", "--to"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "DATABASE_BACKEND") {
-		t.Errorf("no default: %v", err)
+}
+
+func TestCheckPairFlags(t *testing.T) {
+	t.Parallel()
+	a, _, _ := newTestApp(nil)
+	if err := a.SetFlag("table-prefix", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CheckPairFlags("copy", "dynamodb", "postgresql"); err != nil {
+		t.Errorf("flag of the source's backend: %v", err)
+	}
+	err := a.CheckPairFlags("copy", "postgresql", "postgres://u@h/db")
+	if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "--table-prefix is a DynamoDB flag, but neither --from (postgresql) nor --to") {
+		t.Errorf("flag of no store's backend: %v", err)
 	}
 }
 

@@ -161,7 +161,7 @@ func (a *App) RunFixtureDrop(ctx context.Context, o FixtureDropOptions) error {
 
 // RunFixtureLoad loads the fixture in o.Dir into o.To.
 func (a *App) RunFixtureLoad(ctx context.Context, o FixtureOptions) error {
-	to, err := a.DefaultStore(o.To, "--to")
+	to, err := a.ChooseStore("fixture", o.To, "--to", "")
 	if err != nil {
 		return err
 	}

@@ -156,7 +156,11 @@ type ExportOptions struct {
 	OutputDir string // bundle directory (created 0700)
 	Gzip      bool   // compress table files
 	NoSync    bool   // do not fsync finished table files
-	Move      MoveFlags
+	// Format is "bundle" (default: manifest + JSON Lines) or "json": upstream's <table>.json
+	// arrays (bundle.WriteUpstreamArrays), written from a bundle staged in
+	// <OutputDir>/.actingweb-bundle that is removed once the arrays are complete.
+	Format string
+	Move   MoveFlags
 }
 
 // ImportOptions are the options of `actingweb import`.
@@ -204,6 +208,7 @@ func (a *App) newExportCmd() *cobra.Command {
 	f.StringVar(&o.From, "from", "", "source store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	f.StringVar(&o.OutputDir, "output-dir", "", "bundle directory to write (required)")
 	f.BoolVar(&o.Gzip, "gzip", false, "gzip the table files")
+	f.StringVar(&o.Format, "format", "bundle", "bundle (manifest + JSON Lines, verified on import) or json (upstream's <table>.json arrays, for tools that expect them; staged as a bundle in <output-dir>/.actingweb-bundle first)")
 	f.BoolVar(&o.NoSync, "no-sync", false, "do not wait for each finished table file to reach the disk (like pg_dump --no-sync; an operating-system crash may then leave an incomplete bundle)")
 	a.bindMoveFlags(f, &o.Move, "checkpoints and rejects (default: the output directory)")
 	return cmd
@@ -252,7 +257,7 @@ func (a *App) RunExport(ctx context.Context, o ExportOptions) error {
 	if o.OutputDir == "" {
 		return usageErrorf("export: --output-dir is required")
 	}
-	from, err := a.DefaultStore(o.From, "--from")
+	from, err := a.ChooseStore("export", o.From, "--from", BackendDynamoDB)
 	if err != nil {
 		return err
 	}
@@ -262,6 +267,17 @@ func (a *App) RunExport(ctx context.Context, o ExportOptions) error {
 	}
 	opts.Gzip = o.Gzip
 	opts.NoSync = o.NoSync
+	bundleDir := o.OutputDir
+	switch o.Format {
+	case "", "bundle":
+	case "json":
+		bundleDir = filepath.Join(o.OutputDir, ".actingweb-bundle")
+		if o.Gzip {
+			return usageErrorf("export: --gzip applies to a bundle; upstream's <table>.json files (--format json) are plain JSON")
+		}
+	default:
+		return usageErrorf("export: --format %q: use bundle or json", o.Format)
+	}
 	src, spec, err := a.OpenStore(ctx, from)
 	if err != nil {
 		return err
@@ -270,9 +286,34 @@ func (a *App) RunExport(ctx context.Context, o ExportOptions) error {
 	a.Logger.Info("export", "from", src.Describe(), "to", o.OutputDir, "dry_run", opts.DryRun)
 	prog := a.newProgress(o.Move.Quiet, o.Move.ProgressInterval)
 	opts.Progress = prog
-	rep, err := migrate.Export(ctx, src, o.OutputDir, opts)
+	rep, err := migrate.Export(ctx, src, bundleDir, opts)
 	prog.Stop()
-	return a.finishMove(ctx, "export", rep, err, o.Move, stateDirOr(opts.StateDir, o.OutputDir), spec.Arg, "")
+	if err := a.finishMove(ctx, "export", rep, err, o.Move, stateDirOr(opts.StateDir, bundleDir), spec.Arg, ""); err != nil {
+		return err
+	}
+	if bundleDir == o.OutputDir || opts.DryRun {
+		return nil
+	}
+	return a.writeUpstreamArrays(ctx, bundleDir, o.OutputDir)
+}
+
+// writeUpstreamArrays turns the finished bundle in bundleDir into upstream's <table>.json
+// arrays in dir, then removes the bundle (and the run's state, when it lived there).
+func (a *App) writeUpstreamArrays(ctx context.Context, bundleDir, dir string) error {
+	r, err := bundle.Open(bundleDir)
+	if err != nil {
+		return fmt.Errorf("export --format json: read the staged bundle %s: %w (export again)", bundleDir, err)
+	}
+	start := time.Now()
+	paths, err := bundle.WriteUpstreamArrays(ctx, r, dir)
+	if err != nil {
+		return fmt.Errorf("export --format json: %w; the staged bundle stays in %s: run the export again to retry", err, bundleDir)
+	}
+	if err := os.RemoveAll(bundleDir); err != nil {
+		return fmt.Errorf("export --format json: remove the staged bundle %s: %w (remove it by hand)", bundleDir, err)
+	}
+	a.Logger.Info("upstream array files written", "dir", dir, "files", len(paths), "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // RunImport imports the bundle in o.InputDir into o.To.
@@ -280,7 +321,7 @@ func (a *App) RunImport(ctx context.Context, o ImportOptions) error {
 	if o.InputDir == "" {
 		return usageErrorf("import: --input-dir is required")
 	}
-	to, err := a.DefaultStore(o.To, "--to")
+	to, err := a.ChooseStore("import", o.To, "--to", BackendPostgres)
 	if err != nil {
 		return err
 	}
@@ -355,6 +396,9 @@ func (a *App) RunCopy(ctx context.Context, o CopyOptions) error {
 
 // openPair connects to the source and the target of a command; on an error nothing stays open.
 func (a *App) openPair(ctx context.Context, from, to string) (src, dst Store, err error) {
+	if err := a.CheckPairFlags("open", from, to); err != nil {
+		return nil, nil, err
+	}
 	if src, _, err = a.OpenStore(ctx, from); err != nil {
 		return nil, nil, err
 	}
@@ -367,6 +411,9 @@ func (a *App) openPair(ctx context.Context, from, to string) (src, dst Store, er
 
 // resolvePair resolves the two stores of op (copy, sync), which must differ.
 func (a *App) resolvePair(op, from, to string) (StoreSpec, StoreSpec, error) {
+	if err := a.CheckPairFlags(op, from, to); err != nil {
+		return StoreSpec{}, StoreSpec{}, err
+	}
 	fromSpec, err := a.ResolveStore(from)
 	if err != nil {
 		return fromSpec, StoreSpec{}, err

@@ -74,7 +74,7 @@ such step: it captures through logical replication (wal_level=logical).`,
 
 // RunSchemaStatus prints the schema status of o.To; ExitMismatch when it is not at head.
 func (a *App) RunSchemaStatus(ctx context.Context, o SchemaOptions) error {
-	to, err := a.DefaultStore(o.To, "--to")
+	to, err := a.ChooseStore("schema", o.To, "--to", "")
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (a *App) RunSchemaStatus(ctx context.Context, o SchemaOptions) error {
 // RunSchemaUpgrade upgrades o.To to head and prints the resulting status; with o.Streams
 // (DynamoDB only) it then enables the tables' streams and prints the tables it changed.
 func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
-	to, err := a.DefaultStore(o.To, "--to")
+	to, err := a.ChooseStore("schema", o.To, "--to", "")
 	if err != nil {
 		return err
 	}

@@ -250,16 +250,127 @@ func redactURL(s string) string {
 	return actingweb.Printable(u.Redacted())
 }
 
-// DefaultStore is the store of a single-store command when the flag is absent:
-// DATABASE_BACKEND (upstream's backend selector, §2.1), or a usage error naming flag.
-func (a *App) DefaultStore(given, flag string) (string, error) {
+// backendFlags lists the connection flags that configure one backend only.
+var backendFlags = map[string][]string{
+	BackendDynamoDB: {"table-prefix", "aws-profile"},
+	BackendPostgres: {"pg-host", "pg-port", "pg-database", "pg-user", "pg-password"},
+}
+
+// backendName is a backend's name in messages.
+var backendName = map[string]string{BackendDynamoDB: "DynamoDB", BackendPostgres: "PostgreSQL"}
+
+// givenFlags returns the flags of backend that were given on the command line, as "--name".
+func (a *App) givenFlags(backend string) []string {
+	var out []string
+	for _, f := range backendFlags[backend] {
+		if a.flagSet[f] {
+			out = append(out, "--"+f)
+		}
+	}
+	return out
+}
+
+// backendOf returns the backend a --from/--to value or DATABASE_BACKEND names, "" for none.
+func backendOf(arg string) string {
+	arg = strings.ToLower(strings.TrimSpace(arg))
+	switch {
+	case arg == "postgresql" || arg == "postgres" || strings.HasPrefix(arg, "postgres://") || strings.HasPrefix(arg, "postgresql://"):
+		return BackendPostgres
+	case arg == "dynamodb" || strings.HasPrefix(arg, "dynamodb://"):
+		return BackendDynamoDB
+	}
+	return ""
+}
+
+func otherBackend(b string) string {
+	if b == BackendPostgres {
+		return BackendDynamoDB
+	}
+	return BackendPostgres
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// ChooseStore picks the store of a single-store command (export's source, import's, validate's
+// and schema's target) from, in this order:
+//   - given, the --from/--to value (flag names it in messages);
+//   - implied, the backend upstream's migration script uses for op, when a connection flag of
+//     that backend is given (export reads DynamoDB when --table-prefix or --aws-profile is
+//     given; import and validate write PostgreSQL when a --pg-* flag is given), even when
+//     DATABASE_BACKEND names the other backend (upstream's guide sets it for the application);
+//   - DATABASE_BACKEND (upstream's backend selector, docs/storage-model.md §2.1);
+//   - the one backend whose connection flags are given.
+//
+// A connection flag of the backend the chosen store does not use is a usage error that names
+// the flag and where the choice came from: a flag never applies to a store of the other
+// backend, and is never silently ignored. implied is "" for commands upstream's script lacks.
+func (a *App) ChooseStore(op, given, flag, implied string) (string, error) {
+	reject := func(b, why string) error {
+		other := a.givenFlags(otherBackend(b))
+		if len(other) == 0 {
+			return nil
+		}
+		return usageErrorf("%s: %s %s %s %s, but %s: drop %s, or name a %s store with %s",
+			op, strings.Join(other, ", "), plural(len(other), "is a", "are"), backendName[otherBackend(b)],
+			plural(len(other), "flag", "flags"), why, plural(len(other), "it", "them"), backendName[otherBackend(b)], flag)
+	}
 	if strings.TrimSpace(given) != "" {
+		if b := backendOf(given); b != "" {
+			if err := reject(b, fmt.Sprintf("%s names a %s store", flag, backendName[b])); err != nil {
+				return "", err
+			}
+		}
 		return given, nil
 	}
-	if v := strings.TrimSpace(a.Getenv("DATABASE_BACKEND")); v != "" {
-		return v, nil
+	env := strings.TrimSpace(a.Getenv("DATABASE_BACKEND"))
+	if implied != "" {
+		if f := a.givenFlags(implied); len(f) > 0 {
+			if err := reject(implied, fmt.Sprintf("%s makes %s use %s", strings.Join(f, ", "), op, backendName[implied])); err != nil {
+				return "", err
+			}
+			if env != "" && backendOf(env) != implied {
+				a.Logger.Info(fmt.Sprintf("%s uses %s, as %s %s (upstream's migration script does the same); DATABASE_BACKEND=%s is not used",
+					op, backendName[implied], strings.Join(f, ", "), plural(len(f), "says", "say"), env))
+			}
+			return implied, nil
+		}
 	}
-	return "", usageErrorf("%s is required (or set DATABASE_BACKEND to postgresql or dynamodb)", flag)
+	if env != "" {
+		if b := backendOf(env); b != "" {
+			if err := reject(b, fmt.Sprintf("DATABASE_BACKEND=%s makes %s use %s", env, op, backendName[b])); err != nil {
+				return "", err
+			}
+		}
+		return env, nil
+	}
+	pg, ddb := a.givenFlags(BackendPostgres), a.givenFlags(BackendDynamoDB)
+	switch {
+	case len(pg) > 0 && len(ddb) == 0:
+		return BackendPostgres, nil
+	case len(ddb) > 0 && len(pg) == 0:
+		return BackendDynamoDB, nil
+	}
+	return "", usageErrorf("%s: %s is required (or set DATABASE_BACKEND to postgresql or dynamodb)", op, flag)
+}
+
+// CheckPairFlags refuses connection flags of a backend that none of a two-store command's
+// stores (from, to: --from/--to values) uses: such a flag would configure nothing.
+func (a *App) CheckPairFlags(op, from, to string) error {
+	for _, b := range []string{BackendPostgres, BackendDynamoDB} {
+		f := a.givenFlags(b)
+		if len(f) == 0 || backendOf(from) == b || backendOf(to) == b {
+			continue
+		}
+		return usageErrorf("%s: %s %s %s %s, but neither --from (%s) nor --to (%s) is a %s store: drop %s",
+			op, strings.Join(f, ", "), plural(len(f), "is a", "are"), backendName[b], plural(len(f), "flag", "flags"),
+			redactURL(from), redactURL(to), backendName[b], plural(len(f), "it", "them"))
+	}
+	return nil
 }
 
 // Store is what the commands need of a backend: the table face the engine moves data through,

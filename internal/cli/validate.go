@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/migrate"
 )
@@ -83,7 +84,20 @@ func (a *App) RunValidate(ctx context.Context, o ValidateOptions) error {
 	if (o.From == "") == (o.InputDir == "") {
 		return usageErrorf("validate: give exactly one of --from (a store) and --input-dir (a bundle)")
 	}
-	to, err := a.DefaultStore(o.To, "--to")
+	var to string
+	var err error
+	if o.InputDir != "" {
+		// a bundle against a store: upstream's validate, whose --pg-* flags name the store
+		to, err = a.ChooseStore("validate", o.To, "--to", BackendPostgres)
+	} else {
+		// two stores: a connection flag may configure either one, but not neither
+		if to = strings.TrimSpace(o.To); to == "" {
+			if to = strings.TrimSpace(a.Getenv("DATABASE_BACKEND")); to == "" {
+				return usageErrorf("validate: --to is required (or set DATABASE_BACKEND to postgresql or dynamodb)")
+			}
+		}
+		err = a.CheckPairFlags("validate", o.From, to)
+	}
 	if err != nil {
 		return err
 	}
@@ -102,6 +116,12 @@ func (a *App) RunValidate(ctx context.Context, o ValidateOptions) error {
 		r, err := bundle.OpenWith(o.InputDir, bundle.ReaderOptions{MaxLineBytes: o.MaxLineBytes, AllowWorldWritable: o.AllowWorldWritable})
 		if err != nil {
 			return fmt.Errorf("validate: open bundle %s: %w (give the directory an export wrote)", o.InputDir, err)
+		}
+		if r.Upstream() && !r.Has(actingweb.TablePropertyLookup) && !o.SkipLookup {
+			// upstream's export has no lookup table: an import rebuilds it, so there is
+			// nothing to compare it with
+			a.Logger.Info("validate: the upstream export holds no property_lookup.json; the property lookup table is left out")
+			o.SkipLookup = true
 		}
 		srcA = r
 	} else {
