@@ -212,7 +212,6 @@ Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema no
 			return a.prepare(cmd)
 		},
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.Stdout)
 	root.SetErr(a.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,8 +61,8 @@ type MoveFlags struct {
 func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
 	f.StringSliceVar(&m.Tables, "tables", nil, "tables to move, comma-separated (default: all; names as in PostgreSQL or the DynamoDB suffix)")
 	f.IntVar(&m.Segments, "segments", 0, "parallel scan segments per table (default 4)")
-	f.IntVar(&m.Segment, "segment", 0, "with --total-segments: the share of the scan this run does (0-based)")
-	f.IntVar(&m.TotalSegments, "total-segments", 0, "split every table scan into this many shares between machines (use with --segment)")
+	f.IntVar(&m.Segment, "segment", 0, "with --total-segments: the share of the scan this run does (0-based; default JOB_COMPLETION_INDEX when ACTINGWEB_TOTAL_SEGMENTS is set: a Kubernetes Indexed Job)")
+	f.IntVar(&m.TotalSegments, "total-segments", 0, "split every table scan into this many shares between machines (use with --segment; default ACTINGWEB_TOTAL_SEGMENTS)")
 	f.Float64Var(&m.Rate, "rate", 0, "limit to this many rows per second over the whole run (0 = unlimited)")
 	f.IntVar(&m.Concurrency, "concurrency", 0, "writers per table (default 4; 2 into PostgreSQL)")
 	f.IntVar(&m.BatchSize, "batch-size", 0, "rows per write batch (default 500; 5000 into PostgreSQL, 1000 into a bundle; DynamoDB sends them 25 per request)")
@@ -75,6 +76,43 @@ func (a *App) bindMoveFlags(f *pflag.FlagSet, m *MoveFlags, stateHelp string) {
 	f.BoolVar(&m.Estimate, "estimate", a.Terminal, "count source tables first for progress ETAs (a full scan on DynamoDB; default on a terminal)")
 	f.BoolVar(&m.Quiet, "quiet", false, "no progress output and no info log lines (warnings, errors and the summary are still printed)")
 	f.StringVar(&m.Actors, "actors", "", "file of actor ids, one per line: move only their rows in every table (a pilot; _actingweb_* owners only when listed)")
+}
+
+// Environment variables that give a run its share of a scan split between machines when
+// --total-segments is absent: a Kubernetes Indexed Job sets JOB_COMPLETION_INDEX in each pod
+// (0 to completions-1), and its manifest sets ACTINGWEB_TOTAL_SEGMENTS to the Job's
+// completions (docs/operations.md §9).
+const (
+	EnvJobCompletionIndex = "JOB_COMPLETION_INDEX"
+	EnvTotalSegments      = "ACTINGWEB_TOTAL_SEGMENTS"
+)
+
+// shareFromEnv returns the share (segment, total) that EnvJobCompletionIndex and
+// EnvTotalSegments give, (segment, 0) when neither is set; one without the other, or a value
+// that is not a whole number, is a usage error. A --segment given with them is an error too.
+func (a *App) shareFromEnv(segment int) (int, int, error) {
+	idx, total := strings.TrimSpace(a.Getenv(EnvJobCompletionIndex)), strings.TrimSpace(a.Getenv(EnvTotalSegments))
+	switch {
+	case idx == "" && total == "":
+		return segment, 0, nil
+	case total == "":
+		return 0, 0, usageErrorf("%s=%s is set (a Kubernetes Indexed Job) but the number of shares is not: set %s to the Job's completions, or give --total-segments", EnvJobCompletionIndex, idx, EnvTotalSegments)
+	case idx == "":
+		return 0, 0, usageErrorf("%s=%s is set but %s is not: give --segment and --total-segments, or run as a Kubernetes Indexed Job", EnvTotalSegments, total, EnvJobCompletionIndex)
+	case segment != 0:
+		return 0, 0, usageErrorf("--segment %d without --total-segments, and %s=%s: give both flags, or neither", segment, EnvJobCompletionIndex, idx)
+	}
+	i, err := strconv.Atoi(idx)
+	if err != nil {
+		return 0, 0, usageErrorf("%s=%q: want a whole number", EnvJobCompletionIndex, idx)
+	}
+	n, err := strconv.Atoi(total)
+	if err != nil || n < 1 {
+		return 0, 0, usageErrorf("%s=%q: want a whole number of shares, at least 1", EnvTotalSegments, total)
+	}
+	a.Logger.Info("share of the scan from the environment", "segment", i, "total_segments", n,
+		"from", EnvJobCompletionIndex+", "+EnvTotalSegments)
+	return i, n, nil
 }
 
 // options turns the flags into engine options; errors are usage errors.
@@ -91,6 +129,11 @@ func (a *App) options(m MoveFlags, policy actingweb.ConflictPolicy) (migrate.Opt
 	var err error
 	if o.Tables, err = parseTables(m.Tables); err != nil {
 		return o, err
+	}
+	if m.TotalSegments == 0 {
+		if m.Segment, m.TotalSegments, err = a.shareFromEnv(m.Segment); err != nil {
+			return o, err
+		}
 	}
 	switch {
 	case m.Segments < 0 || m.Concurrency < 0 || m.BatchSize < 0 || m.Rate < 0 || m.BatchTimeout < 0:
@@ -373,6 +416,9 @@ func (a *App) RunCopy(ctx context.Context, o CopyOptions) error {
 	}
 	if opts.StateDir == "" {
 		opts.StateDir = filepath.Join("actingweb-state", fromSpec.Slug()+"-to-"+toSpec.Slug())
+		if opts.TotalSegments > 1 { // shares on one machine must not share a state directory
+			opts.StateDir += fmt.Sprintf("-share-%d-of-%d", opts.Segment, opts.TotalSegments)
+		}
 	}
 	if !opts.DryRun {
 		if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {

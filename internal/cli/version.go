@@ -11,14 +11,18 @@ import (
 )
 
 // Version is the release version, set at build time with
-// -ldflags "-X github.com/actingweb/actingweb-go/internal/cli.Version=v1.2.3".
+// -ldflags "-X github.com/actingweb/actingweb-go/internal/cli.Version=v1.2.3". When it is not
+// set, VersionString takes the module version that `go install ...@version` records.
 var Version = "dev"
 
-// VersionString describes the build: version, VCS revision (when built from a checkout), Go
-// version, and the upstream library and schema it matches.
+// VersionString describes the build: module version, VCS revision (when built from a
+// checkout), Go version, and the upstream library and schema it matches.
 func VersionString() string {
-	rev, dirty := "", ""
+	rev, dirty, version := "", "", Version
 	if bi, ok := debug.ReadBuildInfo(); ok {
+		if version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -33,7 +37,7 @@ func VersionString() string {
 			}
 		}
 	}
-	v := "actingweb " + Version
+	v := "actingweb " + version
 	if rev != "" {
 		v += " (" + rev + dirty + ")"
 	}
