@@ -287,7 +287,8 @@ pg_stop() {
 
 pg_up() {
   if [ -n "$PG_ROOT" ] && [ -n "$PG_PORT" ] && [ -f "$PG_ROOT/data/postmaster.pid" ] && pg_ready "$PG_PORT" &&
-     [ "$(pg_setting wal_level)" = logical ]; then # a cluster of an older script (wal_level minimal) is rebuilt
+     [ "$(pg_setting wal_level)" = logical ] &&
+     [ "$(pg_setting shared_preload_libraries)" = pg_stat_statements ]; then # a cluster of an older script is rebuilt
     ensure_pg_db
     say "postgres: reusing 127.0.0.1:$PG_PORT (database $PG_DB)"
     return 0
@@ -317,6 +318,7 @@ full_page_writes = off
 wal_level = logical
 max_wal_senders = 10
 max_replication_slots = 20
+shared_preload_libraries = 'pg_stat_statements'
 shared_buffers = 256MB
 max_connections = 200
 max_locks_per_transaction = 256
