@@ -220,7 +220,26 @@ Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema no
 	a.bindConnFlags(root)
 	root.AddCommand(a.newSchemaCmd(), a.newExportCmd(), a.newImportCmd(), a.newCopyCmd(),
 		a.newValidateCmd(), a.newSyncCmd(), a.newCutoverCmd(), a.newVersionCmd())
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups subcommands (schema, ...)
+// refuse an unknown one with a usage error (exit 2), where cobra would print the help and
+// exit 0; without arguments it still prints the help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c.HasParent() && c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return usageErrorf("unknown command %q for %q; see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+	}
 }
 
 // prepare applies --log-level and records which connection flags were given.

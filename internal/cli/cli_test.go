@@ -320,6 +320,11 @@ func TestExecuteExitCodes(t *testing.T) {
 	}{
 		{[]string{"version"}, ExitOK, "Alembic head e5f6a7b8c9d0", ""},
 		{[]string{"bogus"}, ExitUsage, "", "unknown command"},
+		{[]string{"schema", "statux"}, ExitUsage, "", `unknown command "statux" for "actingweb schema"`},
+		{[]string{"schema"}, ExitOK, "Available Commands", ""},
+		{[]string{"completion", "bash"}, ExitOK, "bash completion", ""},
+		{[]string{"export", "--from", "postgresql", "--table-prefix", "prod", "--output-dir", "x"}, ExitUsage, "", "--table-prefix is a DynamoDB flag"},
+		{[]string{"export", "--from", "dynamodb", "--output-dir", "x", "--format", "csv"}, ExitUsage, "", "use bundle or json"},
 		{[]string{"copy", "--nope"}, ExitUsage, "", "unknown flag"},
 		{[]string{"copy", "--from", "dynamodb"}, ExitUsage, "", "--from and --to"},
 		{[]string{"copy", "--from", "dynamodb", "--to", "dynamodb"}, ExitUsage, "", "same store"},
