@@ -35,18 +35,17 @@ const DefaultPurgeBatch = 1000
 // the partial index idx_attributes_ttl and locked with SKIP LOCKED, so a row an application
 // transaction holds is left for a later batch instead of being waited for (and a row whose
 // TTL was renewed before the lock is read again and no longer qualifies); the DELETE then
-// finds the locked rows by primary key. (Repeating the expiry test in the DELETE would make
-// the planner join against every expired row, each batch.)
-const purgeExpiredSQL = `WITH doomed AS (
-	SELECT id, bucket_name FROM attributes
-	WHERE ttl_timestamp IS NOT NULL AND ttl_timestamp < $1
-	ORDER BY ttl_timestamp
-	LIMIT $2
-	FOR UPDATE SKIP LOCKED
-), gone AS (
-	DELETE FROM attributes a USING doomed d
-	WHERE a.id = d.id AND a.bucket_name = d.bucket_name
-	RETURNING a.bucket
+// fetches the locked rows by their physical address (a TID scan), which the lock keeps
+// stable until the statement ends. (Joining on the primary key instead lets the planner pick
+// a sequential scan of the whole table when the batch is large against the table.)
+const purgeExpiredSQL = `WITH gone AS (
+	DELETE FROM attributes WHERE ctid = ANY (ARRAY(
+		SELECT ctid FROM attributes
+		WHERE ttl_timestamp IS NOT NULL AND ttl_timestamp < $1
+		ORDER BY ttl_timestamp
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED))
+	RETURNING bucket
 )
 SELECT bucket, count(*) FROM gone GROUP BY bucket`
 

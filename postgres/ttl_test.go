@@ -205,8 +205,9 @@ func TestPurgeExpiredAttributesSkipsLocked(t *testing.T) {
 }
 
 // TestPurgeExpiredAttributesPlan: with the table's statistics of a realistic size, the
-// purge's statement (as a generic plan, as pgx's prepared statements end up) picks the rows
-// through idx_attributes_ttl and deletes them by primary key: no sequential scan.
+// purge's statement (as a generic plan, as pgx's prepared statements end up, and as a custom
+// plan for a large batch) picks the rows through idx_attributes_ttl and deletes them by TID:
+// no sequential scan.
 func TestPurgeExpiredAttributesPlan(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -219,20 +220,22 @@ func TestPurgeExpiredAttributesPlan(t *testing.T) {
 	if _, err := conn.Exec(ctx, "ANALYZE attributes"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := conn.Exec(ctx, "PREPARE purge(bigint, int) AS "+purgeExpiredSQL); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := conn.Query(ctx, "EXPLAIN EXECUTE purge(1000, 1000)")
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := strings.Join(lines, "\n")
-	if !strings.Contains(plan, "Index Scan using idx_attributes_ttl") || !strings.Contains(plan, "Index Scan using attributes_pkey") ||
-		strings.Contains(plan, "Seq Scan") {
-		t.Errorf("purge plan does not select through idx_attributes_ttl and delete by attributes_pkey:\n%s", plan)
+	for _, mode := range []string{"force_generic_plan", "force_custom_plan"} {
+		if _, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := conn.Query(ctx, "EXPLAIN EXECUTE purge(20000, 1000)")
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(lines, "\n")
+		if !strings.Contains(plan, "Index Scan using idx_attributes_ttl") || !strings.Contains(plan, "Tid Scan on attributes") ||
+			strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: purge plan does not select through idx_attributes_ttl and delete by TID:\n%s", mode, plan)
+		}
 	}
 }
