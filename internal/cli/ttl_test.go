@@ -179,3 +179,16 @@ func TestTTLPurgeUsage(t *testing.T) {
 		t.Errorf("no store: %v, want a usage error naming DATABASE_BACKEND", err)
 	}
 }
+
+// TestTTLPurgeEveryStopsOnMissingTable: a long-lived purge whose table is missing ends with
+// exit 1 and a message naming schema upgrade, instead of failing every round forever.
+func TestTTLPurgeEveryStopsOnMissingTable(t *testing.T) {
+	pgURL, _ := testenv.FreshPostgresSchema(t) // no tables
+	a, _, errb := integrationApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := a.RunTTLPurge(ctx, TTLPurgeOptions{To: pgURL, Every: time.Hour})
+	if ctx.Err() != nil || ExitCode(failed(err)) != ExitFailed || !strings.Contains(err.Error(), "schema upgrade") {
+		t.Fatalf("ttl purge --every on a schema without tables: %v (context %v), want exit 1 naming schema upgrade\n%s", err, ctx.Err(), errb)
+	}
+}
