@@ -154,12 +154,12 @@ func describeTTLBefore(st dynamodb.TTLState) string {
 // ttlPostgres runs one purge, or rounds every o.Every until ctx ends.
 func (a *App) ttlPostgres(ctx context.Context, s *postgres.Store, o TTLPurgeOptions) error {
 	round := func() (postgres.PurgeCounts, time.Time, time.Duration, error) {
-		now, start := time.Now(), time.Now()
-		c, err := s.PurgeExpiredAttributes(ctx, now, o.Batch, o.BatchTimeout, func(b postgres.PurgeCounts) error {
+		start := time.Now()
+		c, err := s.PurgeExpiredAttributes(ctx, start, o.Batch, o.BatchTimeout, func(b postgres.PurgeCounts) error {
 			a.Logger.Debug("ttl purge: batch committed", "rows", b.Rows, "buckets", bucketList(b.Buckets))
 			return nil
 		})
-		return c, now, time.Since(start), err
+		return c, start, time.Since(start), err
 	}
 	if o.Every == 0 {
 		c, cutoff, took, err := round()
@@ -190,6 +190,7 @@ func (a *App) ttlPostgres(ctx context.Context, s *postgres.Store, o TTLPurgeOpti
 		case err != nil && ctx.Err() != nil:
 			// Stopped by a signal in the middle of a batch: that batch was rolled back.
 		case err != nil && permanentPurgeError(err):
+			failedRounds++
 			writePurgeReport(a.Stdout, jobHeader(s, rounds, failedRounds, started), total, time.Since(started))
 			return fmt.Errorf("ttl purge on %s failed, not retrying: %w", s.Describe(), err)
 		case err != nil:
