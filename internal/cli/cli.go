@@ -8,7 +8,8 @@
 //	0  success (validate: the two sides are equal; schema status: at head)
 //	1  failed: one line on stderr says what failed, where, and what to do
 //	2  usage: unknown command or flag, missing or contradictory options
-//	3  mismatch: validate found differences; schema status found the schema not at head
+//	3  mismatch: validate found differences; schema status found the schema not at head;
+//	   ttl purge found DynamoDB's TTL off
 //
 // Progress goes to stderr (bars on a terminal, periodic log lines otherwise), summaries and
 // status to stdout. Passwords, passphrases and trust secrets are never printed.
@@ -205,7 +206,8 @@ or as a URL:
 Commands that use a single store default to DATABASE_BACKEND. The connection flags below
 override the environment only when given.
 
-Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema not at head).`,
+Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema not at head,
+DynamoDB's TTL off).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -219,7 +221,7 @@ Exit codes: 0 ok, 1 failed, 2 usage, 3 mismatch (validate differences, schema no
 	})
 	a.bindConnFlags(root)
 	root.AddCommand(a.newSchemaCmd(), a.newExportCmd(), a.newImportCmd(), a.newCopyCmd(),
-		a.newValidateCmd(), a.newSyncCmd(), a.newCutoverCmd(), a.newVersionCmd())
+		a.newValidateCmd(), a.newSyncCmd(), a.newCutoverCmd(), a.newTTLCmd(), a.newVersionCmd())
 	refuseUnknownSubcommands(root)
 	return root
 }
