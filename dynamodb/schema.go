@@ -22,7 +22,8 @@ const ttlAttribute = "ttl_timestamp"
 const tableWaitTimeout = 5 * time.Minute
 
 // gsiOf names the global secondary index of t and its hash key, or "" when t has none
-// (§3.3 creator-index, §3.8 secret-index; the legacy property-index is never created).
+// (§3.3 creator-index, §3.8 secret-index). The legacy property-index is created only on
+// request (EnsureLegacyPropertyIndex).
 func gsiOf(t actingweb.Table) (index, key string) {
 	switch t {
 	case actingweb.TableActors:
@@ -108,9 +109,13 @@ func (s *Store) SchemaStatus(ctx context.Context) (actingweb.SchemaStatus, error
 		if idx, _ := gsiOf(t); idx != "" && !have[idx] {
 			st.Notes = append(st.Notes, fmt.Sprintf("%s lacks the GSI %s: lookups through it fail; recreate the table", name, idx))
 		}
-		if t == actingweb.TableProperties && have["property-index"] {
+		if t == actingweb.TableProperties && have[LegacyPropertyIndex] {
 			st.Notes = append(st.Notes, fmt.Sprintf("%s has the legacy property-index GSI (legacy-mode table; "+
 				"property values are capped at 2048 bytes there)", name))
+		}
+		if t == actingweb.TableProperties && !have[LegacyPropertyIndex] && !s.lookup.UseLookupTable {
+			st.Notes = append(st.Notes, fmt.Sprintf("%s lacks the GSI %s that legacy mode (USE_PROPERTY_LOOKUP_TABLE=false) "+
+				"resolves reverse lookups through: they fail until `%s` creates it", name, LegacyPropertyIndex, s.legacyIndexFix()))
 		}
 	}
 	if attrsExist {
