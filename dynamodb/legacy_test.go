@@ -145,7 +145,7 @@ func TestV1LookupFallback(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	put("oauthId", "old-a", a)  // a stale v1 row of an actor that has the property
+	put("oauthId", "old-a", a)   // a stale v1 row of an actor that has the property
 	put("oauthId", "ghost-b", b) // b has no oauthId property
 	put("nickname", "nick-a", a) // not an indexed name
 	if got, err := s.GetActorIDFromProperty(ctx, "oauthId", "old-a"); err != nil || got != a {
