@@ -75,6 +75,13 @@ func (s *Store) describe(ctx context.Context, t actingweb.Table) (*types.TableDe
 	return out.Table, nil
 }
 
+// TableExists reports whether table t exists under the prefix (migrate.TableProber: a
+// deployment that ran upstream's legacy mode has no property lookup table, §2.4).
+func (s *Store) TableExists(ctx context.Context, t actingweb.Table) (bool, error) {
+	d, err := s.describe(ctx, t)
+	return d != nil, err
+}
+
 // SchemaStatus reports which of the nine required tables (§3.13, lookup mode) exist under the
 // prefix, and in Notes: TTL state of the attributes table, PROVISIONED billing, tables not
 // ACTIVE, missing or legacy GSIs. AtHead is true when every table exists. It changes nothing.
