@@ -84,7 +84,9 @@ func (s *Store) TableExists(ctx context.Context, t actingweb.Table) (bool, error
 
 // SchemaStatus reports which of the nine required tables (§3.13, lookup mode) exist under the
 // prefix, and in Notes: TTL state of the attributes table, PROVISIONED billing, tables not
-// ACTIVE, missing or legacy GSIs. AtHead is true when every table exists. It changes nothing.
+// ACTIVE, missing or legacy GSIs. AtHead is true when every table exists. In legacy mode
+// (LookupConfig.UseLookupTable false) the property lookup table is not required (§3.13: upstream
+// never creates it there): a missing one is a note, not Missing. It changes nothing.
 func (s *Store) SchemaStatus(ctx context.Context) (actingweb.SchemaStatus, error) {
 	st := actingweb.SchemaStatus{Backend: "dynamodb", Location: s.prefix}
 	attrsExist := false
@@ -95,6 +97,11 @@ func (s *Store) SchemaStatus(ctx context.Context) (actingweb.SchemaStatus, error
 			return st, err
 		}
 		if d == nil {
+			if !s.needs(t) {
+				st.Notes = append(st.Notes, fmt.Sprintf("%s does not exist: not needed in legacy mode "+
+					"(USE_PROPERTY_LOOKUP_TABLE=false); `actingweb schema upgrade` in lookup mode creates it", name))
+				continue
+			}
 			st.Missing = append(st.Missing, name)
 			continue
 		}
@@ -163,12 +170,17 @@ func (s *Store) ttlState(ctx context.Context) (note string, ok bool, err error) 
 
 // UpgradeSchema creates the missing tables of the nine (§3.13, lookup mode: properties without
 // the legacy GSI, property_lookup_v2 present) exactly as upstream's models declare them, waits
-// until they are ACTIVE, and enables TTL on <prefix>_attributes.ttl_timestamp. Existing tables
-// are never altered otherwise (PROVISIONED billing and legacy GSIs are reported in Notes).
-// Running it again is a no-op.
+// until they are ACTIVE, and enables TTL on <prefix>_attributes.ttl_timestamp. In legacy mode
+// (LookupConfig.UseLookupTable false) the property lookup table is not created, as upstream's
+// legacy mode never creates it (EnsureLegacyPropertyIndex adds the GSI that mode needs).
+// Existing tables are never altered otherwise (PROVISIONED billing and legacy GSIs are
+// reported in Notes). Running it again is a no-op.
 func (s *Store) UpgradeSchema(ctx context.Context) (actingweb.SchemaStatus, error) {
 	var created []actingweb.Table
 	for _, t := range actingweb.Tables {
+		if !s.needs(t) {
+			continue
+		}
 		d, err := s.describe(ctx, t)
 		if err != nil {
 			return actingweb.SchemaStatus{}, err
@@ -184,6 +196,9 @@ func (s *Store) UpgradeSchema(ctx context.Context) (actingweb.SchemaStatus, erro
 		created = append(created, t)
 	}
 	for _, t := range actingweb.Tables {
+		if !s.needs(t) {
+			continue
+		}
 		// Wait for every table, not only the new ones: one created by a concurrent run may
 		// still be CREATING.
 		w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
@@ -205,6 +220,12 @@ func (s *Store) UpgradeSchema(ctx context.Context) (actingweb.SchemaStatus, erro
 		st.Notes = append(st.Notes, "created "+s.TableName(t))
 	}
 	return st, nil
+}
+
+// needs reports whether the store's mode requires table t: every table but the property
+// lookup table in legacy mode (§2.4, §3.13).
+func (s *Store) needs(t actingweb.Table) bool {
+	return t != actingweb.TablePropertyLookup || s.lookup.UseLookupTable
 }
 
 // enableTTL turns TTL on for the attributes table's ttl_timestamp unless it is already on

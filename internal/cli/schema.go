@@ -74,10 +74,12 @@ again changes nothing.
 each of the nine tables, which 'actingweb sync' reads to capture changes. PostgreSQL needs no
 such step: it captures through logical replication (wal_level=logical).
 
---legacy-property-index (DynamoDB) also creates the GSI ` + dynamodb.LegacyPropertyIndex + ` (hash key value,
-projection ALL) on the properties table, as upstream's legacy mode declares it: a deployment
-that runs with USE_PROPERTY_LOOKUP_TABLE=false resolves reverse lookups through it. The
-command waits until DynamoDB has filled the index. PostgreSQL's legacy mode needs no index.`,
+--legacy-property-index (DynamoDB) upgrades a deployment that runs upstream's legacy mode
+(USE_PROPERTY_LOOKUP_TABLE=false, whatever the variable says here): it creates the GSI
+` + dynamodb.LegacyPropertyIndex + ` (hash key value, projection ALL) on the properties table, through
+which that mode resolves reverse lookups, and does not create the property lookup table, which
+that mode never uses. The command waits until DynamoDB has filled the index. PostgreSQL's
+legacy mode needs no index.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunSchemaUpgrade(cmd.Context(), up)) },
 	}
@@ -124,11 +126,13 @@ func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 	if err != nil {
 		return err
 	}
+	var legacySpec *StoreSpec
 	if o.Streams || o.LegacyPropertyIndex {
 		spec, err := a.ResolveStore(to)
 		if err != nil {
 			return err
 		}
+		legacySpec = &spec
 		if spec.Backend != BackendDynamoDB && o.Streams {
 			return usageErrorf("--streams applies to DynamoDB only: PostgreSQL captures changes through logical replication " +
 				"(wal_level=logical on the server), which needs no schema step")
@@ -138,8 +142,18 @@ func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 				"(USE_PROPERTY_LOOKUP_TABLE=false) scans the properties table and needs no index")
 		}
 	}
-	s, _, err := a.OpenStore(ctx, to)
-	if err != nil {
+	var s Store
+	if o.LegacyPropertyIndex {
+		// The flag declares a legacy-mode deployment: no property lookup table is created.
+		spec := *legacySpec
+		for _, w := range spec.Warnings {
+			a.Logger.Warn(w, "store", spec.String())
+		}
+		spec.DynamoDB.Lookup.UseLookupTable = false
+		if s, err = openDynamoDB(ctx, spec.DynamoDB); err != nil {
+			return fmt.Errorf("open %s: %w", spec, err)
+		}
+	} else if s, _, err = a.OpenStore(ctx, to); err != nil {
 		return err
 	}
 	defer s.Close()
