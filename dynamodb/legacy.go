@@ -28,7 +28,7 @@ const LegacyPropertyIndex = "property-index"
 const v1LookupSuffix = "property_lookup"
 
 // errNoLegacyIndex marks a query on a properties table without LegacyPropertyIndex.
-var errNoLegacyIndex = errors.New("no legacy property index")
+var errNoLegacyIndex = errors.New("missing GSI")
 
 // isMissingIndex reports a Query on an index the table does not have (ValidationException
 // "The table does not have the specified index").

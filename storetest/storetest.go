@@ -42,8 +42,10 @@
 //     first owner's row; DeleteProperty removes its own row only; empty value removes the row;
 //     non-indexed names get no row and GetActorIDFromProperty gives ErrNotFound (even with a
 //     lookup row under that name);
-//     GetActorIDFromProperty ErrNotFound for a lookup row whose property is gone and for a
-//     property without lookup row, and resolving a stale row while the property exists;
+//     GetActorIDFromProperty ErrNotFound for a lookup row whose property is gone, a property
+//     without lookup row found only with WithPropertyFallback (then also: smallest id of
+//     several holders, name matched, a lookup row of an owner without the property hides the
+//     fallback), and resolving a stale row while the property exists;
 //     CreatePropertyLookup (new, idempotent same actor, collision, overwrite);
 //     DeletePropertyLookup; unicode and 2 KB values; RebuildPropertyLookup counts (scanned,
 //     written, existing, collisions), list: names excluded, idempotent, no values in samples,
@@ -108,6 +110,10 @@
 //     CreatePropertyIfNotExists, SetPropertyIfValueEquals, ConditionalUpdateAttribute,
 //     DeleteAttributeConditional (exactly one true; the winner's value stored);
 //     CreatePropertyLookup (same actor: all true; different actors: exactly one owner).
+//
+//   - Legacy lookup (RunLegacyLookup, USE_PROPERTY_LOOKUP_TABLE=false): any name resolves by
+//     name and value, exact match; no lookup rows written; several holders give the smallest
+//     id; changes, deletes, compare-and-set and the cascade are followed.
 //
 // Where store.go leaves room, the suite takes the reading closest to docs/storage-model.md §6/§8.1;
 // each such decision is marked "Reading:" next to the case.
