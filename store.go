@@ -73,8 +73,11 @@ type PropertyStore interface {
 	SetProperty(ctx context.Context, actorID, name, value string) error
 	// DeleteProperty deletes a row and, for an indexed name, its lookup row if owned by actorID.
 	DeleteProperty(ctx context.Context, actorID, name string) error
-	// GetActorIDFromProperty is the reverse lookup (lookup mode): ErrNotFound when the name is
-	// not indexed, no lookup row exists, or the owner's property row no longer exists.
+	// GetActorIDFromProperty is the reverse lookup (§6.3). Lookup mode: ErrNotFound when the
+	// name is not indexed, or the lookup row's owner no longer has the property; a pair without
+	// lookup row goes through upstream's fallbacks (DynamoDB: v1 table, GSI property-index;
+	// PostgreSQL: a scan of properties). Legacy mode: any name, through the properties table
+	// (§2.4). ErrNotFound when nothing matches.
 	GetActorIDFromProperty(ctx context.Context, name, value string) (string, error)
 	// GetPropertyRange returns all rows with lower <= name <= upper in byte order (both
 	// inclusive). keysOnly gives "" values.

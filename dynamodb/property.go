@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -112,17 +113,59 @@ func (s *Store) DeleteProperty(ctx context.Context, actorID, name string) error 
 	return nil
 }
 
-// GetActorIDFromProperty resolves (name, value) to an actor through the v2 lookup table
-// (§6.3): ErrNotFound when the name is not indexed (or lookup mode is off), no lookup row
-// exists, or the owner's property row no longer exists. As upstream, the property's current
-// value is not compared. The deprecated v1 table and legacy GSI fallbacks are not consulted.
+// GetActorIDFromProperty resolves (name, value) to an actor (§6.3). ErrNotFound for an empty
+// name or value and when nothing matches.
+//
+// Lookup mode (LookupConfig.UseLookupTable): a name that is not indexed is not found. Then, as
+// upstream, the v2 lookup table (consistent GetItem of the digest), else the deprecated v1
+// table when it exists (§3.6), else the legacy GSI property-index filtered by name when the
+// properties table has it (§3.4). A lookup row resolves only while its owner's property row
+// (actor, name) exists; the current value is not compared (a stale row still resolves). A
+// missing v1 table or GSI is skipped; every other read error is returned (upstream counts
+// them as "not found").
+//
+// Legacy mode: every name is resolved through the GSI property-index (ownerByPropertyIndex:
+// filtered by name, unlike upstream, see there); a properties table without the GSI gives an
+// ErrSchema error naming the command that creates it.
 func (s *Store) GetActorIDFromProperty(ctx context.Context, name, value string) (string, error) {
 	op := "reverse lookup of property " + name
-	if !s.lookup.Indexed(name) || value == "" {
-		return "", notFound(op + " (name not indexed or empty value)")
+	if name == "" || value == "" {
+		return "", notFound(op + " (empty name or value)")
+	}
+	if !s.lookup.UseLookupTable {
+		id, found, err := s.ownerByPropertyIndex(ctx, name, value)
+		if errors.Is(err, errNoLegacyIndex) {
+			return "", fmt.Errorf("dynamodb: %s: %w: legacy mode (USE_PROPERTY_LOOKUP_TABLE=false) needs the GSI %s on %s; "+
+				"create it with `%s`, or run in lookup mode: %w",
+				op, actingweb.ErrSchema, LegacyPropertyIndex, s.TableName(actingweb.TableProperties), s.legacyIndexFix(), err)
+		}
+		if err != nil {
+			return "", ddbErr(op+" through "+LegacyPropertyIndex, err)
+		}
+		if !found {
+			return "", notFound(op)
+		}
+		return id, nil
+	}
+	if !s.lookup.Indexed(name) {
+		return "", notFound(op + " (name not indexed)")
 	}
 	actorID, err := s.GetPropertyLookup(ctx, name, value)
-	if err != nil {
+	if errors.Is(err, actingweb.ErrNotFound) {
+		if actorID, err = s.ownerByV1Lookup(ctx, name, value); err != nil {
+			return "", ddbErr(op+" through the v1 lookup table", err)
+		}
+		if actorID == "" {
+			id, found, err := s.ownerByPropertyIndex(ctx, name, value)
+			switch {
+			case errors.Is(err, errNoLegacyIndex) || (err == nil && !found):
+				return "", notFound(op)
+			case err != nil:
+				return "", ddbErr(op+" through "+LegacyPropertyIndex, err)
+			}
+			return id, nil // the index gave a property row that exists
+		}
+	} else if err != nil {
 		return "", err
 	}
 	it, err := s.getItem(ctx, actingweb.TableProperties, propKey(actorID, name), "id")

@@ -22,7 +22,8 @@ const ttlAttribute = "ttl_timestamp"
 const tableWaitTimeout = 5 * time.Minute
 
 // gsiOf names the global secondary index of t and its hash key, or "" when t has none
-// (§3.3 creator-index, §3.8 secret-index; the legacy property-index is never created).
+// (§3.3 creator-index, §3.8 secret-index). The legacy property-index is created only on
+// request (EnsureLegacyPropertyIndex).
 func gsiOf(t actingweb.Table) (index, key string) {
 	switch t {
 	case actingweb.TableActors:
@@ -74,9 +75,18 @@ func (s *Store) describe(ctx context.Context, t actingweb.Table) (*types.TableDe
 	return out.Table, nil
 }
 
+// TableExists reports whether table t exists under the prefix (migrate.TableProber: a
+// deployment that ran upstream's legacy mode has no property lookup table, §2.4).
+func (s *Store) TableExists(ctx context.Context, t actingweb.Table) (bool, error) {
+	d, err := s.describe(ctx, t)
+	return d != nil, err
+}
+
 // SchemaStatus reports which of the nine required tables (§3.13, lookup mode) exist under the
 // prefix, and in Notes: TTL state of the attributes table, PROVISIONED billing, tables not
-// ACTIVE, missing or legacy GSIs. AtHead is true when every table exists. It changes nothing.
+// ACTIVE, missing or legacy GSIs. AtHead is true when every table exists. In legacy mode
+// (LookupConfig.UseLookupTable false) the property lookup table is not required (§3.13: upstream
+// never creates it there): a missing one is a note, not Missing. It changes nothing.
 func (s *Store) SchemaStatus(ctx context.Context) (actingweb.SchemaStatus, error) {
 	st := actingweb.SchemaStatus{Backend: "dynamodb", Location: s.prefix}
 	attrsExist := false
@@ -87,6 +97,11 @@ func (s *Store) SchemaStatus(ctx context.Context) (actingweb.SchemaStatus, error
 			return st, err
 		}
 		if d == nil {
+			if !s.needs(t) {
+				st.Notes = append(st.Notes, fmt.Sprintf("%s does not exist: not needed in legacy mode "+
+					"(USE_PROPERTY_LOOKUP_TABLE=false); `actingweb schema upgrade` in lookup mode creates it", name))
+				continue
+			}
 			st.Missing = append(st.Missing, name)
 			continue
 		}
@@ -108,9 +123,13 @@ func (s *Store) SchemaStatus(ctx context.Context) (actingweb.SchemaStatus, error
 		if idx, _ := gsiOf(t); idx != "" && !have[idx] {
 			st.Notes = append(st.Notes, fmt.Sprintf("%s lacks the GSI %s: lookups through it fail; recreate the table", name, idx))
 		}
-		if t == actingweb.TableProperties && have["property-index"] {
+		if t == actingweb.TableProperties && have[LegacyPropertyIndex] {
 			st.Notes = append(st.Notes, fmt.Sprintf("%s has the legacy property-index GSI (legacy-mode table; "+
 				"property values are capped at 2048 bytes there)", name))
+		}
+		if t == actingweb.TableProperties && !have[LegacyPropertyIndex] && !s.lookup.UseLookupTable {
+			st.Notes = append(st.Notes, fmt.Sprintf("%s lacks the GSI %s that legacy mode (USE_PROPERTY_LOOKUP_TABLE=false) "+
+				"resolves reverse lookups through: they fail until `%s` creates it", name, LegacyPropertyIndex, s.legacyIndexFix()))
 		}
 	}
 	if attrsExist {
@@ -151,12 +170,17 @@ func (s *Store) ttlState(ctx context.Context) (note string, ok bool, err error) 
 
 // UpgradeSchema creates the missing tables of the nine (§3.13, lookup mode: properties without
 // the legacy GSI, property_lookup_v2 present) exactly as upstream's models declare them, waits
-// until they are ACTIVE, and enables TTL on <prefix>_attributes.ttl_timestamp. Existing tables
-// are never altered otherwise (PROVISIONED billing and legacy GSIs are reported in Notes).
-// Running it again is a no-op.
+// until they are ACTIVE, and enables TTL on <prefix>_attributes.ttl_timestamp. In legacy mode
+// (LookupConfig.UseLookupTable false) the property lookup table is not created, as upstream's
+// legacy mode never creates it (EnsureLegacyPropertyIndex adds the GSI that mode needs).
+// Existing tables are never altered otherwise (PROVISIONED billing and legacy GSIs are
+// reported in Notes). Running it again is a no-op.
 func (s *Store) UpgradeSchema(ctx context.Context) (actingweb.SchemaStatus, error) {
 	var created []actingweb.Table
 	for _, t := range actingweb.Tables {
+		if !s.needs(t) {
+			continue
+		}
 		d, err := s.describe(ctx, t)
 		if err != nil {
 			return actingweb.SchemaStatus{}, err
@@ -172,6 +196,9 @@ func (s *Store) UpgradeSchema(ctx context.Context) (actingweb.SchemaStatus, erro
 		created = append(created, t)
 	}
 	for _, t := range actingweb.Tables {
+		if !s.needs(t) {
+			continue
+		}
 		// Wait for every table, not only the new ones: one created by a concurrent run may
 		// still be CREATING.
 		w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
@@ -193,6 +220,12 @@ func (s *Store) UpgradeSchema(ctx context.Context) (actingweb.SchemaStatus, erro
 		st.Notes = append(st.Notes, "created "+s.TableName(t))
 	}
 	return st, nil
+}
+
+// needs reports whether the store's mode requires table t: every table but the property
+// lookup table in legacy mode (§2.4, §3.13).
+func (s *Store) needs(t actingweb.Table) bool {
+	return t != actingweb.TablePropertyLookup || s.lookup.UseLookupTable
 }
 
 // enableTTL turns TTL on for the attributes table's ttl_timestamp unless it is already on

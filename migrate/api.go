@@ -67,6 +67,12 @@ type (
 	TableLister interface {
 		Has(t actingweb.Table) bool
 	}
+	// TableProber is implemented by stores that may lack a table (dynamodb.Store: a deployment
+	// that ran upstream's legacy mode, USE_PROPERTY_LOOKUP_TABLE=false, has no property lookup
+	// table, §2.4); TableExists reports whether t is there.
+	TableProber interface {
+		TableExists(ctx context.Context, t actingweb.Table) (bool, error)
+	}
 	// BatchSizer lets a sink choose the batch size (bundle writers: 1000). DynamoDB stores have
 	// none on purpose: they cut batches into 25-item requests themselves, and the engine's 500
 	// measured faster than 25 or 100 (see dynamodb.Store.WriteBatch).
@@ -440,7 +446,10 @@ type TableValidation struct {
 	RejectsB         int64           `json:"rejects_b"`
 	// InFlight counts listed differences that were gone when read again after the lag had
 	// passed them (RecheckLive): changes still on their way when the table was scanned.
-	InFlight           int64         `json:"in_flight,omitempty"`
+	InFlight int64 `json:"in_flight,omitempty"`
+	// NotCompared says why the table was not compared (a side without a property lookup
+	// table); Equal is true then and no rows were read.
+	NotCompared        string        `json:"not_compared,omitempty"`
 	Differences        []Difference  `json:"differences,omitempty"`
 	DifferencesOmitted int64         `json:"differences_omitted"`
 	Duration           time.Duration `json:"duration_ns"`

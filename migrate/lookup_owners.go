@@ -29,8 +29,11 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 		ls.SourceOwners = "the target cannot write single lookup rows: the rebuild's owners kept"
 		return nil
 	}
-	if tl, ok := e.src.(TableLister); ok && !tl.Has(actingweb.TablePropertyLookup) {
-		ls.SourceOwners = "the source has no property lookup table: the rebuild's owners kept"
+	if has, err := hasTable(ctx, e.src, actingweb.TablePropertyLookup); err != nil {
+		return err
+	} else if !has {
+		ls.SourceOwners = "the source has no property lookup table (an upstream export without one, or a legacy-mode " +
+			"deployment): the rebuild's owners kept (the smallest actor id of each contested key)"
 		return nil
 	}
 	byKey := make(map[string]*actingweb.LookupContest, len(res.Contested))

@@ -430,6 +430,15 @@ func (v *validator) table(ctx context.Context, a, b Source, t actingweb.Table) (
 	if v.o.Progress != nil {
 		v.o.Progress.TableStarted(t, -1)
 	}
+	if t == actingweb.TablePropertyLookup {
+		if done, err := v.lookupAbsent(ctx, a, b, tv); err != nil || done {
+			tv.Duration = time.Since(start)
+			if done && v.o.Progress != nil {
+				v.o.Progress.TableDone(t, TableSummary{Table: t, Read: tv.CountA + tv.CountB, Duration: tv.Duration, Done: true})
+			}
+			return tv, err
+		}
+	}
 	var accA, accB *sideAcc
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { accA, err = v.pass1(gctx, a, t, &v.actorsA, DiffOrphanA); return })
@@ -583,6 +592,52 @@ func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, d
 // differences (secret fields shown as differing only; keys, values and store names passed
 // through actingweb.Printable, so none splits a line or reaches the terminal as a control or
 // bidirectional formatting character).
+// lookupAbsent handles a side without a property lookup table (hasTable): the table is not
+// compared (no rows read, the counts stay 0) and tv says so; done is true then. A copy from such
+// a side (a legacy-mode deployment, §2.4) builds the target's lookup table from its
+// properties, which the properties comparison covers.
+func (v *validator) lookupAbsent(ctx context.Context, a, b Source, tv *TableValidation) (done bool, err error) {
+	t := actingweb.TablePropertyLookup
+	hasA, err := hasTable(ctx, a, t)
+	if err != nil {
+		return false, err
+	}
+	hasB, err := hasTable(ctx, b, t)
+	if err != nil {
+		return false, err
+	}
+	var missing []string
+	if !hasA {
+		missing = append(missing, "A ("+describe(a)+")")
+	}
+	if !hasB {
+		missing = append(missing, "B ("+describe(b)+")")
+	}
+	if len(missing) == 0 {
+		return false, nil
+	}
+	tv.Equal = true
+	tv.NotCompared = "side " + strings.Join(missing, " and side ") + " has no property lookup table " +
+		"(a legacy-mode deployment, USE_PROPERTY_LOOKUP_TABLE=false); a copy builds the target's from its properties"
+	v.o.Logger.Warn("property lookup table not compared", "why", tv.NotCompared)
+	return true, nil
+}
+
+// hasTable reports whether s has table t (TableLister, TableProber; true for other sources).
+func hasTable(ctx context.Context, s Source, t actingweb.Table) (bool, error) {
+	switch x := s.(type) {
+	case TableLister:
+		return x.Has(t), nil
+	case TableProber:
+		ok, err := x.TableExists(ctx, t)
+		if err != nil {
+			return false, fmt.Errorf("does %s have table %s: %w", describe(s), t, err)
+		}
+		return ok, nil
+	}
+	return true, nil
+}
+
 func (r *ValidationReport) WriteText(w io.Writer) error {
 	var b strings.Builder
 	verdict := "EQUAL"
@@ -594,14 +649,20 @@ func (r *ValidationReport) WriteText(w io.Writer) error {
 	fmt.Fprintln(tw, "table\tA rows\tB rows\tchanged\tonly A\tonly B\tdup A\tdup B\torphans A\torphans B\trejects\tseconds\tresult\t")
 	for _, t := range r.Tables {
 		res := "equal"
-		if !t.Equal {
+		switch {
+		case !t.Equal:
 			res = "DIFFERENT"
+		case t.NotCompared != "":
+			res = "not compared"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%s\t\n", t.Table, t.CountA, t.CountB, t.Changed,
 			t.OnlyInA, t.OnlyInB, t.DuplicatesA, t.DuplicatesB, t.OrphansA, t.OrphansB, t.RejectsA+t.RejectsB, t.Duration.Seconds(), res)
 	}
 	tw.Flush()
 	for _, t := range r.Tables {
+		if t.NotCompared != "" {
+			fmt.Fprintf(&b, "%s: not compared: %s\n", t.Table, actingweb.Printable(t.NotCompared))
+		}
 		for _, d := range t.Differences {
 			fmt.Fprintf(&b, "%s %s: %s", d.Table, actingweb.Printable(d.Key), d.Kind)
 			for i, f := range d.Fields {

@@ -15,16 +15,32 @@ import (
 // lives in its own fresh schema (testenv.FreshPostgresSchema, dropped at cleanup), upgraded to
 // Alembic head, with the default lookup configuration (lookup mode on, oauthId, email,
 // externalUserId indexed).
+//
+// PostgreSQL resolves an indexed property without lookup row through a scan of properties, as
+// upstream (storetest.WithPropertyFallback).
 func TestContract(t *testing.T) {
 	testenv.PostgresURL(t) // skip (or fail on CI) before any subtest when the service is missing
-	storetest.Run(t, func(t *testing.T) actingweb.Store {
+	storetest.Run(t, contractOpener(actingweb.DefaultLookupConfig()), storetest.WithPropertyFallback())
+}
+
+// TestContractLegacy runs the legacy-mode lookup cases (USE_PROPERTY_LOOKUP_TABLE=false).
+func TestContractLegacy(t *testing.T) {
+	testenv.PostgresURL(t)
+	lc := actingweb.DefaultLookupConfig()
+	lc.UseLookupTable = false
+	storetest.RunLegacyLookup(t, contractOpener(lc))
+}
+
+// contractOpener opens stores with lookup configuration lc, each in a fresh schema at head.
+func contractOpener(lc actingweb.LookupConfig) storetest.Opener {
+	return func(t *testing.T) actingweb.Store {
 		t.Helper()
 		url, _ := testenv.FreshPostgresSchema(t)
 		cfg, err := postgres.ConfigFromURL(url, func(string) string { return "" })
 		if err != nil {
 			t.Fatalf("ConfigFromURL: %v", err)
 		}
-		cfg.Lookup = actingweb.DefaultLookupConfig()
+		cfg.Lookup = lc
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		s, err := postgres.Open(ctx, cfg)
@@ -36,5 +52,5 @@ func TestContract(t *testing.T) {
 			t.Fatalf("UpgradeSchema: %v", err)
 		}
 		return s
-	})
+	}
 }

@@ -158,19 +158,48 @@ func (s *Store) DeleteProperty(ctx context.Context, actorID, name string) error 
 	return wrapErr(err, "delete property %s/%s", actorID, name)
 }
 
-// GetActorIDFromProperty resolves (name, value) through the lookup table; ErrNotFound when the
-// name is not indexed, no lookup row exists, or the owner's property row is gone. The current
-// property value is not compared (§6.3).
+const (
+	// sqlOwnerByLookup is the lookup-mode reverse lookup (§6.3): the lookup row, resolving only
+	// while its owner's property row (actor, name) exists (the value is not compared); when
+	// there is no lookup row at all, upstream's fallback, a scan of properties by name and
+	// value (the InitPlan NOT EXISTS skips it whenever a lookup row exists).
+	sqlOwnerByLookup = `WITH l AS (SELECT actor_id FROM property_lookup WHERE property_name = $1 AND value = $2)
+		SELECT l.actor_id FROM l WHERE EXISTS (SELECT 1 FROM properties p WHERE p.id = l.actor_id AND p.name = $1)
+		UNION ALL
+		(SELECT p.id FROM properties p WHERE NOT EXISTS (SELECT 1 FROM l) AND p.name = $1 AND p.value = $2
+		 ORDER BY p.id LIMIT 1)`
+	// sqlOwnerByValue is the legacy-mode reverse lookup: a scan of properties by name and value.
+	sqlOwnerByValue = `SELECT id FROM properties WHERE name = $1 AND value = $2 ORDER BY id LIMIT 1`
+)
+
+// GetActorIDFromProperty resolves (name, value) to an actor (§6.3); ErrNotFound for an empty
+// name or value and when nothing matches.
+//
+// Lookup mode: a name that is not indexed is not found; else the lookup table, whose row
+// resolves only while the owner's property row exists (the current value is not compared);
+// when there is no lookup row, upstream's fallback: the smallest actor id holding (name,
+// value) in properties, found by a full scan of the table (properties has no index on value
+// since Alembic c3d4e5f6a7b8, §4.4), so every miss costs a scan until the lookup table is
+// complete (RebuildPropertyLookup).
+//
+// Legacy mode (USE_PROPERTY_LOOKUP_TABLE=false): the same scan for every lookup. Upstream runs
+// `WHERE value = $1 LIMIT 1`, ignoring the name, and so returns a wrong actor whenever another
+// property of another actor holds the same value (a display name equal to someone's e-mail,
+// "true", "0"); this store filters by name too. Where several actors hold the pair, both
+// modes take the smallest id, as RebuildPropertyLookup does.
 func (s *Store) GetActorIDFromProperty(ctx context.Context, name, value string) (string, error) {
-	if !s.lookup.Indexed(name) {
-		return "", notFound("actor by property %s: not an indexed property", name)
+	if name == "" || value == "" {
+		return "", notFound("actor by property %q: empty name or value", name)
+	}
+	q := sqlOwnerByValue
+	if s.lookup.UseLookupTable {
+		if !s.lookup.Indexed(name) {
+			return "", notFound("actor by property %s: not an indexed property", name)
+		}
+		q = sqlOwnerByLookup
 	}
 	var id string
-	err := s.pool.QueryRow(ctx, `SELECT l.actor_id FROM property_lookup l
-		WHERE l.property_name = $1 AND l.value = $2
-		  AND EXISTS (SELECT 1 FROM properties p WHERE p.id = l.actor_id AND p.name = l.property_name)`,
-		name, value).Scan(&id)
-	if err != nil {
+	if err := s.pool.QueryRow(ctx, q, name, value).Scan(&id); err != nil {
 		return "", wrapErr(err, "actor by property %s", name)
 	}
 	return id, nil

@@ -22,6 +22,17 @@ type SchemaOptions struct {
 	// Streams (upgrade, DynamoDB only) also enables a DynamoDB stream on each of the nine
 	// tables, for `actingweb sync`.
 	Streams bool
+	// LegacyPropertyIndex (upgrade, DynamoDB only) also creates the GSI property-index on the
+	// properties table, which legacy mode (USE_PROPERTY_LOOKUP_TABLE=false) resolves reverse
+	// lookups through (dynamodb.Store.EnsureLegacyPropertyIndex).
+	LegacyPropertyIndex bool
+}
+
+// legacyIndexer is a store that can create the legacy property index
+// (dynamodb.Store.EnsureLegacyPropertyIndex).
+type legacyIndexer interface {
+	EnsureLegacyPropertyIndex(ctx context.Context) (bool, error)
+	TableName(t actingweb.Table) string
 }
 
 // streamEnabler is a store that can enable change streams (dynamodb.Store.EnableStreams).
@@ -61,13 +72,22 @@ again changes nothing.
 
 --streams (DynamoDB) also enables a DynamoDB stream (view type ` + string(dynamodb.StreamViewType) + `) on
 each of the nine tables, which 'actingweb sync' reads to capture changes. PostgreSQL needs no
-such step: it captures through logical replication (wal_level=logical).`,
+such step: it captures through logical replication (wal_level=logical).
+
+--legacy-property-index (DynamoDB) upgrades a deployment that runs upstream's legacy mode
+(USE_PROPERTY_LOOKUP_TABLE=false, whatever the variable says here): it creates the GSI
+` + dynamodb.LegacyPropertyIndex + ` (hash key value, projection ALL) on the properties table, through
+which that mode resolves reverse lookups, and does not create the property lookup table, which
+that mode never uses. The command waits until DynamoDB has filled the index. PostgreSQL's
+legacy mode needs no index.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return failed(a.RunSchemaUpgrade(cmd.Context(), up)) },
 	}
 	upgrade.Flags().StringVar(&up.To, "to", "", "store: postgresql, dynamodb or a URL (default DATABASE_BACKEND)")
 	upgrade.Flags().BoolVar(&up.JSON, "json", false, "print the resulting status as JSON")
 	upgrade.Flags().BoolVar(&up.Streams, "streams", false, "DynamoDB: also enable a stream on each table (for 'actingweb sync')")
+	upgrade.Flags().BoolVar(&up.LegacyPropertyIndex, "legacy-property-index", false,
+		"DynamoDB: also create the GSI "+dynamodb.LegacyPropertyIndex+" legacy mode (USE_PROPERTY_LOOKUP_TABLE=false) needs")
 	cmd.AddCommand(status, upgrade)
 	return cmd
 }
@@ -97,25 +117,43 @@ func (a *App) RunSchemaStatus(ctx context.Context, o SchemaOptions) error {
 	return nil
 }
 
-// RunSchemaUpgrade upgrades o.To to head and prints the resulting status; with o.Streams
-// (DynamoDB only) it then enables the tables' streams and prints the tables it changed.
+// RunSchemaUpgrade upgrades o.To to head and prints the resulting status; with
+// o.LegacyPropertyIndex (DynamoDB only) it creates the legacy GSI before printing (a note says
+// whether it was created); with o.Streams (DynamoDB only) it then enables the tables' streams
+// and prints the tables it changed.
 func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 	to, err := a.ChooseStore("schema", o.To, "--to", "")
 	if err != nil {
 		return err
 	}
-	if o.Streams {
+	var legacySpec *StoreSpec
+	if o.Streams || o.LegacyPropertyIndex {
 		spec, err := a.ResolveStore(to)
 		if err != nil {
 			return err
 		}
-		if spec.Backend != BackendDynamoDB {
+		legacySpec = &spec
+		if spec.Backend != BackendDynamoDB && o.Streams {
 			return usageErrorf("--streams applies to DynamoDB only: PostgreSQL captures changes through logical replication " +
 				"(wal_level=logical on the server), which needs no schema step")
 		}
+		if spec.Backend != BackendDynamoDB {
+			return usageErrorf("--legacy-property-index applies to DynamoDB only: PostgreSQL's legacy mode " +
+				"(USE_PROPERTY_LOOKUP_TABLE=false) scans the properties table and needs no index")
+		}
 	}
-	s, _, err := a.OpenStore(ctx, to)
-	if err != nil {
+	var s Store
+	if o.LegacyPropertyIndex {
+		// The flag declares a legacy-mode deployment: no property lookup table is created.
+		spec := *legacySpec
+		for _, w := range spec.Warnings {
+			a.Logger.Warn(w, "store", spec.String())
+		}
+		spec.DynamoDB.Lookup.UseLookupTable = false
+		if s, err = openDynamoDB(ctx, spec.DynamoDB); err != nil {
+			return fmt.Errorf("open %s: %w", spec, err)
+		}
+	} else if s, _, err = a.OpenStore(ctx, to); err != nil {
 		return err
 	}
 	defer s.Close()
@@ -123,6 +161,11 @@ func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 	st, err := s.UpgradeSchema(ctx)
 	if err != nil {
 		return fmt.Errorf("schema upgrade of %s: %w", s.Describe(), err)
+	}
+	if o.LegacyPropertyIndex {
+		if st, err = a.ensureLegacyIndex(ctx, s, st); err != nil {
+			return err
+		}
 	}
 	if err := writeStatus(a.Stdout, s.Describe(), st, o.JSON); err != nil {
 		return err
@@ -149,6 +192,37 @@ func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 		}
 	}
 	return nil
+}
+
+// ensureLegacyIndex creates the legacy property index on s and returns the status read again,
+// with the notes of st about created tables and one saying what happened to the index.
+func (a *App) ensureLegacyIndex(ctx context.Context, s Store, st actingweb.SchemaStatus) (actingweb.SchemaStatus, error) {
+	li, ok := s.(legacyIndexer)
+	if !ok {
+		return st, fmt.Errorf("create the legacy property index on %s: the store has no such index", s.Describe())
+	}
+	table := li.TableName(actingweb.TableProperties)
+	a.Logger.Info("creating the legacy property index (DynamoDB backfills it; this waits until it is ACTIVE)",
+		"table", table, "index", dynamodb.LegacyPropertyIndex)
+	created, err := li.EnsureLegacyPropertyIndex(ctx)
+	if err != nil {
+		return st, fmt.Errorf("create the legacy property index on %s: %w", s.Describe(), err)
+	}
+	st2, err := s.SchemaStatus(ctx)
+	if err != nil {
+		return st, fmt.Errorf("schema status of %s: %w", s.Describe(), err)
+	}
+	for _, n := range st.Notes {
+		if strings.HasPrefix(n, "created ") {
+			st2.Notes = append(st2.Notes, n)
+		}
+	}
+	if created {
+		st2.Notes = append(st2.Notes, fmt.Sprintf("created GSI %s on %s (hash key value, projection ALL)", dynamodb.LegacyPropertyIndex, table))
+	} else {
+		st2.Notes = append(st2.Notes, fmt.Sprintf("GSI %s on %s already present: nothing changed", dynamodb.LegacyPropertyIndex, table))
+	}
+	return st2, nil
 }
 
 func writeStatus(w io.Writer, store string, st actingweb.SchemaStatus, asJSON bool) error {
