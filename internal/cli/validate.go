@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/migrate"
 )
@@ -116,12 +115,6 @@ func (a *App) RunValidate(ctx context.Context, o ValidateOptions) error {
 		r, err := bundle.OpenWith(o.InputDir, bundle.ReaderOptions{MaxLineBytes: o.MaxLineBytes, AllowWorldWritable: o.AllowWorldWritable})
 		if err != nil {
 			return fmt.Errorf("validate: open bundle %s: %w (give the directory an export wrote)", o.InputDir, err)
-		}
-		if r.Upstream() && !r.Has(actingweb.TablePropertyLookup) && !o.SkipLookup {
-			// upstream's export has no lookup table: an import rebuilds it, so there is
-			// nothing to compare it with
-			a.Logger.Info("validate: the upstream export holds no property_lookup.json; the property lookup table is left out")
-			o.SkipLookup = true
 		}
 		srcA = r
 	} else {
