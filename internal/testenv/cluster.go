@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,7 +35,15 @@ type Cluster struct {
 // for tests that must stop the server.
 func PrivateCluster(t testing.TB) *Cluster {
 	t.Helper()
-	c := &Cluster{bindir: lookup(t, EnvPostgresBinDir, "the PostgreSQL binaries (initdb, pg_ctl)")}
+	return PrivateClusterAt(t, lookup(t, EnvPostgresBinDir, "the PostgreSQL binaries (initdb, pg_ctl)"))
+}
+
+// PrivateClusterAt is PrivateCluster with the server binaries of bindir (any installed
+// PostgreSQL version; see PostgresBinDirs). The cluster runs with wal_level = logical, so
+// change capture works on it too.
+func PrivateClusterAt(t testing.TB, bindir string) *Cluster {
+	t.Helper()
+	c := &Cluster{bindir: bindir}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -66,7 +75,8 @@ func PrivateCluster(t testing.TB) *Cluster {
 	c.Port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	conf := fmt.Sprintf("\nlisten_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\n"+
-		"fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nshared_buffers = 16MB\nmax_connections = 30\n", c.Port, dir)
+		"fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nshared_buffers = 16MB\nmax_connections = 40\n"+
+		"wal_level = logical\nmax_wal_senders = 4\nmax_replication_slots = 4\n", c.Port, dir)
 	f, err := os.OpenFile(filepath.Join(c.data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err == nil {
 		_, err = f.WriteString(conf)
@@ -115,4 +125,36 @@ func (c *Cluster) run(name string, args ...string) (string, error) {
 	}
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// EnvPostgresBinDirs lists, separated by ':', the PostgreSQL server binary directories that
+// version-matrix tests run on; unset, PostgresBinDirs looks for installed versions.
+const EnvPostgresBinDirs = "ACTINGWEB_TEST_PG_BINDIRS"
+
+// PostgresBinDirs returns the server binary directories of the PostgreSQL versions to test
+// on: EnvPostgresBinDirs when set, else every /usr/lib/postgresql/<version>/bin holding an
+// initdb (Debian's layout, one per installed postgresql-<version> package), in version order.
+// The shared test cluster's version (EnvPostgresBinDir) is always among them.
+func PostgresBinDirs(t testing.TB) []string {
+	t.Helper()
+	if v := strings.TrimSpace(os.Getenv(EnvPostgresBinDirs)); v != "" {
+		return strings.Split(v, ":")
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	for i, d := range dirs {
+		dirs[i] = filepath.Dir(d)
+	}
+	shared := filepath.Clean(lookup(t, EnvPostgresBinDir, "the PostgreSQL binaries (initdb, pg_ctl)"))
+	if !slices.Contains(dirs, shared) {
+		dirs = append(dirs, shared)
+	}
+	slices.SortFunc(dirs, func(a, b string) int { return versionOf(a) - versionOf(b) })
+	return dirs
+}
+
+// versionOf is the major version in a Debian bindir path (/usr/lib/postgresql/15/bin), 0 when
+// the path names none.
+func versionOf(bindir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
+	return n
 }
