@@ -205,7 +205,7 @@ func liveMigration(t *testing.T, bin string, c liveCase, a, b liveEnd) {
 	} else {
 		seed, _ := testenv.FreshPostgresSchema(t)
 		loadSyntheticPostgres(ctx, t, seed)
-		if code, out := runCLI(t, bin, "copy", "--from", seed, "--to", a.url, "--quiet"); code != 0 {
+		if code, out := runCLI(t, bin, "copy", "--from", seed, "--to", a.url, "--quiet", "--state-dir", t.TempDir()); code != 0 {
 			t.Fatalf("seed %s: exit %d\n%s", a.url, code, out)
 		}
 		// Streams after the seed: DynamoDB Local writes ~30 times slower into tables with
