@@ -55,6 +55,13 @@ type (
 	LookupRebuilder interface {
 		RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error)
 	}
+	// Analyzer is implemented by sinks whose query planner keeps statistics that a bulk load
+	// leaves stale until a background job catches up (PostgreSQL: ANALYZE; autovacuum may
+	// come hours later). At the end of a run that is not a dry run, the engine calls it once
+	// with the tables the run wrote rows to (the property lookup when it was rebuilt).
+	Analyzer interface {
+		Analyze(ctx context.Context, tables []actingweb.Table) error
+	}
 	// LookupOwnerWriter is implemented by sinks whose lookup rows can be written one by one
 	// (actingweb.PropertyLookupStore). After the rebuild, the engine uses it to give each
 	// contested key (actingweb.LookupRebuild.Contested) the owner the source's lookup table

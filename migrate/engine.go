@@ -355,6 +355,9 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 			}
 		}
 	}
+	if an, ok := dst.(Analyzer); ok && !o.DryRun {
+		e.analyze(ctx, an, rep)
+	}
 	if rs != nil {
 		if err := e.finishState(rs); err != nil {
 			return fail("", fmt.Errorf("state directory %s: %w", o.StateDir, err))
@@ -367,6 +370,31 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 	}
 	e.log.Info("migration finished", "op", op, "rows", rep.Totals().Read, "duration", rep.Finished.Sub(rep.Started))
 	return rep, nil
+}
+
+// analyze refreshes the planner statistics of the tables rep says the run wrote (Analyzer),
+// with one log line. A failure is logged as a warning and does not fail the run: the rows
+// are written, only the statistics wait for the server's own schedule.
+func (e *engine) analyze(ctx context.Context, an Analyzer, rep *Report) {
+	var tables []actingweb.Table
+	for _, s := range rep.Tables {
+		if s.Written > 0 {
+			tables = append(tables, s.Table)
+		}
+	}
+	if rep.Lookup != nil && rep.Lookup.Skipped == "" {
+		tables = append(tables, actingweb.TablePropertyLookup)
+	}
+	if len(tables) == 0 {
+		return
+	}
+	start := time.Now()
+	if err := an.Analyze(ctx, tables); err != nil {
+		e.log.Warn("planner statistics not refreshed; the server's autovacuum will in time, or run ANALYZE on these tables",
+			"tables", tableNames(tables), "err", err)
+		return
+	}
+	e.log.Info("analyzed", "tables", tableNames(tables), "duration", time.Since(start))
 }
 
 // maxScanSplit caps ScanSplitter.ScanSplit: every segment costs at least one request.

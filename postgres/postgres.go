@@ -39,9 +39,13 @@ type Config struct {
 	// ConnString, when set, is a libpq/URL connection string used instead of the fields
 	// above (the schema still comes from Schema).
 	ConnString string
-	// Pool sizes (PG_POOL_MIN_SIZE 2, PG_POOL_MAX_SIZE 10) and PoolTimeout (PG_POOL_TIMEOUT
-	// 30 s; 0 = DefaultPoolTimeout): the deadline of Open's first contact with the server,
-	// and of every connection attempt (unless the URL's connect_timeout is shorter).
+	// Pool sizes (PG_POOL_MIN_SIZE 2, PG_POOL_MAX_SIZE 10: the connections kept open, and
+	// the most open at once) and PoolTimeout (PG_POOL_TIMEOUT 30 s; 0 = DefaultPoolTimeout):
+	// as upstream's psycopg_pool timeout, the longest an operation waits to get a connection
+	// of the pool (all MaxConns busy, or a new one opening) before it fails with
+	// ErrPoolTimeout; a statement's own run time is not bounded by it. It is also the
+	// deadline of Open's first contact with the server (ErrNoAnswer) and of every connection
+	// attempt (unless the URL's connect_timeout is shorter).
 	MinConns, MaxConns int32
 	PoolTimeout        time.Duration
 	// Lookup is the reverse-lookup configuration applied on property writes.
@@ -61,7 +65,8 @@ func ValidateSchemaName(s string) error {
 // ConfigFromEnv builds a Config from upstream's variables (§2.3): PG_DB_HOST (localhost),
 // PG_DB_PORT (5432), PG_DB_NAME (actingweb), PG_DB_USER (actingweb), PG_DB_PASSWORD (empty),
 // PG_DB_PREFIX + PG_DB_SCHEMA (public), PG_POOL_MIN_SIZE (2), PG_POOL_MAX_SIZE (10),
-// PG_POOL_TIMEOUT (30 s), and the lookup settings USE_PROPERTY_LOOKUP_TABLE and
+// PG_POOL_TIMEOUT (30 s: the longest wait for a free connection of the pool, see
+// Config.PoolTimeout), and the lookup settings USE_PROPERTY_LOOKUP_TABLE and
 // INDEXED_PROPERTIES.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	def := func(k, d string) string {
@@ -149,7 +154,7 @@ func ConfigFromURL(raw string, getenv func(string) string) (Config, error) {
 
 // Store is the PostgreSQL store. Safe for concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool   *pool
 	cfg    Config
 	schema string
 	lookup actingweb.LookupConfig
@@ -216,10 +221,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pc.ConnConfig.RuntimeParams["application_name"] = "actingweb"
 	}
 	pc.ConnConfig.BuildFrontend = bufferedFrontend
+	// Every acquire of a connection waits at most the pool timeout (pgxpool has no bound).
+	pc.ConnConfig.Tracer = acquireTimeout{timeout}
 	if cfg.Schema != "public" {
 		pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	pp, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect to %s: %s", describe(cfg), actingweb.RedactPasswords(err.Error()))
 	}
@@ -233,17 +240,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// with client_encoding UTF8 (the default in a UTF8 database) sends it unconverted
 	// (Validated).
 	var senc, cenc string
-	err = pool.QueryRow(pingCtx, "SELECT current_setting('server_encoding'), current_setting('client_encoding')").Scan(&senc, &cenc)
+	err = pp.QueryRow(pingCtx, "SELECT current_setting('server_encoding'), current_setting('client_encoding')").Scan(&senc, &cenc)
 	stopWaitLog()
 	if err != nil {
 		// Close in the background: it waits for connection attempts still under way.
-		go pool.Close()
+		go pp.Close()
 		return nil, firstContactError(ctx, pingCtx, cfg, timeout, err)
 	}
-	return &Store{pool: pool, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup, utf8: senc == "UTF8" && cenc == "UTF8"}, nil
+	p := &pool{p: pp, timeout: timeout, where: describe(cfg)}
+	return &Store{pool: p, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup, utf8: senc == "UTF8" && cenc == "UTF8"}, nil
 }
 
-// DefaultPoolTimeout is the first-contact deadline when Config.PoolTimeout is 0 (upstream's
+// DefaultPoolTimeout is the pool timeout when Config.PoolTimeout is 0 (upstream's
 // PG_POOL_TIMEOUT default).
 const DefaultPoolTimeout = 30 * time.Second
 
@@ -298,7 +306,9 @@ func (s *Store) Validated(ctx context.Context) bool {
 }
 
 // Pool exposes the pgx pool (benchmarks, tests, schema tooling).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+// Its acquires are bounded by the pool timeout too, failing with context.DeadlineExceeded
+// (the store's own operations fail with ErrPoolTimeout).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.p }
 
 // Schema is the effective schema name.
 func (s *Store) Schema() string { return s.schema }
