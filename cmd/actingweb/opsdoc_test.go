@@ -94,11 +94,13 @@ func TestOperationsDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	// the restore drill's scratch schema (section 5), in case a run died before dropping it
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS actingweb_drill CASCADE"); err != nil {
+	// the schemas the document's examples create (section 3's move off legacy mode, section
+	// 5's restore drill), in case a run died before dropping them
+	const scratch = "DROP SCHEMA IF EXISTS actingweb_drill CASCADE; DROP SCHEMA IF EXISTS legacy_moved CASCADE"
+	if _, err := conn.Exec(ctx, scratch); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS actingweb_drill CASCADE") })
+	t.Cleanup(func() { conn.Exec(context.Background(), scratch) })
 
 	env := append(os.Environ(),
 		"PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
