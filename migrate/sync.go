@@ -48,8 +48,18 @@ type SyncOptions struct {
 	// BatchChanges is about how many changes are applied in one ApplyChanges call (default
 	// 5000; a PostgreSQL transaction is never split).
 	BatchChanges int
-	// Applied is called after every applied batch (may be nil), from one goroutine.
+	// Applied is called after every applied batch, and after every failed attempt that is
+	// retried (may be nil), from one goroutine.
 	Applied func(SyncStatus)
+	// MaxRetries is how many failures in a row of the streaming phase (a lost connection to
+	// either store, a server restart, a refused write) are retried in the process before Sync
+	// gives up and returns the error: the capture is opened again at the recorded position
+	// after a pause of RetryWait doubling up to 30 s. An applied batch starts the count again.
+	// Lost history (actingweb.ErrHistoryLost) is never retried. 0 = DefaultSyncRetries; -1 =
+	// no retries.
+	MaxRetries int
+	// RetryWait is the first pause before a retry (0 = 1 s).
+	RetryWait time.Duration
 	// Logger receives progress lines (nil: slog.Default()).
 	Logger *slog.Logger
 }
@@ -90,7 +100,18 @@ type SyncStatus struct {
 	// HeldLookupRows is the number of property lookup rows waiting for their actor or
 	// property row on the target (DynamoDB sources; see ApplyChanges).
 	HeldLookupRows int `json:"held_lookup_rows,omitempty"`
+	// Errors counts the streaming phase's failures since the capture started, Retries those
+	// retried in the process (SyncOptions.MaxRetries); LastError is the latest failure's
+	// message and LastErrorAt its time.
+	Errors      int64     `json:"errors,omitempty"`
+	Retries     int64     `json:"retries,omitempty"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
+
+// DefaultSyncRetries is SyncOptions.MaxRetries' default: with pauses of 1, 2, 4, 8, 16 and then
+// 30 s, about four minutes of failures in a row.
+const DefaultSyncRetries = 10
 
 // SyncTableStatus is one table's line of a SyncStatus.
 type SyncTableStatus struct {
@@ -287,7 +308,11 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		resumeLoad = st.Phase == PhaseLoading
 		log.Info("sync: continuing", "capture", o.Name, "phase", st.Phase)
 	}
-	defer capture.Close()
+	defer func() {
+		if capture != nil {
+			capture.Close()
+		}
+	}()
 
 	if st.Phase == PhaseLoading {
 		lo := o.Load
@@ -320,7 +345,8 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 	}
 
 	a := &applier{dst: dst, log: log, held: map[string]heldRecord{}}
-	err = capture.Stream(ctx, st.Position, o.BatchChanges, func(b actingweb.ChangeBatch) error {
+	failures := 0 // in a row
+	applyBatch := func(b actingweb.ChangeBatch) error {
 		if o.Load.Actors != nil { // a pilot: the other actors' changes are not applied
 			kept := b.Changes[:0:0]
 			for _, ch := range b.Changes {
@@ -361,11 +387,76 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 			return err
 		}
 		capture.Ack(b.Position)
+		if n > 0 {
+			failures = 0
+		}
 		if o.Applied != nil {
 			o.Applied(*st)
 		}
 		return nil
-	})
+	}
+	maxRetries := o.MaxRetries
+	switch {
+	case maxRetries == 0:
+		maxRetries = DefaultSyncRetries
+	case maxRetries < 0:
+		maxRetries = 0
+	}
+	wait := o.RetryWait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	for {
+		err = capture.Stream(ctx, st.Position, o.BatchChanges, applyBatch)
+		if err == nil || ctx.Err() != nil || errors.Is(err, actingweb.ErrHistoryLost) {
+			break
+		}
+		failures++
+		st.Errors++
+		st.LastError, st.LastErrorAt = actingweb.RedactPasswords(err.Error()), time.Now().UTC()
+		if failures > maxRetries {
+			writeSyncStatus(o.StateDir, st) // best effort: the error is returned either way
+			if o.Applied != nil {
+				o.Applied(*st)
+			}
+			return fmt.Errorf("sync: %w (failed %d times in a row; the last applied position is recorded: run the same command again to continue)", err, failures)
+		}
+		st.Retries++
+		pause := min(wait<<(failures-1), 30*time.Second)
+		log.Warn("sync: streaming failed; opening the capture again at the recorded position",
+			"attempt", failures, "of", maxRetries, "in", pause, "err", err)
+		if werr := writeSyncStatus(o.StateDir, st); werr != nil {
+			return fmt.Errorf("sync: %w", werr)
+		}
+		if o.Applied != nil {
+			o.Applied(*st)
+		}
+		capture.Close()
+		capture = nil
+		for capture == nil {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+			c, oerr := src.OpenCapture(ctx, o.Name, false)
+			if oerr == nil {
+				capture = c
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(oerr, actingweb.ErrNotFound) || errors.Is(oerr, actingweb.ErrHistoryLost) || failures >= maxRetries {
+				return fmt.Errorf("sync: %w: the capture cannot continue (open it again after a failure: %v)", oerr, err)
+			}
+			failures++
+			st.Errors++
+			st.Retries++
+			pause = min(wait<<(failures-1), 30*time.Second)
+			log.Warn("sync: opening the capture again failed; retrying", "attempt", failures, "of", maxRetries, "in", pause, "err", oerr)
+		}
+	}
 	if errors.Is(err, actingweb.ErrHistoryLost) {
 		return fmt.Errorf("sync: %w: the target cannot be brought in step from where it is; rerun with --restart for a fresh load", err)
 	}

@@ -28,20 +28,24 @@ type syncRun struct {
 }
 
 func startSync(t *testing.T, src migrate.SyncSource, dst migrate.SyncSink, dir string) *syncRun {
+	return startSyncWith(t, src, dst, migrate.SyncOptions{StateDir: dir})
+}
+
+// startSyncWith is startSync with options o (Logger and Applied are set here).
+func startSyncWith(t *testing.T, src migrate.SyncSource, dst migrate.SyncSink, o migrate.SyncOptions) *syncRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &syncRun{cancel: cancel, done: make(chan error, 1), tick: make(chan struct{}, 1)}
-	go func() {
-		r.done <- migrate.Sync(ctx, src, dst, migrate.SyncOptions{StateDir: dir, Logger: discardLogger(),
-			Applied: func(st migrate.SyncStatus) {
-				r.mu.Lock()
-				r.last = st
-				r.mu.Unlock()
-				select {
-				case r.tick <- struct{}{}:
-				default:
-				}
-			}})
-	}()
+	o.Logger = discardLogger()
+	o.Applied = func(st migrate.SyncStatus) {
+		r.mu.Lock()
+		r.last = st
+		r.mu.Unlock()
+		select {
+		case r.tick <- struct{}{}:
+		default:
+		}
+	}
+	go func() { r.done <- migrate.Sync(ctx, src, dst, o) }()
 	t.Cleanup(func() { cancel(); <-r.done })
 	return r
 }
@@ -224,4 +228,73 @@ func TestSyncLostCaptureAndRestart(t *testing.T) {
 			t.Errorf("%s after --restart: %d changed, %d only on the source", tv.Table, tv.Changed, tv.OnlyInA)
 		}
 	}
+}
+
+// terminateWalsender ends the source's replication connection of the sync into dst (as a
+// server restart or a network fault would) and fails the test unless there was one to end.
+func terminateWalsender(t *testing.T, src, dst *postgres.Store) {
+	t.Helper()
+	id, err := dst.Identity(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	err = src.Pool().QueryRow(context.Background(), `SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots
+		WHERE slot_name = $1 AND active_pid IS NOT NULL`, migrate.DefaultSyncName(id)).Scan(&n)
+	if err != nil || n != 1 {
+		t.Fatalf("terminate the sync's walsender: %d ended (%v)", n, err)
+	}
+}
+
+// TestSyncRetriesLostConnection: the source's replication connection is cut while the sync
+// streams; the sync opens the capture again at its recorded position in the process, counts
+// the failure, applies what was written meanwhile and ends EQUAL. With retries off
+// (MaxRetries -1) the same cut ends the sync with the error.
+func TestSyncRetriesLostConnection(t *testing.T) {
+	t.Parallel()
+	seedDir, _ := seedBundle(t, 20)
+	ctx := context.Background()
+	run := func(t *testing.T, maxRetries int) (*postgres.Store, *postgres.Store, *syncRun) {
+		src, dst := openPG(t), openPG(t)
+		if _, err := migrate.Import(ctx, seedDir, src, migrate.Options{StateDir: t.TempDir()}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			id, _ := dst.Identity(context.Background())
+			src.DropCapture(context.Background(), migrate.DefaultSyncName(id))
+		})
+		r := startSyncWith(t, src, dst, migrate.SyncOptions{StateDir: t.TempDir(), MaxRetries: maxRetries, RetryWait: 20 * time.Millisecond})
+		r.waitApplied(t, src)
+		return src, dst, r
+	}
+	t.Run("retried", func(t *testing.T) {
+		t.Parallel()
+		src, dst, r := run(t, 0)
+		terminateWalsender(t, src, dst)
+		if err := src.CreateActor(ctx, actingweb.Actor{ID: "after-cut", Creator: "c", Passphrase: "p"}); err != nil {
+			t.Fatal(err)
+		}
+		st := r.waitApplied(t, src)
+		if st.Errors < 1 || st.Retries < 1 || st.LastError == "" {
+			t.Fatalf("status after the cut: errors %d, retries %d, last error %q; want the failure counted", st.Errors, st.Retries, st.LastError)
+		}
+		if _, err := dst.GetActor(ctx, "after-cut"); err != nil {
+			t.Fatalf("the actor written after the cut: %v", err)
+		}
+		mustEqual(t, src, dst)
+	})
+	t.Run("no retries", func(t *testing.T) {
+		t.Parallel()
+		src, dst, r := run(t, -1)
+		terminateWalsender(t, src, dst)
+		select {
+		case err := <-r.done:
+			r.done <- err // for the cleanup
+			if err == nil || errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "run the same command again") {
+				t.Fatalf("sync ended with %v, want the connection's error", err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("the sync went on after its connection was cut with retries off")
+		}
+	})
 }

@@ -29,7 +29,10 @@ type SyncOptions struct {
 	BatchChanges int
 	// MetricsAddr, when set, is the host:port /metrics is served on (Prometheus).
 	MetricsAddr string
-	Move        MoveFlags
+	// MaxRetries is how many failures in a row of the streaming phase are retried in the
+	// process (migrate.SyncOptions.MaxRetries: 0 = the default, 10; -1 = none).
+	MaxRetries int
+	Move       MoveFlags
 }
 
 // SyncStatusOptions are the options of `actingweb sync status`.
@@ -72,6 +75,7 @@ func (a *App) newSyncCmd() *cobra.Command {
 	f.BoolVar(&o.Restart, "restart", false, "drop the capture and the state and start over with a fresh load (after lost change history)")
 	f.StringVar(&o.Name, "name", "", "name of the capture on the source (replication slot and publication; default actingweb_sync_<target hash>)")
 	f.IntVar(&o.BatchChanges, "batch-changes", 0, "changes applied to the target at once (default 5000)")
+	f.IntVar(&o.MaxRetries, "max-retries", 0, "failures in a row while streaming (a lost connection, a server restart) retried in the process before the sync exits 1, with pauses of 1 s doubling to 30 s (default 10; -1 = exit at the first)")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics (lag, applied changes per table, held rows) on this host:port at /metrics")
 	f.StringVar(&o.Move.StateDir, "state-dir", "", "sync state and load checkpoints (default ./actingweb-state/<source>-to-<target>-sync)")
 	f.IntVar(&o.Move.Segments, "segments", 0, "parallel scan segments per table of the initial load (default 4)")
@@ -168,6 +172,11 @@ func (a *App) RunSync(ctx context.Context, o SyncOptions) error {
 	var m *metrics.Sync
 	if o.MetricsAddr != "" {
 		m = metrics.NewSync()
+		if !o.Restart {
+			if st, err := migrate.ReadSyncStatus(stateDir); err == nil {
+				m.Baseline(st)
+			}
+		}
 		addr, err := m.Serve(ctx, o.MetricsAddr)
 		if err != nil {
 			return err
@@ -176,7 +185,7 @@ func (a *App) RunSync(ctx context.Context, o SyncOptions) error {
 	}
 	a.Logger.Info("sync", "from", src.Describe(), "to", dst.Describe(), "state_dir", stateDir, "restart", o.Restart)
 	err = migrate.Sync(ctx, ss, ds, migrate.SyncOptions{
-		Name: o.Name, StateDir: stateDir, Restart: o.Restart, Load: load, BatchChanges: o.BatchChanges, Logger: a.Logger,
+		Name: o.Name, StateDir: stateDir, Restart: o.Restart, Load: load, BatchChanges: o.BatchChanges, MaxRetries: o.MaxRetries, Logger: a.Logger,
 		Applied: func(st migrate.SyncStatus) {
 			stopProgress()
 			if m != nil {
@@ -236,6 +245,10 @@ func (a *App) RunSyncStatus(_ context.Context, o SyncStatusOptions) error {
 				fmt.Fprintf(a.Stdout, "%26s %12d %12d\n", t, ts.Loaded, ts.Applied)
 			}
 		}
+	}
+	if st.Errors > 0 {
+		fmt.Fprintf(a.Stdout, "errors:     %d (%d retried in the process); last at %s: %s\n", st.Errors, st.Retries,
+			st.LastErrorAt.UTC().Format(time.RFC3339), actingweb.Printable(st.LastError))
 	}
 	if st.HeldLookupRows > 0 {
 		fmt.Fprintf(a.Stdout, "held:       %d property lookup rows wait for their actor or property row\n", st.HeldLookupRows)

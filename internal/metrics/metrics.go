@@ -26,6 +26,18 @@ type Sync struct {
 	held     prometheus.Gauge
 	last     prometheus.Gauge
 	phase    *prometheus.GaugeVec
+	errors   prometheus.Counter
+	retries  prometheus.Counter
+	// seenErrors and seenRetries are the status's counts already added to the counters.
+	seenErrors, seenRetries int64
+}
+
+// Baseline gives the state the sync had when this process started (nil for a fresh sync): the
+// error and retry counters count only what happens after it.
+func (m *Sync) Baseline(st *migrate.SyncStatus) {
+	if st != nil {
+		m.seenErrors, m.seenRetries = st.Errors, st.Retries
+	}
 }
 
 // NewSync registers the metrics (names actingweb_sync_*) on a registry of their own.
@@ -45,7 +57,11 @@ func NewSync() *Sync {
 	m.last = prometheus.NewGauge(prometheus.GaugeOpts{Name: "actingweb_sync_last_source_change_timestamp_seconds",
 		Help: "Source commit time of the last applied change (Unix seconds)."})
 	m.phase = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "actingweb_sync_phase", Help: "1 for the current phase (loading, streaming)."}, []string{"phase"})
-	for _, c := range []prometheus.Collector{m.applied, m.loaded, m.batches, m.lag, m.caughtUp, m.held, m.last, m.phase} {
+	m.errors = prometheus.NewCounter(prometheus.CounterOpts{Name: "actingweb_sync_errors_total",
+		Help: "Failures of the streaming phase in this process (a lost connection, a refused write)."})
+	m.retries = prometheus.NewCounter(prometheus.CounterOpts{Name: "actingweb_sync_retries_total",
+		Help: "Failures of the streaming phase retried in this process (the capture opened again)."})
+	for _, c := range []prometheus.Collector{m.applied, m.loaded, m.batches, m.lag, m.caughtUp, m.held, m.last, m.phase, m.errors, m.retries} {
 		f(c)
 	}
 	return m
@@ -63,6 +79,16 @@ func (m *Sync) Observe(st migrate.SyncStatus) {
 	m.held.Set(float64(st.HeldLookupRows))
 	if !st.LastSourceTime.IsZero() {
 		m.last.Set(float64(st.LastSourceTime.UnixNano()) / 1e9)
+	}
+	// The status counts since the capture started (across restarts); the counters count what
+	// this process saw since Baseline.
+	if d := st.Errors - m.seenErrors; d > 0 {
+		m.errors.Add(float64(d))
+		m.seenErrors = st.Errors
+	}
+	if d := st.Retries - m.seenRetries; d > 0 {
+		m.retries.Add(float64(d))
+		m.seenRetries = st.Retries
 	}
 	m.phase.WithLabelValues(migrate.PhaseLoading).Set(b2f(st.Phase == migrate.PhaseLoading))
 	m.phase.WithLabelValues(migrate.PhaseStreaming).Set(b2f(st.Phase == migrate.PhaseStreaming))
