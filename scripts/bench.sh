@@ -11,8 +11,10 @@
 # 3. DynamoDB Local: actingweb import vs BatchWriteItem (25 items per request)
 #                    actingweb export vs parallel Scan (same requests at once, finest cut)
 #                    actingweb validate vs actingweb copy (DynamoDB → PostgreSQL)
-# 4. Live migration, PostgreSQL → PostgreSQL (awbench sync, the real binary): the sync's
-#    initial load vs actingweb copy of the same schema; a backlog of 100,000 changes applied
+# 4. Live migration, PostgreSQL → PostgreSQL (awbench sync, the real binary), into a second
+#    PostgreSQL server on this machine (as a migration has two: the source's replication slot
+#    then holds back only the source's WAL): the sync's initial load vs actingweb copy of the
+#    same schema into that server; a backlog of 100,000 changes applied
 #    vs pgx CopyFrom of the same rows; lag p50/p99 under a steady 500 writes/s; the write
 #    pause at cut-over; the sync's peak RSS.
 # 5. Peak RSS of every actingweb run (/usr/bin/time -v).
@@ -110,6 +112,9 @@ cleanup() {
     rm -rf "$WORK"
   else
     say "kept: schemas $S_IMP $S_RAW $S_CP, prefixes $P_A $P_R, $WORK"
+  fi
+  if [ -n "${TARGET_RUN:-}" ]; then
+    ACTINGWEB_RUN_DIR=$TARGET_RUN scripts/services.sh down >/dev/null 2>&1
   fi
   if [ "$STARTED_SERVICES" = 1 ]; then
     say "stopping the services this script started"
@@ -368,12 +373,19 @@ if [[ ,$STEPS, != *,pg,* ]]; then # the import's schema is the sync's source
     die "import for the sync step failed (see $RUN/sync.log)"
 fi
 settle "$S_IMP"
+say "live migration: a second PostgreSQL server as the target"
+TARGET_RUN=$WORK/target-run
+ACTINGWEB_RUN_DIR=$TARGET_RUN ACTINGWEB_SERVICES=postgres scripts/services.sh up >>"$RUN/sync.log" 2>&1 ||
+  die "the target server did not start (see $RUN/sync.log)"
+DST_PG=$(. "$TARGET_RUN/env" && printf '%s' "$ACTINGWEB_TEST_PG_URL")
 say "live migration: sync (load, backlog apply, lag at 500 writes/s, cut-over) against copy and CopyFrom"
 mkdir -p "$WORK/sync"
-"$AWB" sync --bin "$AW" --pg "$PG" --src "$S_IMP" --work "$WORK/sync" >"$WORK/sync.results" 2>>"$RUN/sync.log" ||
+"$AWB" sync --bin "$AW" --pg "$PG" --dst-pg "$DST_PG" --src "$S_IMP" --work "$WORK/sync" >"$WORK/sync.results" 2>>"$RUN/sync.log" ||
   { tail -20 "$RUN/sync.log" "$WORK"/sync/sync.log >&2 || true; die "awbench sync failed (see $RUN/sync.log)"; }
 cat "$WORK/sync.results" >>"$RESULTS"
 sed 's/^/  /' "$WORK/sync.results"
+ACTINGWEB_RUN_DIR=$TARGET_RUN scripts/services.sh down >/dev/null 2>&1 || true
+TARGET_RUN=
 fi
 
 # ------------------------------------------------------------------ table

@@ -18,6 +18,9 @@
 #   ACTINGWEB_DYNAMODB_HEAP       Java max heap for DynamoDB Local (default 2g)
 #   ACTINGWEB_SERVICES_TIMEOUT    seconds to wait for each service (default 120)
 #   ACTINGWEB_RUN_DIR             run dir (default <repo>/.run)
+#   ACTINGWEB_SERVICES            which services `up` starts: postgres,dynamodb (default) or
+#                                 postgres (a second cluster, e.g. the bench's target server:
+#                                 with its own ACTINGWEB_RUN_DIR)
 #   ACTINGWEB_TOOLS_DIR           tools dir (default <repo>/.tools)
 set -euo pipefail
 
@@ -441,8 +444,9 @@ cmd_up() {
   load_state
   pg_up
   save_state
-  ddb_up
-  save_state
+  case ",${ACTINGWEB_SERVICES:-postgres,dynamodb}," in
+    *,dynamodb,*) ddb_up; save_state ;;
+  esac
   write_env
 }
 

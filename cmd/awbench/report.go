@@ -417,6 +417,17 @@ func syncTable(res map[string]measurement) {
 			r := a.rate() / c.rate()
 			fmt.Printf("| sync: apply a backlog of changes | %s | %.1f | %s | pgx CopyFrom of the same rows | %s | %.2f | %s | %.2f | ≥ 0.80 | %s |\n",
 				group(a.rows), a.seconds, group(int64(a.rate())), group(c.rows), c.seconds, group(int64(c.rate())), r, verdict(r >= 0.8))
+			// A change stream cannot be applied faster than the source server decodes it: the
+			// pipeline's ceiling is its slower raw stage.
+			if d, okd := res["ceiling_sync_decode"]; okd && d.rate() > 0 {
+				slow, what := c, "CopyFrom"
+				if d.rate() < c.rate() {
+					slow, what = d, "the source's decoding"
+				}
+				r := a.rate() / slow.rate()
+				fmt.Printf("| sync: apply a backlog of changes | %s | %.1f | %s | slower of pgoutput decoding (%.2f s) and CopyFrom: %s | %s | %.2f | %s | %.2f | ≥ 0.80 | %s |\n",
+					group(a.rows), a.seconds, group(int64(a.rate())), d.seconds, what, group(slow.rows), slow.seconds, group(int64(slow.rate())), r, verdict(r >= 0.8))
+			}
 		}
 	}
 	if l, ok := res["sync_lag"]; ok {

@@ -29,6 +29,8 @@ import (
 //	sync_apply   rows seconds        a backlog of --changes new property rows (100 transactions)
 //	                                 applied by a restarted sync, from its start to caught up
 //	ceiling_sync_apply rows seconds  pgx CopyFrom of the same rows into an empty table
+//	ceiling_sync_decode rows seconds the source server decoding the same backlog through a
+//	                                 second slot (pg_logical_slot_get_binary_changes, pgoutput)
 //	sync_lag     rows seconds=p99    writes at --rate per second for --lag-seconds, lag of each
 //	                                 from its commit to its row being visible on the target
 //	                                 (polled every 10 ms), note=p50,p99,achieved rate
@@ -39,7 +41,8 @@ import (
 func runSync(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	bin := fs.String("bin", "bin/actingweb", "the actingweb binary")
-	base := fs.String("pg", os.Getenv("ACTINGWEB_TEST_PG_URL"), "PostgreSQL URL (without schema)")
+	base := fs.String("pg", os.Getenv("ACTINGWEB_TEST_PG_URL"), "PostgreSQL URL (without schema) of the source")
+	dstBase := fs.String("dst-pg", "", "PostgreSQL URL (without schema) of the target server (default: the source's; a server of its own keeps the source's replication slot from holding the target's WAL)")
 	src := fs.String("src", "", "source schema holding the data set (required)")
 	work := fs.String("work", "", "work directory for state (required)")
 	changes := fs.Int("changes", 100000, "rows of the apply backlog")
@@ -51,25 +54,30 @@ func runSync(ctx context.Context, args []string) error {
 	if *src == "" || *work == "" || *base == "" {
 		return fmt.Errorf("sync: --src, --work and --pg are required")
 	}
-	url := func(schema string) string {
+	if *dstBase == "" {
+		*dstBase = *base
+	}
+	withSchema := func(base, schema string) string {
 		sep := "?"
-		if strings.Contains(*base, "?") {
+		if strings.Contains(base, "?") {
 			sep = "&"
 		}
-		return *base + sep + "schema=" + schema
+		return base + sep + "schema=" + schema
 	}
+	url := func(schema string) string { return withSchema(*base, schema) }
+	dstURL := func(schema string) string { return withSchema(*dstBase, schema) }
 	copyS, syncS, ceilS := *src+"_sc", *src+"_ss", *src+"_sa"
 	for _, s := range []string{copyS, syncS, ceilS} {
-		if err := runPGDrop(ctx, []string{"--pg", *base, "--schema", s}); err != nil {
+		if err := runPGDrop(ctx, []string{"--pg", *dstBase, "--schema", s}); err != nil {
 			return err
 		}
-		if out, err := exec.CommandContext(ctx, *bin, "schema", "upgrade", "--to", url(s)).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(ctx, *bin, "schema", "upgrade", "--to", dstURL(s)).CombinedOutput(); err != nil {
 			return fmt.Errorf("schema upgrade %s: %v\n%s", s, err, out)
 		}
 	}
 	defer func() {
 		for _, s := range []string{copyS, syncS, ceilS} {
-			runPGDrop(context.WithoutCancel(ctx), []string{"--pg", *base, "--schema", s})
+			runPGDrop(context.WithoutCancel(ctx), []string{"--pg", *dstBase, "--schema", s})
 		}
 	}()
 	cfg, err := postgres.ConfigFromURL(url(*src), os.Getenv)
@@ -91,7 +99,7 @@ func runSync(ctx context.Context, args []string) error {
 		return err
 	}
 	defer clean(context.WithoutCancel(ctx))
-	dcfg, err := postgres.ConfigFromURL(url(syncS), os.Getenv)
+	dcfg, err := postgres.ConfigFromURL(dstURL(syncS), os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -104,7 +112,7 @@ func runSync(ctx context.Context, args []string) error {
 	// 1. copy, the yardstick of the load.
 	report := filepath.Join(*work, "sync_copy.report.json")
 	t0 := time.Now()
-	if out, err := exec.CommandContext(ctx, *bin, "copy", "--from", url(*src), "--to", url(copyS), "--quiet",
+	if out, err := exec.CommandContext(ctx, *bin, "copy", "--from", url(*src), "--to", dstURL(copyS), "--quiet",
 		"--state-dir", filepath.Join(*work, "st_sc"), "--report", report).CombinedOutput(); err != nil {
 		return fmt.Errorf("copy: %v\n%s", err, out)
 	}
@@ -127,7 +135,7 @@ func runSync(ctx context.Context, args []string) error {
 		return err
 	}
 	state := filepath.Join(*work, "st_ss")
-	syncArgs := []string{"sync", "--from", url(*src), "--to", url(syncS), "--state-dir", state, "--quiet"}
+	syncArgs := []string{"sync", "--from", url(*src), "--to", dstURL(syncS), "--state-dir", state, "--quiet"}
 	proc, err := startSync(*bin, syncArgs, filepath.Join(*work, "sync.log"))
 	if err != nil {
 		return err
@@ -135,8 +143,8 @@ func runSync(ctx context.Context, args []string) error {
 	defer func() {
 		proc.Process.Signal(syscall.SIGTERM)
 		proc.Wait()
-		exec.Command(*bin, "sync", "drop", "--from", url(*src), "--to", url(syncS), "--state-dir", state).Run()
-		exec.Command(*bin, "sync", "drop", "--from", url(syncS), "--to", url(*src), "--state-dir", filepath.Join(*work, "st_back")).Run()
+		exec.Command(*bin, "sync", "drop", "--from", url(*src), "--to", dstURL(syncS), "--state-dir", state).Run()
+		exec.Command(*bin, "sync", "drop", "--from", dstURL(syncS), "--to", url(*src), "--state-dir", filepath.Join(*work, "st_back")).Run()
 	}()
 	st, err := waitState(ctx, state, time.Hour, func(s *migrate.SyncStatus) bool { return s.Phase == migrate.PhaseStreaming })
 	if err != nil {
@@ -170,6 +178,17 @@ func runSync(ctx context.Context, args []string) error {
 	}
 	stopSync(proc)
 	rss = max(rss, procRSS(proc))
+	// A second slot of the same plugin and publication, created now, decodes the same backlog
+	// with nothing else: the source server's raw change output, the other ceiling of an apply.
+	const twin = "awbench_decode_ceiling"
+	dropTwin := func(ctx context.Context) {
+		srcStore.Pool().Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, twin)
+	}
+	dropTwin(ctx)
+	if _, err := srcStore.Pool().Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, twin); err != nil {
+		return fmt.Errorf("create the decode ceiling's slot: %w", err)
+	}
+	defer dropTwin(context.WithoutCancel(ctx))
 	per := max(*changes/100, 1)
 	for k := 0; k < *changes; k += per {
 		_, err := srcStore.Pool().Exec(ctx, `INSERT INTO `+pgx.Identifier{*src, "properties"}.Sanitize()+
@@ -192,9 +211,17 @@ func runSync(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("sync_apply rows=%d seconds=%.3f\n", *changes, time.Since(t1).Seconds())
-	if err := copyCeiling(ctx, srcStore, *src, ceilS); err != nil {
+	if err := copyCeiling(ctx, srcStore, dstStore, *src, ceilS); err != nil {
 		return err
 	}
+	t3 := time.Now()
+	var msgs int64
+	if err := srcStore.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_logical_slot_get_binary_changes($1, NULL, NULL,
+		'proto_version', '1', 'publication_names', $2)`, twin, st.Name).Scan(&msgs); err != nil {
+		return fmt.Errorf("decode ceiling: %w", err)
+	}
+	fmt.Printf("ceiling_sync_decode rows=%d seconds=%.3f note=messages=%d\n", *changes, time.Since(t3).Seconds(), msgs)
+	dropTwin(ctx)
 
 	// 4. lag under a steady write rate.
 	p50, p99, achieved, n, err := measureLag(ctx, srcStore, dstStore, syncS, *writes, *lagFor)
@@ -205,7 +232,7 @@ func runSync(ctx context.Context, args []string) error {
 
 	// 5. cut-over: from the last write to cutover's answer.
 	t2 := time.Now()
-	if out, err := exec.CommandContext(ctx, *bin, "cutover", "--from", url(*src), "--to", url(syncS), "--state-dir", state,
+	if out, err := exec.CommandContext(ctx, *bin, "cutover", "--from", url(*src), "--to", dstURL(syncS), "--state-dir", state,
 		"--reverse-state-dir", filepath.Join(*work, "st_back")).CombinedOutput(); err != nil {
 		return fmt.Errorf("cutover: %v\n%s", err, out)
 	}
@@ -302,9 +329,10 @@ func waitState(ctx context.Context, dir string, limit time.Duration, ok func(*mi
 	}
 }
 
-// copyCeiling writes the backlog's rows with one pgx CopyFrom into the empty properties table
-// of schema ceil and prints the ceiling line.
-func copyCeiling(ctx context.Context, s *postgres.Store, src, ceil string) error {
+// copyCeiling writes the backlog's rows (read from schema src of s) with one pgx CopyFrom into
+// the empty properties table of schema ceil on the target server (d's) and prints the ceiling
+// line.
+func copyCeiling(ctx context.Context, s, d *postgres.Store, src, ceil string) error {
 	rows, err := s.Pool().Query(ctx, `SELECT id, name, value FROM `+pgx.Identifier{src, "properties"}.Sanitize()+` WHERE id = 'applybench'`)
 	if err != nil {
 		return err
@@ -318,7 +346,7 @@ func copyCeiling(ctx context.Context, s *postgres.Store, src, ceil string) error
 		return err
 	}
 	t0 := time.Now()
-	n, err := s.Pool().CopyFrom(ctx, pgx.Identifier{ceil, "properties"}, []string{"id", "name", "value"}, pgx.CopyFromRows(data))
+	n, err := d.Pool().CopyFrom(ctx, pgx.Identifier{ceil, "properties"}, []string{"id", "name", "value"}, pgx.CopyFromRows(data))
 	if err != nil {
 		return err
 	}
