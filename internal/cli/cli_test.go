@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,12 +414,37 @@ func TestFinishMoveMessages(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer a test may read while a logger goroutine writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 func TestLogProgress(t *testing.T) {
-	a, _, errb := newTestApp(nil)
+	errb := &syncBuffer{}
+	a := NewApp(&bytes.Buffer{}, errb, envMap(nil))
 	p := newLogProgress(a.Logger, 20*time.Millisecond)
 	p.TableStarted(actingweb.TableActors, 100)
 	p.Rows(actingweb.TableActors, 40)
-	time.Sleep(80 * time.Millisecond)
+	// wait for the first periodic line (the logger's output is the signal)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(errb.String(), "msg=progress"); {
+		if time.Now().After(deadline) {
+			t.Fatal("no progress line within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	p.TableDone(actingweb.TableActors, migrate.TableSummary{Table: actingweb.TableActors, Read: 40, Written: 40, Done: true})
 	p.Stop()
 	s := errb.String()

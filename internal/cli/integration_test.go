@@ -318,7 +318,20 @@ func TestInterruptAndResume(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	time.AfterFunc(1500*time.Millisecond, stop)
+	// The interruption strikes once the run has checkpointed 100 rows (its progress, read from
+	// the state directory), not after a fixed time.
+	go func() {
+		defer stop()
+		for runCtx.Err() == nil {
+			if checkpointedRows(state) >= 100 {
+				return
+			}
+			select {
+			case <-runCtx.Done():
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
 	// 200 rows/s: the ~1200 rows take 6 s, so the run is cut off part-way.
 	err := a.RunCopy(runCtx, CopyOptions{From: src, To: pg, Move: MoveFlags{Quiet: true, ConsistentRead: true, Rate: 200, BatchSize: 25, StateDir: state}})
 	if ExitCode(err) != ExitFailed || !strings.Contains(err.Error(), "--resume") {
@@ -388,4 +401,24 @@ func TestExecuteWiring(t *testing.T) {
 		t.Errorf("stderr lacks the mismatch line:\n%s", errb)
 	}
 	noSecrets(t, out, errb)
+}
+
+// checkpointedRows sums the rows recorded in the checkpoint files of a run's state directory
+// (each segment's position; files are replaced by rename, so a read sees a whole one).
+func checkpointedRows(stateDir string) int64 {
+	var n int64
+	cps, _ := filepath.Glob(filepath.Join(stateDir, "*.checkpoint.json"))
+	for _, f := range cps {
+		var cp struct {
+			Segs map[string]struct {
+				Rows int64 `json:"rows"`
+			} `json:"segs"`
+		}
+		if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &cp) == nil {
+			for _, s := range cp.Segs {
+				n += s.Rows
+			}
+		}
+	}
+	return n
 }
