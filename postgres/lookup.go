@@ -41,7 +41,7 @@ func (s *Store) CreatePropertyLookup(ctx context.Context, name, value, actorID s
 	var owner string
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = s.pool.QueryRow(ctx, sqlInsertLookupOwner, name, value, actorID).Scan(&owner)
+		err = s.pool.QueryRow(ctx, s.sql(sqlInsertLookupOwner), name, value, actorID).Scan(&owner)
 		if !errors.Is(err, pgx.ErrNoRows) {
 			break
 		}
