@@ -57,6 +57,14 @@ type ActorStore interface {
 	// ListActors returns every actor (admin use; whole-table read), ordered by id, without
 	// passphrases.
 	ListActors(ctx context.Context) ([]Actor, error)
+	// ListActorsPage returns at most limit actors (limit >= 1, else ErrInvalid) without
+	// passphrases, those after the actor whose id is after ("" = from the start), and next:
+	// the after of the following page, "" when there is none. Order: PostgreSQL, by id in the column's collation (the
+	// primary-key index's order; byte order in a database with C collation); DynamoDB, the
+	// table's scan order (by a hash of the id, not by id). Either way a walk from "" to
+	// next == "" returns every actor that exists throughout the walk exactly once; actors
+	// created or deleted meanwhile may or may not appear.
+	ListActorsPage(ctx context.Context, after string, limit int) (actors []Actor, next string, err error)
 }
 
 // PropertyStore holds the properties table (§6.2, §6.3, §6.3a). Values are stored strings;
@@ -263,6 +271,12 @@ type SubscriptionDiffStore interface {
 	// ListDiffs returns the actor's diffs, of one subscription when subID != "" (exact match),
 	// ordered by subid then numeric seqnr.
 	ListDiffs(ctx context.Context, actorID, subID string) ([]SubscriptionDiff, error)
+	// ListDiffsPage returns at most limit diffs (limit >= 1, else ErrInvalid) of the one
+	// subscription subID of the actor (exact match; "" gives an empty page), ordered by
+	// numeric seqnr, those with seqnr > after (0 = from the first: AddDiff numbers from 1;
+	// diffs with a negative seqnr are never listed), and next: the after of the following
+	// page (the last seqnr returned), 0 when there is none.
+	ListDiffsPage(ctx context.Context, actorID, subID string, after int64, limit int) (diffs []SubscriptionDiff, next int64, err error)
 	// DeleteDiffs deletes diffs with seqnr <= upTo (inclusive) of one subscription (or all of
 	// the actor when subID == ""); upTo <= 0 deletes all of them. Returns rows deleted.
 	DeleteDiffs(ctx context.Context, actorID, subID string, upTo int64) (int64, error)
@@ -273,6 +287,11 @@ type SubscriptionDiffStore interface {
 type AttributeStore interface {
 	// GetBucket returns the bucket's attributes by name (no expiry filtering).
 	GetBucket(ctx context.Context, ownerID, bucket string) (map[string]Attribute, error)
+	// GetBucketPage returns at most limit attributes (limit >= 1, else ErrInvalid) of the
+	// bucket (exact match, no expiry filtering), ordered by name in byte order, those whose
+	// name is greater than after ("" = from the first), and next: the after of the following
+	// page (the last name returned), "" when there is none.
+	GetBucketPage(ctx context.Context, ownerID, bucket, after string, limit int) (attrs []Attribute, next string, err error)
 	// GetAttribute reads one attribute (no expiry filtering); ErrNotFound if absent.
 	GetAttribute(ctx context.Context, ownerID, bucket, name string) (Attribute, error)
 	// GetAttributeStrict is GetAttribute with expired rows reported as ErrNotFound.

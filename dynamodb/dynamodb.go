@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -64,11 +63,20 @@ type Config struct {
 	ScanSplit int
 	// Lookup is the reverse-lookup configuration applied on property writes.
 	Lookup actingweb.LookupConfig
+	// Logger receives the store's warnings (Options.Logger) and the SDK's retries and notices;
+	// nil discards them. ConfigFromEnv and ConfigFromURL leave it nil.
+	Logger *slog.Logger
+	// DefaultCredentials makes Open take credentials from the SDK's default chain even with an
+	// Endpoint and no Profile. Without it such a configuration (DynamoDB Local) gets dummy
+	// static credentials, so the chain does not probe EC2 IMDS. ConfigFromEnv and
+	// ConfigFromURL set it when AWS_ACCESS_KEY_ID is set.
+	DefaultCredentials bool
 }
 
 // ConfigFromEnv reads AWS_DB_PREFIX, AWS_DEFAULT_REGION, AWS_DB_HOST, AWS_PROFILE,
 // AWS_MAX_ATTEMPTS, AWS_CONNECT_TIMEOUT and the lookup settings (§2.2, §2.4). Credentials come
-// from the SDK's default chain.
+// from the SDK's default chain; with AWS_DB_HOST, no AWS_PROFILE and no AWS_ACCESS_KEY_ID,
+// Open uses dummy ones instead (Config.DefaultCredentials).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{Prefix: getenv("AWS_DB_PREFIX"), Region: getenv("AWS_DEFAULT_REGION"),
 		Endpoint: getenv("AWS_DB_HOST"), Profile: getenv("AWS_PROFILE")}
@@ -92,6 +100,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.ConnectTimeout = d
 	}
+	c.DefaultCredentials = getenv("AWS_ACCESS_KEY_ID") != ""
 	var err error
 	c.Lookup, err = actingweb.LookupConfigFromEnv(getenv)
 	return c, err
@@ -162,9 +171,77 @@ type Store struct {
 	cfg    Config
 	prefix string
 	lookup actingweb.LookupConfig
+	log    *slog.Logger // never nil (Options.Logger, or a discarding one)
 	// streams reads DynamoDB Streams (change capture, stream.go); same configuration,
 	// credentials and endpoint as client.
 	streams *dynamodbstreams.Client
+}
+
+// Options is what a store needs apart from its DynamoDB client (New, and Open through
+// Config).
+type Options struct {
+	// Prefix is the table prefix (AWS_DB_PREFIX); table names are Prefix + "_" + suffix (§3).
+	// "" = actingweb.DefaultDynamoDBPrefix.
+	Prefix string
+	// Lookup is the reverse-lookup configuration applied on property writes and lookups
+	// (§6.3). The zero value is legacy mode (no lookup table); upstream's default is
+	// actingweb.DefaultLookupConfig().
+	Lookup actingweb.LookupConfig
+	// Logger receives the store's warnings (lookup collisions, stream reads); values and
+	// secrets are never logged. nil discards them.
+	Logger *slog.Logger
+	// ScanSplit fixes Store.ScanSplit (1-256; 0 = sized by the table's item count).
+	ScanSplit int
+	// Streams reads DynamoDB Streams (change capture, Store.Capture). nil = a client built
+	// from the DynamoDB client's options (region, credentials, endpoint, HTTP client,
+	// retryer).
+	Streams *dynamodbstreams.Client
+}
+
+// discard is the logger of a store given none.
+var discard = slog.New(slog.DiscardHandler)
+
+// New returns a store on client, a DynamoDB client the caller built and owns (its region,
+// credentials, endpoint, retryer and HTTP client are used as they are), with o's table
+// prefix, lookup configuration and logger. It sends nothing: see UpgradeSchema and
+// CheckSchema to create and check the tables. Close does nothing to the client (the SDK
+// client holds nothing that needs closing).
+func New(client *dynamodb.Client, o Options) (*Store, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: dynamodb.New: nil client", actingweb.ErrInvalid)
+	}
+	co := client.Options()
+	cfg := Config{Region: co.Region, ScanSplit: o.ScanSplit}
+	if co.BaseEndpoint != nil {
+		cfg.Endpoint = *co.BaseEndpoint
+	}
+	streams := o.Streams
+	if streams == nil {
+		streams = dynamodbstreams.New(dynamodbstreams.Options{
+			Region: co.Region, Credentials: co.Credentials, BaseEndpoint: co.BaseEndpoint,
+			HTTPClient: co.HTTPClient, Retryer: co.Retryer, RetryMaxAttempts: co.RetryMaxAttempts,
+			RetryMode: co.RetryMode, Logger: co.Logger, ClientLogMode: co.ClientLogMode,
+			AppID: co.AppID, DefaultsMode: co.DefaultsMode,
+		})
+	}
+	return newStore(client, streams, cfg, o)
+}
+
+// newStore is New's store; cfg holds the connection settings Describe and Identity show.
+func newStore(client *dynamodb.Client, streams *dynamodbstreams.Client, cfg Config, o Options) (*Store, error) {
+	if o.Prefix == "" {
+		o.Prefix = actingweb.DefaultDynamoDBPrefix
+	}
+	if o.ScanSplit < 0 || o.ScanSplit > MaxScanSplit {
+		return nil, fmt.Errorf("%w: dynamodb: scan split %d: want 0 to %d", actingweb.ErrInvalid, o.ScanSplit, MaxScanSplit)
+	}
+	cfg.Prefix, cfg.Lookup, cfg.ScanSplit, cfg.Logger = o.Prefix, o.Lookup, o.ScanSplit, o.Logger
+	log := o.Logger
+	if log == nil {
+		log = discard
+	}
+	return &Store{client: client, streams: streams, cfg: cfg, prefix: o.Prefix, lookup: o.Lookup,
+		log: log.With("backend", "dynamodb", "prefix", o.Prefix)}, nil
 }
 
 // Defaults of the connection settings.
@@ -184,10 +261,11 @@ func parseSeconds(v string) (time.Duration, error) {
 	return time.Duration(f * float64(time.Second)), nil
 }
 
-// Open builds the client and makes the first contact: a DescribeTable of the actors table
+// Open builds a client from cfg, makes the first contact: a DescribeTable of the actors table
 // that must get an answer, any answer (a missing table is one: see UpgradeSchema and
-// CheckSchema), within Config.ConnectTimeout. With an endpoint and no credentials in the
-// environment, dummy static credentials are used (DynamoDB Local does not check them).
+// CheckSchema), within Config.ConnectTimeout, and returns New's store on that client (prefix,
+// lookup configuration, scan split and logger from cfg). With an endpoint, no profile and no
+// DefaultCredentials, dummy static credentials are used (DynamoDB Local does not check them).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = actingweb.DefaultDynamoDBPrefix
@@ -208,11 +286,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	httpClient := awshttp.NewBuildableClient().WithTimeout(cfg.RequestTimeout).
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = dial }).
 		WithTransportOptions(func(t *http.Transport) { t.TLSHandshakeTimeout = dial })
+	log := cfg.Logger
+	if log == nil {
+		log = discard
+	}
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(cfg.Region),
-		awsconfig.WithLogger(sdkLogger{}),
+		awsconfig.WithLogger(sdkLogger{log}),
 		awsconfig.WithHTTPClient(httpClient),
-		awsconfig.WithRetryer(func() aws.Retryer { return newRetryer(cfg.MaxAttempts, false) }),
+		awsconfig.WithRetryer(func() aws.Retryer { return newRetryer(cfg.MaxAttempts, false, log) }),
 	}
 	if cfg.Profile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(cfg.Profile))
@@ -221,7 +303,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", err)
 	}
-	if cfg.Endpoint != "" && cfg.Profile == "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+	if cfg.Endpoint != "" && cfg.Profile == "" && !cfg.DefaultCredentials {
 		// A custom endpoint (DynamoDB Local) without explicit credentials: use dummy static
 		// ones instead of walking the default chain, which would probe EC2 IMDS.
 		awsCfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
@@ -238,7 +320,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint) // DynamoDB Local serves streams on the same port
 		}
 	})
-	s := &Store{client: client, streams: streams, cfg: cfg, prefix: cfg.Prefix, lookup: cfg.Lookup}
+	s, err := newStore(client, streams, cfg, Options{Prefix: cfg.Prefix, Lookup: cfg.Lookup, Logger: cfg.Logger, ScanSplit: cfg.ScanSplit})
+	if err != nil {
+		return nil, err
+	}
 	if err := s.firstContact(ctx); err != nil {
 		return nil, err
 	}
@@ -248,7 +333,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // newRetryer is the store's retryer: the SDK's standard one with maxAttempts attempts per
 // call, waits up to 20 s, no client-side retry quota, and a warning logged for every failed
 // attempt that is retried. With firstContact, a refused connection is not retried.
-func newRetryer(maxAttempts int, firstContact bool) aws.RetryerV2 {
+func newRetryer(maxAttempts int, firstContact bool, log *slog.Logger) aws.RetryerV2 {
 	return loggingRetryer{RetryerV2: retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = maxAttempts
 		o.MaxBackoff = 20 * time.Second
@@ -261,14 +346,15 @@ func newRetryer(maxAttempts int, firstContact bool) aws.RetryerV2 {
 				return aws.UnknownTernary
 			})}, o.Retryables...)
 		}
-	}), max: maxAttempts}
+	}), max: maxAttempts, log: log}
 }
 
-// loggingRetryer logs "dynamodb: attempt N of M failed" at warn level (slog's default logger)
-// for every failed attempt the SDK retries.
+// loggingRetryer logs "dynamodb: attempt N of M failed" at warn level (Config.Logger) for
+// every failed attempt the SDK retries.
 type loggingRetryer struct {
 	aws.RetryerV2
 	max int
+	log *slog.Logger
 }
 
 // RetryDelay is the wrapped retryer's delay; the SDK calls it once a failed attempt is to be
@@ -276,7 +362,7 @@ type loggingRetryer struct {
 func (r loggingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
 	d, derr := r.RetryerV2.RetryDelay(attempt, err)
 	if derr == nil {
-		slog.Warn(fmt.Sprintf("dynamodb: attempt %d of %d failed, retrying in %s", attempt, r.max, d.Round(time.Millisecond)),
+		r.log.Warn(fmt.Sprintf("dynamodb: attempt %d of %d failed, retrying in %s", attempt, r.max, d.Round(time.Millisecond)),
 			"err", actingweb.RedactPasswords(err.Error()))
 	}
 	return d, derr
@@ -313,7 +399,7 @@ func (s *Store) firstContact(ctx context.Context) error {
 	defer cancel()
 	defer waitlog.Start(cctx, "dynamodb "+s.hostPort(), deadline, "AWS_CONNECT_TIMEOUT")()
 	_, err := s.client.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.TableName(actingweb.TableActors))},
-		func(o *dynamodb.Options) { o.Retryer = newRetryer(s.cfg.MaxAttempts, true) })
+		func(o *dynamodb.Options) { o.Retryer = newRetryer(s.cfg.MaxAttempts, true, s.log) })
 	var apiErr smithy.APIError
 	switch {
 	case err == nil, errors.As(err, &apiErr):
@@ -349,14 +435,15 @@ func (s *Store) Describe() string {
 	return fmt.Sprintf("dynamodb %s region %s prefix %s", ep, s.cfg.Region, s.prefix)
 }
 
-// Close is a no-op (the SDK client holds no connections that need closing).
+// Close is a no-op (the SDK client holds no connections that need closing; a client given to
+// New stays usable).
 func (s *Store) Close() error { return nil }
 
 // sdkLogger sends the AWS SDK's own log lines (e.g. "failed to discard remaining HTTP response
-// body" when a call is cancelled) to slog's default logger at debug level instead of printing
-// them on stderr in the SDK's format: noise to an operator, visible with --log-level debug.
-type sdkLogger struct{}
+// body" when a call is cancelled) to Config.Logger at debug level instead of printing them on
+// stderr in the SDK's format: noise to an operator, visible with --log-level debug.
+type sdkLogger struct{ log *slog.Logger }
 
-func (sdkLogger) Logf(c logging.Classification, format string, v ...interface{}) {
-	slog.Debug("aws sdk: "+fmt.Sprintf(format, v...), "classification", string(c))
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...interface{}) {
+	l.log.Debug("aws sdk: "+fmt.Sprintf(format, v...), "classification", string(c))
 }

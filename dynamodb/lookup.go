@@ -3,7 +3,6 @@ package dynamodb
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -116,7 +115,7 @@ func (s *Store) addOwnedLookup(ctx context.Context, name, value, actorID string)
 		return err
 	}
 	if !ok {
-		slog.WarnContext(ctx, "property lookup collision: value already owned by another actor; lookup row kept",
+		s.log.WarnContext(ctx, "property lookup collision: value already owned by another actor; lookup row kept",
 			"table", s.TableName(actingweb.TablePropertyLookup), "property", name, "actor", actorID)
 	}
 	return nil

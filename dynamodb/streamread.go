@@ -5,7 +5,6 @@ package dynamodb
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -338,7 +337,7 @@ func (r *streamReader) fetchShard(ctx context.Context, ts *tableState, sh *shard
 			// Nothing the capture needs can be trimmed yet (it opened less than the retention
 			// ago), so the refusal is the service's, not lost history: DynamoDB Local 3.3 now
 			// and then refuses a recent position this way. Read again with a new iterator.
-			slog.WarnContext(ctx, "dynamodb: stream read refused as trimmed although the capture is recent; reading again",
+			r.s.log.WarnContext(ctx, "dynamodb: stream read refused as trimmed although the capture is recent; reading again",
 				"table", r.s.TableName(ts.t), "shard", sh.id, "attempt", trims+1)
 			trims++
 			sh.iter = nil

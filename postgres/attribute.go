@@ -71,7 +71,7 @@ func jsonText(data json.RawMessage) string {
 
 // GetBucket returns the bucket's attributes by name (exact bucket, no expiry filtering).
 func (s *Store) GetBucket(ctx context.Context, ownerID, bucket string) (map[string]actingweb.Attribute, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+attributeColumns+` FROM attributes WHERE id = $1 AND bucket = $2`, ownerID, bucket)
+	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+attributeColumns+` FROM {attributes} WHERE id = $1 AND bucket = $2`), ownerID, bucket)
 	as, err := collectList(rows, scanAttribute, "get bucket %s/%s", ownerID, bucket)
 	if err != nil {
 		return nil, err
@@ -85,8 +85,8 @@ func (s *Store) GetBucket(ctx context.Context, ownerID, bucket string) (map[stri
 
 // GetAttribute reads bucket:name (no expiry filtering); ErrNotFound if absent.
 func (s *Store) GetAttribute(ctx context.Context, ownerID, bucket, name string) (actingweb.Attribute, error) {
-	a, err := scanAttribute(s.pool.QueryRow(ctx, `SELECT `+attributeColumns+` FROM attributes
-		WHERE id = $1 AND bucket_name = $2`, ownerID, bucket+":"+name))
+	a, err := scanAttribute(s.pool.QueryRow(ctx, s.sql(`SELECT `+attributeColumns+` FROM {attributes}
+		WHERE id = $1 AND bucket_name = $2`), ownerID, bucket+":"+name))
 	if err != nil {
 		return actingweb.Attribute{}, wrapErr(err, "get attribute %s/%s:%s", ownerID, bucket, name)
 	}
@@ -125,23 +125,23 @@ func (s *Store) SetAttribute(ctx context.Context, ownerID, bucket, name string, 
 		v := time.Now().Unix() + int64(ttl/time.Second) + actingweb.TTLClockSkewBuffer
 		ttlAt = &v
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO attributes (`+attributeColumns+`) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
+	_, err = s.pool.Exec(ctx, s.sql(`INSERT INTO {attributes} (`+attributeColumns+`) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
 		ON CONFLICT (id, bucket_name) DO UPDATE SET
 			bucket = EXCLUDED.bucket, name = EXCLUDED.name, data = EXCLUDED.data,
-			"timestamp" = EXCLUDED."timestamp", ttl_timestamp = EXCLUDED.ttl_timestamp`,
+			"timestamp" = EXCLUDED."timestamp", ttl_timestamp = EXCLUDED.ttl_timestamp`),
 		ownerID, bucket+":"+name, bucket, name, sanitize(string(data)), naivePtr(ts), ttlAt)
 	return wrapErr(err, "set attribute %s/%s:%s", ownerID, bucket, name)
 }
 
 // DeleteAttribute deletes bucket:name. Idempotent.
 func (s *Store) DeleteAttribute(ctx context.Context, ownerID, bucket, name string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM attributes WHERE id = $1 AND bucket_name = $2`, ownerID, bucket+":"+name)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {attributes} WHERE id = $1 AND bucket_name = $2`), ownerID, bucket+":"+name)
 	return wrapErr(err, "delete attribute %s/%s:%s", ownerID, bucket, name)
 }
 
 // DeleteAttributeConditional deletes bucket:name and reports whether this call removed it.
 func (s *Store) DeleteAttributeConditional(ctx context.Context, ownerID, bucket, name string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM attributes WHERE id = $1 AND bucket_name = $2`, ownerID, bucket+":"+name)
+	tag, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {attributes} WHERE id = $1 AND bucket_name = $2`), ownerID, bucket+":"+name)
 	if err != nil {
 		return false, wrapErr(err, "delete attribute %s/%s:%s", ownerID, bucket, name)
 	}
@@ -152,8 +152,8 @@ func (s *Store) DeleteAttributeConditional(ctx context.Context, ownerID, bucket,
 // stored payload equals oldData as jsonb (key order irrelevant). ts nil leaves the stored
 // timestamp unchanged (§8.1); TTL untouched. false when the row is missing or differs.
 func (s *Store) ConditionalUpdateAttribute(ctx context.Context, ownerID, bucket, name string, oldData, newData json.RawMessage, ts *time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE attributes SET data = $4::jsonb, "timestamp" = COALESCE($5, "timestamp")
-		WHERE id = $1 AND bucket_name = $2 AND data = $3::jsonb`,
+	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {attributes} SET data = $4::jsonb, "timestamp" = COALESCE($5, "timestamp")
+		WHERE id = $1 AND bucket_name = $2 AND data = $3::jsonb`),
 		ownerID, bucket+":"+name, sanitize(jsonText(oldData)), sanitize(jsonText(newData)), naivePtr(ts))
 	if err != nil {
 		return false, wrapErr(err, "conditional update of attribute %s/%s:%s", ownerID, bucket, name)
@@ -163,14 +163,14 @@ func (s *Store) ConditionalUpdateAttribute(ctx context.Context, ownerID, bucket,
 
 // DeleteBucket deletes a whole bucket (exact match).
 func (s *Store) DeleteBucket(ctx context.Context, ownerID, bucket string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM attributes WHERE id = $1 AND bucket = $2`, ownerID, bucket)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {attributes} WHERE id = $1 AND bucket = $2`), ownerID, bucket)
 	return wrapErr(err, "delete bucket %s/%s", ownerID, bucket)
 }
 
 // DeleteExpiredAttributes deletes rows with ttl_timestamp < now (all owners; only the listed
 // buckets when buckets is non-empty) and returns the number deleted. Uses idx_attributes_ttl.
 func (s *Store) DeleteExpiredAttributes(ctx context.Context, now time.Time, buckets []string) (int64, error) {
-	q, args := `DELETE FROM attributes WHERE ttl_timestamp IS NOT NULL AND ttl_timestamp < $1`, []any{now.Unix()}
+	q, args := s.sql(`DELETE FROM {attributes} WHERE ttl_timestamp IS NOT NULL AND ttl_timestamp < $1`), []any{now.Unix()}
 	if len(buckets) > 0 {
 		q += ` AND bucket = ANY($2)`
 		args = append(args, buckets)
@@ -188,7 +188,7 @@ func (s *Store) DeleteAttributesByChain(ctx context.Context, ownerID string, buc
 	if len(buckets) == 0 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM attributes WHERE id = $1 AND bucket = ANY($2) AND data->>'chain_id' = $3`,
+	tag, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {attributes} WHERE id = $1 AND bucket = ANY($2) AND data->>'chain_id' = $3`),
 		ownerID, buckets, chainID)
 	if err != nil {
 		return 0, wrapErr(err, "delete attributes of %s by chain", ownerID)
@@ -198,7 +198,7 @@ func (s *Store) DeleteAttributesByChain(ctx context.Context, ownerID string, buc
 
 // ListAttributes returns every attribute of the owner: bucket -> name -> attribute.
 func (s *Store) ListAttributes(ctx context.Context, ownerID string) (map[string]map[string]actingweb.Attribute, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+attributeColumns+` FROM attributes WHERE id = $1`, ownerID)
+	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+attributeColumns+` FROM {attributes} WHERE id = $1`), ownerID)
 	as, err := collectList(rows, scanAttribute, "list attributes %s", ownerID)
 	if err != nil {
 		return nil, err
@@ -217,8 +217,8 @@ func (s *Store) ListAttributes(ctx context.Context, ownerID string) (map[string]
 
 // BucketTimestamps returns the greatest timestamp per bucket (buckets without any omitted).
 func (s *Store) BucketTimestamps(ctx context.Context, ownerID string) (map[string]time.Time, error) {
-	rows, err := s.pool.Query(ctx, `SELECT bucket, MAX("timestamp") FROM attributes WHERE id = $1
-		GROUP BY bucket HAVING MAX("timestamp") IS NOT NULL`, ownerID)
+	rows, err := s.pool.Query(ctx, s.sql(`SELECT bucket, MAX("timestamp") FROM {attributes} WHERE id = $1
+		GROUP BY bucket HAVING MAX("timestamp") IS NOT NULL`), ownerID)
 	if err != nil {
 		return nil, wrapErr(err, "bucket timestamps %s", ownerID)
 	}
@@ -240,6 +240,6 @@ func (s *Store) BucketTimestamps(ctx context.Context, ownerID string) (map[strin
 
 // DeleteAllAttributes deletes every attribute of the owner.
 func (s *Store) DeleteAllAttributes(ctx context.Context, ownerID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM attributes WHERE id = $1`, ownerID)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {attributes} WHERE id = $1`), ownerID)
 	return wrapErr(err, "delete all attributes %s", ownerID)
 }

@@ -31,14 +31,14 @@ func diffKey(subID string, seqnr int64) string { return subID + ":" + strconv.Fo
 func (s *Store) AddDiff(ctx context.Context, actorID, peerID, subID, diff string) (actingweb.SubscriptionDiff, error) {
 	d := actingweb.SubscriptionDiff{ID: actorID, Diff: diff, Timestamp: now()}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `UPDATE subscriptions SET seqnr = seqnr + 1
-			WHERE id = $1 AND peer_sub_id = $2 RETURNING seqnr, subid`, actorID, peerID+":"+subID).
+		err := tx.QueryRow(ctx, s.sql(`UPDATE {subscriptions} SET seqnr = seqnr + 1
+			WHERE id = $1 AND peer_sub_id = $2 RETURNING seqnr, subid`), actorID, peerID+":"+subID).
 			Scan(&d.Seqnr, &d.SubID)
 		if err != nil {
 			return err
 		}
 		d.SubIDSeqnr = diffKey(d.SubID, d.Seqnr)
-		_, err = tx.Exec(ctx, `INSERT INTO subscription_diffs (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		_, err = tx.Exec(ctx, s.sql(`INSERT INTO {subscription_diffs} (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`),
 			d.ID, d.SubIDSeqnr, d.SubID, d.Timestamp, d.Diff, d.Seqnr)
 		return err
 	})
@@ -61,16 +61,16 @@ func (s *Store) CreateDiff(ctx context.Context, d actingweb.SubscriptionDiff) er
 	if !d.Timestamp.IsZero() {
 		ts = naive(d.Timestamp)
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO subscription_diffs (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id, subid_seqnr) DO NOTHING`, d.ID, d.SubIDSeqnr, d.SubID, ts, d.Diff, d.Seqnr)
+	tag, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {subscription_diffs} (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id, subid_seqnr) DO NOTHING`), d.ID, d.SubIDSeqnr, d.SubID, ts, d.Diff, d.Seqnr)
 	return oneRow(tag, err, exists, "create diff %s/%s", d.ID, d.SubIDSeqnr)
 }
 
 // GetDiff reads the diff subID:seqnr; ErrNotFound if absent.
 func (s *Store) GetDiff(ctx context.Context, actorID, subID string, seqnr int64) (actingweb.SubscriptionDiff, error) {
 	key := diffKey(subID, seqnr)
-	d, err := scanDiff(s.pool.QueryRow(ctx, `SELECT `+diffColumns+` FROM subscription_diffs
-		WHERE id = $1 AND subid_seqnr = $2`, actorID, key))
+	d, err := scanDiff(s.pool.QueryRow(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs}
+		WHERE id = $1 AND subid_seqnr = $2`), actorID, key))
 	if err != nil {
 		return actingweb.SubscriptionDiff{}, wrapErr(err, "get diff %s/%s", actorID, key)
 	}
@@ -79,8 +79,8 @@ func (s *Store) GetDiff(ctx context.Context, actorID, subID string, seqnr int64)
 
 // GetLowestDiff returns the subscription's diff with the lowest seqnr; ErrNotFound if none.
 func (s *Store) GetLowestDiff(ctx context.Context, actorID, subID string) (actingweb.SubscriptionDiff, error) {
-	d, err := scanDiff(s.pool.QueryRow(ctx, `SELECT `+diffColumns+` FROM subscription_diffs
-		WHERE id = $1 AND subid = $2 ORDER BY seqnr LIMIT 1`, actorID, subID))
+	d, err := scanDiff(s.pool.QueryRow(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs}
+		WHERE id = $1 AND subid = $2 ORDER BY seqnr LIMIT 1`), actorID, subID))
 	if err != nil {
 		return actingweb.SubscriptionDiff{}, wrapErr(err, "get lowest diff %s/%s", actorID, subID)
 	}
@@ -90,7 +90,7 @@ func (s *Store) GetLowestDiff(ctx context.Context, actorID, subID string) (actin
 // DeleteDiff deletes the diff subID:seqnr. Idempotent.
 func (s *Store) DeleteDiff(ctx context.Context, actorID, subID string, seqnr int64) error {
 	key := diffKey(subID, seqnr)
-	_, err := s.pool.Exec(ctx, `DELETE FROM subscription_diffs WHERE id = $1 AND subid_seqnr = $2`, actorID, key)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {subscription_diffs} WHERE id = $1 AND subid_seqnr = $2`), actorID, key)
 	return wrapErr(err, "delete diff %s/%s", actorID, key)
 }
 
@@ -99,11 +99,11 @@ func (s *Store) DeleteDiff(ctx context.Context, actorID, subID string, seqnr int
 func (s *Store) ListDiffs(ctx context.Context, actorID, subID string) ([]actingweb.SubscriptionDiff, error) {
 	var rows pgx.Rows
 	if subID == "" {
-		rows, _ = s.pool.Query(ctx, `SELECT `+diffColumns+` FROM subscription_diffs WHERE id = $1
-			ORDER BY subid COLLATE "C", seqnr`, actorID)
+		rows, _ = s.pool.Query(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs} WHERE id = $1
+			ORDER BY subid COLLATE "C", seqnr`), actorID)
 	} else {
-		rows, _ = s.pool.Query(ctx, `SELECT `+diffColumns+` FROM subscription_diffs WHERE id = $1 AND subid = $2
-			ORDER BY seqnr`, actorID, subID)
+		rows, _ = s.pool.Query(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs} WHERE id = $1 AND subid = $2
+			ORDER BY seqnr`), actorID, subID)
 	}
 	return collectList(rows, scanDiff, "list diffs %s/%s", actorID, subID)
 }
@@ -115,8 +115,8 @@ func (s *Store) DeleteDiffs(ctx context.Context, actorID, subID string, upTo int
 	if upTo > 0 {
 		bound = &upTo
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM subscription_diffs WHERE id = $1
-		AND ($2 = '' OR subid = $2) AND ($3::bigint IS NULL OR seqnr <= $3)`, actorID, subID, bound)
+	tag, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {subscription_diffs} WHERE id = $1
+		AND ($2 = '' OR subid = $2) AND ($3::bigint IS NULL OR seqnr <= $3)`), actorID, subID, bound)
 	if err != nil {
 		return 0, wrapErr(err, "delete diffs %s/%s", actorID, subID)
 	}

@@ -14,7 +14,7 @@ import (
 // GetPropertyLookup returns the actor owning (name, value); ErrNotFound if none.
 func (s *Store) GetPropertyLookup(ctx context.Context, name, value string) (string, error) {
 	var id string
-	err := s.pool.QueryRow(ctx, `SELECT actor_id FROM property_lookup WHERE property_name = $1 AND value = $2`,
+	err := s.pool.QueryRow(ctx, s.sql(`SELECT actor_id FROM {property_lookup} WHERE property_name = $1 AND value = $2`),
 		name, value).Scan(&id)
 	if err != nil {
 		return "", wrapErr(err, "get property lookup %s", name)
@@ -31,8 +31,8 @@ func (s *Store) CreatePropertyLookup(ctx context.Context, name, value, actorID s
 		return false, invalid("create property lookup %q for %q: empty name, value or actor id", name, actorID)
 	}
 	if overwrite {
-		_, err := s.pool.Exec(ctx, `INSERT INTO property_lookup (property_name, value, actor_id) VALUES ($1, $2, $3)
-			ON CONFLICT (property_name, value) DO UPDATE SET actor_id = EXCLUDED.actor_id`, name, value, actorID)
+		_, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {property_lookup} (property_name, value, actor_id) VALUES ($1, $2, $3)
+			ON CONFLICT (property_name, value) DO UPDATE SET actor_id = EXCLUDED.actor_id`), name, value, actorID)
 		if err != nil {
 			return false, wrapErr(err, "create property lookup %s for %s", name, actorID)
 		}
@@ -41,14 +41,14 @@ func (s *Store) CreatePropertyLookup(ctx context.Context, name, value, actorID s
 	var owner string
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = s.pool.QueryRow(ctx, sqlInsertLookupOwner, name, value, actorID).Scan(&owner)
+		err = s.pool.QueryRow(ctx, s.sql(sqlInsertLookupOwner), name, value, actorID).Scan(&owner)
 		if !errors.Is(err, pgx.ErrNoRows) {
 			break
 		}
 		// Another transaction inserted the key concurrently: the statement's snapshot cannot see
 		// that row, so read the owner again in a new statement (a new snapshot). If the row has
 		// been deleted meanwhile, the insert is tried again.
-		err = s.pool.QueryRow(ctx, `SELECT actor_id FROM property_lookup WHERE property_name = $1 AND value = $2`,
+		err = s.pool.QueryRow(ctx, s.sql(`SELECT actor_id FROM {property_lookup} WHERE property_name = $1 AND value = $2`),
 			name, value).Scan(&owner)
 		if !errors.Is(err, pgx.ErrNoRows) {
 			break
@@ -67,6 +67,6 @@ func (s *Store) CreatePropertyLookup(ctx context.Context, name, value, actorID s
 
 // DeletePropertyLookup deletes the row of (name, value) whoever owns it. Idempotent.
 func (s *Store) DeletePropertyLookup(ctx context.Context, name, value string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM property_lookup WHERE property_name = $1 AND value = $2`, name, value)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {property_lookup} WHERE property_name = $1 AND value = $2`), name, value)
 	return wrapErr(err, "delete property lookup %s", name)
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
@@ -50,6 +51,9 @@ type Config struct {
 	PoolTimeout        time.Duration
 	// Lookup is the reverse-lookup configuration applied on property writes.
 	Lookup actingweb.LookupConfig
+	// Logger receives the store's warnings (Options.Logger); nil discards them. ConfigFromEnv
+	// and ConfigFromURL leave it nil.
+	Logger *slog.Logger
 }
 
 var schemaRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -158,9 +162,74 @@ type Store struct {
 	cfg    Config
 	schema string
 	lookup actingweb.LookupConfig
-	utf8   bool // server and client encoding are UTF8 (Validated)
+	log    *slog.Logger // never nil (Options.Logger, or a discarding one)
+	stmts  *statements  // the schema-qualified statements (shared by inSnapshot's views)
+	// ownPool: Close closes the pool (Open built it); a store of New leaves it to the caller.
+	ownPool bool
 	// snapshot, when set, is an exported snapshot every Scan and Count reads in (inSnapshot).
 	snapshot string
+}
+
+// Options is what a store needs apart from its connection pool (New, and Open through
+// Config).
+type Options struct {
+	// Schema is the schema the store's tables live in (PG_DB_PREFIX + PG_DB_SCHEMA, §4.1);
+	// "" = public. Letters, digits, '_' and '-' only (ValidateSchemaName). Every statement the
+	// store sends names its tables with this schema, whatever the connections' search_path.
+	Schema string
+	// Lookup is the reverse-lookup configuration applied on property writes and lookups
+	// (§6.3). The zero value is legacy mode (no lookup table); upstream's default is
+	// actingweb.DefaultLookupConfig().
+	Lookup actingweb.LookupConfig
+	// Logger receives the store's warnings (lookup collisions, §6.3); values and secrets are
+	// never logged. nil discards them.
+	Logger *slog.Logger
+}
+
+// discard is the logger of a store given none.
+var discard = slog.New(slog.DiscardHandler)
+
+// New returns a store on pp, a pgxpool.Pool the caller built and owns, with o's schema,
+// lookup configuration and logger. It sends nothing to the server: the pool may not even be
+// connected yet (see UpgradeSchema and CheckSchema to prepare and check the schema).
+//
+// The pool's configuration is the caller's and rules: its sizes, its connection timeouts,
+// its time zone and search_path are used as they are. In particular no acquire timeout is
+// installed (Open installs one from Config.PoolTimeout, upstream's PG_POOL_TIMEOUT, as the
+// pool's tracer): an operation waits for a free connection as long as its context lets it,
+// and never fails with ErrPoolTimeout. Statements name every table with o.Schema, so the
+// connections' search_path does not matter. Give the connections TimeZone UTC as Open does
+// (ConnConfig.RuntimeParams["timezone"] = "UTC"; §4.1: timestamp columns hold UTC wall
+// time): the application face writes UTC whatever the session's time zone, but the table
+// face (Scan) reads timestamptz columns as the server prints them in the session's zone.
+//
+// Close on the returned store does not close pp: the caller closes it after the store's
+// last use.
+func New(pp *pgxpool.Pool, o Options) (*Store, error) {
+	if pp == nil {
+		return nil, fmt.Errorf("%w: postgres.New: nil pool", actingweb.ErrInvalid)
+	}
+	cc := pp.Config().ConnConfig
+	cfg := Config{Host: cc.Host, Port: int(cc.Port), Database: cc.Database, User: cc.User}
+	return newStore(&pool{p: pp}, cfg, o, false)
+}
+
+// newStore is New's store on p; cfg names the server (describe), own says Close closes p.
+func newStore(p *pool, cfg Config, o Options, own bool) (*Store, error) {
+	if o.Schema == "" {
+		o.Schema = "public"
+	}
+	if err := ValidateSchemaName(o.Schema); err != nil {
+		return nil, err
+	}
+	cfg.Schema, cfg.Lookup = o.Schema, o.Lookup
+	p.where = describe(cfg)
+	log := o.Logger
+	if log == nil {
+		log = discard
+	}
+	return &Store{pool: p, cfg: cfg, schema: o.Schema, lookup: o.Lookup, ownPool: own,
+		log: log.With("backend", "postgresql", "schema", o.Schema), stmts: newStatements(o.Schema)}, nil
 }
 
 // inSnapshot returns a view of s whose Scan and Count read inside the exported snapshot id
@@ -172,9 +241,13 @@ func (s *Store) inSnapshot(id string) *Store {
 	return &c
 }
 
-// Open connects a pool. Every connection gets TimeZone=UTC (§4.1: timestamp columns hold UTC
-// wall time) and, for a schema other than public, search_path set to the quoted schema.
-// Open does not create or check the schema; see UpgradeSchema and CheckSchema.
+// Open builds a pool from cfg, checks that the server answers, and returns New's store on it
+// (schema, lookup configuration and logger from cfg); Close closes the pool. Every connection
+// gets TimeZone=UTC (§4.1: timestamp columns hold UTC wall time) and, for a schema other than
+// public, search_path set to the quoted schema (for tools that use Pool; the store's own
+// statements name the schema); every acquire of a connection waits at most cfg.PoolTimeout
+// (ErrPoolTimeout). Open does not create or check the schema; see UpgradeSchema and
+// CheckSchema.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Schema == "" {
 		cfg.Schema = "public"
@@ -247,8 +320,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		go pp.Close()
 		return nil, firstContactError(ctx, pingCtx, cfg, timeout, err)
 	}
-	p := &pool{p: pp, timeout: timeout, where: describe(cfg)}
-	return &Store{pool: p, cfg: cfg, schema: cfg.Schema, lookup: cfg.Lookup, utf8: senc == "UTF8" && cenc == "UTF8"}, nil
+	s, err := newStore(&pool{p: pp, timeout: timeout}, cfg, Options{Schema: cfg.Schema, Lookup: cfg.Lookup, Logger: cfg.Logger}, true)
+	if err != nil {
+		pp.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // DefaultPoolTimeout is the pool timeout when Config.PoolTimeout is 0 (upstream's
@@ -295,12 +372,10 @@ func redactErr(err error) error {
 // (Text stored in a UTF8 database before PostgreSQL checked its input, or written by a
 // client that bypassed the checks, is not covered: PostgreSQL does not check it again.)
 func (s *Store) Validated(ctx context.Context) bool {
-	if !s.utf8 {
-		return false
-	}
 	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(bool_and(atttypid IN ('jsonb'::regtype, 'json'::regtype)), false)
-		FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'data' AND NOT attisdropped`,
+	err := s.pool.QueryRow(ctx, `SELECT current_setting('server_encoding') = 'UTF8' AND current_setting('client_encoding') = 'UTF8'
+		AND coalesce((SELECT bool_and(atttypid IN ('jsonb'::regtype, 'json'::regtype))
+		FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'data' AND NOT attisdropped), false)`,
 		s.qtable(actingweb.TableAttributes)).Scan(&ok)
 	return err == nil && ok
 }
@@ -328,8 +403,14 @@ func describe(c Config) string {
 	return fmt.Sprintf("postgresql %s/%s schema %s", host, db, c.Schema)
 }
 
-// Close closes the pool.
-func (s *Store) Close() error { s.pool.Close(); return nil }
+// Close closes the pool of a store of Open; on a store of New it does nothing (the caller
+// owns the pool and closes it).
+func (s *Store) Close() error {
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
 
 // frontendReadBuffer is the read buffer between a connection and pgx's protocol reader,
 // which reads at most 8 KiB at a time: a scan of a large table (export, copy, validate) then

@@ -13,12 +13,12 @@ import (
 // DynamoDB's range keys, whatever the database collation.
 
 const (
-	sqlUpsertProperty = `INSERT INTO properties (id, name, value) VALUES ($1, $2, $3)
+	sqlUpsertProperty = `INSERT INTO {properties} (id, name, value) VALUES ($1, $2, $3)
 		ON CONFLICT (id, name) DO UPDATE SET value = EXCLUDED.value`
 	// sqlDeletePropertyIndexed deletes a property and, in the same statement, its lookup row
 	// when that row points to the same actor.
-	sqlDeletePropertyIndexed = `WITH d AS (DELETE FROM properties WHERE id = $1 AND name = $2 RETURNING value)
-		DELETE FROM property_lookup l USING d
+	sqlDeletePropertyIndexed = `WITH d AS (DELETE FROM {properties} WHERE id = $1 AND name = $2 RETURNING value)
+		DELETE FROM {property_lookup} l USING d
 		WHERE l.property_name = $2 AND l.value = d.value AND l.actor_id = $1`
 	// sqlLockProperty serialises the lookup maintenance of one (actor, name) for the rest of
 	// the transaction, so every later statement (each with a fresh READ COMMITTED snapshot)
@@ -26,17 +26,17 @@ const (
 	sqlLockProperty = `SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 6366057))`
 	// sqlDeleteOldLookup locks the property row and deletes the lookup row of its current
 	// value when that differs from the new one ($3) and points to this actor.
-	sqlDeleteOldLookup = `DELETE FROM property_lookup
+	sqlDeleteOldLookup = `DELETE FROM {property_lookup}
 		WHERE property_name = $2 AND actor_id = $1 AND value <> $3
-		  AND value = (SELECT value FROM properties WHERE id = $1 AND name = $2 FOR UPDATE)`
+		  AND value = (SELECT value FROM {properties} WHERE id = $1 AND name = $2 FOR UPDATE)`
 	// sqlInsertLookupOwner inserts a lookup row unless the key exists and returns the owner of
 	// the key: this actor when inserted (or already its own), another actor on a collision.
 	sqlInsertLookupOwner = `WITH ins AS (
-			INSERT INTO property_lookup (property_name, value, actor_id) VALUES ($1, $2, $3)
+			INSERT INTO {property_lookup} (property_name, value, actor_id) VALUES ($1, $2, $3)
 			ON CONFLICT (property_name, value) DO NOTHING RETURNING actor_id)
 		SELECT actor_id FROM ins
 		UNION ALL
-		SELECT actor_id FROM property_lookup WHERE property_name = $1 AND value = $2
+		SELECT actor_id FROM {property_lookup} WHERE property_name = $1 AND value = $2
 		LIMIT 1`
 )
 
@@ -47,7 +47,7 @@ func sanitize(s string) string { return strings.ToValidUTF8(s, "?") }
 // GetProperty reads one value; ErrNotFound if absent or stored empty.
 func (s *Store) GetProperty(ctx context.Context, actorID, name string) (string, error) {
 	var v string
-	err := s.pool.QueryRow(ctx, `SELECT value FROM properties WHERE id = $1 AND name = $2`, actorID, name).Scan(&v)
+	err := s.pool.QueryRow(ctx, s.sql(`SELECT value FROM {properties} WHERE id = $1 AND name = $2`), actorID, name).Scan(&v)
 	if err != nil {
 		return "", wrapErr(err, "get property %s/%s", actorID, name)
 	}
@@ -74,7 +74,7 @@ func (s *Store) SetProperty(ctx context.Context, actorID, name, value string) er
 		return s.DeleteProperty(ctx, actorID, name)
 	}
 	if !s.lookup.Indexed(name) {
-		_, err := s.pool.Exec(ctx, sqlUpsertProperty, actorID, name, value)
+		_, err := s.pool.Exec(ctx, s.sql(sqlUpsertProperty), actorID, name, value)
 		return wrapErr(err, "set property %s/%s", actorID, name)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -84,10 +84,10 @@ func (s *Store) SetProperty(ctx context.Context, actorID, name, value string) er
 		// failed insert below does not leave the stale row behind.
 		b := &pgx.Batch{}
 		b.Queue(sqlLockProperty, actorID, name)
-		b.Queue(sqlDeleteOldLookup, actorID, name, value)
-		b.Queue(sqlUpsertProperty, actorID, name, value)
+		b.Queue(s.sql(sqlDeleteOldLookup), actorID, name, value)
+		b.Queue(s.sql(sqlUpsertProperty), actorID, name, value)
 		b.Queue(`SAVEPOINT lookup`)
-		b.Queue(sqlInsertLookupOwner, name, value, actorID)
+		b.Queue(s.sql(sqlInsertLookupOwner), name, value, actorID)
 		b.Queue(`SET CONSTRAINTS ALL IMMEDIATE`) // the deferred FK, checked inside the savepoint
 		b.Queue(`RELEASE SAVEPOINT lookup`)
 		br := tx.SendBatch(ctx, b)
@@ -148,12 +148,12 @@ func (s *Store) logLookupOutcome(ctx context.Context, actorID, name string, size
 // the same per-property lock as SetProperty. Idempotent.
 func (s *Store) DeleteProperty(ctx context.Context, actorID, name string) error {
 	if !s.lookup.Indexed(name) {
-		_, err := s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1 AND name = $2`, actorID, name)
+		_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {properties} WHERE id = $1 AND name = $2`), actorID, name)
 		return wrapErr(err, "delete property %s/%s", actorID, name)
 	}
 	b := &pgx.Batch{}
 	b.Queue(sqlLockProperty, actorID, name)
-	b.Queue(sqlDeletePropertyIndexed, actorID, name)
+	b.Queue(s.sql(sqlDeletePropertyIndexed), actorID, name)
 	err := s.pool.SendBatch(ctx, b).Close()
 	return wrapErr(err, "delete property %s/%s", actorID, name)
 }
@@ -163,13 +163,13 @@ const (
 	// while its owner's property row (actor, name) exists (the value is not compared); when
 	// there is no lookup row at all, upstream's fallback, a scan of properties by name and
 	// value (the InitPlan NOT EXISTS skips it whenever a lookup row exists).
-	sqlOwnerByLookup = `WITH l AS (SELECT actor_id FROM property_lookup WHERE property_name = $1 AND value = $2)
-		SELECT l.actor_id FROM l WHERE EXISTS (SELECT 1 FROM properties p WHERE p.id = l.actor_id AND p.name = $1)
+	sqlOwnerByLookup = `WITH l AS (SELECT actor_id FROM {property_lookup} WHERE property_name = $1 AND value = $2)
+		SELECT l.actor_id FROM l WHERE EXISTS (SELECT 1 FROM {properties} p WHERE p.id = l.actor_id AND p.name = $1)
 		UNION ALL
-		(SELECT p.id FROM properties p WHERE NOT EXISTS (SELECT 1 FROM l) AND p.name = $1 AND p.value = $2
+		(SELECT p.id FROM {properties} p WHERE NOT EXISTS (SELECT 1 FROM l) AND p.name = $1 AND p.value = $2
 		 ORDER BY p.id LIMIT 1)`
 	// sqlOwnerByValue is the legacy-mode reverse lookup: a scan of properties by name and value.
-	sqlOwnerByValue = `SELECT id FROM properties WHERE name = $1 AND value = $2 ORDER BY id LIMIT 1`
+	sqlOwnerByValue = `SELECT id FROM {properties} WHERE name = $1 AND value = $2 ORDER BY id LIMIT 1`
 )
 
 // GetActorIDFromProperty resolves (name, value) to an actor (§6.3); ErrNotFound for an empty
@@ -191,12 +191,12 @@ func (s *Store) GetActorIDFromProperty(ctx context.Context, name, value string) 
 	if name == "" || value == "" {
 		return "", notFound("actor by property %q: empty name or value", name)
 	}
-	q := sqlOwnerByValue
+	q := s.sql(sqlOwnerByValue)
 	if s.lookup.UseLookupTable {
 		if !s.lookup.Indexed(name) {
 			return "", notFound("actor by property %s: not an indexed property", name)
 		}
-		q = sqlOwnerByLookup
+		q = s.sql(sqlOwnerByLookup)
 	}
 	var id string
 	if err := s.pool.QueryRow(ctx, q, name, value).Scan(&id); err != nil {
@@ -208,11 +208,11 @@ func (s *Store) GetActorIDFromProperty(ctx context.Context, name, value string) 
 // GetPropertyRange returns the rows with lower <= name <= upper in byte order; keysOnly
 // gives "" values. Empty map when none.
 func (s *Store) GetPropertyRange(ctx context.Context, actorID, lower, upper string, keysOnly bool) (map[string]string, error) {
-	q := `SELECT name, value FROM properties
-		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3`
+	q := s.sql(`SELECT name, value FROM {properties}
+		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3`)
 	if keysOnly {
-		q = `SELECT name, '' FROM properties
-		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3`
+		q = s.sql(`SELECT name, '' FROM {properties}
+		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3`)
 	}
 	m, err := s.propertyMap(ctx, q, actorID, lower, upper)
 	return m, wrapErr(err, "property range %s", actorID)
@@ -222,9 +222,9 @@ func (s *Store) GetPropertyRange(ctx context.Context, actorID, lower, upper stri
 // when the range is empty.
 func (s *Store) GetLastPropertyInRange(ctx context.Context, actorID, lower, upper string) (string, error) {
 	var name string
-	err := s.pool.QueryRow(ctx, `SELECT name FROM properties
+	err := s.pool.QueryRow(ctx, s.sql(`SELECT name FROM {properties}
 		WHERE id = $1 AND name COLLATE "C" >= $2 AND name COLLATE "C" <= $3
-		ORDER BY name COLLATE "C" DESC LIMIT 1`, actorID, lower, upper).Scan(&name)
+		ORDER BY name COLLATE "C" DESC LIMIT 1`), actorID, lower, upper).Scan(&name)
 	if err != nil {
 		return "", wrapErr(err, "last property in range %s", actorID)
 	}
@@ -238,8 +238,8 @@ func (s *Store) CreatePropertyIfNotExists(ctx context.Context, actorID, name, va
 	if actorID == "" || name == "" || value == "" {
 		return false, nil
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO properties (id, name, value) VALUES ($1, $2, $3)
-		ON CONFLICT (id, name) DO NOTHING`, actorID, name, value)
+	tag, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {properties} (id, name, value) VALUES ($1, $2, $3)
+		ON CONFLICT (id, name) DO NOTHING`), actorID, name, value)
 	if err != nil {
 		return false, wrapErr(err, "create property %s/%s", actorID, name)
 	}
@@ -248,7 +248,7 @@ func (s *Store) CreatePropertyIfNotExists(ctx context.Context, actorID, name, va
 
 // DeletePropertyIfValueEquals deletes the row only when its value equals value exactly.
 func (s *Store) DeletePropertyIfValueEquals(ctx context.Context, actorID, name, value string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1 AND name = $2 AND value = $3`,
+	tag, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {properties} WHERE id = $1 AND name = $2 AND value = $3`),
 		actorID, name, value)
 	if err != nil {
 		return false, wrapErr(err, "conditional delete of property %s/%s", actorID, name)
@@ -258,7 +258,7 @@ func (s *Store) DeletePropertyIfValueEquals(ctx context.Context, actorID, name, 
 
 // SetPropertyIfValueEquals replaces the value only when it equals expected; never creates.
 func (s *Store) SetPropertyIfValueEquals(ctx context.Context, actorID, name, expected, value string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE properties SET value = $4 WHERE id = $1 AND name = $2 AND value = $3`,
+	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {properties} SET value = $4 WHERE id = $1 AND name = $2 AND value = $3`),
 		actorID, name, expected, value)
 	if err != nil {
 		return false, wrapErr(err, "conditional set of property %s/%s", actorID, name)
@@ -271,19 +271,19 @@ func (s *Store) BatchDeleteProperties(ctx context.Context, actorID string, names
 	if len(names) == 0 {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1 AND name = ANY($2)`, actorID, names)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {properties} WHERE id = $1 AND name = ANY($2)`), actorID, names)
 	return wrapErr(err, "batch delete of %d properties of %s", len(names), actorID)
 }
 
 // ListProperties returns the plain properties (names not starting with "list:").
 func (s *Store) ListProperties(ctx context.Context, actorID string) (map[string]string, error) {
-	m, err := s.propertyMap(ctx, `SELECT name, value FROM properties WHERE id = $1 AND name NOT LIKE 'list:%'`, actorID)
+	m, err := s.propertyMap(ctx, s.sql(`SELECT name, value FROM {properties} WHERE id = $1 AND name NOT LIKE 'list:%'`), actorID)
 	return m, wrapErr(err, "list properties %s", actorID)
 }
 
 // ListAllProperties returns every property row of the actor, list rows included.
 func (s *Store) ListAllProperties(ctx context.Context, actorID string) (map[string]string, error) {
-	m, err := s.propertyMap(ctx, `SELECT name, value FROM properties WHERE id = $1`, actorID)
+	m, err := s.propertyMap(ctx, s.sql(`SELECT name, value FROM {properties} WHERE id = $1`), actorID)
 	return m, wrapErr(err, "list all properties %s", actorID)
 }
 
@@ -292,10 +292,10 @@ func (s *Store) ListAllProperties(ctx context.Context, actorID string) (map[stri
 func (s *Store) DeleteAllProperties(ctx context.Context, actorID string) error {
 	var err error
 	if s.lookup.UseLookupTable && len(s.lookup.IndexedProperties) > 0 {
-		_, err = s.pool.Exec(ctx, `WITH dl AS (DELETE FROM property_lookup WHERE actor_id = $1 AND property_name = ANY($2))
-			DELETE FROM properties WHERE id = $1`, actorID, s.lookup.IndexedProperties)
+		_, err = s.pool.Exec(ctx, s.sql(`WITH dl AS (DELETE FROM {property_lookup} WHERE actor_id = $1 AND property_name = ANY($2))
+			DELETE FROM {properties} WHERE id = $1`), actorID, s.lookup.IndexedProperties)
 	} else {
-		_, err = s.pool.Exec(ctx, `DELETE FROM properties WHERE id = $1`, actorID)
+		_, err = s.pool.Exec(ctx, s.sql(`DELETE FROM {properties} WHERE id = $1`), actorID)
 	}
 	return wrapErr(err, "delete all properties %s", actorID)
 }

@@ -21,8 +21,8 @@ func scanSubscription(r pgx.Row) (actingweb.Subscription, error) {
 
 // GetSubscription reads the row keyed peerID:subID; ErrNotFound if absent.
 func (s *Store) GetSubscription(ctx context.Context, actorID, peerID, subID string) (actingweb.Subscription, error) {
-	x, err := scanSubscription(s.pool.QueryRow(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
-		WHERE id = $1 AND peer_sub_id = $2`, actorID, peerID+":"+subID))
+	x, err := scanSubscription(s.pool.QueryRow(ctx, s.sql(`SELECT `+subscriptionColumns+` FROM {subscriptions}
+		WHERE id = $1 AND peer_sub_id = $2`), actorID, peerID+":"+subID))
 	if err != nil {
 		return actingweb.Subscription{}, wrapErr(err, "get subscription %s/%s:%s", actorID, peerID, subID)
 	}
@@ -46,8 +46,8 @@ func (s *Store) CreateSubscription(ctx context.Context, x actingweb.Subscription
 		}
 		return nilIfEmpty(*p)
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, peer_sub_id) DO NOTHING`,
+	tag, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {subscriptions} (`+subscriptionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, peer_sub_id) DO NOTHING`),
 		x.ID, key, x.PeerID, x.SubID, opt(x.Granularity), opt(x.Target), opt(x.Subtarget), opt(x.Resource),
 		x.Seqnr, x.Callback)
 	return oneRow(tag, err, exists, "create subscription %s/%s", x.ID, key)
@@ -63,33 +63,33 @@ func (s *Store) ModifySubscription(ctx context.Context, actorID, peerID, subID s
 		return *p
 	}
 	// NULLIF(x, '') / NULL parameters keep the stored value through COALESCE.
-	tag, err := s.pool.Exec(ctx, `UPDATE subscriptions SET
+	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {subscriptions} SET
 			granularity = COALESCE(NULLIF($3, ''), granularity),
 			target = COALESCE(NULLIF($4, ''), target),
 			subtarget = COALESCE(NULLIF($5, ''), subtarget),
 			resource = COALESCE(NULLIF($6, ''), resource),
 			seqnr = COALESCE($7, seqnr),
 			callback = COALESCE($8, callback)
-		WHERE id = $1 AND peer_sub_id = $2`, actorID, peerID+":"+subID,
+		WHERE id = $1 AND peer_sub_id = $2`), actorID, peerID+":"+subID,
 		str(u.Granularity), str(u.Target), str(u.Subtarget), str(u.Resource), u.Seqnr, u.Callback)
 	return oneRow(tag, err, notFound, "modify subscription %s/%s:%s", actorID, peerID, subID)
 }
 
 // DeleteSubscription deletes the row keyed peerID:subID (not its diffs). Idempotent.
 func (s *Store) DeleteSubscription(ctx context.Context, actorID, peerID, subID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM subscriptions WHERE id = $1 AND peer_sub_id = $2`, actorID, peerID+":"+subID)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {subscriptions} WHERE id = $1 AND peer_sub_id = $2`), actorID, peerID+":"+subID)
 	return wrapErr(err, "delete subscription %s/%s:%s", actorID, peerID, subID)
 }
 
 // ListSubscriptions returns the actor's subscriptions ordered by peer_sub_id (byte order).
 func (s *Store) ListSubscriptions(ctx context.Context, actorID string) ([]actingweb.Subscription, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1
-		ORDER BY peer_sub_id COLLATE "C"`, actorID)
+	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+subscriptionColumns+` FROM {subscriptions} WHERE id = $1
+		ORDER BY peer_sub_id COLLATE "C"`), actorID)
 	return collectList(rows, scanSubscription, "list subscriptions %s", actorID)
 }
 
 // DeleteAllSubscriptions deletes every subscription row of the actor (not the diffs).
 func (s *Store) DeleteAllSubscriptions(ctx context.Context, actorID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM subscriptions WHERE id = $1`, actorID)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {subscriptions} WHERE id = $1`), actorID)
 	return wrapErr(err, "delete all subscriptions %s", actorID)
 }

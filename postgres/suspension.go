@@ -15,8 +15,8 @@ import (
 // target or that exact subtarget is.
 func (s *Store) IsSuspended(ctx context.Context, actorID, target, subtarget string) (bool, error) {
 	var found bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM subscription_suspensions
-		WHERE id = $1 AND target = $2 AND subtarget IN ($3, ''))`, actorID, target, subtarget).Scan(&found)
+	err := s.pool.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {subscription_suspensions}
+		WHERE id = $1 AND target = $2 AND subtarget IN ($3, ''))`), actorID, target, subtarget).Scan(&found)
 	if err != nil {
 		return false, wrapErr(err, "suspension check %s/%s", actorID, target)
 	}
@@ -28,8 +28,8 @@ func (s *Store) Suspend(ctx context.Context, actorID, target, subtarget string) 
 	if actorID == "" || target == "" {
 		return false, invalid("suspend %q/%q: actor id and target are required", actorID, target)
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO subscription_suspensions (id, target, subtarget, suspended_at)
-		VALUES ($1, $2, $3, NOW()) ON CONFLICT (id, target, subtarget) DO NOTHING`, actorID, target, subtarget)
+	tag, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {subscription_suspensions} (id, target, subtarget, suspended_at)
+		VALUES ($1, $2, $3, NOW()) ON CONFLICT (id, target, subtarget) DO NOTHING`), actorID, target, subtarget)
 	if err != nil {
 		return false, wrapErr(err, "suspend %s/%s", actorID, target)
 	}
@@ -38,7 +38,7 @@ func (s *Store) Suspend(ctx context.Context, actorID, target, subtarget string) 
 
 // Resume removes that exact key; false if there was none.
 func (s *Store) Resume(ctx context.Context, actorID, target, subtarget string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM subscription_suspensions WHERE id = $1 AND target = $2 AND subtarget = $3`,
+	tag, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {subscription_suspensions} WHERE id = $1 AND target = $2 AND subtarget = $3`),
 		actorID, target, subtarget)
 	if err != nil {
 		return false, wrapErr(err, "resume %s/%s", actorID, target)
@@ -48,8 +48,8 @@ func (s *Store) Resume(ctx context.Context, actorID, target, subtarget string) (
 
 // ListSuspensions returns the actor's suspensions ordered by target, subtarget (byte order).
 func (s *Store) ListSuspensions(ctx context.Context, actorID string) ([]actingweb.SubscriptionSuspension, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, target, subtarget, suspended_at FROM subscription_suspensions
-		WHERE id = $1 ORDER BY target COLLATE "C", subtarget COLLATE "C"`, actorID)
+	rows, _ := s.pool.Query(ctx, s.sql(`SELECT id, target, subtarget, suspended_at FROM {subscription_suspensions}
+		WHERE id = $1 ORDER BY target COLLATE "C", subtarget COLLATE "C"`), actorID)
 	return collectList(rows, func(r pgx.Row) (actingweb.SubscriptionSuspension, error) {
 		var x actingweb.SubscriptionSuspension
 		err := r.Scan(&x.ID, &x.Target, &x.Subtarget, &x.SuspendedAt)
@@ -60,6 +60,6 @@ func (s *Store) ListSuspensions(ctx context.Context, actorID string) ([]actingwe
 
 // DeleteAllSuspensions deletes every suspension of the actor.
 func (s *Store) DeleteAllSuspensions(ctx context.Context, actorID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM subscription_suspensions WHERE id = $1`, actorID)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {subscription_suspensions} WHERE id = $1`), actorID)
 	return wrapErr(err, "delete all suspensions %s", actorID)
 }

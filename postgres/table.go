@@ -81,11 +81,6 @@ func spec(t actingweb.Table) (*tableSpec, error) {
 	return nil, fmt.Errorf("postgres: %w: %q", actingweb.ErrUnknownTable, string(t))
 }
 
-// qtable is the schema-qualified, quoted table name.
-func (s *Store) qtable(t actingweb.Table) string {
-	return pgx.Identifier{s.schema, string(t)}.Sanitize()
-}
-
 func quoteList(cols []string) string {
 	q := make([]string, len(cols))
 	for i, c := range cols {

@@ -20,7 +20,7 @@ const trustColumns = `id, peerid, baseuri, type, relationship, secret, "desc", a
 
 // sqlUpsertTrust writes every column; on an existing key every column but created_at is
 // replaced (§8.1: re-creation keeps the original creation time).
-const sqlUpsertTrust = `INSERT INTO trusts (` + trustColumns + `)
+const sqlUpsertTrust = `INSERT INTO {trusts} (` + trustColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 	ON CONFLICT (id, peerid) DO UPDATE SET
 		baseuri = EXCLUDED.baseuri, type = EXCLUDED.type, relationship = EXCLUDED.relationship,
@@ -47,7 +47,7 @@ func scanTrust(r pgx.Row) (actingweb.Trust, error) {
 
 // GetTrust reads the trust (actorID, peerID); ErrNotFound if absent.
 func (s *Store) GetTrust(ctx context.Context, actorID, peerID string) (actingweb.Trust, error) {
-	t, err := scanTrust(s.pool.QueryRow(ctx, `SELECT `+trustColumns+` FROM trusts WHERE id = $1 AND peerid = $2`,
+	t, err := scanTrust(s.pool.QueryRow(ctx, s.sql(`SELECT `+trustColumns+` FROM {trusts} WHERE id = $1 AND peerid = $2`),
 		actorID, peerID))
 	if err != nil {
 		return actingweb.Trust{}, wrapErr(err, "get trust %s/%s", actorID, peerID)
@@ -61,8 +61,8 @@ func (s *Store) GetTrustBySecret(ctx context.Context, actorID, secret string) (a
 	if secret == "" {
 		return actingweb.Trust{}, notFound("get trust of %s by secret: empty secret", actorID)
 	}
-	t, err := scanTrust(s.pool.QueryRow(ctx, `SELECT `+trustColumns+` FROM trusts WHERE id = $1 AND secret = $2
-		ORDER BY peerid COLLATE "C" LIMIT 1`, actorID, secret))
+	t, err := scanTrust(s.pool.QueryRow(ctx, s.sql(`SELECT `+trustColumns+` FROM {trusts} WHERE id = $1 AND secret = $2
+		ORDER BY peerid COLLATE "C" LIMIT 1`), actorID, secret))
 	if err != nil {
 		return actingweb.Trust{}, wrapErr(err, "get trust of %s by secret", actorID)
 	}
@@ -104,7 +104,7 @@ func (s *Store) CreateTrust(ctx context.Context, t actingweb.Trust) error {
 	if t.CapabilitiesFetchedAt != nil {
 		capAt = actingweb.NormalizeTime(*t.CapabilitiesFetchedAt)
 	}
-	_, err := s.pool.Exec(ctx, sqlUpsertTrust, t.ID, t.PeerID, t.BaseURI, t.Type, t.Relationship, t.Secret,
+	_, err := s.pool.Exec(ctx, s.sql(sqlUpsertTrust), t.ID, t.PeerID, t.BaseURI, t.Type, t.Relationship, t.Secret,
 		desc, t.Approved, t.PeerApproved, t.Verified, token, t.PeerIdentifier, t.EstablishedVia,
 		created, accessed, nilIfEmpty(via), t.ClientName, t.ClientVersion, t.ClientPlatform,
 		t.OAuthClientID, t.AWSupported, t.AWVersion, capAt)
@@ -165,16 +165,16 @@ func (s *Store) ModifyTrust(ctx context.Context, actorID, peerID string, u actin
 	}
 	if len(sets) == 0 {
 		var one int
-		err := s.pool.QueryRow(ctx, `SELECT 1 FROM trusts WHERE id = $1 AND peerid = $2`, actorID, peerID).Scan(&one)
+		err := s.pool.QueryRow(ctx, s.sql(`SELECT 1 FROM {trusts} WHERE id = $1 AND peerid = $2`), actorID, peerID).Scan(&one)
 		return wrapErr(err, "modify trust %s/%s", actorID, peerID)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE trusts SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND peerid = $2`, args...)
+	tag, err := s.pool.Exec(ctx, `UPDATE `+s.qtable(actingweb.TableTrusts)+` SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND peerid = $2`, args...)
 	return oneRow(tag, err, notFound, "modify trust %s/%s", actorID, peerID)
 }
 
 // DeleteTrust deletes one trust. Idempotent.
 func (s *Store) DeleteTrust(ctx context.Context, actorID, peerID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM trusts WHERE id = $1 AND peerid = $2`, actorID, peerID)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {trusts} WHERE id = $1 AND peerid = $2`), actorID, peerID)
 	return wrapErr(err, "delete trust %s/%s", actorID, peerID)
 }
 
@@ -184,7 +184,7 @@ func (s *Store) IsTokenInDB(ctx context.Context, actorID, token string) (bool, e
 		return false, nil
 	}
 	var found bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM trusts WHERE id = $1 AND secret = $2)`,
+	err := s.pool.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {trusts} WHERE id = $1 AND secret = $2)`),
 		actorID, token).Scan(&found)
 	if err != nil {
 		return false, wrapErr(err, "token check for %s", actorID)
@@ -194,12 +194,12 @@ func (s *Store) IsTokenInDB(ctx context.Context, actorID, token string) (bool, e
 
 // ListTrusts returns the actor's trusts ordered by peer id in byte order; empty when none.
 func (s *Store) ListTrusts(ctx context.Context, actorID string) ([]actingweb.Trust, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+trustColumns+` FROM trusts WHERE id = $1 ORDER BY peerid COLLATE "C"`, actorID)
+	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+trustColumns+` FROM {trusts} WHERE id = $1 ORDER BY peerid COLLATE "C"`), actorID)
 	return collectList(rows, scanTrust, "list trusts %s", actorID)
 }
 
 // DeleteAllTrusts deletes every trust of the actor.
 func (s *Store) DeleteAllTrusts(ctx context.Context, actorID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM trusts WHERE id = $1`, actorID)
+	_, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {trusts} WHERE id = $1`), actorID)
 	return wrapErr(err, "delete all trusts %s", actorID)
 }

@@ -39,8 +39,8 @@ const DefaultPurgeBatch = 1000
 // stable until the statement ends. (Joining on the primary key instead lets the planner pick
 // a sequential scan of the whole table when the batch is large against the table.)
 const purgeExpiredSQL = `WITH gone AS (
-	DELETE FROM attributes WHERE ctid = ANY (ARRAY(
-		SELECT ctid FROM attributes
+	DELETE FROM {attributes} WHERE ctid = ANY (ARRAY(
+		SELECT ctid FROM {attributes}
 		WHERE ttl_timestamp IS NOT NULL AND ttl_timestamp < $1
 		ORDER BY ttl_timestamp
 		LIMIT $2
@@ -94,7 +94,7 @@ func (s *Store) purgeBatch(ctx context.Context, cutoff int64, batch int, timeout
 		defer cancel()
 	}
 	c := PurgeCounts{Buckets: map[string]int64{}}
-	rows, err := s.pool.Query(ctx, purgeExpiredSQL, cutoff, batch)
+	rows, err := s.pool.Query(ctx, s.sql(purgeExpiredSQL), cutoff, batch)
 	if err != nil {
 		return PurgeCounts{}, wrapErr(err, "purge expired attributes (batch of %d)", batch)
 	}

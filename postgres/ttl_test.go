@@ -220,7 +220,7 @@ func TestPurgeExpiredAttributesPlan(t *testing.T) {
 	if _, err := conn.Exec(ctx, "ANALYZE attributes"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "PREPARE purge(bigint, int) AS "+purgeExpiredSQL); err != nil {
+	if _, err := conn.Exec(ctx, "PREPARE purge(bigint, int) AS "+strings.ReplaceAll(purgeExpiredSQL, "{attributes}", "attributes")); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []string{"force_generic_plan", "force_custom_plan"} {

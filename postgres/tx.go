@@ -22,10 +22,9 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
-// logger is the logger of the store (slog's default). Values and secrets are never logged.
-func (s *Store) logger() *slog.Logger {
-	return slog.Default().With("backend", "postgresql", "schema", s.schema)
-}
+// logger is the logger of the store (Options.Logger, with backend and schema). Values and
+// secrets are never logged.
+func (s *Store) logger() *slog.Logger { return s.log }
 
 // wrapErr turns a database error into the error the application face returns: "postgres:
 // <what>: ..." wrapping the matching sentinel of the root package and the original error.

@@ -46,6 +46,11 @@ func testSchema(t *testing.T, open Opener) {
 func testActors(t *testing.T, open Opener) {
 	s := open(t)
 
+	t.Run("ListActorsPage", func(t *testing.T) {
+		t.Parallel()
+		testListActorsPage(t, open)
+	})
+
 	t.Run("CreateGetCreatorNormalisation", func(t *testing.T) {
 		cases := []struct{ name, creator, want string }{
 			{"email-mixed-case", "Alice.Smith@Example.COM", "alice.smith@example.com"},

@@ -51,6 +51,11 @@ func putAttrRecord(t *testing.T, s actingweb.Store, recs ...*actingweb.Attribute
 func testAttributes(t *testing.T, open Opener) {
 	s := open(t)
 
+	t.Run("GetBucketPage", func(t *testing.T) {
+		t.Parallel()
+		testGetBucketPage(t, s)
+	})
+
 	t.Run("RoundTrip", func(t *testing.T) {
 		ctx := ctxOf(t)
 		o := newID(t)

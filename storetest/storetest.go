@@ -105,6 +105,13 @@
 //     ConflictFail (ErrConflict), ConflictSkip (Skipped), ConflictOverwrite (replaced); Scan
 //     paging with resumption by cursor; segmented scans disjoint and complete.
 //
+//   - Paged lists (parallel cases in Actors, Diffs, Attributes): ListActorsPage, ListDiffsPage
+//     and GetBucketPage walked in pages smaller than the rows (25 actors by 7, 18 diffs with
+//     seqnrs of 1 to 10 digits by 4, 23 attributes by 5): every row once, nothing else
+//     (neighbouring subscriptions and buckets sharing the key prefix), pages full until the
+//     last, next = the last key of the page and empty (0) exactly at the end, diffs in
+//     numeric and attributes in byte order, an exclusive after; limit 0 is ErrInvalid.
+//
 //   - Concurrency (8 goroutines on one key): CreateActor, CreateSubscription,
 //     CreatePeerTrustee, CreateDiff (one success, the rest ErrExists);
 //     CreatePropertyIfNotExists, SetPropertyIfValueEquals, ConditionalUpdateAttribute,

@@ -278,6 +278,11 @@ func diffSeqs(ds []actingweb.SubscriptionDiff) []string {
 func testDiffs(t *testing.T, open Opener) {
 	s := open(t)
 
+	t.Run("ListDiffsPage", func(t *testing.T) {
+		t.Parallel()
+		testListDiffsPage(t, s)
+	})
+
 	t.Run("AddDiffSequential", func(t *testing.T) {
 		ctx := ctxOf(t)
 		a := newID(t)

@@ -145,8 +145,9 @@ func Main(args []string) int {
 	defer stop()
 	app := NewApp(os.Stdout, os.Stderr, os.Getenv)
 	app.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
-	// The stores log through slog's default logger (lookup collisions, AWS SDK notices at debug
-	// level): send it through the command's handler, level and progress-aware writer.
+	// The stores log through the command's logger (App.openPostgres, App.openDynamoDB); the
+	// rest logs through slog's default logger: send it through the command's handler, level
+	// and progress-aware writer too.
 	slog.SetDefault(app.Logger)
 	return app.Execute(ctx, args)
 }

@@ -150,7 +150,7 @@ func (a *App) RunSchemaUpgrade(ctx context.Context, o SchemaOptions) error {
 			a.Logger.Warn(w, "store", spec.String())
 		}
 		spec.DynamoDB.Lookup.UseLookupTable = false
-		if s, err = openDynamoDB(ctx, spec.DynamoDB); err != nil {
+		if s, err = a.openDynamoDB(ctx, spec.DynamoDB); err != nil {
 			return fmt.Errorf("open %s: %w", spec, err)
 		}
 	} else if s, _, err = a.OpenStore(ctx, to); err != nil {

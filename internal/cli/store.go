@@ -396,9 +396,9 @@ func (a *App) OpenStore(ctx context.Context, arg string) (Store, StoreSpec, erro
 	var s Store
 	switch spec.Backend {
 	case BackendPostgres:
-		s, err = openPostgres(ctx, spec.Postgres)
+		s, err = a.openPostgres(ctx, spec.Postgres)
 	default:
-		s, err = openDynamoDB(ctx, spec.DynamoDB)
+		s, err = a.openDynamoDB(ctx, spec.DynamoDB)
 	}
 	if err != nil {
 		return nil, spec, fmt.Errorf("open %s: %w", spec, err)
@@ -407,9 +407,10 @@ func (a *App) OpenStore(ctx context.Context, arg string) (Store, StoreSpec, erro
 	return s, spec, nil
 }
 
-// openPostgres and openDynamoDB return the concrete stores; kept apart so a nil *Store never
-// becomes a non-nil interface.
-func openPostgres(ctx context.Context, c postgres.Config) (Store, error) {
+// openPostgres and openDynamoDB return the concrete stores, logging through the command's
+// logger; kept apart so a nil *Store never becomes a non-nil interface.
+func (a *App) openPostgres(ctx context.Context, c postgres.Config) (Store, error) {
+	c.Logger = a.Logger
 	s, err := postgres.Open(ctx, c)
 	if err != nil {
 		return nil, err
@@ -417,7 +418,8 @@ func openPostgres(ctx context.Context, c postgres.Config) (Store, error) {
 	return s, nil
 }
 
-func openDynamoDB(ctx context.Context, c dynamodb.Config) (Store, error) {
+func (a *App) openDynamoDB(ctx context.Context, c dynamodb.Config) (Store, error) {
+	c.Logger = a.Logger
 	s, err := dynamodb.Open(ctx, c)
 	if err != nil {
 		return nil, err
