@@ -476,3 +476,67 @@ func TestSecondaryFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestShadowMismatch makes the stores differ behind the dual-write store's back (a property
+// written to the new store only) and reads it in read-new: the shadow read counts a mismatch,
+// or an ignored one when the Ignore hook declares it known. Reads in write-both are not
+// shadowed.
+func TestShadowMismatch(t *testing.T) {
+	testenv.PostgresURL(t)
+	for _, ignore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignore=%v", ignore), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			old, nw := openPG(t), openPG(t)
+			moveTo(t, old, dualwrite.PhaseWriteBoth)
+			reg := prometheus.NewRegistry()
+			o := dualwrite.Options{ShadowPercent: 100, Registerer: reg}
+			var asked []string
+			if ignore {
+				o.Ignore = func(op string, primary, shadow any) bool {
+					asked = append(asked, fmt.Sprintf("%s %v %v", op, primary, shadow))
+					return true
+				}
+			}
+			ds, err := dualwrite.New(ctx, old, nw, o)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if err := ds.CreateActor(ctx, actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "pw"}); err != nil {
+				t.Fatalf("CreateActor: %v", err)
+			}
+			if err := nw.SetProperty(ctx, "a1", "note", "only new"); err != nil {
+				t.Fatalf("SetProperty on new: %v", err)
+			}
+			if _, err := ds.ListAllProperties(ctx, "a1"); err != nil {
+				t.Fatalf("ListAllProperties: %v", err)
+			}
+			if n := counter(t, reg, "actingweb_dualwrite_shadow_reads_total"); n != 0 {
+				t.Fatalf("%v shadow reads in write-both, want 0", n)
+			}
+			moveTo(t, old, dualwrite.PhaseReadNew)
+			if err := ds.Refresh(ctx); err != nil {
+				t.Fatalf("Refresh: %v", err)
+			}
+			props, err := ds.ListAllProperties(ctx, "a1")
+			if err != nil || props["note"] != "only new" {
+				t.Fatalf("ListAllProperties in read-new = %v, %v; want the new store's", props, err)
+			}
+			if _, err := ds.GetActor(ctx, "a1"); err != nil {
+				t.Fatalf("GetActor: %v", err)
+			}
+			reads := counter(t, reg, "actingweb_dualwrite_shadow_reads_total")
+			mism := counter(t, reg, "actingweb_dualwrite_shadow_mismatches_total")
+			ign := counter(t, reg, "actingweb_dualwrite_shadow_ignored_total")
+			if reads != 2 {
+				t.Errorf("%v shadow reads, want 2", reads)
+			}
+			if ignore && (mism != 0 || ign != 1 || len(asked) != 1) {
+				t.Errorf("mismatches %v, ignored %v, hook asked %q; want 0, 1, once", mism, ign, asked)
+			}
+			if !ignore && (mism != 1 || ign != 0) {
+				t.Errorf("mismatches %v, ignored %v; want 1, 0", mism, ign)
+			}
+		})
+	}
+}

@@ -31,13 +31,16 @@ func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 }
 
 // WriteBatch writes recs to the primary under policy and copies the resulting rows of their
-// keys to the secondary. The result is the primary's.
+// keys to the secondary (rejected rows excepted). The result is the primary's. The owners are
+// not locked: the table face is for moving data, not for writes racing the application's.
 func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
 	v := s.view(ctx)
 	res, err := v.primary.WriteBatch(ctx, t, recs, policy)
-	if v.secondary == nil || errors.Is(err, actingweb.ErrConflict) && policy == actingweb.ConflictFail {
+	if v.secondary == nil {
 		return res, err
 	}
+	// Copied whatever the primary said: a refused batch (ErrConflict) or a failed one may have
+	// landed in part (DynamoDB writes a batch in requests of 25).
 	rejected := make(map[string]bool, len(res.Rejects))
 	for _, r := range res.Rejects {
 		rejected[r.Key] = true
