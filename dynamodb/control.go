@@ -1,0 +1,88 @@
+package dynamodb
+
+// control.go: named values in the store's bookkeeping table (actingweb.ControlStore), beside
+// the migration locks (lock.go). The table is created on first write (ensureControlTable),
+// never by UpgradeSchema.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	actingweb "github.com/actingweb/actingweb-go"
+)
+
+var _ actingweb.ControlStore = (*Store)(nil)
+
+// controlItemKey is the bookkeeping item of control key key (locks use "lock/<name>").
+func controlItemKey(key string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "control/" + key}}
+}
+
+// ReadControl returns the value and version of key (actingweb.ControlStore), read strongly
+// consistent; an absent key, or an absent bookkeeping table, reads as ("", 0, nil).
+func (s *Store) ReadControl(ctx context.Context, key string) (string, int64, error) {
+	table := s.ControlTable()
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: controlItemKey(key), ConsistentRead: aws.Bool(true)})
+	if isResourceNotFound(err) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("dynamodb: read control key %q from %s: %w", key, table, err)
+	}
+	if len(out.Item) == 0 {
+		return "", 0, nil
+	}
+	v, ok1 := out.Item["value"].(*types.AttributeValueMemberS)
+	n, ok2 := out.Item["version"].(*types.AttributeValueMemberN)
+	if !ok1 || !ok2 {
+		return "", 0, fmt.Errorf("dynamodb: read control key %q from %s: %w: the item lacks value (S) or version (N)", key, table, actingweb.ErrInvalid)
+	}
+	version, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("dynamodb: read control key %q from %s: %w: version %q", key, table, actingweb.ErrInvalid, n.Value)
+	}
+	return v.Value, version, nil
+}
+
+// WriteControl stores value under key if its version is expectVersion (0: absent), as version
+// expectVersion+1, by a conditional put (actingweb.ControlStore); another version fails with
+// an error wrapping actingweb.ErrConflict. The bookkeeping table is created when missing.
+func (s *Store) WriteControl(ctx context.Context, key, value string, expectVersion int64) error {
+	if expectVersion < 0 {
+		return fmt.Errorf("dynamodb: write control key %q: %w: expected version %d < 0", key, actingweb.ErrInvalid, expectVersion)
+	}
+	if err := s.ensureControlTable(ctx); err != nil {
+		return err
+	}
+	table := s.ControlTable()
+	item := controlItemKey(key)
+	item["value"] = &types.AttributeValueMemberS{Value: value}
+	item["version"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(expectVersion+1, 10)}
+	in := &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}
+	if expectVersion == 0 {
+		in.ConditionExpression = aws.String("attribute_not_exists(id)")
+	} else {
+		in.ConditionExpression = aws.String("version = :v")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expectVersion, 10)}}
+	}
+	_, err := s.client.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("dynamodb: write control key %q to %s: %w: it is no longer at version %d; read it again",
+			key, table, actingweb.ErrConflict, expectVersion)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamodb: write control key %q to %s: %w", key, table, err)
+	}
+	return nil
+}
+
+// LookupConfig returns the reverse-lookup configuration the store applies on property writes
+// (dualwrite uses it to know which property writes change lookup rows).
+func (s *Store) LookupConfig() actingweb.LookupConfig { return s.lookup }
