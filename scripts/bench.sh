@@ -18,15 +18,21 @@
 #    vs pgx CopyFrom of the same rows; lag p50/p99 under a steady 500 writes/s; the write
 #    pause at cut-over; the sync's peak RSS.
 # 5. Peak RSS of every actingweb run (/usr/bin/time -v).
+# 6. The dual-write store (awbench dualwrite; needs no data set): p50/p99 latency of single
+#    calls (GetProperty, SetProperty, CreateTrust, AddDiff) on PostgreSQL alone, on DynamoDB
+#    Local alone and through dualwrite.Store in each phase, both ways round, against the goals
+#    write-both p50 <= 1.2 x (PostgreSQL p50 + DynamoDB p50) and, with 100 % shadow reads,
+#    read-new p50 <= 1.2 x the slower store's p50.
 #
 # Knobs (environment):
 #   BENCH_SCALE=1         data set scale (0.05 = 1,000 actors, a quick run of about a minute;
 #                         1 takes about an hour on 2 cores, most of it DynamoDB Local)
 #   BENCH_OUT=bench-results   where results go (one directory per run, plus latest.md)
 #   BENCH_KEEP=1          keep the bundles and the schemas/tables (default: removed)
-#   BENCH_STEPS=pg,ddb,sync  which parts to run (pg: PostgreSQL import/export; ddb: the
-#                         DynamoDB steps, copy and validate; sync: the live migration); the
-#                         table marks the others NOT RUN
+#   BENCH_STEPS=pg,ddb,sync,dualwrite  which parts to run (pg: PostgreSQL import/export; ddb:
+#                         the DynamoDB steps, copy and validate; sync: the live migration;
+#                         dualwrite: the dual-write store's latency); the table marks the others
+#                         NOT RUN. The data set is generated only for pg, ddb and sync
 #   BENCH_PROFILE=1       run the actingweb commands in-process under the CPU profiler
 #                         (awbench cli --cpuprofile; <run>/<step>.cpu.pprof, read with
 #                         `go tool pprof -top bin/awbench <file>`); RSS is then awbench's
@@ -34,6 +40,8 @@
 #                         (one run each; the fastest is then measured BENCH_PG_REPEAT times)
 #   BENCH_PG_REPEAT=3     runs of each PostgreSQL step and of its ceiling (alternating; the
 #                         fastest of each side counts)
+#   BENCH_DW_OPS=600      timed calls per operation and configuration in the dualwrite step (40
+#                         cells; 600 take about a minute on 2 cores, after 100 untimed each)
 #   BENCH_DDB_CONC=32     BatchWriteItem requests in flight, for the DynamoDB ceiling and the
 #                         import alike (the import runs DDB_CONC/8 writers per table: 2 tables
 #                         at once, 4 requests in flight per writer)
@@ -46,11 +54,12 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
 SCALE=${BENCH_SCALE:-1}
-STEPS=${BENCH_STEPS:-pg,ddb,sync}
+STEPS=${BENCH_STEPS:-pg,ddb,sync,dualwrite}
 OUT=${BENCH_OUT:-$REPO/bench-results}
 PG_CONC=${BENCH_PG_CONC:-1,2,4}
 DDB_CONC=${BENCH_DDB_CONC:-32}
 PG_REPEAT=${BENCH_PG_REPEAT:-3}
+DW_OPS=${BENCH_DW_OPS:-600}
 ID=$(date -u +%m%d%H%M%S)_$$
 RUN=$OUT/$ID
 WORK=$RUN/work
@@ -82,6 +91,8 @@ S_RAW=bench_${ID}_raw   # CopyFrom ceiling target
 S_CP=bench_${ID}_cp     # copy target (DynamoDB → PostgreSQL), validate side B
 P_A=bench_${ID}_a       # DynamoDB import target, export/copy/validate source
 P_R=bench_${ID}_r       # BatchWriteItem ceiling target
+S_DW=bench_${ID}_dw     # dual-write step: PostgreSQL schema ...
+P_DW=bench_${ID}_dw     # ... and DynamoDB prefix
 
 # ------------------------------------------------------------------ tools
 BIN=$WORK/bin
@@ -107,8 +118,8 @@ cleanup() {
   set +e
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     say "cleaning up schemas, tables and bundles"
-    for s in "$S_IMP" "$S_RAW" "$S_CP"; do "$AWB" pg-drop --pg "$PG" --schema "$s" >/dev/null 2>&1; done
-    for p in "$P_A" "$P_R" "${P_A}_w"; do "$AWB" ddb-drop --endpoint "$DDB" --prefix "$p" >/dev/null 2>&1; done
+    for s in "$S_IMP" "$S_RAW" "$S_CP" "$S_DW"; do "$AWB" pg-drop --pg "$PG" --schema "$s" >/dev/null 2>&1; done
+    for p in "$P_A" "$P_R" "${P_A}_w" "$P_DW"; do "$AWB" ddb-drop --endpoint "$DDB" --prefix "$p" >/dev/null 2>&1; done
     rm -rf "$WORK"
   else
     say "kept: schemas $S_IMP $S_RAW $S_CP, prefixes $P_A $P_R, $WORK"
@@ -220,11 +231,13 @@ say "run $ID: scale $SCALE, results in $RUN"
   echo "# actingweb bench run $ID, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 } >"$RESULTS"
 BUNDLE=$WORK/bundle
+if [[ ,$STEPS, == *,pg,* || ,$STEPS, == *,ddb,* || ,$STEPS, == *,sync,* ]]; then
 say "generating the data set"
 gen=$("$AWB" gen --scale "$SCALE" --out "$BUNDLE" 2>>"$RUN/gen.log")
 echo "$gen" >>"$RUN/gen.log"
 echo "meta scale=$SCALE $(sed -E 's/^RESULT name=gen //; s/ seconds=[^ ]*//; s/ rows_per_sec=[^ ]*//' <<<"$gen") bundle_bytes=$(du -sb "$BUNDLE" | cut -f1)" >>"$RESULTS"
 say "  $gen"
+fi
 
 # ------------------------------------------------------------------ PostgreSQL
 # Each PostgreSQL measurement runs PG_REPEAT times, alternating with its ceiling, and the
@@ -386,6 +399,19 @@ cat "$WORK/sync.results" >>"$RESULTS"
 sed 's/^/  /' "$WORK/sync.results"
 ACTINGWEB_RUN_DIR=$TARGET_RUN scripts/services.sh down >/dev/null 2>&1 || true
 TARGET_RUN=
+fi
+
+# ------------------------------------------------------------------ dual-write store
+# Sequential single calls on fresh tables of their own (a schema and a prefix made and dropped
+# by awbench dualwrite), after untimed warm-up calls of every kind on every configuration; the
+# timed calls come in 5 rounds visiting the configurations in a new random order each, so a slow
+# spell of DynamoDB Local's JVM falls on all of them alike.
+if [[ ,$STEPS, == *,dualwrite,* ]]; then
+say "dual-write store: $DW_OPS calls per operation on each store alone and in each phase, both ways round"
+"$AWB" dualwrite --pg "$PG" --endpoint "$DDB" --schema "$S_DW" --prefix "$P_DW" --ops "$DW_OPS" \
+  >"$WORK/dualwrite.results" 2>>"$RUN/dualwrite.log" ||
+  { tail -20 "$RUN/dualwrite.log" >&2; die "awbench dualwrite failed (see $RUN/dualwrite.log)"; }
+cat "$WORK/dualwrite.results" >>"$RESULTS"
 fi
 
 # ------------------------------------------------------------------ table

@@ -279,7 +279,19 @@ func runDDBDrop(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	return s.DropTables(ctx)
+	return dropDDB(ctx, s)
+}
+
+// dropDDB deletes the nine tables of s and its control table (Store.DropTables leaves the
+// control table, which holds the migration locks and the dual-write phase).
+func dropDDB(ctx context.Context, s *dynamodb.Store) error {
+	err := s.DropTables(ctx)
+	_, cerr := s.Client().DeleteTable(ctx, &sdk.DeleteTableInput{TableName: aws.String(s.ControlTable())})
+	var nf *types.ResourceNotFoundException
+	if errors.As(cerr, &nf) {
+		cerr = nil
+	}
+	return errors.Join(err, cerr)
 }
 
 // loadBundleItems reads every table of the bundle in dir, in file order, into items as the

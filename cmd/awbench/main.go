@@ -22,6 +22,7 @@
 //	report-rows      FILE                        rows moved according to an actingweb --report JSON
 //	cli              [--cpuprofile F] -- ARGS    run the actingweb command in-process (profiling)
 //	sync             --pg URL --src S --work DIR  measure actingweb sync, apply, lag and cut-over (runSync)
+//	dualwrite        --schema S --prefix P [--ops N]  per-call latency through the dual-write store (runDualWrite)
 //	table            RESULTS                     render the whole-run table (PASS/FAIL)
 //	latency-table    GOBENCH PGBENCH             render the per-operation latency table
 package main
@@ -38,7 +39,7 @@ import (
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: awbench <subcommand> [flags]
 subcommands: gen, raw-pg-copyfrom, raw-pg-copyto, raw-ddb-write, raw-ddb-scan, pg-drop, pg-vacuum, ddb-drop,
-             report-rows, cli, sync, table, latency-table   (awbench <subcommand> -h for flags)`)
+             report-rows, cli, sync, dualwrite, table, latency-table   (awbench <subcommand> -h for flags)`)
 }
 
 func main() {
@@ -62,6 +63,7 @@ func main() {
 		"sync":            runSync,
 		"table":           runTable,
 		"latency-table":   runLatencyTable,
+		"dualwrite":       runDualWrite,
 	}
 	fn := cmds[os.Args[1]]
 	if fn == nil {

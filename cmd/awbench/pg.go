@@ -386,12 +386,17 @@ func runPGDrop(ctx context.Context, args []string) error {
 	if *schema == "public" {
 		return fmt.Errorf("refusing to drop schema public")
 	}
-	pool, err := pgPool(ctx, *url, 1)
+	return dropSchema(ctx, *url, *schema)
+}
+
+// dropSchema drops schema (checked by the caller) and everything in it.
+func dropSchema(ctx context.Context, url, schema string) error {
+	pool, err := pgPool(ctx, url, 1)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	_, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{*schema}.Sanitize()+" CASCADE")
+	_, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 	return err
 }
 

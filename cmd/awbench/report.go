@@ -103,15 +103,16 @@ func runCLI(ctx context.Context, args []string) error {
 	return nil
 }
 
-// measurement is one line of a results file: "<key> rows=N seconds=S [rss_kb=K] [note=...]".
-// A key on several lines (a step repeated, BENCH_PG_REPEAT) reads as its fastest line, with
-// the highest peak RSS of all of them and runs counting the lines.
+// measurement is one line of a results file: "<key> rows=N seconds=S [rss_kb=K] [note=...]
+// [p50_us=X p99_us=Y]". A key on several lines (a step repeated, BENCH_PG_REPEAT) reads as its
+// fastest line, with the highest peak RSS of all of them and runs counting the lines.
 type measurement struct {
-	rows    int64
-	seconds float64
-	rssKB   int64
-	note    string
-	runs    int
+	rows         int64
+	seconds      float64
+	rssKB        int64
+	note         string
+	runs         int
+	p50us, p99us float64 // per-call latency (awbench dualwrite), µs
 }
 
 func (m measurement) rate() float64 {
@@ -150,6 +151,10 @@ func readResults(path string) (map[string]measurement, map[string]string, error)
 				m.rssKB, _ = strconv.ParseInt(v, 10, 64)
 			case "note":
 				m.note = v
+			case "p50_us":
+				m.p50us, _ = strconv.ParseFloat(v, 64)
+			case "p99_us":
+				m.p99us, _ = strconv.ParseFloat(v, 64)
 			}
 		}
 		if fields[0] == "meta" {
@@ -196,7 +201,11 @@ func runTable(_ context.Context, args []string) error {
 		keys = append(keys, k+"="+meta[k])
 	}
 	sort.Strings(keys)
-	fmt.Printf("Data set: %s\n\n", strings.Join(keys, " "))
+	if len(keys) == 0 {
+		fmt.Print("Data set: none generated (no pg, ddb or sync step)\n\n")
+	} else {
+		fmt.Printf("Data set: %s\n\n", strings.Join(keys, " "))
+	}
 	type cmp struct {
 		label, run, ceil, ceilLabel string
 	}
@@ -262,6 +271,7 @@ func runTable(_ context.Context, args []string) error {
 		mb := float64(m.rssKB) / 1024
 		fmt.Printf("| %s | %.0f | ≤ 150 | %s |\n", strings.ReplaceAll(k, "_", " "), mb, verdict(mb <= 150))
 	}
+	dualwriteTable(res)
 	return nil
 }
 

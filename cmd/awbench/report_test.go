@@ -43,3 +43,20 @@ func TestReadResultsRepeats(t *testing.T) {
 		}
 	}
 }
+
+// TestReadResultsLatency: the dual-write step's lines carry p50_us and p99_us.
+func TestReadResultsLatency(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.txt")
+	lines := "dw.pg-ddb/write-both.SetProperty rows=600 seconds=0.9 p50_us=1474 p99_us=3789\n"
+	if err := os.WriteFile(path, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := readResults(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := res["dw.pg-ddb/write-both.SetProperty"]
+	if !ok || m.rows != 600 || m.p50us != 1474 || m.p99us != 3789 {
+		t.Errorf("got %+v (found %t), want rows 600, p50 1474, p99 3789", m, ok)
+	}
+}
