@@ -416,7 +416,7 @@ fi
 
 # ------------------------------------------------------------------ table
 {
-  echo "# actingweb benchmark, run $ID (scale $SCALE)"
+  if grep -q '^meta ' "$RESULTS"; then echo "# actingweb benchmark, run $ID (scale $SCALE)"; else echo "# actingweb benchmark, run $ID"; fi
   echo
   "$AWB" table "$RESULTS"
 } >"$RUN/table.md"
