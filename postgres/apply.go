@@ -68,7 +68,13 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 			}
 			orphans = append(pending, missing...)
 		}
-		if len(recs) > 0 {
+		switch {
+		case len(recs) == 0:
+		case len(recs) <= smallApply:
+			if err := s.upsertValuesTx(ctx, tx, sp, recs); err != nil {
+				return err
+			}
+		default:
 			// New keys by COPY, existing ones by INSERT ... ON CONFLICT DO UPDATE, as
 			// WriteBatch's overwrite does.
 			if _, err := s.copyNewTx(ctx, tx, sp, recs, actingweb.ConflictOverwrite); err != nil {
@@ -81,6 +87,54 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 	}
 	if len(orphans) > 0 {
 		return &actingweb.OwnerMissingError{Records: orphans}
+	}
+	return nil
+}
+
+// smallApply is the most upserts of one table ApplyChanges writes with one INSERT ... VALUES
+// ... ON CONFLICT DO UPDATE statement (upsertValuesTx) instead of the COPY path of bulk writes
+// (copyNewTx: a query for the existing keys, COPY, and for existing keys a temporary table),
+// whose round trips cost several milliseconds for the one row of a dual write's copy.
+const smallApply = 16
+
+// upsertValuesTx writes recs (at most smallApply; of a key given twice the last) with one INSERT ... VALUES ...
+// ON CONFLICT DO UPDATE: the final rows are those of copyNewTx with ConflictOverwrite
+// (TestApplySmallAndBulkAgree).
+func (s *Store) upsertValuesTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record) error {
+	// one row per key, the last (as the COPY path would refuse a key twice, this must not)
+	last := make(map[string]int, len(recs))
+	for i, r := range recs {
+		last[strings.Join(sp.keyOf(r), "\x00")] = i
+	}
+	if len(last) < len(recs) {
+		kept := make([]actingweb.Record, 0, len(last))
+		for i, r := range recs {
+			if last[strings.Join(sp.keyOf(r), "\x00")] == i {
+				kept = append(kept, r)
+			}
+		}
+		recs = kept
+	}
+	args := make([]any, 0, len(recs)*len(sp.cols))
+	var b strings.Builder
+	b.WriteString(`INSERT INTO ` + s.qtable(sp.t) + ` AS t (` + quoteList(sp.cols) + `) VALUES `)
+	for i, r := range recs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range sp.cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(len(args)+j+1))
+		}
+		b.WriteByte(')')
+		args = sp.values(r, args)
+	}
+	b.WriteString(` ON CONFLICT (` + quoteList(sp.pk) + `) DO UPDATE SET ` + sp.update)
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return s.tableErr(sp.t, "apply upserts", err)
 	}
 	return nil
 }
