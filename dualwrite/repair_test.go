@@ -140,7 +140,9 @@ func TestRepairJournal(t *testing.T) {
 			}
 			_ = cut.Close()
 			for i, op := range []func() error{
-				func() error { return ds.CreateActor(ctx, actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "pw-secret"}) },
+				func() error {
+					return ds.CreateActor(ctx, actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "pw-secret"})
+				},
 				func() error { return ds.SetProperty(ctx, "a1", "p", "value-1") },
 				func() error { return ds.DeleteProperty(ctx, "a0", "gone") },
 				func() error { return ds.SetAttribute(ctx, "a1", "b", "n", []byte(`{"k":"attr-value"}`), nil, 0) },
