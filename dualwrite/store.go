@@ -85,8 +85,9 @@ type Failure struct {
 }
 
 // Repairer receives every write that reached the primary but not the secondary, under either
-// policy, before the write returns. It is the hook of a durable repair journal (`actingweb
-// reconcile`); it must not block for long and must not call the dual-write Store.
+// policy, before the write returns (after the entry of Options.Journal is recorded, when that
+// is on). It is a hook for the application's own alerting or bookkeeping; it must not block
+// for long and must not call the dual-write Store.
 type Repairer interface {
 	Repair(ctx context.Context, f Failure)
 }

@@ -140,3 +140,39 @@ func TestReconcileRereads(t *testing.T) {
 		t.Errorf("NEW's a1/p = %q, want OLD's current v2", v)
 	}
 }
+
+// TestPhaseSetWaitsForJournal: `phase set` refuses to move the primary (write-both ->
+// read-new) while the repair journal holds entries; reconcile --apply settles them and the
+// move goes through.
+func TestPhaseSetWaitsForJournal(t *testing.T) {
+	ctx := context.Background()
+	oldURL, newURL, old, _ := reconcilePair(t)
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		a, out, errb := integrationApp(t)
+		code := a.Execute(ctx, args)
+		noSecrets(t, out, errb)
+		return code, out.String() + errb.String()
+	}
+	phase := func(p string) (int, string) { return run("phase", "set", p, "--old", oldURL, "--new", newURL) }
+	if code, s := phase("write-both"); code != ExitOK {
+		t.Fatalf("phase set write-both: exit %d:\n%s", code, s)
+	}
+	entry, _ := json.Marshal(dualwrite.JournalEntry{Op: "SetProperty", Phase: dualwrite.PhaseWriteBoth})
+	must(t, old.(actingweb.ControlStore).WriteControl(ctx, dualwrite.JournalPrefix+"20260101T000000.000000000Z-test", string(entry), 0))
+	if code, s := phase("read-new"); code != ExitFailed || !strings.Contains(s, "repair journal entries are pending") {
+		t.Fatalf("phase set read-new with a pending entry: exit %d, want %d:\n%s", code, ExitFailed, s)
+	}
+	if code, s := phase("old"); code != ExitOK { // the primary stays: allowed
+		t.Fatalf("phase set old: exit %d:\n%s", code, s)
+	}
+	if code, s := phase("write-both"); code != ExitOK {
+		t.Fatalf("phase set write-both: exit %d:\n%s", code, s)
+	}
+	if code, s := run("reconcile", "--from", oldURL, "--to", newURL, "--apply"); code != ExitOK {
+		t.Fatalf("reconcile --apply: exit %d:\n%s", code, s)
+	}
+	if code, s := phase("read-new"); code != ExitOK {
+		t.Fatalf("phase set read-new after reconcile: exit %d:\n%s", code, s)
+	}
+}
