@@ -209,11 +209,16 @@ func (r RepairResult) Pending() int { return r.Failed + r.Waiting }
 // runs between the read and the apply and no older state is applied over a newer one; then it
 // deletes the entry. An entry that fails stays for the next pass; newer entries sharing one of
 // its keys are skipped too. A whole-table entry (DeleteExpiredAttributes,
-// RebuildPropertyLookup) scans the table on both stores.
+// RebuildPropertyLookup) scans the table on both stores. In phases old and new only the
+// store in use is listed, and its entries wait.
 func (s *Store) Repair(ctx context.Context) (RepairResult, error) {
 	var res RepairResult
 	v := s.view(ctx)
-	entries, err := ListJournal(ctx, s.old, s.new)
+	stores := []Backend{s.old, s.new}
+	if v.secondary == nil {
+		stores = []Backend{v.primary} // the store not in use is not touched
+	}
+	entries, err := ListJournal(ctx, stores...)
 	if err != nil {
 		s.m.repairFailures.Inc()
 		return res, err

@@ -170,6 +170,21 @@ func TestRepairJournal(t *testing.T) {
 				t.Errorf("pending gauge %v, want 4", n)
 			}
 
+			// in phase old the entries wait (the new store is not touched)
+			cs := old.(actingweb.ControlStore)
+			for _, p := range []dualwrite.Phase{dualwrite.PhaseOld, dualwrite.PhaseWriteBoth} {
+				if _, err := dualwrite.SetPhase(ctx, cs, dualwrite.DefaultControlKey, p); err != nil {
+					t.Fatal(err)
+				}
+				if err := good.Refresh(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if p == dualwrite.PhaseOld {
+					if res, err := good.Repair(ctx); err != nil || res.Waiting != 4 || res.Repaired != 0 {
+						t.Fatalf("Repair in phase old = %+v, %v; want 4 waiting", res, err)
+					}
+				}
+			}
 			res, err := good.Repair(ctx)
 			if err != nil || res.Repaired != 4 || res.Pending() != 0 {
 				t.Fatalf("Repair = %+v, %v; want 4 repaired", res, err)
