@@ -18,3 +18,23 @@ type ControlStore interface {
 	// error wrapping ErrConflict that names the key: read again and decide again.
 	WriteControl(ctx context.Context, key, value string, expectVersion int64) error
 }
+
+// ControlEntry is one named value of a ControlStore, as ControlLister lists it.
+type ControlEntry struct {
+	Key     string
+	Value   string
+	Version int64
+}
+
+// ControlLister lists and removes the named values of a ControlStore, for values kept as a
+// queue under a key prefix (dualwrite's repair journal, "dualwrite/repair/..."). Values are
+// added with WriteControl at version 0.
+type ControlLister interface {
+	// ListControl returns up to limit values (limit <= 0: all) whose key starts with prefix,
+	// in key order. An absent table lists nothing.
+	ListControl(ctx context.Context, prefix string, limit int) ([]ControlEntry, error)
+	// DeleteControl removes the value under key if its version is version (0: whatever its
+	// version); an absent key (or table) is no error. Another version fails with an error
+	// wrapping ErrConflict.
+	DeleteControl(ctx context.Context, key string, version int64) error
+}

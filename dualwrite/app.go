@@ -536,7 +536,7 @@ func (s *Store) DeleteExpiredAttributes(ctx context.Context, now time.Time, buck
 		return n, err
 	}
 	if _, serr := v.secondary.DeleteExpiredAttributes(ctx, now, buckets); serr != nil {
-		return n, s.secondaryFailed(ctx, v, "DeleteExpiredAttributes", nil, actingweb.TableAttributes, serr)
+		return n, s.secondaryFailed(ctx, v, "DeleteExpiredAttributes", "", nil, actingweb.TableAttributes, serr)
 	}
 	return n, nil
 }

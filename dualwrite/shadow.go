@@ -24,6 +24,7 @@ type metrics struct {
 	controlErrors     prometheus.Counter
 	orphans           prometheus.Counter
 	phase             *prometheus.GaugeVec
+	repairMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (metrics, error) {
@@ -45,10 +46,11 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 			Help: "Lookup rows not copied because their owner has no actor row on either store (the secondary cannot hold them)."}),
 		phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "actingweb_dualwrite_phase",
 			Help: "1 for the phase in force, 0 for the others."}, []string{"phase"}),
+		repairMetrics: newRepairMetrics(),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.shadowReads, m.shadowMismatches, m.shadowIgnored, m.shadowErrors,
-			m.secondaryFailures, m.controlErrors, m.orphans, m.phase} {
+			m.secondaryFailures, m.controlErrors, m.orphans, m.phase, m.repairs, m.repairFailures, m.repairPending} {
 			if err := reg.Register(c); err != nil {
 				return m, fmt.Errorf("dualwrite: register metrics: %w", err)
 			}

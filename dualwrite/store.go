@@ -75,6 +75,9 @@ type Failure struct {
 	// hold secrets in non-key fields: never log them whole (actingweb.KeyString of Key() is
 	// safe to show).
 	Keys []actingweb.Record
+	// Owner is the actor whose lock the write held ("" for none: WriteBatch, table-wide
+	// writes).
+	Owner string
 	// Global is set when the keys cannot be listed (DeleteExpiredAttributes,
 	// RebuildPropertyLookup): the repair must compare the named table as a whole.
 	Global actingweb.Table
@@ -82,8 +85,9 @@ type Failure struct {
 }
 
 // Repairer receives every write that reached the primary but not the secondary, under either
-// policy, before the write returns. It is the hook of a durable repair journal (`actingweb
-// reconcile`); it must not block for long and must not call the dual-write Store.
+// policy, before the write returns (after the entry of Options.Journal is recorded, when that
+// is on). It is a hook for the application's own alerting or bookkeeping; it must not block
+// for long and must not call the dual-write Store.
 type Repairer interface {
 	Repair(ctx context.Context, f Failure)
 }
@@ -112,6 +116,15 @@ type Options struct {
 	Secondary SecondaryPolicy
 	// Repairer, when set, receives every such write.
 	Repairer Repairer
+	// Journal records every such write, before the call returns, as an entry in the
+	// bookkeeping table of the phase's primary (the repair journal, JournalPrefix; both stores
+	// must implement actingweb.ControlStore and actingweb.ControlLister), and repairs the
+	// entries in the background (Repair). A write whose entry cannot be recorded fails under
+	// either policy (ErrNotRecorded).
+	Journal bool
+	// RepairInterval is how often the background repair runs with Journal (default
+	// DefaultRepairInterval; negative: never, the application calls Repair itself).
+	RepairInterval time.Duration
 	// Registerer, when set, gets the metrics (actingweb_dualwrite_*).
 	Registerer prometheus.Registerer
 	// Logger receives phase changes, secondary failures and mismatches (default slog.Default()).
@@ -146,6 +159,10 @@ type Store struct {
 	// writers of one row copy its states in the order the primary took them, and a shadow read
 	// never sees a write half copied.
 	locks [256]sync.RWMutex
+
+	stopRepairs chan struct{} // closed by Close; nil without a background repair
+	repairsDone chan struct{}
+	closeOnce   sync.Once
 }
 
 var _ actingweb.Store = (*Store)(nil)
@@ -186,6 +203,20 @@ func New(ctx context.Context, old, new Backend, o Options) (*Store, error) {
 	}
 	if err := s.Refresh(ctx); err != nil {
 		return nil, err
+	}
+	if o.Journal {
+		for _, b := range []Backend{old, new} {
+			if _, err := asJournal(b); err != nil {
+				return nil, err
+			}
+		}
+		if s.o.RepairInterval == 0 {
+			s.o.RepairInterval = DefaultRepairInterval
+		}
+		if s.o.RepairInterval > 0 {
+			s.stopRepairs, s.repairsDone = make(chan struct{}), make(chan struct{})
+			go s.runRepairs(s.o.RepairInterval, s.stopRepairs, s.repairsDone)
+		}
 	}
 	return s, nil
 }
@@ -321,7 +352,7 @@ func (s *Store) write(ctx context.Context, op, owner string,
 	}
 	keys = append(keys, more...)
 	if serr := s.copyKeys(ctx, v, keys); serr != nil {
-		if ferr := s.secondaryFailed(ctx, v, op, keys, "", serr); ferr != nil && err == nil {
+		if ferr := s.secondaryFailed(ctx, v, op, owner, keys, "", serr); ferr != nil && err == nil {
 			return ferr
 		}
 	}
@@ -403,18 +434,24 @@ func withValue(r, key actingweb.Record) actingweb.Record {
 
 // secondaryFailed reports a write the secondary missed and returns the error the call returns
 // under the policy (nil under ReportAndSucceed).
-func (s *Store) secondaryFailed(ctx context.Context, v view, op string, keys []actingweb.Record, global actingweb.Table, err error) error {
+func (s *Store) secondaryFailed(ctx context.Context, v view, op, owner string, keys []actingweb.Record, global actingweb.Table, err error) error {
 	s.m.secondaryFailures.WithLabelValues(op).Inc()
-	first := ""
-	if len(keys) > 0 {
-		first = string(keys[0].Table()) + " " + actingweb.KeyString(keys[0].Key())
-	}
 	s.log.Error("dualwrite: write reached the primary but not the secondary; the stores differ until repaired",
 		"op", op, "phase", string(v.phase), "primary", v.primary.Describe(), "secondary", v.secondary.Describe(),
-		"keys", len(keys), "first_key", first, "table", string(global), "error", err)
+		"keys", len(keys), "first_key", firstKey(keys), "table", string(global), "error", err)
+	f := Failure{Op: op, Phase: v.phase, Primary: v.primary.Describe(), Secondary: v.secondary.Describe(),
+		Owner: owner, Keys: keys, Global: global, Err: err}
+	if s.o.Journal {
+		if jerr := s.record(ctx, v, f); jerr != nil {
+			s.m.repairFailures.Inc()
+			s.log.Error("dualwrite: cannot record the repair journal entry; the call fails", "op", op, "primary", v.primary.Describe(),
+				"keys", len(keys), "first_key", firstKey(keys), "error", jerr)
+			return fmt.Errorf("dualwrite: %s: %w (%s; secondary %s: %w) and %w in %s: %w; the stores differ for %d keys: compare them (actingweb reconcile)",
+				op, ErrSecondary, v.phase, v.secondary.Describe(), err, ErrNotRecorded, v.primary.Describe(), jerr, len(keys))
+		}
+	}
 	if s.o.Repairer != nil {
-		s.o.Repairer.Repair(ctx, Failure{Op: op, Phase: v.phase, Primary: v.primary.Describe(), Secondary: v.secondary.Describe(),
-			Keys: keys, Global: global, Err: err})
+		s.o.Repairer.Repair(ctx, f)
 	}
 	if s.o.Secondary == ReportAndSucceed {
 		return nil
@@ -439,7 +476,13 @@ func (s *Store) Describe() string {
 	return fmt.Sprintf("dual-write (%s) old %s, new %s", p, s.old.Describe(), s.new.Describe())
 }
 
-// Close closes both stores.
+// Close stops the background repair (waiting for a pass under way) and closes both stores.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.stopRepairs != nil {
+			close(s.stopRepairs)
+			<-s.repairsDone
+		}
+	})
 	return errors.Join(s.old.Close(), s.new.Close())
 }

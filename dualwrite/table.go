@@ -52,7 +52,7 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 		}
 	}
 	if serr := s.copyKeys(ctx, v, keys); serr != nil {
-		if ferr := s.secondaryFailed(ctx, v, "WriteBatch", keys, "", serr); ferr != nil && err == nil {
+		if ferr := s.secondaryFailed(ctx, v, "WriteBatch", "", keys, "", serr); ferr != nil && err == nil {
 			return res, ferr
 		}
 	}
@@ -69,7 +69,7 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 		return rep, err
 	}
 	if serr := s.copyLookupRows(ctx, v, names); serr != nil {
-		return rep, s.secondaryFailed(ctx, v, "RebuildPropertyLookup", nil, actingweb.TablePropertyLookup, serr)
+		return rep, s.secondaryFailed(ctx, v, "RebuildPropertyLookup", "", nil, actingweb.TablePropertyLookup, serr)
 	}
 	return rep, nil
 }

@@ -19,7 +19,10 @@ import (
 // value text, version bigint, updated_at timestamptz.
 const ControlTable = "actingweb_go_control"
 
-var _ actingweb.ControlStore = (*Store)(nil)
+var (
+	_ actingweb.ControlStore  = (*Store)(nil)
+	_ actingweb.ControlLister = (*Store)(nil)
+)
 
 func (s *Store) qcontrol() string { return pgx.Identifier{s.schema, ControlTable}.Sanitize() }
 
@@ -92,6 +95,68 @@ func (s *Store) createControlTable(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create the bookkeeping table (allow CREATE on schema %s, or create %s: key text primary key, value text, version bigint, updated_at timestamptz): %w",
 			s.schema, ControlTable, err)
+	}
+	return nil
+}
+
+// ListControl returns up to limit values whose key starts with prefix, in key order
+// (actingweb.ControlLister; limit <= 0: all); an absent table lists nothing.
+func (s *Store) ListControl(ctx context.Context, prefix string, limit int) ([]actingweb.ControlEntry, error) {
+	q := `SELECT key, value, version FROM ` + s.qcontrol() + ` WHERE starts_with(key, $1) ORDER BY key`
+	args := []any{prefix}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err == nil {
+		var out []actingweb.ControlEntry
+		for rows.Next() {
+			var e actingweb.ControlEntry
+			if err = rows.Scan(&e.Key, &e.Value, &e.Version); err != nil {
+				break
+			}
+			out = append(out, e)
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err == nil {
+			return out, nil
+		}
+	}
+	if isUndefinedTable(err) {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("postgres: list control keys %q... in %s.%s: %w", prefix, s.schema, ControlTable, err)
+}
+
+// DeleteControl removes key if its version is version (0: any version) (actingweb.ControlLister);
+// an absent key or table is no error, another version fails with an error wrapping
+// actingweb.ErrConflict.
+func (s *Store) DeleteControl(ctx context.Context, key string, version int64) error {
+	q, args := `DELETE FROM `+s.qcontrol()+` WHERE key = $1`, []any{key}
+	if version > 0 {
+		q += ` AND version = $2`
+		args = append(args, version)
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if isUndefinedTable(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: delete control key %q from %s.%s: %w", key, s.schema, ControlTable, err)
+	}
+	if tag.RowsAffected() == 0 && version > 0 {
+		_, now, err := s.ReadControl(ctx, key)
+		if err != nil {
+			return err
+		}
+		if now != 0 {
+			return fmt.Errorf("postgres: delete control key %q from %s.%s: %w: it is no longer at version %d",
+				key, s.schema, ControlTable, actingweb.ErrConflict, version)
+		}
 	}
 	return nil
 }

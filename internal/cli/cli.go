@@ -222,7 +222,7 @@ DynamoDB's TTL off).`,
 	})
 	a.bindConnFlags(root)
 	root.AddCommand(a.newSchemaCmd(), a.newExportCmd(), a.newImportCmd(), a.newCopyCmd(),
-		a.newValidateCmd(), a.newSyncCmd(), a.newCutoverCmd(), a.newTTLCmd(), a.newPhaseCmd(), a.newVersionCmd())
+		a.newValidateCmd(), a.newReconcileCmd(), a.newSyncCmd(), a.newCutoverCmd(), a.newTTLCmd(), a.newPhaseCmd(), a.newVersionCmd())
 	refuseUnknownSubcommands(root)
 	return root
 }

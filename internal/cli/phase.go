@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -113,6 +114,9 @@ func (a *App) RunPhaseSet(ctx context.Context, phase string, o PhaseOptions) err
 			return failed(fmt.Errorf("phase set %s: the new store is not ready: %w", to, err))
 		}
 	}
+	if err := a.checkJournal(ctx, cs, o, to, oldS, newS); err != nil {
+		return failed(err)
+	}
 	from, err := dualwrite.SetPhase(ctx, cs, o.Key, to)
 	if errors.Is(err, dualwrite.ErrStep) {
 		return usageErrorf("phase set: %v", err)
@@ -127,6 +131,34 @@ func (a *App) RunPhaseSet(ctx context.Context, phase string, o PhaseOptions) err
 	}
 	a.explainPhase(to)
 	fmt.Fprintf(a.Stdout, "Running instances take the phase up within their cache time (dualwrite.Options.PhaseCacheTTL, at most %s).\n", dualwrite.MaxPhaseCacheTTL)
+	return nil
+}
+
+// checkJournal refuses a move across the primary switch (write-both <-> read-new) while the
+// dual-write repair journal holds entries: they are repaired from the phase's primary, which
+// the move changes, so they would be repaired from the store that missed the writes.
+func (a *App) checkJournal(ctx context.Context, cs actingweb.ControlStore, o PhaseOptions, to dualwrite.Phase, oldS, newS Store) error {
+	cur, _, err := dualwrite.ReadPhase(ctx, cs, o.Key)
+	if err != nil || cur.NewIsPrimary() == to.NewIsPrimary() {
+		return err
+	}
+	ob, ok1 := oldS.(dualwrite.Backend)
+	nb, ok2 := newS.(dualwrite.Backend)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	entries, err := dualwrite.ListJournal(ctx, ob, nb)
+	if err != nil {
+		return fmt.Errorf("phase set %s: %w", to, err)
+	}
+	if len(entries) > 0 {
+		truth, other := o.Old, o.New
+		if cur.NewIsPrimary() {
+			truth, other = o.New, o.Old
+		}
+		return fmt.Errorf("phase set %s: %d dual-write repair journal entries are pending (the oldest from %s, %s); moving the primary now would repair them from the store that missed the writes: wait until the applications' repair has emptied the journal (metric actingweb_dualwrite_repairs_pending 0), or run actingweb reconcile --from %s --to %s --apply, then move again",
+			to, len(entries), entries[0].At.Format(time.RFC3339), entries[0].Op, redactURL(truth), redactURL(other))
+	}
 	return nil
 }
 
