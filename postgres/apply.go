@@ -182,18 +182,23 @@ func (s *Store) deleteKeys(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs [
 }
 
 // GetRecord reads the row with key's primary key (actingweb.ChangeSink); ErrNotFound when
-// absent.
+// absent. A property lookup key without its value (a DynamoDB row carries only the digest,
+// §3.5) is read by property name and digest.
 func (s *Store) GetRecord(ctx context.Context, key actingweb.Record) (actingweb.Record, error) {
 	sp, err := spec(key.Table())
 	if err != nil {
 		return nil, err
 	}
-	parts := sp.keyOf(key)
-	args := make([]any, len(parts))
-	where := make([]string, len(parts))
-	for i, p := range parts {
-		args[i] = p
-		where[i] = pgx.Identifier{sp.pk[i]}.Sanitize() + " = $" + strconv.Itoa(i+1)
+	var args []any
+	var where []string
+	if l, ok := key.(*actingweb.PropertyLookup); ok && l.Value == nil {
+		args = []any{l.PropertyName, l.LookupKey}
+		where = []string{"property_name = $1", lookupDigest + " = $2"}
+	} else {
+		for i, p := range sp.keyOf(key) {
+			args = append(args, p)
+			where = append(where, pgx.Identifier{sp.pk[i]}.Sanitize()+" = $"+strconv.Itoa(i+1))
+		}
 	}
 	tx, err := s.beginRead(ctx)
 	if err != nil {

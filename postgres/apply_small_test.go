@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -111,4 +112,31 @@ func olderState(r actingweb.Record) int {
 		n++
 	}
 	return n
+}
+
+// TestGetRecordLookupByDigest: a property lookup key as a DynamoDB row carries it (name and
+// digest, no value) reads the row whose value has that digest.
+func TestGetRecordLookupByDigest(t *testing.T) {
+	t.Parallel()
+	ctx := coreCtx(t)
+	s, _ := coreHead(t)
+	if err := s.CreateActor(ctx, actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	row := actingweb.NewPropertyLookup("email", "x@example.com", "a1")
+	if err := s.ApplyChanges(ctx, []actingweb.Record{&row}, nil); err != nil {
+		t.Fatal(err)
+	}
+	key := actingweb.PropertyLookup{PropertyName: "email", LookupKey: actingweb.LookupKey("email", "x@example.com")}
+	got, err := s.GetRecord(ctx, &key)
+	if err != nil {
+		t.Fatalf("GetRecord by digest: %v", err)
+	}
+	if d := actingweb.CompareRecords(got, &row); len(d) > 0 {
+		t.Fatalf("GetRecord by digest read %+v, differs in %v", got, d)
+	}
+	other := actingweb.PropertyLookup{PropertyName: "email", LookupKey: actingweb.LookupKey("email", "y@example.com")}
+	if _, err := s.GetRecord(ctx, &other); !errors.Is(err, actingweb.ErrNotFound) {
+		t.Fatalf("GetRecord of another digest: %v, want ErrNotFound", err)
+	}
 }
