@@ -72,11 +72,22 @@ func (s *Store) propertyKeys(id string, props map[string]string) []actingweb.Rec
 // call (nothing written yet); one on the secondary too under FailCall, while under
 // ReportAndSucceed the primary's keys are used and the failure logged and counted.
 func (s *Store) onBoth(ctx context.Context, v view, op string, list func(b actingweb.Store) ([]actingweb.Record, error)) ([]actingweb.Record, error) {
+	// both stores are listed at the same time
+	type listing struct {
+		recs []actingweb.Record
+		err  error
+	}
+	sec := make(chan listing, 1)
+	go func() {
+		b, err := list(v.secondary)
+		sec <- listing{b, err}
+	}()
 	a, err := list(v.primary)
+	sl := <-sec
 	if err != nil {
 		return nil, err
 	}
-	b, err := list(v.secondary)
+	b, err := sl.recs, sl.err
 	if err != nil {
 		if s.o.Secondary == FailCall {
 			return nil, fmt.Errorf("dualwrite: %s: list the rows to delete on the secondary %s (nothing written): %w", op, v.secondary.Describe(), err)

@@ -70,7 +70,7 @@ func (m metrics) setPhase(p Phase) {
 }
 
 // read runs a read on the phase's read store and, when the read is shadowed, on the old store
-// too under the owner's stripe, comparing the answers with eq. key describes the read for the
+// too (at the same time) under the owner's stripe, comparing the answers with eq. key describes the read for the
 // log (never a secret or a property value). The primary's answer is returned.
 func read[T any](s *Store, ctx context.Context, op, owner, key string, run func(b actingweb.Store) (T, error), eq func(a, b T) (bool, string)) (T, error) {
 	v := s.view(ctx)
@@ -79,13 +79,24 @@ func read[T any](s *Store, ctx context.Context, op, owner, key string, run func(
 	}
 	l := s.stripe(owner)
 	l.RLock()
+	// The old store is read at the same time as the primary, so a shadowed read takes as long
+	// as the slower of the two, not their sum.
+	type answer struct {
+		v   T
+		err error
+	}
+	shadow := make(chan answer, 1)
+	go func() {
+		o, oerr := run(s.old)
+		shadow <- answer{o, oerr}
+	}()
 	got, err := run(v.primary)
+	sa := <-shadow
+	l.RUnlock()
 	if err != nil && !expected(err) {
-		l.RUnlock()
 		return got, err
 	}
-	old, oerr := run(s.old)
-	l.RUnlock()
+	old, oerr := sa.v, sa.err
 	s.m.shadowReads.WithLabelValues(op).Inc()
 	if oerr != nil && !expected(oerr) {
 		s.m.shadowErrors.WithLabelValues(op).Inc()

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
@@ -363,21 +364,41 @@ func (s *Store) write(ctx context.Context, op, owner string,
 // not found (deletes) to the secondary in one ApplyChanges.
 func (s *Store) copyKeys(ctx context.Context, v view, keys []actingweb.Record) error {
 	seen := make(map[string]bool, len(keys))
-	var ups, dels []actingweb.Record
+	uniq := keys[:0:0]
 	for _, k := range keys {
 		id := string(k.Table()) + actingweb.KeySep + k.Key()
-		if seen[id] {
-			continue
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, k)
 		}
-		seen[id] = true
-		r, err := v.primary.GetRecord(ctx, k)
-		switch {
-		case errors.Is(err, actingweb.ErrNotFound):
+	}
+	// The keys are read back at the same time (a write affects a handful: a property and the
+	// lookup rows of its old and new values).
+	found := make([]actingweb.Record, len(uniq))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i, k := range uniq {
+		g.Go(func() error {
+			r, err := v.primary.GetRecord(ctx, k)
+			switch {
+			case errors.Is(err, actingweb.ErrNotFound):
+			case err != nil:
+				return fmt.Errorf("read %s key %s back from %s: %w", k.Table(), actingweb.KeyString(k.Key()), v.primary.Describe(), err)
+			default:
+				found[i] = withValue(r, k)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	var ups, dels []actingweb.Record
+	for i, k := range uniq {
+		if found[i] != nil {
+			ups = append(ups, found[i])
+		} else {
 			dels = append(dels, k)
-		case err != nil:
-			return fmt.Errorf("read %s key %s back from %s: %w", k.Table(), actingweb.KeyString(k.Key()), v.primary.Describe(), err)
-		default:
-			ups = append(ups, withValue(r, k))
 		}
 	}
 	if len(ups) == 0 && len(dels) == 0 {
