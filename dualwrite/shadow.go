@@ -23,6 +23,7 @@ type metrics struct {
 	secondaryFailures *prometheus.CounterVec
 	controlErrors     prometheus.Counter
 	orphans           prometheus.Counter
+	awaitingBackfill  prometheus.Counter
 	phase             *prometheus.GaugeVec
 	repairMetrics
 }
@@ -44,13 +45,15 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 			Help: "Failed reads of the phase's control record (the cached phase stayed in force)."}),
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{Name: "actingweb_dualwrite_orphans_total",
 			Help: "Lookup rows not copied because their owner has no actor row on either store (the secondary cannot hold them)."}),
+		awaitingBackfill: prometheus.NewCounter(prometheus.CounterOpts{Name: "actingweb_dualwrite_awaiting_backfill_total",
+			Help: "Lookup rows not copied because their owner's actor row is on the primary but not yet on the secondary (the backfill brings both)."}),
 		phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "actingweb_dualwrite_phase",
 			Help: "1 for the phase in force, 0 for the others."}, []string{"phase"}),
 		repairMetrics: newRepairMetrics(),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.shadowReads, m.shadowMismatches, m.shadowIgnored, m.shadowErrors,
-			m.secondaryFailures, m.controlErrors, m.orphans, m.phase, m.repairs, m.repairFailures, m.repairPending} {
+			m.secondaryFailures, m.controlErrors, m.orphans, m.awaitingBackfill, m.phase, m.repairs, m.repairFailures, m.repairPending} {
 			if err := reg.Register(c); err != nil {
 				return m, fmt.Errorf("dualwrite: register metrics: %w", err)
 			}

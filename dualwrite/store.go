@@ -411,6 +411,9 @@ func (s *Store) copyKeys(ctx context.Context, v view, keys []actingweb.Record) e
 // actor row (PostgreSQL's foreign key) are accepted when the owner has no actor row on the
 // primary either: an orphan the secondary's model cannot hold, as a migration counts it
 // (LookupRebuild.Orphans); they are logged and counted (actingweb_dualwrite_orphans_total).
+// They are accepted too when the owner is on the primary but not yet on the secondary (an
+// actor written before write-both, which the backfill brings with its lookup rows; counted
+// in actingweb_dualwrite_awaiting_backfill_total).
 func (s *Store) apply(ctx context.Context, v view, ups, dels []actingweb.Record) error {
 	err := v.secondary.ApplyChanges(ctx, ups, dels)
 	var om *actingweb.OwnerMissingError
@@ -424,18 +427,38 @@ func (s *Store) apply(ctx context.Context, v view, ups, dels []actingweb.Record)
 }
 
 func (s *Store) orphans(ctx context.Context, v view, om *actingweb.OwnerMissingError) error {
+	var orphan, awaiting int
 	for _, r := range om.Records {
 		_, err := v.primary.GetRecord(ctx, actorKey(r.Owner()))
-		if err == nil {
-			return om // the owner exists: the secondary is behind
-		}
-		if !errors.Is(err, actingweb.ErrNotFound) {
+		switch {
+		case errors.Is(err, actingweb.ErrNotFound):
+			orphan++
+			continue
+		case err != nil:
 			return fmt.Errorf("%w (and the owners could not be read on the primary: %w)", om, err)
 		}
+		// The owner is on the primary. Not on the secondary either: an actor written before
+		// write-both, which the backfill (copy, then reconcile) has not brought yet; it brings
+		// the actor and its lookup rows together.
+		_, err = v.secondary.GetRecord(ctx, actorKey(r.Owner()))
+		switch {
+		case err == nil:
+			return om // the owner is there now: apply again
+		case !errors.Is(err, actingweb.ErrNotFound):
+			return fmt.Errorf("%w (and the owners could not be read on the secondary: %w)", om, err)
+		}
+		awaiting++
 	}
-	s.m.orphans.Add(float64(len(om.Records)))
-	s.log.Warn("dualwrite: lookup rows without actor row on the primary are not copied (the secondary cannot hold them)",
-		"rows", len(om.Records), "first_owner", om.Records[0].Owner(), "secondary", v.secondary.Describe())
+	if orphan > 0 {
+		s.m.orphans.Add(float64(orphan))
+		s.log.Warn("dualwrite: lookup rows without actor row on the primary are not copied (the secondary cannot hold them)",
+			"rows", orphan, "secondary", v.secondary.Describe())
+	}
+	if awaiting > 0 {
+		s.m.awaitingBackfill.Add(float64(awaiting))
+		s.log.Debug("dualwrite: lookup rows of actors not yet on the secondary are left to the backfill",
+			"rows", awaiting, "first_owner", om.Records[0].Owner(), "secondary", v.secondary.Describe())
+	}
 	return nil
 }
 

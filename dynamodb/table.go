@@ -337,7 +337,9 @@ func validateItem(t actingweb.Table, item map[string]types.AttributeValue) strin
 // overwrite, the first under skip (the others count as skipped), and under fail the batch is
 // refused with ErrConflict. Under skip and fail the keys are first read (BatchGetItem,
 // consistent): fail refuses the batch with an error wrapping ErrConflict naming the first
-// existing key and writes nothing; skip writes only the absent ones. Writes go through the
+// existing key and writes nothing; skip writes the absent ones each with a PutItem conditioned
+// on the key still being absent (putIfAbsent), so a row another writer puts meanwhile (a dual
+// write racing a backfill) is kept, never overwritten. Fail and overwrite write through the
 // batch writer (25 per request, unprocessed items retried). Lookup records are written as
 // digest items; one without LookupKey and Value is rejected.
 //
@@ -421,6 +423,17 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 			rows = kept
 		}
 	}
+	if policy == actingweb.ConflictSkip && len(rows) > 0 {
+		// BatchWriteItem takes no condition: a row written by someone else between the check
+		// above and the batch would be overwritten with this (older) one. Each absent row is
+		// put on the condition that its key is still absent instead.
+		written, skipped, err := s.putIfAbsent(ctx, t, name, rows)
+		res.Written, res.Skipped = written, res.Skipped+skipped
+		if err != nil {
+			return res, s.tableErr("write batch to", name, err)
+		}
+		return res, nil
+	}
 	reqs := make([]types.WriteRequest, len(rows))
 	for i, r := range rows {
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: r.item}}
@@ -432,6 +445,35 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 	}
 	res.Written = len(reqs)
 	return res, nil
+}
+
+// putIfAbsent puts each of rows with PutItem conditioned on attribute_not_exists of the
+// table's partition key (the skip policy made atomic: a row written meanwhile by another
+// writer is kept), 16 at a time. It returns the rows written and those found present.
+func (s *Store) putIfAbsent(ctx context.Context, t actingweb.Table, name string, rows []preparedItem) (written, skipped int, err error) {
+	hash, _ := keySchema(t)
+	cond := aws.String("attribute_not_exists(#k)")
+	names := map[string]string{"#k": hash}
+	var nw, ns atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for _, r := range rows {
+		g.Go(func() error {
+			_, err := s.client.PutItem(gctx, &dynamodb.PutItemInput{TableName: aws.String(name), Item: r.item,
+				ConditionExpression: cond, ExpressionAttributeNames: names})
+			switch {
+			case err == nil:
+				nw.Add(1)
+			case isConditionFailed(err):
+				ns.Add(1)
+			default:
+				return fmt.Errorf("put %s key %s if absent: %w", name, actingweb.KeyString(r.key), err)
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	return int(nw.Load()), int(ns.Load()), err
 }
 
 // preparedItem is a record encoded for writing: its item and its physical key (physicalKey).

@@ -24,9 +24,9 @@ type ReconcileOptions struct {
 	// Tables limits the comparison (empty = all nine).
 	Tables []string
 	// MaxDiffs is the number of differences listed, and repaired, per table and round
-	// (default DefaultReconcileMaxDiffs).
+	// (0 = DefaultReconcileMaxDiffs).
 	MaxDiffs int
-	// Rounds bounds the compare-and-repair rounds of --apply (default DefaultReconcileRounds).
+	// Rounds bounds the compare-and-repair rounds of --apply (0 = DefaultReconcileRounds).
 	Rounds int
 	// Segments is the parallel scan segments per side (0 = engine default).
 	Segments int
@@ -87,7 +87,13 @@ func (a *App) RunReconcile(ctx context.Context, o ReconcileOptions) error {
 	if strings.TrimSpace(o.From) == "" || strings.TrimSpace(o.To) == "" {
 		return usageErrorf("reconcile: --from (OLD) and --to (NEW) are both required")
 	}
-	if o.MaxDiffs <= 0 || o.Rounds <= 0 || o.Segments < 0 {
+	if o.MaxDiffs == 0 {
+		o.MaxDiffs = DefaultReconcileMaxDiffs
+	}
+	if o.Rounds == 0 {
+		o.Rounds = DefaultReconcileRounds
+	}
+	if o.MaxDiffs < 0 || o.Rounds < 0 || o.Segments < 0 {
 		return usageErrorf("reconcile: --max-diffs and --rounds must be positive, --segments not negative")
 	}
 	tables, err := parseTables(o.Tables)
