@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/dualwrite"
 	"github.com/actingweb/actingweb-go/internal/fixture"
@@ -77,7 +79,9 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	if _, err := dualwrite.SetPhase(ctx, cs, dualwrite.DefaultControlKey, dualwrite.PhaseWriteBoth); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dualwrite.New(ctx, old.(dualwrite.Backend), nw.(dualwrite.Backend), dualwrite.Options{RepairInterval: -1})
+	reg := prometheus.NewRegistry()
+	ds, err := dualwrite.New(ctx, old.(dualwrite.Backend), nw.(dualwrite.Backend), dualwrite.Options{RepairInterval: -1,
+		ShadowPercent: 100, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +95,16 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	// It stops between rounds (a round cut off half-way would be a failed dual write, which
 	// the journal covers, not this test).
 	writers := 0
+	rounds := make(chan struct{}, 1000) // a tick per finished round: the test waits on them
+	waitRounds := func(n int) {
+		for range n {
+			select {
+			case <-rounds:
+			case <-ctx.Done():
+				t.Fatal("the writer made no progress")
+			}
+		}
+	}
 	writer := func() (stop func()) {
 		writers++
 		prefix := fmt.Sprintf("w%d-", writers)
@@ -102,6 +116,24 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 					errc <- err
 					return
 				}
+				// reads, shadowed in read-new
+				id := fmt.Sprintf("%s%06d", prefix, i)
+				if _, err := ds.GetActor(ctx, id); err != nil {
+					errc <- fmt.Errorf("read back %s: %w", id, err)
+					return
+				}
+				if _, err := ds.GetProperty(ctx, id, "email"); err != nil {
+					errc <- fmt.Errorf("read back %s email: %w", id, err)
+					return
+				}
+				if _, err := ds.ListTrusts(ctx, id); err != nil {
+					errc <- fmt.Errorf("read back %s trusts: %w", id, err)
+					return
+				}
+				select {
+				case rounds <- struct{}{}:
+				default:
+				}
 			}
 			errc <- nil
 		}()
@@ -109,6 +141,9 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 			stopped.Store(true)
 			if err := <-errc; err != nil {
 				t.Fatalf("writer: %v", err)
+			}
+			for len(rounds) > 0 { // ticks of this writer are spent
+				<-rounds
 			}
 		}
 	}
@@ -171,4 +206,59 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	if err := a.RunValidate(ctx, ValidateOptions{From: oldURL, To: newURL, ConsistentRead: true, Quiet: true}); err != nil {
 		t.Fatalf("validate after the backfill: %v", err)
 	}
+
+	// On through the phases and back, the writer running between the moves: read-new (every
+	// read shadowed), new, read-new again after the rows written in new are backfilled the
+	// other way, write-both; then the stores are EQUAL and no shadow read differed.
+	move := func(p dualwrite.Phase) {
+		t.Helper()
+		if _, err := dualwrite.SetPhase(ctx, cs, dualwrite.DefaultControlKey, p); err != nil {
+			t.Fatalf("SetPhase %s: %v", p, err)
+		}
+		if err := ds.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, p := range []dualwrite.Phase{dualwrite.PhaseReadNew, dualwrite.PhaseNew, dualwrite.PhaseReadNew, dualwrite.PhaseWriteBoth} {
+		move(p)
+		if i == 2 { // back from new: the rows written in new are on NEW only, the truth now
+			if _, err := migrate.Copy(ctx, nw.(migrate.Source), old.(migrate.Sink), migrate.Options{Policy: actingweb.ConflictSkip,
+				StateDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Tables: actingweb.DataTables}); err != nil {
+				t.Fatalf("backfill back to OLD: %v", err)
+			}
+			if err := a.RunReconcile(ctx, ReconcileOptions{From: newURL, To: oldURL, Apply: true, Quiet: true}); err != nil {
+				t.Fatalf("reconcile back to OLD: %v\n%s", err, errb)
+			}
+		}
+		stopWriter = writer()
+		waitRounds(3)
+		stopWriter()
+	}
+	if err := a.RunValidate(ctx, ValidateOptions{From: oldURL, To: newURL, ConsistentRead: true, Quiet: true}); err != nil {
+		t.Fatalf("validate after the round trip through the phases: %v", err)
+	}
+	if n := counterValue(t, reg, "actingweb_dualwrite_shadow_reads_total"); n < 9 {
+		t.Errorf("%v shadow reads, want every read of the read-new rounds", n)
+	}
+	if n := counterValue(t, reg, "actingweb_dualwrite_shadow_mismatches_total"); n != 0 {
+		t.Errorf("%v shadow mismatches, want 0", n)
+	}
+}
+
+// counterValue sums a counter family of reg over its labels.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
