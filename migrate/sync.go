@@ -87,9 +87,13 @@ type SyncStatus struct {
 	// behind the source the target was when that batch was applied (0 when caught up).
 	LastSourceTime time.Time `json:"last_source_time,omitzero"`
 	LagSeconds     float64   `json:"lag_seconds"`
-	CaughtUp       bool      `json:"caught_up"`
-	LoadedAt       time.Time `json:"loaded_at,omitzero"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	// BehindBytes is, for a source that can tell (BacklogMeasurer: PostgreSQL's WAL), how
+	// much the source has written after Position when it was last measured (at most once a
+	// second): the lag in volume. Counting the changes themselves would take decoding them.
+	BehindBytes int64     `json:"behind_bytes,omitempty"`
+	CaughtUp    bool      `json:"caught_up"`
+	LoadedAt    time.Time `json:"loaded_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at"`
 	// Tables counts per table the rows the initial load wrote and the changes applied since.
 	Tables map[actingweb.Table]*SyncTableStatus `json:"tables,omitempty"`
 	// Actors names the pilot's actor set (SyncOptions.Load.Actors), "" for all rows.
@@ -107,6 +111,12 @@ type SyncStatus struct {
 	Retries     int64     `json:"retries,omitempty"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+}
+
+// BacklogMeasurer is implemented by change sources that can tell how far behind their head a
+// position is, in bytes of their change log (postgres.Store: WAL).
+type BacklogMeasurer interface {
+	Behind(ctx context.Context, position string) (bytes int64, err error)
 }
 
 // DefaultSyncRetries is SyncOptions.MaxRetries' default: with pauses of 1, 2, 4, 8, 16 and then
@@ -346,6 +356,8 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 
 	a := &applier{dst: dst, log: log, held: map[string]heldRecord{}}
 	failures := 0 // in a row
+	bm, _ := src.(BacklogMeasurer)
+	var measured time.Time
 	applyBatch := func(b actingweb.ChangeBatch) error {
 		if o.Load.Actors != nil { // a pilot: the other actors' changes are not applied
 			kept := b.Changes[:0:0]
@@ -382,6 +394,14 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		st.LagSeconds = 0
 		if !b.CaughtUp && !b.SourceTime.IsZero() {
 			st.LagSeconds = time.Since(b.SourceTime).Seconds()
+		}
+		if bm != nil && time.Since(measured) >= time.Second {
+			if behind, err := bm.Behind(ctx, st.Position); err == nil {
+				st.BehindBytes = behind
+			} else { // the last measurement stays: a gauge, not a position
+				log.Debug("sync: backlog not measured", "err", err)
+			}
+			measured = time.Now()
 		}
 		if err := writeSyncStatus(o.StateDir, st); err != nil {
 			return err

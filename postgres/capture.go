@@ -593,6 +593,25 @@ func (s *Store) HeadPosition(ctx context.Context) (string, error) {
 	return encodePosition(lsn), nil
 }
 
+// Behind returns how many bytes of WAL the server has written after position pos (a sync's
+// applied position): the backlog of a sync that reads this server, 0 when pos is at or after
+// the head. It needs no decoding, so it is what a running sync reports as its lag in volume
+// (migrate.BacklogMeasurer).
+func (s *Store) Behind(ctx context.Context, pos string) (int64, error) {
+	p, err := decodePosition(pos)
+	if err != nil {
+		return 0, err
+	}
+	var head pglogrepl.LSN
+	if err := s.pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()`).Scan(&head); err != nil {
+		return 0, fmt.Errorf("postgres: read the WAL position of %s: %w", describe(s.cfg), err)
+	}
+	if head <= p {
+		return 0, nil
+	}
+	return int64(head - p), nil
+}
+
 // PositionReached reports whether position pos is at or after head (both from this source).
 func (s *Store) PositionReached(pos, head string) (bool, error) {
 	p, err := decodePosition(pos)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -180,5 +181,29 @@ func TestApplicationName(t *testing.T) {
 	defer s2.Close()
 	if err := s2.Pool().QueryRow(coreCtx(t), `SELECT current_setting('application_name')`).Scan(&name); err != nil || name != "mine" {
 		t.Fatalf("application_name %q (%v), want the URL's mine", name, err)
+	}
+}
+
+// TestBehind: the WAL a position lies behind the server's head grows with writes after it,
+// and is 0 for a position at or after the head.
+func TestBehind(t *testing.T) {
+	t.Parallel()
+	s, _ := coreHead(t)
+	ctx := coreCtx(t)
+	head, err := s.HeadPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := s.CreateActor(ctx, actingweb.Actor{ID: fmt.Sprintf("b%03d", i), Creator: "c", Passphrase: "p"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.Behind(ctx, head)
+	if err != nil || n < 50*50 { // each insert writes well over 50 bytes of WAL
+		t.Fatalf("Behind(head before 50 inserts) = %d, %v; want the inserts' WAL", n, err)
+	}
+	if n, err := s.Behind(ctx, `{"lsn":"FFFF/FFFFFFFF"}`); err != nil || n != 0 {
+		t.Fatalf("Behind(a position past the head) = %d, %v; want 0", n, err)
 	}
 }

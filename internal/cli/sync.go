@@ -238,6 +238,9 @@ func (a *App) RunSyncStatus(_ context.Context, o SyncStatusOptions) error {
 	}
 	fmt.Fprintf(a.Stdout, "lag:        %.1f s (caught up: %v)\nupdated:    %s (%s ago)\n", st.LagSeconds, st.CaughtUp,
 		st.UpdatedAt.Format(time.RFC3339), time.Since(st.UpdatedAt).Round(time.Second))
+	if st.BehindBytes > 0 {
+		fmt.Fprintf(a.Stdout, "behind:     %d bytes of the source's WAL not applied yet\n", st.BehindBytes)
+	}
 	if len(st.Tables) > 0 {
 		fmt.Fprintf(a.Stdout, "\n%26s %12s %12s\n", "table", "loaded", "applied")
 		for _, t := range actingweb.Tables {

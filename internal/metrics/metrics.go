@@ -26,6 +26,7 @@ type Sync struct {
 	held     prometheus.Gauge
 	last     prometheus.Gauge
 	phase    *prometheus.GaugeVec
+	behind   prometheus.Gauge
 	errors   prometheus.Counter
 	retries  prometheus.Counter
 	// seenErrors and seenRetries are the status's counts already added to the counters.
@@ -57,11 +58,13 @@ func NewSync() *Sync {
 	m.last = prometheus.NewGauge(prometheus.GaugeOpts{Name: "actingweb_sync_last_source_change_timestamp_seconds",
 		Help: "Source commit time of the last applied change (Unix seconds)."})
 	m.phase = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "actingweb_sync_phase", Help: "1 for the current phase (loading, streaming)."}, []string{"phase"})
+	m.behind = prometheus.NewGauge(prometheus.GaugeOpts{Name: "actingweb_sync_behind_bytes",
+		Help: "Bytes of the source's change log written after the applied position (PostgreSQL WAL; measured at most once a second)."})
 	m.errors = prometheus.NewCounter(prometheus.CounterOpts{Name: "actingweb_sync_errors_total",
 		Help: "Failures of the streaming phase in this process (a lost connection, a refused write)."})
 	m.retries = prometheus.NewCounter(prometheus.CounterOpts{Name: "actingweb_sync_retries_total",
 		Help: "Failures of the streaming phase retried in this process (the capture opened again)."})
-	for _, c := range []prometheus.Collector{m.applied, m.loaded, m.batches, m.lag, m.caughtUp, m.held, m.last, m.phase, m.errors, m.retries} {
+	for _, c := range []prometheus.Collector{m.applied, m.loaded, m.batches, m.lag, m.caughtUp, m.held, m.last, m.phase, m.behind, m.errors, m.retries} {
 		f(c)
 	}
 	return m
@@ -75,6 +78,7 @@ func (m *Sync) Observe(st migrate.SyncStatus) {
 	}
 	m.batches.Set(float64(st.Batches))
 	m.lag.Set(st.LagSeconds)
+	m.behind.Set(float64(st.BehindBytes))
 	m.caughtUp.Set(b2f(st.CaughtUp))
 	m.held.Set(float64(st.HeldLookupRows))
 	if !st.LastSourceTime.IsZero() {

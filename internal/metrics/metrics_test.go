@@ -19,7 +19,7 @@ func TestSyncMetrics(t *testing.T) {
 	defer cancel()
 	m := NewSync()
 	m.Baseline(&migrate.SyncStatus{Errors: 2, Retries: 2})
-	m.Observe(migrate.SyncStatus{Phase: migrate.PhaseStreaming, Errors: 3, Retries: 3, LagSeconds: 1.5,
+	m.Observe(migrate.SyncStatus{Phase: migrate.PhaseStreaming, Errors: 3, Retries: 3, LagSeconds: 1.5, BehindBytes: 4096,
 		Tables: map[actingweb.Table]*migrate.SyncTableStatus{actingweb.TableProperties: {Loaded: 7, Applied: 5}}})
 	addr, err := m.Serve(ctx, "127.0.0.1:0")
 	if err != nil {
@@ -32,7 +32,7 @@ func TestSyncMetrics(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		"actingweb_sync_errors_total 1\n", "actingweb_sync_retries_total 1\n", "actingweb_sync_lag_seconds 1.5\n",
+		"actingweb_sync_errors_total 1\n", "actingweb_sync_retries_total 1\n", "actingweb_sync_lag_seconds 1.5\n", "actingweb_sync_behind_bytes 4096\n",
 		`actingweb_sync_applied_changes{table="properties"} 5` + "\n", `actingweb_sync_loaded_rows{table="properties"} 7` + "\n",
 		`actingweb_sync_phase{phase="streaming"} 1` + "\n",
 	} {
