@@ -200,12 +200,18 @@ func (s *Store) GetRecord(ctx context.Context, key actingweb.Record) (actingweb.
 			where = append(where, pgx.Identifier{sp.pk[i]}.Sanitize()+" = $"+strconv.Itoa(i+1))
 		}
 	}
-	tx, err := s.beginRead(ctx)
-	if err != nil {
-		return nil, s.tableErr(sp.t, "read", err)
+	// One statement reads consistently on its own; only a store inside a replication slot's
+	// snapshot reads in a transaction (beginRead).
+	var q pgxQuerier = s.pool
+	if s.snapshot != "" {
+		tx, err := s.beginRead(ctx)
+		if err != nil {
+			return nil, s.tableErr(sp.t, "read", err)
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		q = tx
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `SELECT `+quoteList(sp.cols)+` FROM `+s.qtable(sp.t)+` WHERE `+strings.Join(where, " AND "), args...)
+	rows, err := q.Query(ctx, `SELECT `+quoteList(sp.cols)+` FROM `+s.qtable(sp.t)+` WHERE `+strings.Join(where, " AND "), args...)
 	if err != nil {
 		return nil, s.tableErr(sp.t, "read", err)
 	}
