@@ -106,7 +106,7 @@ func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (actin
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open a replication connection to %s: %s (the role needs the REPLICATION attribute)", describe(s.cfg), actingweb.RedactPasswords(err.Error()))
 	}
-	c := &pgCapture{store: s, conn: conn, name: name, types: pgtype.NewMap(), relations: map[uint32]*pglogrepl.RelationMessage{}}
+	c := &pgCapture{store: s, conn: conn, name: name, types: pgtype.NewMap(), relations: map[uint32]*pglogrepl.RelationMessage{}, connCfg: cfg}
 	if fresh {
 		res, err := pglogrepl.CreateReplicationSlot(ctx, conn, name, "pgoutput",
 			pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "EXPORT_SNAPSHOT"})
@@ -205,6 +205,11 @@ type pgCapture struct {
 	acked     atomic.Uint64 // confirmed flush LSN to report
 	types     *pgtype.Map
 	relations map[uint32]*pglogrepl.RelationMessage
+	// connCfg opens the replication connection again; streamed says a Stream ran on conn,
+	// which then stays in the replication protocol's copy mode (a Stream ends when its fn
+	// fails or its context does, without a CopyDone), so the next Stream needs a new one.
+	connCfg  *pgconn.Config
+	streamed bool
 }
 
 // LoadSource is the store inside the slot's exported snapshot (fresh capture, until Stream is
@@ -267,6 +272,19 @@ func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn 
 		startLSN = c.start
 	}
 	c.Ack(encodePosition(startLSN))
+	if c.streamed {
+		// A Stream before this one left the connection streaming (a START_REPLICATION sent
+		// now would end it with "invalid standby message type"): start on a new one. The old
+		// walsender lets the slot go as it exits (the wait below covers that).
+		c.conn.Close(context.WithoutCancel(ctx))
+		conn, err := pgconn.ConnectConfig(ctx, c.connCfg)
+		if err != nil {
+			return fmt.Errorf("postgres: open a replication connection again to %s: %s", describe(c.store.cfg), actingweb.RedactPasswords(err.Error()))
+		}
+		c.conn = conn
+		c.relations = map[uint32]*pglogrepl.RelationMessage{}
+	}
+	c.streamed = true
 	// A previous capture's walsender may still hold the slot (a killed process whose connection
 	// the server has not noticed yet, at most wal_sender_timeout): wait for it.
 	for deadline := time.Now().Add(slotBusyWait); ; {
