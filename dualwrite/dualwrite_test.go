@@ -336,7 +336,8 @@ type roundDone struct {
 // rounds (the writer holds a read lock for each round; the mover takes the write lock), so each
 // round runs in one phase. At the end, the actors of the rounds run in write-both and read-new
 // hold identical rows in both stores, every read in read-new was shadowed and none differed.
-// Rows written in old and new reach one store only: a backfill is not part of dualwrite yet.
+// Rows written in old and new reach one store only; the backfill that brings them over is
+// TestBackfillUnderWriteBoth (internal/cli), which moves through the phases with it.
 func TestPhaseMoves(t *testing.T) {
 	for _, dir := range [][2]backend{{pgBackend, ddbBackend}, {ddbBackend, pgBackend}} {
 		t.Run(dir[0].name+"-to-"+dir[1].name, func(t *testing.T) {
