@@ -416,15 +416,26 @@ func (s *Store) copyKeys(ctx context.Context, v view, keys []actingweb.Record) e
 // in actingweb_dualwrite_awaiting_backfill_total).
 func (s *Store) apply(ctx context.Context, v view, ups, dels []actingweb.Record) error {
 	err := v.secondary.ApplyChanges(ctx, ups, dels)
-	var om *actingweb.OwnerMissingError
-	if errors.As(err, &om) {
-		err = s.orphans(ctx, v, om)
+	// Held-back lookup rows whose owner reached the secondary meanwhile (a backfill writing
+	// it) are applied again, a few times at most; the rest is judged by orphans.
+	for try := 0; try < 3; try++ {
+		var om *actingweb.OwnerMissingError
+		if !errors.As(err, &om) {
+			break
+		}
+		if err = s.orphans(ctx, v, om); !errors.Is(err, errOwnerArrived) {
+			break
+		}
+		err = v.secondary.ApplyChanges(ctx, om.Records, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("apply %d rows and %d deletes to %s: %w", len(ups), len(dels), v.secondary.Describe(), err)
 	}
 	return nil
 }
+
+// errOwnerArrived marks held-back lookup rows whose owner is on the secondary by now.
+var errOwnerArrived = errors.New("the owner's actor row has reached the secondary")
 
 func (s *Store) orphans(ctx context.Context, v view, om *actingweb.OwnerMissingError) error {
 	var orphan, awaiting int
@@ -443,7 +454,7 @@ func (s *Store) orphans(ctx context.Context, v view, om *actingweb.OwnerMissingE
 		_, err = v.secondary.GetRecord(ctx, actorKey(r.Owner()))
 		switch {
 		case err == nil:
-			return om // the owner is there now: apply again
+			return fmt.Errorf("%w: %w", errOwnerArrived, om) // apply them again
 		case !errors.Is(err, actingweb.ErrNotFound):
 			return fmt.Errorf("%w (and the owners could not be read on the secondary: %w)", om, err)
 		}
