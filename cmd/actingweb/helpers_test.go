@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -15,6 +14,7 @@ import (
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/benchdata"
+	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
 )
 
@@ -142,20 +142,7 @@ func waitRows(t *testing.T, stateDir string, rows int64, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var n int64
-		cps, _ := filepath.Glob(filepath.Join(stateDir, "*.checkpoint.json"))
-		for _, f := range cps {
-			var cp struct {
-				Segs map[string]struct {
-					Rows int64 `json:"rows"`
-				} `json:"segs"`
-			}
-			if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &cp) == nil {
-				for _, s := range cp.Segs {
-					n += s.Rows
-				}
-			}
-		}
+		n := testenv.CheckpointedRows(stateDir)
 		if n >= rows {
 			return
 		}

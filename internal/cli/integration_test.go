@@ -323,7 +323,7 @@ func TestInterruptAndResume(t *testing.T) {
 	go func() {
 		defer stop()
 		for runCtx.Err() == nil {
-			if checkpointedRows(state) >= 100 {
+			if testenv.CheckpointedRows(state) >= 100 {
 				return
 			}
 			select {
@@ -401,24 +401,4 @@ func TestExecuteWiring(t *testing.T) {
 		t.Errorf("stderr lacks the mismatch line:\n%s", errb)
 	}
 	noSecrets(t, out, errb)
-}
-
-// checkpointedRows sums the rows recorded in the checkpoint files of a run's state directory
-// (each segment's position; files are replaced by rename, so a read sees a whole one).
-func checkpointedRows(stateDir string) int64 {
-	var n int64
-	cps, _ := filepath.Glob(filepath.Join(stateDir, "*.checkpoint.json"))
-	for _, f := range cps {
-		var cp struct {
-			Segs map[string]struct {
-				Rows int64 `json:"rows"`
-			} `json:"segs"`
-		}
-		if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &cp) == nil {
-			for _, s := range cp.Segs {
-				n += s.Rows
-			}
-		}
-	}
-	return n
 }
