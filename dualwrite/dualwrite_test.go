@@ -140,24 +140,6 @@ func onlyOrphans(tv migrate.TableValidation) bool {
 	return true
 }
 
-// counter sums a counter family of reg over its labels.
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
-}
-
 // TestContract runs the contract suite on the dual-write store in every phase, PostgreSQL old
 // and DynamoDB new and the reverse. In write-both and read-new every store the suite opens is
 // checked at its cleanup: both stores hold the same rows (migrate.Validate). Reads in read-new
@@ -192,7 +174,7 @@ func TestContract(t *testing.T) {
 					if phase.WritesBoth() {
 						t.Cleanup(func() {
 							assertEqualStores(t, old, nw, nil)
-							if n := counter(t, reg, "actingweb_dualwrite_shadow_mismatches_total"); n > 0 {
+							if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_mismatches_total"); n > 0 {
 								t.Logf("%s: %v shadow mismatches", t.Name(), n)
 							}
 						})
@@ -411,13 +393,13 @@ func TestPhaseMoves(t *testing.T) {
 			for range done {
 			}
 			assertEqualStores(t, old, nw, dual)
-			if n := counter(t, reg, "actingweb_dualwrite_shadow_reads_total"); n < 20 {
+			if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_reads_total"); n < 20 {
 				t.Errorf("%v shadow reads, want every read of the read-new rounds", n)
 			}
-			if n := counter(t, reg, "actingweb_dualwrite_shadow_mismatches_total"); n != 0 {
+			if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_mismatches_total"); n != 0 {
 				t.Errorf("%v shadow mismatches, want 0", n)
 			}
-			if n := counter(t, reg, "actingweb_dualwrite_secondary_failures_total"); n != 0 {
+			if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_secondary_failures_total"); n != 0 {
 				t.Errorf("%v secondary failures, want 0", n)
 			}
 		})
@@ -471,7 +453,7 @@ func TestSecondaryFailure(t *testing.T) {
 			if len(rep.fs) != 1 || rep.fs[0].Op != "CreateActor" || len(rep.fs[0].Keys) != 1 || rep.fs[0].Keys[0].Key() != "a1" {
 				t.Fatalf("repairs = %+v, want one CreateActor with key a1", rep.fs)
 			}
-			if n := counter(t, reg, "actingweb_dualwrite_secondary_failures_total"); n != 1 {
+			if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_secondary_failures_total"); n != 1 {
 				t.Errorf("secondary failures metric %v, want 1", n)
 			}
 		})
@@ -512,7 +494,7 @@ func TestShadowMismatch(t *testing.T) {
 			if _, err := ds.ListAllProperties(ctx, "a1"); err != nil {
 				t.Fatalf("ListAllProperties: %v", err)
 			}
-			if n := counter(t, reg, "actingweb_dualwrite_shadow_reads_total"); n != 0 {
+			if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_reads_total"); n != 0 {
 				t.Fatalf("%v shadow reads in write-both, want 0", n)
 			}
 			moveTo(t, old, dualwrite.PhaseReadNew)
@@ -526,9 +508,9 @@ func TestShadowMismatch(t *testing.T) {
 			if _, err := ds.GetActor(ctx, "a1"); err != nil {
 				t.Fatalf("GetActor: %v", err)
 			}
-			reads := counter(t, reg, "actingweb_dualwrite_shadow_reads_total")
-			mism := counter(t, reg, "actingweb_dualwrite_shadow_mismatches_total")
-			ign := counter(t, reg, "actingweb_dualwrite_shadow_ignored_total")
+			reads := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_reads_total")
+			mism := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_mismatches_total")
+			ign := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_ignored_total")
 			if reads != 2 {
 				t.Errorf("%v shadow reads, want 2", reads)
 			}

@@ -334,7 +334,7 @@ func TestFaultNewUnreachable(t *testing.T) {
 								once.Do(func() { close(struck) })
 							}
 							if policy == dualwrite.ReportAndSucceed {
-								misses.Store(int64(counter(t, reg, "actingweb_dualwrite_secondary_failures_total")))
+								misses.Store(int64(testenv.CounterSum(t, reg, "actingweb_dualwrite_secondary_failures_total")))
 							}
 							select {
 							case <-struck:
@@ -378,7 +378,7 @@ func TestFaultNewUnreachable(t *testing.T) {
 			if err := <-werr; err != nil {
 				t.Fatalf("writer: %v", err)
 			}
-			if n := counter(t, reg, "actingweb_dualwrite_secondary_failures_total"); n < missesWanted {
+			if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_secondary_failures_total"); n < missesWanted {
 				t.Fatalf("%v secondary failures, want at least %d", n, missesWanted)
 			}
 			for {
@@ -395,8 +395,8 @@ func TestFaultNewUnreachable(t *testing.T) {
 				case <-time.After(50 * time.Millisecond): // polling the background repair
 				}
 			}
-			t.Logf("%d writes, %v secondary failures, %v repairs", writes.Load(), counter(t, reg, "actingweb_dualwrite_secondary_failures_total"), counter(t, reg, "actingweb_dualwrite_repairs_total"))
-			if n := counter(t, reg, "actingweb_dualwrite_repairs_total"); n < 1 {
+			t.Logf("%d writes, %v secondary failures, %v repairs", writes.Load(), testenv.CounterSum(t, reg, "actingweb_dualwrite_secondary_failures_total"), testenv.CounterSum(t, reg, "actingweb_dualwrite_repairs_total"))
+			if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_repairs_total"); n < 1 {
 				t.Errorf("%v repairs counted, want at least one", n)
 			}
 			mu.Lock()

@@ -14,6 +14,7 @@ import (
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/dualwrite"
 	"github.com/actingweb/actingweb-go/internal/fixture"
+	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
 )
 
@@ -237,28 +238,10 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	if err := a.RunValidate(ctx, ValidateOptions{From: oldURL, To: newURL, ConsistentRead: true, Quiet: true}); err != nil {
 		t.Fatalf("validate after the round trip through the phases: %v", err)
 	}
-	if n := counterValue(t, reg, "actingweb_dualwrite_shadow_reads_total"); n < 9 {
+	if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_reads_total"); n < 9 {
 		t.Errorf("%v shadow reads, want every read of the read-new rounds", n)
 	}
-	if n := counterValue(t, reg, "actingweb_dualwrite_shadow_mismatches_total"); n != 0 {
+	if n := testenv.CounterSum(t, reg, "actingweb_dualwrite_shadow_mismatches_total"); n != 0 {
 		t.Errorf("%v shadow mismatches, want 0", n)
 	}
-}
-
-// counterValue sums a counter family of reg over its labels.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
 }
