@@ -187,6 +187,86 @@ func (s SubscriptionSuspension) TargetKey() string {
 	return s.Target + ":" + s.Subtarget
 }
 
+// The table model of each record type (model.go): fields in PostgreSQL column order, then the
+// fields that are not columns; the DynamoDB key attributes; the owner field.
+var (
+	_ = describe[Actor]("id", "", "id",
+		col("id", "varchar(255)", func(r *Actor) any { return &r.ID }, pkey),
+		col("creator", "varchar(255)", func(r *Actor) any { return &r.Creator }),
+		col("passphrase", "text", func(r *Actor) any { return &r.Passphrase }, secret),
+		col("created_at", "timestamp", func(r *Actor) any { return &r.CreatedAt }, ddbNone))
+	_ = describe[Property]("id", "name", "id",
+		col("id", "varchar(255)", func(r *Property) any { return &r.ID }, pkey),
+		col("name", "varchar(255)", func(r *Property) any { return &r.Name }, pkey),
+		col("value", "text", func(r *Property) any { return &r.Value }))
+	_ = describe[PropertyLookup]("lookup_key", "", "actor_id",
+		col("property_name", "varchar(255)", func(r *PropertyLookup) any { return &r.PropertyName }, pkey),
+		col("value", "text", func(r *PropertyLookup) any { return &r.Value }, pkeyMayBeEmpty, ddbNone),
+		col("actor_id", "varchar(255)", func(r *PropertyLookup) any { return &r.ActorID }, required),
+		col("lookup_key", "", func(r *PropertyLookup) any { return &r.LookupKey }, required))
+	_ = describe[Attribute]("id", "bucket_name", "id",
+		col("id", "varchar(255)", func(r *Attribute) any { return &r.ID }, pkey),
+		col("bucket_name", "varchar(255)", func(r *Attribute) any { return &r.BucketName }, pkey),
+		col("bucket", "varchar(255)", func(r *Attribute) any { return &r.Bucket }),
+		col("name", "varchar(255)", func(r *Attribute) any { return &r.Name }),
+		col("data", "jsonb", func(r *Attribute) any { return &r.Data }, ddbPythonJSON),
+		col("timestamp", "timestamp", func(r *Attribute) any { return &r.Timestamp }),
+		col("ttl_timestamp", "bigint", func(r *Attribute) any { return &r.TTLTimestamp }))
+	_ = describe[Trust]("id", "peerid", "id",
+		col("id", "varchar(255)", func(r *Trust) any { return &r.ID }, pkey),
+		col("peerid", "varchar(255)", func(r *Trust) any { return &r.PeerID }, pkey),
+		col("baseuri", "text", func(r *Trust) any { return &r.BaseURI }),
+		col("type", "varchar(255)", func(r *Trust) any { return &r.Type }),
+		col("relationship", "varchar(255)", func(r *Trust) any { return &r.Relationship }),
+		col("secret", "varchar(255)", func(r *Trust) any { return &r.Secret }, secret),
+		col("desc", "text", func(r *Trust) any { return &r.Desc }, ddbNilAsEmpty),
+		col("approved", "boolean", func(r *Trust) any { return &r.Approved }),
+		col("peer_approved", "boolean", func(r *Trust) any { return &r.PeerApproved }),
+		col("verified", "boolean", func(r *Trust) any { return &r.Verified }),
+		col("verification_token", "varchar(255)", func(r *Trust) any { return &r.VerificationToken }, ddbNilAsEmpty, secret),
+		col("peer_identifier", "varchar(255)", func(r *Trust) any { return &r.PeerIdentifier }),
+		col("established_via", "varchar(255)", func(r *Trust) any { return &r.EstablishedVia }),
+		col("created_at", "timestamp", func(r *Trust) any { return &r.CreatedAt }),
+		col("last_accessed", "timestamp", func(r *Trust) any { return &r.LastAccessed }),
+		col("last_connected_via", "varchar(255)", func(r *Trust) any { return &r.LastConnectedVia }),
+		col("client_name", "varchar(255)", func(r *Trust) any { return &r.ClientName }),
+		col("client_version", "varchar(255)", func(r *Trust) any { return &r.ClientVersion }),
+		col("client_platform", "varchar(255)", func(r *Trust) any { return &r.ClientPlatform }),
+		col("oauth_client_id", "varchar(255)", func(r *Trust) any { return &r.OAuthClientID }),
+		col("aw_supported", "text", func(r *Trust) any { return &r.AWSupported }),
+		col("aw_version", "varchar(50)", func(r *Trust) any { return &r.AWVersion }),
+		col("capabilities_fetched_at", "timestamptz", func(r *Trust) any { return &r.CapabilitiesFetchedAt }))
+	_ = describe[PeerTrustee]("id", "peerid", "id",
+		col("id", "varchar(255)", func(r *PeerTrustee) any { return &r.ID }, pkey),
+		col("peerid", "varchar(255)", func(r *PeerTrustee) any { return &r.PeerID }, pkey),
+		col("baseuri", "text", func(r *PeerTrustee) any { return &r.BaseURI }),
+		col("type", "varchar(255)", func(r *PeerTrustee) any { return &r.Type }),
+		col("passphrase", "text", func(r *PeerTrustee) any { return &r.Passphrase }, secret))
+	_ = describe[Subscription]("id", "peer_sub_id", "id",
+		col("id", "varchar(255)", func(r *Subscription) any { return &r.ID }, pkey),
+		col("peer_sub_id", "varchar(255)", func(r *Subscription) any { return &r.PeerSubID }, pkey),
+		col("peerid", "varchar(255)", func(r *Subscription) any { return &r.PeerID }),
+		col("subid", "varchar(255)", func(r *Subscription) any { return &r.SubID }),
+		col("granularity", "varchar(255)", func(r *Subscription) any { return &r.Granularity }, ddbEmptyAbsent),
+		col("target", "varchar(255)", func(r *Subscription) any { return &r.Target }, ddbEmptyAbsent),
+		col("subtarget", "varchar(255)", func(r *Subscription) any { return &r.Subtarget }, ddbEmptyAbsent),
+		col("resource", "varchar(255)", func(r *Subscription) any { return &r.Resource }, ddbEmptyAbsent),
+		col("seqnr", "integer", func(r *Subscription) any { return &r.Seqnr }),
+		col("callback", "boolean", func(r *Subscription) any { return &r.Callback }))
+	_ = describe[SubscriptionDiff]("id", "subid_seqnr", "id",
+		col("id", "varchar(255)", func(r *SubscriptionDiff) any { return &r.ID }, pkey),
+		col("subid_seqnr", "varchar(255)", func(r *SubscriptionDiff) any { return &r.SubIDSeqnr }, pkey),
+		col("subid", "varchar(255)", func(r *SubscriptionDiff) any { return &r.SubID }),
+		col("timestamp", "timestamp", func(r *SubscriptionDiff) any { return &r.Timestamp }, required, absentIsNow),
+		col("diff", "text", func(r *SubscriptionDiff) any { return &r.Diff }),
+		col("seqnr", "integer", func(r *SubscriptionDiff) any { return &r.Seqnr }, absentOne))
+	_ = describe[SubscriptionSuspension]("id", "target_key", "id",
+		col("id", "varchar(255)", func(r *SubscriptionSuspension) any { return &r.ID }, pkey),
+		col("target", "varchar(255)", func(r *SubscriptionSuspension) any { return &r.Target }, pkey),
+		col("subtarget", "varchar(255)", func(r *SubscriptionSuspension) any { return &r.Subtarget }, pkeyMayBeEmpty, ddbEmptyAbsent),
+		col("suspended_at", "timestamptz", func(r *SubscriptionSuspension) any { return &r.SuspendedAt }, required))
+)
+
 func (*Actor) Table() Table                  { return TableActors }
 func (*Property) Table() Table               { return TableProperties }
 func (*PropertyLookup) Table() Table         { return TablePropertyLookup }

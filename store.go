@@ -211,6 +211,66 @@ type TrustUpdate struct {
 	CreatedAt, LastAccessed, CapabilitiesFetchedAt           *time.Time
 }
 
+// Apply sets on t the fields u changes, under the rules above (a LastConnectedVia that
+// canonicalises to "" sets nil), and returns their names in the trusts model's order
+// (Model(TableTrusts)): the columns an UPDATE sets, the attributes an UpdateItem sets (or
+// removes, where the value is nil). Stores apply u to a zero Trust and write those fields.
+func (u TrustUpdate) Apply(t *Trust) []string {
+	set := map[string]bool{}
+	str := func(name string, dst **string, v *string, nonEmpty bool) {
+		if v != nil && (!nonEmpty || *v != "") {
+			s := *v
+			*dst, set[name] = &s, true
+		}
+	}
+	boolean := func(name string, dst *bool, v *bool) {
+		if v != nil {
+			*dst, set[name] = *v, true
+		}
+	}
+	tm := func(name string, dst **time.Time, v *time.Time) {
+		if v != nil {
+			x := NormalizeTime(*v)
+			*dst, set[name] = &x, true
+		}
+	}
+	if u.BaseURI != nil && *u.BaseURI != "" {
+		t.BaseURI, set["baseuri"] = *u.BaseURI, true
+	}
+	if u.Secret != nil && *u.Secret != "" {
+		t.Secret, set["secret"] = *u.Secret, true
+	}
+	str("desc", &t.Desc, u.Desc, true)
+	str("verification_token", &t.VerificationToken, u.VerificationToken, true)
+	boolean("approved", &t.Approved, u.Approved)
+	boolean("peer_approved", &t.PeerApproved, u.PeerApproved)
+	boolean("verified", &t.Verified, u.Verified)
+	str("peer_identifier", &t.PeerIdentifier, u.PeerIdentifier, false)
+	str("established_via", &t.EstablishedVia, u.EstablishedVia, false)
+	if u.LastConnectedVia != nil {
+		t.LastConnectedVia, set["last_connected_via"] = nil, true
+		if c := CanonicalConnectionMethod(*u.LastConnectedVia); c != "" {
+			t.LastConnectedVia = &c
+		}
+	}
+	str("client_name", &t.ClientName, u.ClientName, false)
+	str("client_version", &t.ClientVersion, u.ClientVersion, false)
+	str("client_platform", &t.ClientPlatform, u.ClientPlatform, false)
+	str("oauth_client_id", &t.OAuthClientID, u.OAuthClientID, false)
+	str("aw_supported", &t.AWSupported, u.AWSupported, false)
+	str("aw_version", &t.AWVersion, u.AWVersion, false)
+	tm("created_at", &t.CreatedAt, u.CreatedAt)
+	tm("last_accessed", &t.LastAccessed, u.LastAccessed)
+	tm("capabilities_fetched_at", &t.CapabilitiesFetchedAt, u.CapabilitiesFetchedAt)
+	var names []string
+	for _, f := range Model(TableTrusts).Fields {
+		if set[f.Name] {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
 // PeerTrusteeStore holds the peertrustees table (§6.6).
 type PeerTrusteeStore interface {
 	// GetPeerTrustee reads by peer id; ErrNotFound if absent.
