@@ -204,65 +204,55 @@ func decimalFactors(den *big.Int) (a, b int, ok bool) {
 }
 
 // Canonical returns a copy of r normalised for comparison across backends, applying exactly
-// the conversions that lose nothing a reader can observe (§5.3, §5.5): timestamps in UTC at
-// microsecond precision; attribute payloads in CanonicalJSON form; actors.created_at dropped
-// (PostgreSQL only); trust desc and verification_token NULL == "" (DynamoDB requires them);
-// optional subscription strings "" == absent (DynamoDB writers drop them, readers return "");
-// lookup values dropped (DynamoDB keeps only the digest). An attribute payload that is not
-// JSON is kept as it is, so it compares unequal to anything but itself.
+// the conversions that lose nothing a reader can observe (§5.3, §5.5), field by field from the
+// table model: timestamps in UTC at microsecond precision; JSON payloads in CanonicalJSON form
+// (JSON null as absent, as DynamoDB stores it); fields DynamoDB does not store dropped
+// (actors.created_at, lookup values: DynamoDB keeps only the digest); nil == "" where DynamoDB
+// writes nil as "" (trust desc and verification_token) and "" == absent where DynamoDB drops
+// empty strings (optional subscription strings). An attribute payload that is not JSON is kept
+// as it is, so it compares unequal to anything but itself. A record of no table model is
+// returned as it is.
 func Canonical(r Record) Record {
-	switch r := r.(type) {
-	case *Actor:
-		c := *r
-		c.CreatedAt = nil
-		return &c
-	case *Property:
-		c := *r
-		return &c
-	case *PropertyLookup:
-		c := *r
-		c.Value = nil
-		return &c
-	case *Attribute:
-		c := *r
-		if c.Data != nil {
-			if j, err := CanonicalJSON(c.Data); err == nil {
-				c.Data = j
+	if r == nil {
+		return nil
+	}
+	m := Model(r.Table())
+	if m == nil {
+		return r
+	}
+	c := m.clone(r)
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		switch p := f.Ptr(c).(type) {
+		case **string:
+			switch f.DynamoDB {
+			case DynamoDBNone:
+				*p = nil
+			case DynamoDBNilAsEmpty:
+				*p = emptyIfNil(*p)
+			case DynamoDBEmptyAbsent:
+				*p = nilIfEmpty(*p)
 			}
-			if string(c.Data) == "null" {
-				c.Data = nil
+		case *time.Time:
+			*p = NormalizeTime(*p)
+		case **time.Time:
+			if f.DynamoDB == DynamoDBNone {
+				*p = nil
+			} else {
+				*p = normalizeTimePtr(*p)
+			}
+		case *json.RawMessage:
+			if *p != nil {
+				if j, err := CanonicalJSON(*p); err == nil {
+					*p = j
+				}
+				if string(*p) == "null" {
+					*p = nil
+				}
 			}
 		}
-		c.Timestamp = normalizeTimePtr(c.Timestamp)
-		return &c
-	case *Trust:
-		c := *r
-		c.Desc = emptyIfNil(c.Desc)
-		c.VerificationToken = emptyIfNil(c.VerificationToken)
-		c.CreatedAt = normalizeTimePtr(c.CreatedAt)
-		c.LastAccessed = normalizeTimePtr(c.LastAccessed)
-		c.CapabilitiesFetchedAt = normalizeTimePtr(c.CapabilitiesFetchedAt)
-		return &c
-	case *PeerTrustee:
-		c := *r
-		return &c
-	case *Subscription:
-		c := *r
-		c.Granularity = nilIfEmpty(c.Granularity)
-		c.Target = nilIfEmpty(c.Target)
-		c.Subtarget = nilIfEmpty(c.Subtarget)
-		c.Resource = nilIfEmpty(c.Resource)
-		return &c
-	case *SubscriptionDiff:
-		c := *r
-		c.Timestamp = NormalizeTime(c.Timestamp)
-		return &c
-	case *SubscriptionSuspension:
-		c := *r
-		c.SuspendedAt = NormalizeTime(c.SuspendedAt)
-		return &c
 	}
-	return r
+	return c
 }
 
 func emptyIfNil(s *string) *string {
@@ -280,12 +270,22 @@ func nilIfEmpty(s *string) *string {
 	return s
 }
 
-// SecretFields names, per table, the JSON fields that hold secrets. Their values never appear
-// in logs, reports or difference listings: only the fact that they differ.
-var SecretFields = map[Table]map[string]bool{
-	TableActors:       {"passphrase": true},
-	TableTrusts:       {"secret": true, "verification_token": true},
-	TablePeerTrustees: {"passphrase": true},
+// SecretFields names, per table, the JSON fields that hold secrets (Field.Secret of the table
+// models). Their values never appear in logs, reports or difference listings: only the fact
+// that they differ.
+var SecretFields = map[Table]map[string]bool{}
+
+func init() {
+	for t, m := range models {
+		for _, f := range m.Fields {
+			if f.Secret {
+				if SecretFields[t] == nil {
+					SecretFields[t] = map[string]bool{}
+				}
+				SecretFields[t][f.Name] = true
+			}
+		}
+	}
 }
 
 // SecretAttributeWords are the words that mark an attribute row as holding a secret in its
@@ -339,28 +339,28 @@ type FieldDiff struct {
 }
 
 // CompareRecords compares the canonical forms of a and b field by field and returns the fields
-// that differ, in declaration order. Both must be records of the same table.
+// that differ, in the order of the table model. Both must be records of the same table.
 func CompareRecords(a, b Record) []FieldDiff {
 	ca, cb := Canonical(a), Canonical(b)
-	va, vb := reflect.ValueOf(ca).Elem(), reflect.ValueOf(cb).Elem()
-	secrets := SecretFields[a.Table()]
+	m := Model(a.Table())
 	var out []FieldDiff
-	for i := 0; i < va.NumField(); i++ {
-		f := va.Type().Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		x, y := renderField(va.Field(i)), renderField(vb.Field(i))
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		x, y := renderField(f.Ptr(ca)), renderField(f.Ptr(cb))
 		if x == y {
 			continue
 		}
-		if secrets[name] || secretData(a, b, name) {
+		if f.Secret || secretData(a, b, f.Name) {
 			x, y = "<secret>", "<secret>"
 		}
-		out = append(out, FieldDiff{Field: name, A: x, B: y})
+		out = append(out, FieldDiff{Field: f.Name, A: x, B: y})
 	}
 	return out
 }
 
-func renderField(v reflect.Value) string {
+// renderField renders the field p points to (Field.Ptr) for FieldDiff.
+func renderField(p any) string {
+	v := reflect.ValueOf(p).Elem()
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return "<absent>"

@@ -3,6 +3,7 @@ package actingweb
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -129,7 +130,9 @@ type TableModel struct {
 	Owner string
 
 	newRecord func() Record
+	clone     func(Record) Record
 	byName    map[string]int
+	sizeBase  int
 }
 
 // New returns an empty record of the table.
@@ -176,7 +179,10 @@ func describe[R any, PR interface {
 	Record
 }](hash, rng, owner string, fields ...Field) *TableModel {
 	m := &TableModel{HashKey: hash, RangeKey: rng, Owner: owner, Fields: fields,
-		newRecord: func() Record { return PR(new(R)) }, byName: map[string]int{}}
+		newRecord: func() Record { return PR(new(R)) },
+		clone:     func(r Record) Record { c := *any(r).(*R); return PR(&c) },
+		byName:    map[string]int{},
+		sizeBase:  (int(reflect.TypeFor[R]().Size()) + 63) / 64 * 64}
 	m.Table = m.New().Table()
 	for i := range m.Fields {
 		f := &m.Fields[i]

@@ -336,41 +336,30 @@ func isJoined(s, a, b string) bool {
 }
 
 // RecordSize estimates the memory r holds, in bytes: the lengths of its strings and payload
-// plus a fixed 64 per record (the struct and its string headers; 256 for a trust, whose struct
-// is larger). The migrate engine and the scans bound their batches and pages by it as well as
-// by rows, so rows of 400 KB (DynamoDB's item limit) do not multiply a batch's memory by a
-// thousand. A nil or unknown record counts 64.
+// plus its struct's size rounded up to 64 (64 for actors, properties and lookup rows, 256 for
+// trusts, 128 for the others). The migrate engine and the scans bound their batches and
+// pages by it as well as by rows, so rows of 400 KB (DynamoDB's item limit) do not multiply a
+// batch's memory by a thousand. A nil or unknown record counts 64.
 func RecordSize(r Record) int {
-	opt := func(s *string) int {
-		if s == nil {
-			return 0
-		}
-		return len(*s)
+	if r == nil {
+		return 64
 	}
-	n := 64
-	switch r := r.(type) {
-	case *Actor:
-		n += len(r.ID) + len(r.Creator) + len(r.Passphrase)
-	case *Property:
-		n += len(r.ID) + len(r.Name) + len(r.Value)
-	case *PropertyLookup:
-		n += len(r.PropertyName) + len(r.LookupKey) + len(r.ActorID) + opt(r.Value)
-	case *Attribute:
-		n += len(r.ID) + len(r.BucketName) + len(r.Bucket) + len(r.Name) + len(r.Data)
-	case *Trust:
-		n = 256 + len(r.ID) + len(r.PeerID) + len(r.BaseURI) + len(r.Type) + len(r.Relationship) + len(r.Secret) +
-			opt(r.Desc) + opt(r.VerificationToken) + opt(r.PeerIdentifier) + opt(r.EstablishedVia) +
-			opt(r.LastConnectedVia) + opt(r.ClientName) + opt(r.ClientVersion) + opt(r.ClientPlatform) +
-			opt(r.OAuthClientID) + opt(r.AWSupported) + opt(r.AWVersion)
-	case *PeerTrustee:
-		n += len(r.ID) + len(r.PeerID) + len(r.BaseURI) + len(r.Type) + len(r.Passphrase)
-	case *Subscription:
-		n += len(r.ID) + len(r.PeerSubID) + len(r.PeerID) + len(r.SubID) + opt(r.Granularity) + opt(r.Target) +
-			opt(r.Subtarget) + opt(r.Resource)
-	case *SubscriptionDiff:
-		n += len(r.ID) + len(r.SubIDSeqnr) + len(r.SubID) + len(r.Diff)
-	case *SubscriptionSuspension:
-		n += len(r.ID) + len(r.Target) + len(r.Subtarget)
+	m := Model(r.Table())
+	if m == nil {
+		return 64
+	}
+	n := m.sizeBase
+	for i := range m.Fields {
+		switch p := m.Fields[i].Ptr(r).(type) {
+		case *string:
+			n += len(*p)
+		case **string:
+			if *p != nil {
+				n += len(**p)
+			}
+		case *json.RawMessage:
+			n += len(*p)
+		}
 	}
 	return n
 }
