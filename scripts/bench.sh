@@ -33,6 +33,10 @@
 #                         the DynamoDB steps, copy and validate; sync: the live migration;
 #                         dualwrite: the dual-write store's latency); the table marks the others
 #                         NOT RUN. The data set is generated only for pg, ddb and sync
+#   BENCH_BASELINE=REF   also build actingweb from git REF (a commit, tag or branch) and run each
+#                         actingweb step of pg and ddb with it too, alternating with this
+#                         tree's build on the same data and services: the table gains a
+#                         before/after section (time of this build ÷ time of REF's, ≤ 1.05)
 #   BENCH_PROFILE=1       run the actingweb commands in-process under the CPU profiler
 #                         (awbench cli --cpuprofile; <run>/<step>.cpu.pprof, read with
 #                         `go tool pprof -top bin/awbench <file>`); RSS is then awbench's
@@ -102,6 +106,16 @@ go build -o "$BIN/actingweb" ./cmd/actingweb
 go build -o "$BIN/awbench" ./cmd/awbench
 AW=$BIN/actingweb
 AWB=$BIN/awbench
+BASE=${BENCH_BASELINE:-}
+AWBASE=
+if [ -n "$BASE" ]; then
+  BASE_REV=$(git -C "$REPO" rev-parse --short "$BASE^{commit}") || die "BENCH_BASELINE=$BASE is not a commit"
+  say "building actingweb at $BASE ($BASE_REV) for the before/after section"
+  git -C "$REPO" worktree add -q --detach "$WORK/base-src" "$BASE_REV"
+  (cd "$WORK/base-src" && go build -o "$BIN/actingweb-base" ./cmd/actingweb) || die "building $BASE failed"
+  git -C "$REPO" worktree remove --force "$WORK/base-src"
+  AWBASE=$BIN/actingweb-base
+fi
 
 TIME=/usr/bin/time
 if [ ! -x "$TIME" ]; then
@@ -155,7 +169,7 @@ peak_rss_poll() {
 aw() {
   local name=$1; shift
   local report=$RUN/$name.report.json log=$RUN/$name.log tfile=$RUN/$name.time
-  local -a cmd=("$AW")
+  local -a cmd=("${AWBIN:-$AW}")
   if [ "${BENCH_PROFILE:-0}" = 1 ]; then cmd=("$AWB" cli --cpuprofile "$RUN/$name.cpu.pprof" --); fi
   say "actingweb $1 ($name)"
   local t0 t1 rc=0 rss=0
@@ -235,6 +249,7 @@ if [[ ,$STEPS, == *,pg,* || ,$STEPS, == *,ddb,* || ,$STEPS, == *,sync,* ]]; then
 say "generating the data set"
 gen=$("$AWB" gen --scale "$SCALE" --out "$BUNDLE" 2>>"$RUN/gen.log")
 echo "$gen" >>"$RUN/gen.log"
+[ -z "$BASE" ] || echo "meta baseline=$BASE_REV" >>"$RESULTS"
 echo "meta scale=$SCALE $(sed -E 's/^RESULT name=gen //; s/ seconds=[^ ]*//; s/ rows_per_sec=[^ ]*//' <<<"$gen") bundle_bytes=$(du -sb "$BUNDLE" | cut -f1)" >>"$RESULTS"
 say "  $gen"
 fi
@@ -253,11 +268,17 @@ if [[ ,$STEPS, == *,pg,* ]]; then
 CONC=
 for rep in $(seq "$PG_REPEAT"); do
   say "PostgreSQL import, run $rep of $PG_REPEAT"
-  "$AWB" pg-drop --pg "$PG" --schema "$S_IMP"
-  rm -rf "$WORK/st_import_pg"
-  "$AW" schema upgrade --to "$(pgurl "$S_IMP")" >>"$RUN/schema.log" 2>&1
-  settle
-  aw import_pg import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_pg" "${quiet[@]}"
+  for variant in ${AWBASE:+base} new; do
+    "$AWB" pg-drop --pg "$PG" --schema "$S_IMP"
+    rm -rf "$WORK/st_import_pg"
+    "$AW" schema upgrade --to "$(pgurl "$S_IMP")" >>"$RUN/schema.log" 2>&1
+    settle
+    if [ "$variant" = base ]; then
+      AWBIN=$AWBASE aw import_pg_base import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_pg" "${quiet[@]}"
+    else
+      aw import_pg import --to "$(pgurl "$S_IMP")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_pg" "${quiet[@]}"
+    fi
+  done
   if [ -z "$CONC" ]; then # the first import loaded the rows the ceiling copies
     say "ceiling calibration: pgx CopyFrom with $PG_CONC streams, one run each"
     : >"$WORK/calibration"
@@ -299,6 +320,11 @@ CT_DIRECT=false
 case $(field into "$cal") in *direct*) CT_DIRECT=true ;; esac
 for rep in $(seq "$PG_REPEAT"); do
   say "PostgreSQL export, run $rep of $PG_REPEAT"
+  if [ -n "$AWBASE" ]; then
+    rm -rf "$WORK/export_pg"
+    settle "$S_IMP"
+    AWBIN=$AWBASE aw export_pg_base export --from "$(pgurl "$S_IMP")" --output-dir "$WORK/export_pg" "${quiet[@]}"
+  fi
   rm -rf "$WORK/export_pg"
   settle "$S_IMP"
   aw export_pg export --from "$(pgurl "$S_IMP")" --output-dir "$WORK/export_pg" "${quiet[@]}"
@@ -337,6 +363,12 @@ rm -rf "$WORK/warmup" "$WORK/warmup_out" "$WORK/st_warmup"
 # and two tables are written at once, so DDB_CONC / 8 writers per table (default 4, the
 # engine's default: 32 requests in flight in all). At 1.5 M rows, 8 writers (64 in flight)
 # made DynamoDB Local slower: 173 s against 139 s.
+if [ -n "$AWBASE" ]; then
+  "$AW" schema upgrade --to "$(ddburl "${P_A}_b")" >>"$RUN/schema.log" 2>&1
+  AWBIN=$AWBASE aw import_ddb_base import --to "$(ddburl "${P_A}_b")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_ddb_base" \
+    --concurrency "$(( DDB_CONC >= 8 ? DDB_CONC / 8 : 1 ))" "${quiet[@]}"
+  "$AWB" ddb-drop --endpoint "$DDB" --prefix "${P_A}_b" >/dev/null 2>&1 || true
+fi
 aw import_ddb import --to "$(ddburl "$P_A")" --input-dir "$BUNDLE" --state-dir "$WORK/st_import_ddb" \
   --concurrency "$(( DDB_CONC >= 8 ? DDB_CONC / 8 : 1 ))" "${quiet[@]}"
 say "ceiling calibration: parallel Scan, 8 requests at once (as export: 4 scanners x 2 tables), 5 configurations, one run each"
@@ -358,14 +390,26 @@ done
 cal=$(calibrate ceiling_ddb_scan <"$WORK/calibration")
 SC_SEG=$(field segments "$cal") SC_LIMIT=$(field limit "$cal")
 for rep in 1 2; do
+  if [ -n "$AWBASE" ]; then
+    AWBIN=$AWBASE aw export_ddb_base export --from "$(ddburl "$P_A")" --output-dir "$WORK/export_ddb" "${quiet[@]}"
+    rm -rf "$WORK/export_ddb"
+  fi
   aw export_ddb export --from "$(ddburl "$P_A")" --output-dir "$WORK/export_ddb" "${quiet[@]}"
   rm -rf "$WORK/export_ddb"
   say "ceiling: parallel Scan ($SC_SEG segments per table, 8 at once, Limit $SC_LIMIT)"
   "$AWB" raw-ddb-scan --endpoint "$DDB" --prefix "$P_A" --segments "$SC_SEG" --workers 8 --limit "$SC_LIMIT" | best ceiling_ddb_scan
 done
 "$AW" schema upgrade --to "$(pgurl "$S_CP")" >>"$RUN/schema.log" 2>&1
+if [ -n "$AWBASE" ]; then
+  "$AW" schema upgrade --to "$(pgurl "${S_CP}_b")" >>"$RUN/schema.log" 2>&1
+  AWBIN=$AWBASE aw copy_ddb_pg_base copy --from "$(ddburl "$P_A")" --to "$(pgurl "${S_CP}_b")" --state-dir "$WORK/st_copy_base" "${quiet[@]}"
+  "$AWB" pg-drop --pg "$PG" --schema "${S_CP}_b" >/dev/null 2>&1 || true
+fi
 aw copy_ddb_pg copy --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" --state-dir "$WORK/st_copy" "${quiet[@]}"
 aw validate_ddb_pg validate --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" "${quiet[@]}"
+if [ -n "$AWBASE" ]; then
+  AWBIN=$AWBASE aw validate_ddb_pg_base validate --from "$(ddburl "$P_A")" --to "$(pgurl "$S_CP")" "${quiet[@]}"
+fi
 say "ceiling: BatchWriteItem, 25 items per request ($DDB_CONC in flight)"
 "$AWB" raw-ddb-write --endpoint "$DDB" --src "$P_A" --dst "$P_R" --concurrency "$DDB_CONC" --drop-src | best ceiling_ddb_write
 # Reference: the same requests with the bundle's rows in the bundle's order, as the import

@@ -198,7 +198,9 @@ func runTable(_ context.Context, args []string) error {
 	}
 	var keys []string
 	for k := range meta {
-		keys = append(keys, k+"="+meta[k])
+		if k != "baseline" { // the before/after section names it
+			keys = append(keys, k+"="+meta[k])
+		}
 	}
 	sort.Strings(keys)
 	if len(keys) == 0 {
@@ -271,8 +273,36 @@ func runTable(_ context.Context, args []string) error {
 		mb := float64(m.rssKB) / 1024
 		fmt.Printf("| %s | %.0f | ≤ 150 | %s |\n", strings.ReplaceAll(k, "_", " "), mb, verdict(mb <= 150))
 	}
+	baselineTable(res, meta)
 	dualwriteTable(res)
 	return nil
+}
+
+// baselineTable prints the before/after section of a run with BENCH_BASELINE: each actingweb
+// step's time with this tree's build against the baseline's (the fastest run of each), on
+// the same data in the same run. The target is no step more than 5 % slower.
+func baselineTable(res map[string]measurement, meta map[string]string) {
+	rev, ok := meta["baseline"]
+	if !ok {
+		return
+	}
+	fmt.Printf("\nBefore/after: this build against %s (BENCH_BASELINE), same data, same run.\n\n", rev)
+	fmt.Println("| step | rows | before s | after s | after ÷ before (time) | before RSS MB | after RSS MB | target | result |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---|---|")
+	for _, k := range []string{"import_pg", "export_pg", "import_ddb", "export_ddb", "copy_ddb_pg", "validate_ddb_pg"} {
+		a, okA := res[k]
+		b, okB := res[k+"_base"]
+		if !okA || !okB || b.seconds <= 0 {
+			continue
+		}
+		ratio := a.seconds / b.seconds
+		label := strings.ReplaceAll(k, "_", " ")
+		if a.runs > 1 || b.runs > 1 {
+			label += fmt.Sprintf(" (best of %d and %d runs)", b.runs, a.runs)
+		}
+		fmt.Printf("| %s | %s | %.1f | %.1f | %.2f | %.0f | %.0f | ≤ 1.05 | %s |\n", label, group(a.rows), b.seconds, a.seconds,
+			ratio, float64(b.rssKB)/1024, float64(a.rssKB)/1024, verdict(ratio <= 1.05))
+	}
 }
 
 func missing(ok bool) string {
