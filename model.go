@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
+
+	"github.com/actingweb/actingweb-go/internal/arena"
 )
 
 // The table model: one description per table (its fields in PostgreSQL column order, their
@@ -129,11 +132,23 @@ type TableModel struct {
 	Owner string
 
 	newRecord func() Record
+	newFrom   func(slot *any) Record
+	addr      func(Record) unsafe.Pointer
 	byName    map[string]int
 }
 
 // New returns an empty record of the table.
 func (m *TableModel) New() Record { return m.newRecord() }
+
+// NewFrom returns an empty record of the table from the slab kept in *slot (arena.Next: one
+// allocation per arena.SlabSize records), for row decoders; a decoder keeps one slot per
+// table.
+func (m *TableModel) NewFrom(slot *any) Record { return m.newFrom(slot) }
+
+// Addr returns the address of record r's struct, for codecs that reach the fields at offsets
+// taken once from Ptr (the postgres row codecs) instead of calling Ptr per value. r must be a
+// record of the table (a *Trust for trusts); anything else panics.
+func (m *TableModel) Addr(r Record) unsafe.Pointer { return m.addr(r) }
 
 // Field returns the field named name, or nil.
 func (m *TableModel) Field(name string) *Field {
@@ -176,7 +191,9 @@ func describe[R any, PR interface {
 	Record
 }](hash, rng, owner string, fields ...Field) *TableModel {
 	m := &TableModel{HashKey: hash, RangeKey: rng, Owner: owner, Fields: fields,
-		newRecord: func() Record { return PR(new(R)) }, byName: map[string]int{}}
+		newRecord: func() Record { return PR(new(R)) },
+		newFrom:   func(slot *any) Record { return PR(arena.Next[R](slot)) },
+		addr:      func(r Record) unsafe.Pointer { return unsafe.Pointer(r.(PR)) }, byName: map[string]int{}}
 	m.Table = m.New().Table()
 	for i := range m.Fields {
 		f := &m.Fields[i]

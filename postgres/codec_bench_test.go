@@ -117,10 +117,11 @@ func BenchmarkCodecCheck(b *testing.B) {
 			name = "quick"
 		}
 		for _, r := range benchRecords() {
+			sp := specs[r.Table()]
 			b.Run(name+"/"+string(r.Table()), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if reason := checkRecord(r, quick); reason != "" {
+					if reason := sp.checkRecord(r, quick); reason != "" {
 						b.Fatal(reason)
 					}
 				}
