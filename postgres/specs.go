@@ -178,6 +178,11 @@ func newSpec(m *actingweb.TableModel, h tableHooks) *tableSpec {
 	if o := m.Field(m.Owner); o == nil || o.PGType == "" || len(sp.pk) == 0 {
 		panic(fmt.Sprintf("postgres: table %s: owner %q is not a column, or no primary key", m.Table, m.Owner))
 	}
+	for _, n := range h.hooked {
+		if sp.column(n) == nil {
+			panic(fmt.Sprintf("postgres: table %s: the check hook's column %s is not a column", m.Table, n))
+		}
+	}
 	sp.selectCols = quoteList(sp.cols)
 	sp.selectFrom = "SELECT " + sp.selectCols + " FROM {" + string(m.Table) + "}"
 	ph := make([]string, len(sp.cols))
