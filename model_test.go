@@ -89,3 +89,30 @@ func TestTrustUpdateApply(t *testing.T) {
 		t.Errorf("an empty desc is not applied, Apply named %v", got)
 	}
 }
+
+// TestModelNewFromAndAddr: NewFrom hands out distinct zero records of the table from a slab
+// (another table's slab in the slot is replaced); Addr is the address of the record's struct
+// and refuses a record of another table.
+func TestModelNewFromAndAddr(t *testing.T) {
+	t.Parallel()
+	var slot any
+	for _, table := range Tables {
+		m := Model(table)
+		a, b := m.NewFrom(&slot), m.NewFrom(&slot)
+		if a.Table() != table || reflect.TypeOf(a) != reflect.TypeOf(m.New()) || a == b {
+			t.Fatalf("%s: NewFrom gave %T and %T (same: %v)", table, a, b, a == b)
+		}
+		if !reflect.ValueOf(a).Elem().IsZero() || !reflect.ValueOf(b).Elem().IsZero() {
+			t.Errorf("%s: NewFrom records are not zero", table)
+		}
+		if m.Addr(a) != reflect.ValueOf(a).UnsafePointer() {
+			t.Errorf("%s: Addr is not the record's address", table)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Addr of a property for the actors table did not panic")
+		}
+	}()
+	Model(TableActors).Addr(&Property{})
+}

@@ -197,7 +197,7 @@ var (
 		col("created_at", "timestamp", func(r *Actor) any { return &r.CreatedAt }, ddbNone))
 	_ = describe[Property]("id", "name", "id",
 		col("id", "varchar(255)", func(r *Property) any { return &r.ID }, pkey),
-		col("name", "varchar(255)", func(r *Property) any { return &r.Name }, pkey),
+		col("name", "text", func(r *Property) any { return &r.Name }, pkey), // text at head (§4.5 #7)
 		col("value", "text", func(r *Property) any { return &r.Value }))
 	_ = describe[PropertyLookup]("lookup_key", "", "actor_id",
 		col("property_name", "varchar(255)", func(r *PropertyLookup) any { return &r.PropertyName }, pkey),

@@ -6,26 +6,26 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // Attributes (§6.9). data is jsonb, sent as JSON text and read back as jsonb's normalised text;
-// "timestamp" is naive UTC; ttl_timestamp epoch seconds. Buckets match exactly.
+// "timestamp" is naive UTC; ttl_timestamp epoch seconds. Buckets match exactly. Whole rows are
+// read and written through the table's description (specs.go).
 
-const attributeColumns = `id, bucket_name, bucket, name, data, "timestamp", ttl_timestamp`
+var (
+	attributeSpec = specs[actingweb.TableAttributes]
+	scanAttribute = scanAs[actingweb.Attribute](actingweb.TableAttributes)
 
-func scanAttribute(r pgx.Row) (actingweb.Attribute, error) {
-	var a actingweb.Attribute
-	var data []byte
-	err := r.Scan(&a.ID, &a.BucketName, &a.Bucket, &a.Name, &data, &a.Timestamp, &a.TTLTimestamp)
-	if data != nil {
-		a.Data = json.RawMessage(data)
-	}
-	a.Timestamp = utcPtr(a.Timestamp)
-	return a, err
-}
+	sqlGetBucket     = attributeSpec.selectFrom + ` WHERE id = $1 AND bucket = $2`
+	sqlGetAttribute  = attributeSpec.selectFrom + ` WHERE id = $1 AND bucket_name = $2`
+	sqlListAttribute = attributeSpec.selectFrom + ` WHERE id = $1`
+	sqlGetBucketPage = attributeSpec.selectFrom +
+		` WHERE id = $1 AND bucket = $2 AND name COLLATE "C" > $3 ORDER BY name COLLATE "C" LIMIT $4`
+	// sqlSetAttribute replaces every non-key column of an existing key.
+	sqlSetAttribute = attributeSpec.insert + ` ON CONFLICT (` + quoteList(attributeSpec.pk) + `) DO UPDATE SET ` +
+		attributeSpec.update
+)
 
 // falsyJSON reports whether a payload is Python-falsy (nil, null, "", 0, false, [], {}), or
 // fails with ErrInvalid when it is not JSON.
@@ -71,7 +71,7 @@ func jsonText(data json.RawMessage) string {
 
 // GetBucket returns the bucket's attributes by name (exact bucket, no expiry filtering).
 func (s *Store) GetBucket(ctx context.Context, ownerID, bucket string) (map[string]actingweb.Attribute, error) {
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+attributeColumns+` FROM {attributes} WHERE id = $1 AND bucket = $2`), ownerID, bucket)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlGetBucket), ownerID, bucket)
 	as, err := collectList(rows, scanAttribute, "get bucket %s/%s", ownerID, bucket)
 	if err != nil {
 		return nil, err
@@ -85,8 +85,7 @@ func (s *Store) GetBucket(ctx context.Context, ownerID, bucket string) (map[stri
 
 // GetAttribute reads bucket:name (no expiry filtering); ErrNotFound if absent.
 func (s *Store) GetAttribute(ctx context.Context, ownerID, bucket, name string) (actingweb.Attribute, error) {
-	a, err := scanAttribute(s.pool.QueryRow(ctx, s.sql(`SELECT `+attributeColumns+` FROM {attributes}
-		WHERE id = $1 AND bucket_name = $2`), ownerID, bucket+":"+name))
+	a, err := scanAttribute(s.pool.QueryRow(ctx, s.sql(sqlGetAttribute), ownerID, bucket+":"+name))
 	if err != nil {
 		return actingweb.Attribute{}, wrapErr(err, "get attribute %s/%s:%s", ownerID, bucket, name)
 	}
@@ -125,11 +124,10 @@ func (s *Store) SetAttribute(ctx context.Context, ownerID, bucket, name string, 
 		v := time.Now().Unix() + int64(ttl/time.Second) + actingweb.TTLClockSkewBuffer
 		ttlAt = &v
 	}
-	_, err = s.pool.Exec(ctx, s.sql(`INSERT INTO {attributes} (`+attributeColumns+`) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
-		ON CONFLICT (id, bucket_name) DO UPDATE SET
-			bucket = EXCLUDED.bucket, name = EXCLUDED.name, data = EXCLUDED.data,
-			"timestamp" = EXCLUDED."timestamp", ttl_timestamp = EXCLUDED.ttl_timestamp`),
-		ownerID, bucket+":"+name, bucket, name, sanitize(string(data)), naivePtr(ts), ttlAt)
+	a := actingweb.Attribute{ID: ownerID, BucketName: bucket + ":" + name, Bucket: bucket, Name: name,
+		Data: json.RawMessage(sanitize(string(data))), Timestamp: ts, TTLTimestamp: ttlAt}
+	attributeSpec.normalizeTimes(&a)
+	_, err = s.pool.Exec(ctx, s.sql(sqlSetAttribute), attributeSpec.values(&a, nil)...)
 	return wrapErr(err, "set attribute %s/%s:%s", ownerID, bucket, name)
 }
 
@@ -198,7 +196,7 @@ func (s *Store) DeleteAttributesByChain(ctx context.Context, ownerID string, buc
 
 // ListAttributes returns every attribute of the owner: bucket -> name -> attribute.
 func (s *Store) ListAttributes(ctx context.Context, ownerID string) (map[string]map[string]actingweb.Attribute, error) {
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+attributeColumns+` FROM {attributes} WHERE id = $1`), ownerID)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlListAttribute), ownerID)
 	as, err := collectList(rows, scanAttribute, "list attributes %s", ownerID)
 	if err != nil {
 		return nil, err

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/internal/textscan"
@@ -17,10 +19,8 @@ import (
 // before a batch is written, so a row PostgreSQL would refuse becomes a Reject instead of
 // aborting the batch (§7.2 I6, I9). Reasons name the column and the limit, never the value.
 
-// Column length limits of the schema at head (§4.2, §9.2).
+// Size limits of the schema at head beyond the column types (§4.2, §9.2).
 const (
-	varchar255 = 255
-	varchar50  = 50
 	// MaxLookupEntryBytes bounds octet_length(property_name) + octet_length(value) of a
 	// property_lookup row. The B-tree entry of the primary key may hold at most about 2704 bytes
 	// (§9.2); 2600 leaves room for the tuple and varlena headers whatever the compression.
@@ -443,104 +443,83 @@ func isJSONNull(raw json.RawMessage) bool {
 }
 
 // CheckRecord returns why PostgreSQL cannot store r (every reason, joined by "; "), or "" when
-// it can: varchar(255)/varchar(50) limits counted in characters, NUL characters and invalid
-// UTF-8 in any text, empty primary-key parts (subscription_suspensions.subtarget may be
-// empty), integer range of seqnr, timestamp range, jsonb-compatible attribute payloads,
-// property_lookup rows without a value or too large for the primary-key B-tree (§9.2).
-// Orphan lookup rows (no actors row) are found by WriteBatch, which needs the database.
-func CheckRecord(r actingweb.Record) string { return checkRecord(r, false) }
-
-// checkRecord is CheckRecord; quick leaves out what PostgreSQL checks itself as it receives
-// the row, over most of a row's bytes: the UTF-8 and NUL check of text columns without a
-// length limit (property values, passphrases, diffs, base URIs) and the jsonb check of
-// attribute payloads. PostgreSQL refuses each of these with an error of SQLSTATE class 22
-// (22021 invalid byte sequence, 22P02 invalid JSON or unpaired surrogate, 22P05 \u0000), so
-// a batch holding one fails its COPY and WriteBatch checks it again in full
-// (isDataException); TestWriteBatchRejects proves each case. Keys, varchar columns (whose
-// limit counts characters), integers and timestamps are checked either way.
-func checkRecord(r actingweb.Record, quick bool) string {
-	c := checker{quick: quick}
-	switch r := r.(type) {
-	case *actingweb.Actor:
-		c.key("id", r.ID, varchar255)
-		c.text("creator", r.Creator, varchar255)
-		c.text("passphrase", r.Passphrase, 0)
-		c.time("created_at", r.CreatedAt)
-	case *actingweb.Property:
-		c.key("id", r.ID, varchar255)
-		c.key("name", r.Name, 0)
-		c.text("value", r.Value, 0)
-	case *actingweb.PropertyLookup:
-		c.key("property_name", r.PropertyName, varchar255)
-		c.key("actor_id", r.ActorID, varchar255)
-		if r.Value == nil {
-			c.fail("value is unknown (DynamoDB keeps only the digest); rebuild the lookup table from properties with RebuildPropertyLookup")
-		} else {
-			c.key("value", *r.Value, 0)
-			if n := len(r.PropertyName) + len(*r.Value); n > MaxLookupEntryBytes {
-				c.fail("property_name + value are %d bytes, more than the %d a primary-key B-tree entry can hold", n, MaxLookupEntryBytes)
-			}
-		}
-	case *actingweb.Attribute:
-		c.key("id", r.ID, varchar255)
-		c.key("bucket_name", r.BucketName, varchar255)
-		c.text("bucket", r.Bucket, varchar255)
-		c.text("name", r.Name, varchar255)
-		c.jsonb("data", r.Data)
-		c.time("timestamp", r.Timestamp)
-	case *actingweb.Trust:
-		c.key("id", r.ID, varchar255)
-		c.key("peerid", r.PeerID, varchar255)
-		c.text("baseuri", r.BaseURI, 0)
-		c.text("type", r.Type, varchar255)
-		c.text("relationship", r.Relationship, varchar255)
-		c.text("secret", r.Secret, varchar255)
-		c.opt("desc", r.Desc, 0)
-		c.opt("verification_token", r.VerificationToken, varchar255)
-		c.opt("peer_identifier", r.PeerIdentifier, varchar255)
-		c.opt("established_via", r.EstablishedVia, varchar255)
-		c.time("created_at", r.CreatedAt)
-		c.time("last_accessed", r.LastAccessed)
-		c.opt("last_connected_via", r.LastConnectedVia, varchar255)
-		c.opt("client_name", r.ClientName, varchar255)
-		c.opt("client_version", r.ClientVersion, varchar255)
-		c.opt("client_platform", r.ClientPlatform, varchar255)
-		c.opt("oauth_client_id", r.OAuthClientID, varchar255)
-		c.opt("aw_supported", r.AWSupported, 0)
-		c.opt("aw_version", r.AWVersion, varchar50)
-		c.time("capabilities_fetched_at", r.CapabilitiesFetchedAt)
-	case *actingweb.PeerTrustee:
-		c.key("id", r.ID, varchar255)
-		c.key("peerid", r.PeerID, varchar255)
-		c.text("baseuri", r.BaseURI, 0)
-		c.text("type", r.Type, varchar255)
-		c.text("passphrase", r.Passphrase, 0)
-	case *actingweb.Subscription:
-		c.key("id", r.ID, varchar255)
-		c.key("peer_sub_id", r.PeerSubID, varchar255)
-		c.text("peerid", r.PeerID, varchar255)
-		c.text("subid", r.SubID, varchar255)
-		c.opt("granularity", r.Granularity, varchar255)
-		c.opt("target", r.Target, varchar255)
-		c.opt("subtarget", r.Subtarget, varchar255)
-		c.opt("resource", r.Resource, varchar255)
-		c.int32("seqnr", r.Seqnr)
-	case *actingweb.SubscriptionDiff:
-		c.key("id", r.ID, varchar255)
-		c.key("subid_seqnr", r.SubIDSeqnr, varchar255)
-		c.text("subid", r.SubID, varchar255)
-		c.time("timestamp", &r.Timestamp)
-		c.text("diff", r.Diff, 0)
-		c.int32("seqnr", r.Seqnr)
-	case *actingweb.SubscriptionSuspension:
-		c.key("id", r.ID, varchar255)
-		c.key("target", r.Target, varchar255)
-		c.text("subtarget", r.Subtarget, varchar255)
-		c.time("suspended_at", &r.SuspendedAt)
-	case nil:
+// it can: varchar limits counted in characters, NUL characters and invalid UTF-8 in any text,
+// empty primary-key parts (subscription_suspensions.subtarget may be empty) and owners,
+// integer range, timestamp range, jsonb-compatible payloads, property_lookup rows without a
+// value or too large for the primary-key B-tree (§9.2). The checks of a column follow from its
+// field in the table model (specs.go). Orphan lookup rows (no actors row) are found by
+// WriteBatch, which needs the database.
+func CheckRecord(r actingweb.Record) string {
+	if r == nil {
 		return "nil record"
-	default:
+	}
+	sp, ok := specs[r.Table()]
+	if !ok {
 		return fmt.Sprintf("unsupported record type %T", r)
 	}
+	return sp.checkRecord(r, false)
+}
+
+// checkRecord is CheckRecord for a record of the table; quick leaves out what PostgreSQL
+// checks itself as it receives the row, over most of a row's bytes: the UTF-8 and NUL check of
+// text columns without a length limit (property values, passphrases, diffs, base URIs) and the
+// jsonb check of attribute payloads. PostgreSQL refuses each of these with an error of
+// SQLSTATE class 22 (22021 invalid byte sequence, 22P02 invalid JSON or unpaired surrogate,
+// 22P05 \u0000), so a batch holding one fails its COPY and WriteBatch checks it again in full
+// (isDataException); TestWriteBatchRejects proves each case. Keys, varchar columns (whose
+// limit counts characters), integers and timestamps are checked either way.
+func (sp *tableSpec) checkRecord(r actingweb.Record, quick bool) string {
+	if r == nil {
+		return "nil record"
+	}
+	if reflect.TypeOf(r) != sp.typ { // a type word comparison
+		return fmt.Sprintf("unsupported record type %T", r)
+	}
+	c := checker{quick: quick}
+	b := sp.base(r)
+	for i := range sp.columns {
+		col := &sp.columns[i]
+		if col.hooked {
+			continue
+		}
+		switch p := unsafe.Add(b, col.off); col.codec {
+		case codecText:
+			if col.required {
+				c.key(col.name, *(*string)(p), col.maxLen)
+			} else {
+				c.text(col.name, *(*string)(p), col.maxLen)
+			}
+		case codecOptText:
+			c.opt(col.name, *(**string)(p), col.maxLen)
+		case codecInt4:
+			c.int32(col.name, *(*int64)(p))
+		case codecTime:
+			c.time(col.name, (*time.Time)(p))
+		case codecOptTime:
+			c.time(col.name, *(**time.Time)(p))
+		case codecJSONB:
+			c.jsonb(col.name, *(*json.RawMessage)(p))
+		}
+	}
+	if sp.check != nil {
+		c.reasons = sp.check(r, quick, c.reasons)
+	}
 	return strings.Join(c.reasons, "; ")
+}
+
+// checkLookupValue checks property_lookup.value (the table's check hook): rows read from
+// DynamoDB have none (only its digest), and the primary-key B-tree bounds name and value
+// together (§5.4, §9.2).
+func checkLookupValue(rec actingweb.Record, quick bool, reasons []string) []string {
+	r := rec.(*actingweb.PropertyLookup)
+	c := checker{reasons: reasons, quick: quick}
+	if r.Value == nil {
+		c.fail("value is unknown (DynamoDB keeps only the digest); rebuild the lookup table from properties with RebuildPropertyLookup")
+		return c.reasons
+	}
+	c.key("value", *r.Value, 0)
+	if n := len(r.PropertyName) + len(*r.Value); n > MaxLookupEntryBytes {
+		c.fail("property_name + value are %d bytes, more than the %d a primary-key B-tree entry can hold", n, MaxLookupEntryBytes)
+	}
+	return c.reasons
 }

@@ -10,16 +10,21 @@ import (
 )
 
 // Subscription diffs and sequence numbers (§6.8). Lists are ordered by subid then numeric
-// seqnr (§8.1); "timestamp" is naive UTC.
+// seqnr (§8.1); "timestamp" is naive UTC. Whole rows are read and written through the table's
+// description (specs.go).
 
-const diffColumns = `id, subid_seqnr, subid, "timestamp", diff, seqnr`
+var (
+	diffSpec = specs[actingweb.TableSubscriptionDiffs]
+	scanDiff = scanAs[actingweb.SubscriptionDiff](actingweb.TableSubscriptionDiffs)
 
-func scanDiff(r pgx.Row) (actingweb.SubscriptionDiff, error) {
-	var d actingweb.SubscriptionDiff
-	err := r.Scan(&d.ID, &d.SubIDSeqnr, &d.SubID, &d.Timestamp, &d.Diff, &d.Seqnr)
-	d.Timestamp = d.Timestamp.UTC()
-	return d, err
-}
+	sqlAddDiff       = diffSpec.insert
+	sqlCreateDiff    = diffSpec.insert + ` ON CONFLICT (` + quoteList(diffSpec.pk) + `) DO NOTHING`
+	sqlGetDiff       = diffSpec.selectFrom + ` WHERE id = $1 AND subid_seqnr = $2`
+	sqlGetLowestDiff = diffSpec.selectFrom + ` WHERE id = $1 AND subid = $2 ORDER BY seqnr LIMIT 1`
+	sqlListDiffs     = diffSpec.selectFrom + ` WHERE id = $1 ORDER BY subid COLLATE "C", seqnr`
+	sqlListSubDiffs  = diffSpec.selectFrom + ` WHERE id = $1 AND subid = $2 ORDER BY seqnr`
+	sqlListDiffsPage = diffSpec.selectFrom + ` WHERE id = $1 AND subid = $2 AND seqnr > $3 ORDER BY seqnr LIMIT $4`
+)
 
 func diffKey(subID string, seqnr int64) string { return subID + ":" + strconv.FormatInt(seqnr, 10) }
 
@@ -38,8 +43,7 @@ func (s *Store) AddDiff(ctx context.Context, actorID, peerID, subID, diff string
 			return err
 		}
 		d.SubIDSeqnr = diffKey(d.SubID, d.Seqnr)
-		_, err = tx.Exec(ctx, s.sql(`INSERT INTO {subscription_diffs} (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`),
-			d.ID, d.SubIDSeqnr, d.SubID, d.Timestamp, d.Diff, d.Seqnr)
+		_, err = tx.Exec(ctx, s.sql(sqlAddDiff), diffSpec.values(&d, nil)...)
 		return err
 	})
 	if err != nil {
@@ -57,20 +61,18 @@ func (s *Store) CreateDiff(ctx context.Context, d actingweb.SubscriptionDiff) er
 	if d.SubIDSeqnr == "" {
 		d.SubIDSeqnr = diffKey(d.SubID, d.Seqnr)
 	}
-	ts := now()
-	if !d.Timestamp.IsZero() {
-		ts = naive(d.Timestamp)
+	if d.Timestamp.IsZero() {
+		d.Timestamp = now()
 	}
-	tag, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {subscription_diffs} (`+diffColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id, subid_seqnr) DO NOTHING`), d.ID, d.SubIDSeqnr, d.SubID, ts, d.Diff, d.Seqnr)
+	diffSpec.normalizeTimes(&d)
+	tag, err := s.pool.Exec(ctx, s.sql(sqlCreateDiff), diffSpec.values(&d, nil)...)
 	return oneRow(tag, err, exists, "create diff %s/%s", d.ID, d.SubIDSeqnr)
 }
 
 // GetDiff reads the diff subID:seqnr; ErrNotFound if absent.
 func (s *Store) GetDiff(ctx context.Context, actorID, subID string, seqnr int64) (actingweb.SubscriptionDiff, error) {
 	key := diffKey(subID, seqnr)
-	d, err := scanDiff(s.pool.QueryRow(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs}
-		WHERE id = $1 AND subid_seqnr = $2`), actorID, key))
+	d, err := scanDiff(s.pool.QueryRow(ctx, s.sql(sqlGetDiff), actorID, key))
 	if err != nil {
 		return actingweb.SubscriptionDiff{}, wrapErr(err, "get diff %s/%s", actorID, key)
 	}
@@ -79,8 +81,7 @@ func (s *Store) GetDiff(ctx context.Context, actorID, subID string, seqnr int64)
 
 // GetLowestDiff returns the subscription's diff with the lowest seqnr; ErrNotFound if none.
 func (s *Store) GetLowestDiff(ctx context.Context, actorID, subID string) (actingweb.SubscriptionDiff, error) {
-	d, err := scanDiff(s.pool.QueryRow(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs}
-		WHERE id = $1 AND subid = $2 ORDER BY seqnr LIMIT 1`), actorID, subID))
+	d, err := scanDiff(s.pool.QueryRow(ctx, s.sql(sqlGetLowestDiff), actorID, subID))
 	if err != nil {
 		return actingweb.SubscriptionDiff{}, wrapErr(err, "get lowest diff %s/%s", actorID, subID)
 	}
@@ -99,11 +100,9 @@ func (s *Store) DeleteDiff(ctx context.Context, actorID, subID string, seqnr int
 func (s *Store) ListDiffs(ctx context.Context, actorID, subID string) ([]actingweb.SubscriptionDiff, error) {
 	var rows pgx.Rows
 	if subID == "" {
-		rows, _ = s.pool.Query(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs} WHERE id = $1
-			ORDER BY subid COLLATE "C", seqnr`), actorID)
+		rows, _ = s.pool.Query(ctx, s.sql(sqlListDiffs), actorID)
 	} else {
-		rows, _ = s.pool.Query(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs} WHERE id = $1 AND subid = $2
-			ORDER BY seqnr`), actorID, subID)
+		rows, _ = s.pool.Query(ctx, s.sql(sqlListSubDiffs), actorID, subID)
 	}
 	return collectList(rows, scanDiff, "list diffs %s/%s", actorID, subID)
 }

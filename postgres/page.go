@@ -38,8 +38,7 @@ func (s *Store) ListDiffsPage(ctx context.Context, actorID, subID string, after 
 	if limit < 1 {
 		return nil, 0, invalid("list diffs %s/%s: page limit %d: want 1 or more", actorID, subID, limit)
 	}
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+diffColumns+` FROM {subscription_diffs}
-		WHERE id = $1 AND subid = $2 AND seqnr > $3 ORDER BY seqnr LIMIT $4`), actorID, subID, max(after, -1), limit+1)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlListDiffsPage), actorID, subID, max(after, -1), limit+1)
 	out, err := collectList(rows, scanDiff, "list diffs %s/%s after %d", actorID, subID, after)
 	if err != nil {
 		return nil, 0, err
@@ -56,8 +55,7 @@ func (s *Store) GetBucketPage(ctx context.Context, ownerID, bucket, after string
 	if limit < 1 {
 		return nil, "", invalid("get bucket %s/%s: page limit %d: want 1 or more", ownerID, bucket, limit)
 	}
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+attributeColumns+` FROM {attributes}
-		WHERE id = $1 AND bucket = $2 AND name COLLATE "C" > $3 ORDER BY name COLLATE "C" LIMIT $4`), ownerID, bucket, after, limit+1)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlGetBucketPage), ownerID, bucket, after, limit+1)
 	out, err := collectList(rows, scanAttribute, "get bucket %s/%s after %q", ownerID, bucket, after)
 	if err != nil {
 		return nil, "", err

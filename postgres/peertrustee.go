@@ -9,20 +9,22 @@ import (
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
-// Peer trustees (§6.6). Passphrases never appear in messages or logs.
+// Peer trustees (§6.6). Whole rows are read and written through the table's description
+// (specs.go). Passphrases never appear in messages or logs.
 
-const peerTrusteeColumns = `id, peerid, baseuri, type, passphrase`
+var (
+	peerTrusteeSpec = specs[actingweb.TablePeerTrustees]
+	scanPeerTrustee = scanAs[actingweb.PeerTrustee](actingweb.TablePeerTrustees)
 
-func scanPeerTrustee(r pgx.Row) (actingweb.PeerTrustee, error) {
-	var p actingweb.PeerTrustee
-	err := r.Scan(&p.ID, &p.PeerID, &p.BaseURI, &p.Type, &p.Passphrase)
-	return p, err
-}
+	sqlGetPeerTrustee       = peerTrusteeSpec.selectFrom + ` WHERE id = $1 AND peerid = $2`
+	sqlGetPeerTrusteeByType = peerTrusteeSpec.selectFrom + ` WHERE id = $1 AND type = $2 ORDER BY peerid COLLATE "C" LIMIT 2`
+	sqlListPeerTrustees     = peerTrusteeSpec.selectFrom + ` WHERE id = $1 ORDER BY peerid COLLATE "C"`
+	sqlCreatePeerTrustee    = peerTrusteeSpec.insert + ` ON CONFLICT (` + quoteList(peerTrusteeSpec.pk) + `) DO NOTHING`
+)
 
 // GetPeerTrustee reads (actorID, peerID); ErrNotFound if absent.
 func (s *Store) GetPeerTrustee(ctx context.Context, actorID, peerID string) (actingweb.PeerTrustee, error) {
-	p, err := scanPeerTrustee(s.pool.QueryRow(ctx,
-		s.sql(`SELECT `+peerTrusteeColumns+` FROM {peertrustees} WHERE id = $1 AND peerid = $2`), actorID, peerID))
+	p, err := scanPeerTrustee(s.pool.QueryRow(ctx, s.sql(sqlGetPeerTrustee), actorID, peerID))
 	if err != nil {
 		return actingweb.PeerTrustee{}, wrapErr(err, "get peer trustee %s/%s", actorID, peerID)
 	}
@@ -32,8 +34,7 @@ func (s *Store) GetPeerTrustee(ctx context.Context, actorID, peerID string) (act
 // GetPeerTrusteeByType reads the actor's single peer trustee of peerType: ErrNotFound if none,
 // ErrAmbiguous if several.
 func (s *Store) GetPeerTrusteeByType(ctx context.Context, actorID, peerType string) (actingweb.PeerTrustee, error) {
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+peerTrusteeColumns+` FROM {peertrustees}
-		WHERE id = $1 AND type = $2 ORDER BY peerid COLLATE "C" LIMIT 2`), actorID, peerType)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlGetPeerTrusteeByType), actorID, peerType)
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (actingweb.PeerTrustee, error) { return scanPeerTrustee(r) })
 	switch {
 	case err != nil:
@@ -51,8 +52,7 @@ func (s *Store) CreatePeerTrustee(ctx context.Context, p actingweb.PeerTrustee) 
 	if p.ID == "" || p.PeerID == "" || p.Type == "" {
 		return invalid("create peer trustee %q/%q: id, peer id and type are required", p.ID, p.PeerID)
 	}
-	tag, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {peertrustees} (`+peerTrusteeColumns+`) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id, peerid) DO NOTHING`), p.ID, p.PeerID, p.BaseURI, p.Type, p.Passphrase)
+	tag, err := s.pool.Exec(ctx, s.sql(sqlCreatePeerTrustee), peerTrusteeSpec.values(&p, nil)...)
 	return oneRow(tag, err, exists, "create peer trustee %s/%s", p.ID, p.PeerID)
 }
 
@@ -76,8 +76,7 @@ func (s *Store) DeletePeerTrustee(ctx context.Context, actorID, peerID string) e
 
 // ListPeerTrustees returns the actor's peer trustees ordered by peer id (byte order).
 func (s *Store) ListPeerTrustees(ctx context.Context, actorID string) ([]actingweb.PeerTrustee, error) {
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+peerTrusteeColumns+` FROM {peertrustees} WHERE id = $1
-		ORDER BY peerid COLLATE "C"`), actorID)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlListPeerTrustees), actorID)
 	return collectList(rows, scanPeerTrustee, "list peer trustees %s", actorID)
 }
 

@@ -21,16 +21,8 @@ type rawRow struct {
 	ok   bool
 
 	arena arena.Strings // the bytes of the strings and payloads decoded
-	slab  any           // the slab of the table's record type (newRec)
+	slab  any           // the slab of the table's record type (TableModel.NewFrom)
 	own   bool          // every value and record its own allocation (ScanOptions.Retain)
-}
-
-// newRec returns a zero T from the row decoder's slab (arena.Next).
-func newRec[T any](d *rawRow) *T {
-	if d.own {
-		return new(T)
-	}
-	return arena.Next[T](&d.slab)
 }
 
 // load takes the current row's raw values.

@@ -3,26 +3,24 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // Subscriptions (§6.7). The key peer_sub_id is carried as stored, never rebuilt on modify.
+// Whole rows are read and written through the table's description (specs.go).
 
-const subscriptionColumns = `id, peer_sub_id, peerid, subid, granularity, target, subtarget, resource, seqnr, callback`
+var (
+	subscriptionSpec = specs[actingweb.TableSubscriptions]
+	scanSubscription = scanAs[actingweb.Subscription](actingweb.TableSubscriptions)
 
-func scanSubscription(r pgx.Row) (actingweb.Subscription, error) {
-	var x actingweb.Subscription
-	err := r.Scan(&x.ID, &x.PeerSubID, &x.PeerID, &x.SubID, &x.Granularity, &x.Target, &x.Subtarget,
-		&x.Resource, &x.Seqnr, &x.Callback)
-	return x, err
-}
+	sqlGetSubscription    = subscriptionSpec.selectFrom + ` WHERE id = $1 AND peer_sub_id = $2`
+	sqlListSubscriptions  = subscriptionSpec.selectFrom + ` WHERE id = $1 ORDER BY peer_sub_id COLLATE "C"`
+	sqlCreateSubscription = subscriptionSpec.insert + ` ON CONFLICT (` + quoteList(subscriptionSpec.pk) + `) DO NOTHING`
+)
 
 // GetSubscription reads the row keyed peerID:subID; ErrNotFound if absent.
 func (s *Store) GetSubscription(ctx context.Context, actorID, peerID, subID string) (actingweb.Subscription, error) {
-	x, err := scanSubscription(s.pool.QueryRow(ctx, s.sql(`SELECT `+subscriptionColumns+` FROM {subscriptions}
-		WHERE id = $1 AND peer_sub_id = $2`), actorID, peerID+":"+subID))
+	x, err := scanSubscription(s.pool.QueryRow(ctx, s.sql(sqlGetSubscription), actorID, peerID+":"+subID))
 	if err != nil {
 		return actingweb.Subscription{}, wrapErr(err, "get subscription %s/%s:%s", actorID, peerID, subID)
 	}
@@ -36,21 +34,12 @@ func (s *Store) CreateSubscription(ctx context.Context, x actingweb.Subscription
 	if x.ID == "" || x.PeerID == "" || x.SubID == "" {
 		return invalid("create subscription %q/%q:%q: id, peer id and subscription id are required", x.ID, x.PeerID, x.SubID)
 	}
-	key := x.PeerSubID
-	if key == "" {
-		key = x.PeerID + ":" + x.SubID
+	if x.PeerSubID == "" {
+		x.PeerSubID = x.PeerID + ":" + x.SubID
 	}
-	opt := func(p *string) *string {
-		if p == nil {
-			return nil
-		}
-		return nilIfEmpty(*p)
-	}
-	tag, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {subscriptions} (`+subscriptionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, peer_sub_id) DO NOTHING`),
-		x.ID, key, x.PeerID, x.SubID, opt(x.Granularity), opt(x.Target), opt(x.Subtarget), opt(x.Resource),
-		x.Seqnr, x.Callback)
-	return oneRow(tag, err, exists, "create subscription %s/%s", x.ID, key)
+	subscriptionSpec.emptyOptionalsNull(&x)
+	tag, err := s.pool.Exec(ctx, s.sql(sqlCreateSubscription), subscriptionSpec.values(&x, nil)...)
+	return oneRow(tag, err, exists, "create subscription %s/%s", x.ID, x.PeerSubID)
 }
 
 // ModifySubscription applies u to the row keyed peerID:subID: strings when non-empty, Seqnr
@@ -83,8 +72,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, actorID, peerID, subID s
 
 // ListSubscriptions returns the actor's subscriptions ordered by peer_sub_id (byte order).
 func (s *Store) ListSubscriptions(ctx context.Context, actorID string) ([]actingweb.Subscription, error) {
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+subscriptionColumns+` FROM {subscriptions} WHERE id = $1
-		ORDER BY peer_sub_id COLLATE "C"`), actorID)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlListSubscriptions), actorID)
 	return collectList(rows, scanSubscription, "list subscriptions %s", actorID)
 }
 

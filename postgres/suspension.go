@@ -3,13 +3,17 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // Subscription suspensions (§6.10). subtarget '' is a whole-target suspension; suspended_at
 // is timestamptz written as NOW().
+
+var (
+	scanSuspension     = scanAs[actingweb.SubscriptionSuspension](actingweb.TableSubscriptionSuspensions)
+	sqlListSuspensions = specs[actingweb.TableSubscriptionSuspensions].selectFrom +
+		` WHERE id = $1 ORDER BY target COLLATE "C", subtarget COLLATE "C"`
+)
 
 // IsSuspended reports whether the whole target is suspended or, with a subtarget, whether the
 // target or that exact subtarget is.
@@ -48,14 +52,8 @@ func (s *Store) Resume(ctx context.Context, actorID, target, subtarget string) (
 
 // ListSuspensions returns the actor's suspensions ordered by target, subtarget (byte order).
 func (s *Store) ListSuspensions(ctx context.Context, actorID string) ([]actingweb.SubscriptionSuspension, error) {
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT id, target, subtarget, suspended_at FROM {subscription_suspensions}
-		WHERE id = $1 ORDER BY target COLLATE "C", subtarget COLLATE "C"`), actorID)
-	return collectList(rows, func(r pgx.Row) (actingweb.SubscriptionSuspension, error) {
-		var x actingweb.SubscriptionSuspension
-		err := r.Scan(&x.ID, &x.Target, &x.Subtarget, &x.SuspendedAt)
-		x.SuspendedAt = x.SuspendedAt.UTC()
-		return x, err
-	}, "list suspensions %s", actorID)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlListSuspensions), actorID)
+	return collectList(rows, scanSuspension, "list suspensions %s", actorID)
 }
 
 // DeleteAllSuspensions deletes every suspension of the actor.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,60 +17,6 @@ import (
 
 // DefaultPageSize is the page size of Scan when ScanOptions.PageSize is not set.
 const DefaultPageSize = 1000
-
-// tableSpec is the physical description of one table and its record mapping.
-type tableSpec struct {
-	t     actingweb.Table
-	cols  []string // physical columns in physical order
-	pk    []string // primary-key columns in index order
-	owner string   // owner column (segment hash)
-	// scan reads one row (columns in cols order) into a new record.
-	scan func(rowScanner) (actingweb.Record, error)
-	// decode is scan from the row's raw column values, for the formats pgx asks for by default
-	// (text for text and jsonb, binary for the rest); ok false: anything else (a NULL in a
-	// non-null field, another format), left to scan (rawscan_test.go proves them equal).
-	decode func(r *rawRow) (rec actingweb.Record, ok bool)
-	// values renders a record as column values in cols order, appended to dst (the reference
-	// rendering: pgx encodes these exactly as row does, copy_test.go proves it).
-	values func(r actingweb.Record, dst []any) []any
-	// row appends the record as one tuple of PostgreSQL's binary COPY format (field count,
-	// then per column a length-prefixed value in cols order), the bytes pgx's CopyFrom would
-	// send for values.
-	row func(r actingweb.Record, b []byte) []byte
-	// keyOf returns the primary-key column values of a record, in pk order.
-	keyOf func(r actingweb.Record) []string
-	// update is the SET list of an overwrite (ON CONFLICT DO UPDATE); "" = all non-key columns.
-	update string
-}
-
-func ptrUTC(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func tsArg(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC()
-}
-
-func strArg(s *string) any {
-	if s == nil {
-		return nil
-	}
-	return *s
-}
-
-func int64Arg(v *int64) any {
-	if v == nil {
-		return nil
-	}
-	return *v
-}
 
 // spec returns the table's description or an error wrapping ErrUnknownTable.
 func spec(t actingweb.Table) (*tableSpec, error) {

@@ -3,52 +3,32 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
-// Trusts (§6.5). created_at and last_accessed are `timestamp` (naive UTC),
-// capabilities_fetched_at is `timestamptz`. Secrets never appear in messages or logs.
+// Trusts (§6.5). Whole rows are read and written through the table's description (specs.go):
+// `timestamp` columns hold naive UTC, `timestamptz` ones the same instant. Secrets never
+// appear in messages or logs.
 
-const trustColumns = `id, peerid, baseuri, type, relationship, secret, "desc", approved, peer_approved,
-	verified, verification_token, peer_identifier, established_via, created_at, last_accessed,
-	last_connected_via, client_name, client_version, client_platform, oauth_client_id,
-	aw_supported, aw_version, capabilities_fetched_at`
+var (
+	trustSpec = specs[actingweb.TableTrusts]
+	scanTrust = scanAs[actingweb.Trust](actingweb.TableTrusts)
 
-// sqlUpsertTrust writes every column; on an existing key every column but created_at is
-// replaced (§8.1: re-creation keeps the original creation time).
-const sqlUpsertTrust = `INSERT INTO {trusts} (` + trustColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-	ON CONFLICT (id, peerid) DO UPDATE SET
-		baseuri = EXCLUDED.baseuri, type = EXCLUDED.type, relationship = EXCLUDED.relationship,
-		secret = EXCLUDED.secret, "desc" = EXCLUDED."desc", approved = EXCLUDED.approved,
-		peer_approved = EXCLUDED.peer_approved, verified = EXCLUDED.verified,
-		verification_token = EXCLUDED.verification_token, peer_identifier = EXCLUDED.peer_identifier,
-		established_via = EXCLUDED.established_via, last_accessed = EXCLUDED.last_accessed,
-		last_connected_via = EXCLUDED.last_connected_via, client_name = EXCLUDED.client_name,
-		client_version = EXCLUDED.client_version, client_platform = EXCLUDED.client_platform,
-		oauth_client_id = EXCLUDED.oauth_client_id, aw_supported = EXCLUDED.aw_supported,
-		aw_version = EXCLUDED.aw_version, capabilities_fetched_at = EXCLUDED.capabilities_fetched_at`
-
-func scanTrust(r pgx.Row) (actingweb.Trust, error) {
-	var t actingweb.Trust
-	err := r.Scan(&t.ID, &t.PeerID, &t.BaseURI, &t.Type, &t.Relationship, &t.Secret, &t.Desc,
-		&t.Approved, &t.PeerApproved, &t.Verified, &t.VerificationToken, &t.PeerIdentifier,
-		&t.EstablishedVia, &t.CreatedAt, &t.LastAccessed, &t.LastConnectedVia, &t.ClientName,
-		&t.ClientVersion, &t.ClientPlatform, &t.OAuthClientID, &t.AWSupported, &t.AWVersion,
-		&t.CapabilitiesFetchedAt)
-	t.CreatedAt, t.LastAccessed = utcPtr(t.CreatedAt), utcPtr(t.LastAccessed)
-	t.CapabilitiesFetchedAt = utcPtr(t.CapabilitiesFetchedAt)
-	return t, err
-}
+	sqlGetTrust         = trustSpec.selectFrom + ` WHERE id = $1 AND peerid = $2`
+	sqlGetTrustBySecret = trustSpec.selectFrom + ` WHERE id = $1 AND secret = $2 ORDER BY peerid COLLATE "C" LIMIT 1`
+	sqlListTrusts       = trustSpec.selectFrom + ` WHERE id = $1 ORDER BY peerid COLLATE "C"`
+	// sqlUpsertTrust writes every column; on an existing key every column but created_at is
+	// replaced (§8.1: re-creation keeps the original creation time).
+	sqlUpsertTrust = trustSpec.insert + ` ON CONFLICT (` + quoteList(trustSpec.pk) + `) DO UPDATE SET ` +
+		trustSpec.setExcept("created_at")
+)
 
 // GetTrust reads the trust (actorID, peerID); ErrNotFound if absent.
 func (s *Store) GetTrust(ctx context.Context, actorID, peerID string) (actingweb.Trust, error) {
-	t, err := scanTrust(s.pool.QueryRow(ctx, s.sql(`SELECT `+trustColumns+` FROM {trusts} WHERE id = $1 AND peerid = $2`),
-		actorID, peerID))
+	t, err := scanTrust(s.pool.QueryRow(ctx, s.sql(sqlGetTrust), actorID, peerID))
 	if err != nil {
 		return actingweb.Trust{}, wrapErr(err, "get trust %s/%s", actorID, peerID)
 	}
@@ -61,8 +41,7 @@ func (s *Store) GetTrustBySecret(ctx context.Context, actorID, secret string) (a
 	if secret == "" {
 		return actingweb.Trust{}, notFound("get trust of %s by secret: empty secret", actorID)
 	}
-	t, err := scanTrust(s.pool.QueryRow(ctx, s.sql(`SELECT `+trustColumns+` FROM {trusts} WHERE id = $1 AND secret = $2
-		ORDER BY peerid COLLATE "C" LIMIT 1`), actorID, secret))
+	t, err := scanTrust(s.pool.QueryRow(ctx, s.sql(sqlGetTrustBySecret), actorID, secret))
 	if err != nil {
 		return actingweb.Trust{}, wrapErr(err, "get trust of %s by secret", actorID)
 	}
@@ -80,12 +59,13 @@ func (s *Store) CreateTrust(ctx context.Context, t actingweb.Trust) error {
 	}
 	created := now()
 	if t.CreatedAt != nil {
-		created = naive(*t.CreatedAt)
+		created = *t.CreatedAt
 	}
 	accessed := created
 	if t.LastAccessed != nil {
-		accessed = naive(*t.LastAccessed)
+		accessed = *t.LastAccessed
 	}
+	t.CreatedAt, t.LastAccessed = &created, &accessed
 	via := ""
 	if t.LastConnectedVia != nil {
 		via = actingweb.CanonicalConnectionMethod(*t.LastConnectedVia)
@@ -93,80 +73,40 @@ func (s *Store) CreateTrust(ctx context.Context, t actingweb.Trust) error {
 	if via == "" && t.EstablishedVia != nil {
 		via = actingweb.CanonicalConnectionMethod(*t.EstablishedVia)
 	}
-	desc, token := "", ""
-	if t.Desc != nil {
-		desc = *t.Desc
+	t.LastConnectedVia = nilIfEmpty(via)
+	empty := ""
+	if t.Desc == nil {
+		t.Desc = &empty
 	}
-	if t.VerificationToken != nil {
-		token = *t.VerificationToken
+	if t.VerificationToken == nil {
+		t.VerificationToken = &empty
 	}
-	var capAt any // timestamptz: an aware UTC time
-	if t.CapabilitiesFetchedAt != nil {
-		capAt = actingweb.NormalizeTime(*t.CapabilitiesFetchedAt)
-	}
-	_, err := s.pool.Exec(ctx, s.sql(sqlUpsertTrust), t.ID, t.PeerID, t.BaseURI, t.Type, t.Relationship, t.Secret,
-		desc, t.Approved, t.PeerApproved, t.Verified, token, t.PeerIdentifier, t.EstablishedVia,
-		created, accessed, nilIfEmpty(via), t.ClientName, t.ClientVersion, t.ClientPlatform,
-		t.OAuthClientID, t.AWSupported, t.AWVersion, capAt)
+	trustSpec.normalizeTimes(&t)
+	_, err := s.pool.Exec(ctx, s.sql(sqlUpsertTrust), trustSpec.values(&t, nil)...)
 	return wrapErr(err, "create trust %s/%s", t.ID, t.PeerID)
 }
 
 // ModifyTrust applies the non-nil fields of u in one UPDATE (BaseURI, Secret, Desc and
 // VerificationToken only when non-empty; LastConnectedVia canonicalised, NULL when it
-// canonicalises to none). ErrNotFound if the trust does not exist.
+// canonicalises to none; TrustUpdate.Apply). ErrNotFound if the trust does not exist.
 func (s *Store) ModifyTrust(ctx context.Context, actorID, peerID string, u actingweb.TrustUpdate) error {
-	var sets []string
-	args := []any{actorID, peerID}
-	set := func(col string, v any) {
-		args = append(args, v)
-		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
-	}
-	nonEmpty := func(col string, p *string) {
-		if p != nil && *p != "" {
-			set(col, *p)
-		}
-	}
-	str := func(col string, p *string) {
-		if p != nil {
-			set(col, *p)
-		}
-	}
-	boolean := func(col string, p *bool) {
-		if p != nil {
-			set(col, *p)
-		}
-	}
-	nonEmpty("baseuri", u.BaseURI)
-	nonEmpty("secret", u.Secret)
-	nonEmpty(`"desc"`, u.Desc)
-	nonEmpty("verification_token", u.VerificationToken)
-	boolean("approved", u.Approved)
-	boolean("peer_approved", u.PeerApproved)
-	boolean("verified", u.Verified)
-	str("peer_identifier", u.PeerIdentifier)
-	str("established_via", u.EstablishedVia)
-	if u.LastConnectedVia != nil {
-		set("last_connected_via", nilIfEmpty(actingweb.CanonicalConnectionMethod(*u.LastConnectedVia)))
-	}
-	str("client_name", u.ClientName)
-	str("client_version", u.ClientVersion)
-	str("client_platform", u.ClientPlatform)
-	str("oauth_client_id", u.OAuthClientID)
-	str("aw_supported", u.AWSupported)
-	str("aw_version", u.AWVersion)
-	if u.CreatedAt != nil {
-		set("created_at", naive(*u.CreatedAt))
-	}
-	if u.LastAccessed != nil {
-		set("last_accessed", naive(*u.LastAccessed))
-	}
-	if u.CapabilitiesFetchedAt != nil {
-		set("capabilities_fetched_at", actingweb.NormalizeTime(*u.CapabilitiesFetchedAt))
-	}
-	if len(sets) == 0 {
+	var tr actingweb.Trust
+	names := u.Apply(&tr)
+	if len(names) == 0 {
 		var one int
 		err := s.pool.QueryRow(ctx, s.sql(`SELECT 1 FROM {trusts} WHERE id = $1 AND peerid = $2`), actorID, peerID).Scan(&one)
 		return wrapErr(err, "modify trust %s/%s", actorID, peerID)
+	}
+	b := trustSpec.base(&tr)
+	args := []any{actorID, peerID}
+	sets := make([]string, len(names))
+	for i, n := range names {
+		c := trustSpec.column(n)
+		if c == nil || c.key {
+			return fmt.Errorf("postgres: modify trust %s/%s: %s is not a column an update sets", actorID, peerID, n)
+		}
+		args = append(args, c.arg(b))
+		sets[i] = c.quoted + " = $" + strconv.Itoa(len(args))
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE `+s.qtable(actingweb.TableTrusts)+` SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND peerid = $2`, args...)
 	return oneRow(tag, err, notFound, "modify trust %s/%s", actorID, peerID)
@@ -194,7 +134,7 @@ func (s *Store) IsTokenInDB(ctx context.Context, actorID, token string) (bool, e
 
 // ListTrusts returns the actor's trusts ordered by peer id in byte order; empty when none.
 func (s *Store) ListTrusts(ctx context.Context, actorID string) ([]actingweb.Trust, error) {
-	rows, _ := s.pool.Query(ctx, s.sql(`SELECT `+trustColumns+` FROM {trusts} WHERE id = $1 ORDER BY peerid COLLATE "C"`), actorID)
+	rows, _ := s.pool.Query(ctx, s.sql(sqlListTrusts), actorID)
 	return collectList(rows, scanTrust, "list trusts %s", actorID)
 }
 

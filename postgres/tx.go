@@ -89,15 +89,6 @@ func naivePtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// utcPtr returns a time read from the database in UTC (pgx gives timestamptz in time.Local).
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // nilIfEmpty maps "" to nil (SQL NULL).
 func nilIfEmpty(s string) *string {
 	if s == "" {

@@ -91,7 +91,7 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 		if r == nil || r.Table() != t {
 			return res, fmt.Errorf("postgres: write %s: %w: record %d is %T, not a %s record", t, actingweb.ErrInvalid, i, r, t)
 		}
-		if reason := checkRecord(r, quick); reason != "" {
+		if reason := sp.checkRecord(r, quick); reason != "" {
 			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Reason: reason, Record: r})
 			continue
 		}
