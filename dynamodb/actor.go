@@ -87,7 +87,7 @@ func (s *Store) ModifyActor(ctx context.Context, id, creator, passphrase string)
 	if passphrase != "" {
 		u.set("passphrase", avS(passphrase))
 	}
-	return s.applyUpdate(ctx, op, actingweb.TableActors, keyOf(&actingweb.Actor{ID: id}), "id", u)
+	return s.applyUpdate(ctx, op, actingweb.TableActors, keyOf(&actingweb.Actor{ID: id}), u)
 }
 
 // DeleteActor deletes the actor row and, to mirror PostgreSQL's foreign-key cascade, the

@@ -63,8 +63,8 @@ func falsyJSON(data json.RawMessage) (bool, error) {
 // begins_with(bucket_name, bucket + ":") plus equality on the stored bucket attribute, so
 // bucket "foo" never includes "foobar" (§8.1).
 func (s *Store) bucketItems(ctx context.Context, ownerID, bucket string) ([]item, error) {
-	items, err := s.queryPartition(ctx, actingweb.TableAttributes, "id", ownerID, "bucket_name",
-		"begins_with(#rk, :p)", map[string]types.AttributeValue{":p": avS(bucket + ":")}, false)
+	items, err := s.queryPartition(ctx, actingweb.TableAttributes, ownerID, "begins_with(#rk, :p)",
+		map[string]types.AttributeValue{":p": avS(bucket + ":")}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (s *Store) DeleteBucket(ctx context.Context, ownerID, bucket string) error 
 	if err != nil {
 		return ddbErr(op, err)
 	}
-	if err := s.deleteKeys(ctx, actingweb.TableAttributes, items, "id", "bucket_name"); err != nil {
+	if err := s.deleteKeys(ctx, actingweb.TableAttributes, items); err != nil {
 		return ddbErr(op, err)
 	}
 	return nil
@@ -303,7 +303,7 @@ func (s *Store) DeleteExpiredAttributes(ctx context.Context, now time.Time, buck
 		TableName:                aws.String(s.TableName(actingweb.TableAttributes)),
 		FilterExpression:         aws.String("#t < :now"),
 		ProjectionExpression:     aws.String("#id, #bn, #b"),
-		ExpressionAttributeNames: map[string]string{"#t": "ttl_timestamp", "#id": "id", "#bn": "bucket_name", "#b": "bucket"},
+		ExpressionAttributeNames: map[string]string{"#t": ttlAttribute, "#id": "id", "#bn": "bucket_name", "#b": "bucket"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now": avN(now.Unix()),
 		},
@@ -321,7 +321,7 @@ func (s *Store) DeleteExpiredAttributes(ctx context.Context, now time.Time, buck
 				keys = append(keys, it)
 			}
 		}
-		if err := s.deleteKeys(ctx, actingweb.TableAttributes, keys, "id", "bucket_name"); err != nil {
+		if err := s.deleteKeys(ctx, actingweb.TableAttributes, keys); err != nil {
 			return n, ddbErr(op, err)
 		}
 		n += int64(len(keys))
@@ -382,7 +382,7 @@ func (s *Store) DeleteAttributesByChain(ctx context.Context, ownerID string, buc
 			}
 		}
 	}
-	if err := s.deleteKeys(ctx, actingweb.TableAttributes, keys, "id", "bucket_name"); err != nil {
+	if err := s.deleteKeys(ctx, actingweb.TableAttributes, keys); err != nil {
 		return 0, ddbErr(op, err)
 	}
 	return int64(len(keys)), nil
@@ -390,7 +390,7 @@ func (s *Store) DeleteAttributesByChain(ctx context.Context, ownerID string, buc
 
 // ownerAttributes decodes every attribute of the owner (consistent Query).
 func (s *Store) ownerAttributes(ctx context.Context, ownerID string) ([]*actingweb.Attribute, error) {
-	items, err := s.queryPartition(ctx, actingweb.TableAttributes, "id", ownerID, "", "", nil, false)
+	items, err := s.queryPartition(ctx, actingweb.TableAttributes, ownerID, "", nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -443,5 +443,5 @@ func (s *Store) BucketTimestamps(ctx context.Context, ownerID string) (map[strin
 
 // DeleteAllAttributes deletes every attribute of the owner.
 func (s *Store) DeleteAllAttributes(ctx context.Context, ownerID string) error {
-	return s.deletePartition(ctx, actingweb.TableAttributes, "bucket_name", ownerID)
+	return s.deletePartition(ctx, actingweb.TableAttributes, ownerID)
 }

@@ -1,35 +1,44 @@
 package dynamodb
 
 // codec.go: canonical record <-> DynamoDB item, exactly as PynamoDB 6.1.0 writes the models of
-// Python ActingWeb 3.14.0 (docs/storage-model.md §3.2-§3.12, mapping §5.3).
+// Python ActingWeb 3.14.0 (docs/storage-model.md §3.2-§3.12, mapping §5.3). The codec is driven
+// by the table model (actingweb.Model, codecplan.go): each stored field is read and written by
+// its Kind and DynamoDB form; the few facts the model does not describe (the lookup digest key,
+// the suspension's derived target_key) are hooks in codecplan.go.
 //
 // Decisions (documented for the other engineers of the package):
 //   - strings are S, booleans BOOL, numbers N in shortest decimal text, timestamps S in the
 //     31-character PynamoDB form, attributes.data S holding Python-json.dumps-style text
-//     (pythonJSON); null/absent values are omitted, never written as NULL.
+//     (pythonJSON, DynamoDBPythonJSON); null/absent values are omitted, never written as NULL.
 //   - reading is tolerant of what PynamoDB tolerates: absent booleans read false, absent
-//     subscription seqnr 0, absent diff seqnr 1, absent required strings "" (§5.3). Wrong
-//     attribute types, malformed timestamps, non-integral numbers and attribute data that is not
-//     JSON (NaN, Infinity, ...) fail with ErrInvalid, which scans turn into rejects.
+//     subscription seqnr 0, absent diff seqnr 1 (Field.Absent), absent required strings ""
+//     (§5.3). Wrong attribute types, malformed timestamps, non-integral numbers and attribute
+//     data that is not JSON (NaN, Infinity, ...) fail with ErrInvalid, which scans turn into
+//     rejects; so does a key attribute that is missing or not S.
 //   - an absent diff timestamp reads as the time of reading (§5.3: "if absent use the import
-//     time"); such rows therefore compare unequal in a later validation.
+//     time"; Field.AbsentIsNow); such rows therefore compare unequal in a later validation. An
+//     absent required timestamp without it (suspended_at) is ErrInvalid.
 //   - attributes.data is read verbatim when it is strict JSON; text only Python's non-strict
 //     parser accepts (raw control characters inside strings) is re-serialised to valid JSON.
 //     JSON null reads as data "null" and is written as an absent attribute (PynamoDB omits None).
-//   - trusts.desc and verification_token: nil is written as "" (PynamoDB requires them).
-//   - subscription granularity/target/subtarget/resource: nil or "" is written absent.
+//   - trusts.desc and verification_token: nil is written as "" (PynamoDB requires them;
+//     DynamoDBNilAsEmpty).
+//   - subscription granularity/target/subtarget/resource: nil or "" is written absent
+//     (DynamoDBEmptyAbsent).
 //   - suspensions: target_key = TargetKey(); subtarget absent when ""; a stored target_key
 //     that disagrees with target/subtarget is ErrInvalid (the row is unreachable upstream and
 //     would change its key when copied).
 //   - actors.created_at is dropped (PostgreSQL only); lookup items carry no value, so decoded
-//     lookup records have Value nil.
+//     lookup records have Value nil (DynamoDBNone).
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -153,173 +162,136 @@ func avType(v types.AttributeValue) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// itemReader collects the first error of a sequence of reads, so decoders stay flat.
-type itemReader struct {
-	item map[string]types.AttributeValue
-	err  error
-}
-
-// key reads a key attribute: must be present and S.
-func (r *itemReader) key(name string) string {
-	s, ok, err := getS(r.item, name)
-	if r.err == nil {
-		if err != nil {
-			r.err = err
-		} else if !ok {
-			r.err = fmt.Errorf("%w: key attribute %s is missing", actingweb.ErrInvalid, name)
-		}
-	}
-	return s
-}
-
-// str reads a required string; absent reads "" (§5.3).
-func (r *itemReader) str(name string) string {
-	s, _, err := getS(r.item, name)
-	if r.err == nil && err != nil {
-		r.err = err
-	}
-	return s
-}
-
-// opt reads a nullable string: nil when absent.
-func (r *itemReader) opt(name string) *string {
-	s, ok, err := getS(r.item, name)
-	if r.err == nil && err != nil {
-		r.err = err
-	}
-	if !ok {
-		return nil
-	}
-	return &s
-}
-
-func (r *itemReader) boolean(name string) bool {
-	b, _, err := getBool(r.item, name)
-	if r.err == nil && err != nil {
-		r.err = err
-	}
-	return b
-}
-
-func (r *itemReader) num(name string, def int64) int64 {
-	n, ok, err := getN(r.item, name)
-	if r.err == nil && err != nil {
-		r.err = err
-	}
-	if !ok {
-		return def
-	}
-	return n
-}
-
-func (r *itemReader) optNum(name string) *int64 {
-	n, ok, err := getN(r.item, name)
-	if r.err == nil && err != nil {
-		r.err = err
-	}
-	if !ok {
-		return nil
-	}
-	return &n
-}
-
-func (r *itemReader) optTime(name string) *time.Time {
-	t, ok, err := getTime(r.item, name)
-	if r.err == nil && err != nil {
-		r.err = err
-	}
-	if !ok {
-		return nil
-	}
-	return &t
-}
-
-// reqTime reads a required timestamp; absent is ErrInvalid unless def is given.
-func (r *itemReader) reqTime(name string, def func() time.Time) time.Time {
-	t, ok, err := getTime(r.item, name)
-	if r.err == nil && err != nil {
-		r.err = err
-	}
-	if !ok && r.err == nil {
-		if def != nil {
-			return def()
-		}
-		r.err = fmt.Errorf("%w: required timestamp attribute %s is missing", actingweb.ErrInvalid, name)
-	}
-	return t
-}
-
 // decodeRecord turns a DynamoDB item of table t into its canonical record (§5.3). Bad data
 // (wrong attribute types, malformed timestamps, missing keys, attribute data that is not JSON)
-// fails with an error wrapping actingweb.ErrInvalid that names the table and key.
+// fails with an error wrapping actingweb.ErrInvalid that names the table and key. The key
+// attributes are read first, then the stored fields in model order; every field is read (so the
+// error names the whole key) and the first error is returned.
 func decodeRecord(t actingweb.Table, item map[string]types.AttributeValue) (actingweb.Record, error) {
-	r := &itemReader{item: item}
-	var rec actingweb.Record
-	switch t {
-	case actingweb.TableActors:
-		rec = &actingweb.Actor{ID: r.key("id"), Creator: r.str("creator"), Passphrase: r.str("passphrase")}
-	case actingweb.TableProperties:
-		rec = &actingweb.Property{ID: r.key("id"), Name: r.key("name"), Value: r.str("value")}
-	case actingweb.TablePropertyLookup:
-		rec = &actingweb.PropertyLookup{LookupKey: r.key("lookup_key"), ActorID: r.str("actor_id"),
-			PropertyName: r.str("property_name")}
-	case actingweb.TableAttributes:
-		a := &actingweb.Attribute{ID: r.key("id"), BucketName: r.key("bucket_name"), Bucket: r.str("bucket"),
-			Name: r.str("name"), Timestamp: r.optTime("timestamp"), TTLTimestamp: r.optNum("ttl_timestamp")}
-		if d, ok, err := getS(item, "data"); r.err == nil && err != nil {
-			r.err = err
-		} else if ok {
-			j, err := readJSONText(d)
-			if err != nil && r.err == nil {
-				r.err = fmt.Errorf("attribute data: %w", err)
-			}
-			a.Data = j
-		}
-		rec = a
-	case actingweb.TableTrusts:
-		rec = &actingweb.Trust{
-			ID: r.key("id"), PeerID: r.key("peerid"), BaseURI: r.str("baseuri"), Type: r.str("type"),
-			Relationship: r.str("relationship"), Secret: r.str("secret"), Desc: r.opt("desc"),
-			Approved: r.boolean("approved"), PeerApproved: r.boolean("peer_approved"), Verified: r.boolean("verified"),
-			VerificationToken: r.opt("verification_token"), PeerIdentifier: r.opt("peer_identifier"),
-			EstablishedVia: r.opt("established_via"), CreatedAt: r.optTime("created_at"),
-			LastAccessed: r.optTime("last_accessed"), LastConnectedVia: r.opt("last_connected_via"),
-			ClientName: r.opt("client_name"), ClientVersion: r.opt("client_version"),
-			ClientPlatform: r.opt("client_platform"), OAuthClientID: r.opt("oauth_client_id"),
-			AWSupported: r.opt("aw_supported"), AWVersion: r.opt("aw_version"),
-			CapabilitiesFetchedAt: r.optTime("capabilities_fetched_at"),
-		}
-	case actingweb.TablePeerTrustees:
-		rec = &actingweb.PeerTrustee{ID: r.key("id"), PeerID: r.key("peerid"), BaseURI: r.str("baseuri"),
-			Type: r.str("type"), Passphrase: r.str("passphrase")}
-	case actingweb.TableSubscriptions:
-		rec = &actingweb.Subscription{ID: r.key("id"), PeerSubID: r.key("peer_sub_id"), PeerID: r.str("peerid"),
-			SubID: r.str("subid"), Granularity: r.opt("granularity"), Target: r.opt("target"),
-			Subtarget: r.opt("subtarget"), Resource: r.opt("resource"), Seqnr: r.num("seqnr", 0),
-			Callback: r.boolean("callback")}
-	case actingweb.TableSubscriptionDiffs:
-		rec = &actingweb.SubscriptionDiff{ID: r.key("id"), SubIDSeqnr: r.key("subid_seqnr"), SubID: r.str("subid"),
-			Timestamp: r.reqTime("timestamp", func() time.Time { return actingweb.NormalizeTime(time.Now()) }),
-			Diff:      r.str("diff"), Seqnr: r.num("seqnr", 1)}
-	case actingweb.TableSubscriptionSuspensions:
-		s := &actingweb.SubscriptionSuspension{ID: r.key("id"), Target: r.str("target"),
-			SuspendedAt: r.reqTime("suspended_at", nil)}
-		tk := r.key("target_key")
-		if st := r.opt("subtarget"); st != nil {
-			s.Subtarget = *st
-		}
-		if r.err == nil && tk != s.TargetKey() {
-			r.err = fmt.Errorf("%w: target_key %q disagrees with target/subtarget (expected %q)",
-				actingweb.ErrInvalid, tk, s.TargetKey())
-		}
-		rec = s
-	default:
+	p := planOf(t)
+	if p == nil {
 		return nil, fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
 	}
-	if r.err != nil {
-		return rec, fmt.Errorf("decode %s item %s: %w", t, actingweb.KeyString(rec.Key()), r.err)
+	rec := p.model.New()
+	d := itemDecoder{p: p, item: item, base: p.base(rec)}
+	hash, rng, err := p.readKey(item, d.base)
+	for i := range p.fields {
+		if e := d.field(&p.fields[i]); e != nil && err == nil {
+			err = e
+		}
+	}
+	if err == nil && p.checkKey != nil {
+		err = p.checkKey(rec, hash, rng)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("decode %s item %s: %w", t, actingweb.KeyString(rec.Key()), err)
 	}
 	return rec, nil
+}
+
+// keyAttr reads key attribute name of item: it must be present and S (ErrInvalid otherwise).
+func keyAttr(item map[string]types.AttributeValue, name string) (string, error) {
+	s, ok, err := getS(item, name)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: key attribute %s is missing", actingweb.ErrInvalid, name)
+	}
+	return s, err
+}
+
+// itemDecoder is the state of one decodeRecord: the item, the address of the record, and the
+// backing arrays of the record's optional strings and times, each allocated once per record
+// (at its first present value, sized by the plan) rather than once per value.
+type itemDecoder struct {
+	p     *tablePlan
+	item  map[string]types.AttributeValue
+	base  unsafe.Pointer
+	strs  []string
+	times []time.Time
+}
+
+// str returns a pointer to a copy of s in the record's string array.
+func (d *itemDecoder) str(s string) *string {
+	if d.strs == nil {
+		d.strs = make([]string, 0, d.p.optStrings)
+	}
+	d.strs = append(d.strs, s) // within capacity: earlier pointers stay valid
+	return &d.strs[len(d.strs)-1]
+}
+
+// time returns a pointer to a copy of t in the record's time array.
+func (d *itemDecoder) time(t time.Time) *time.Time {
+	if d.times == nil {
+		d.times = make([]time.Time, 0, d.p.optTimes)
+	}
+	d.times = append(d.times, t)
+	return &d.times[len(d.times)-1]
+}
+
+// field reads stored field f of the item into the record by its kind (§5.3): absent strings
+// read "", absent booleans false, absent numbers f.Absent, absent optional values nil, an
+// absent required timestamp is ErrInvalid unless f.AbsentIsNow (then the time of reading),
+// JSON text goes through readJSONText.
+func (d *itemDecoder) field(f *fieldPlan) error {
+	item, at := d.item, unsafe.Add(d.base, f.off)
+	switch f.Kind {
+	case actingweb.KindString:
+		s, _, err := getS(item, f.Name)
+		*(*string)(at) = s
+		return err
+	case actingweb.KindOptString:
+		s, ok, err := getS(item, f.Name)
+		if ok {
+			*(**string)(at) = d.str(s)
+		}
+		return err
+	case actingweb.KindBool:
+		b, _, err := getBool(item, f.Name)
+		*(*bool)(at) = b
+		return err
+	case actingweb.KindInt64:
+		n, ok, err := getN(item, f.Name)
+		if !ok {
+			n = f.Absent
+		}
+		*(*int64)(at) = n
+		return err
+	case actingweb.KindOptInt64:
+		n, ok, err := getN(item, f.Name)
+		if ok {
+			*(**int64)(at) = &n
+		}
+		return err
+	case actingweb.KindTime:
+		t, ok, err := getTime(item, f.Name)
+		if err == nil && !ok {
+			switch {
+			case f.AbsentIsNow:
+				t = actingweb.NormalizeTime(time.Now())
+			case f.Required:
+				err = fmt.Errorf("%w: required timestamp attribute %s is missing", actingweb.ErrInvalid, f.Name)
+			}
+		}
+		*(*time.Time)(at) = t
+		return err
+	case actingweb.KindOptTime:
+		t, ok, err := getTime(item, f.Name)
+		if ok {
+			*(**time.Time)(at) = d.time(t)
+		}
+		return err
+	case actingweb.KindJSON:
+		s, ok, err := getS(item, f.Name)
+		if err != nil || !ok {
+			return err
+		}
+		j, err := readJSONText(s)
+		*(*json.RawMessage)(at) = j
+		if err != nil {
+			return fmt.Errorf("attribute %s: %w", f.Name, err)
+		}
+		return nil
+	}
+	panic(fmt.Sprintf("dynamodb: codec: field %s of kind %s", f.Name, f.Kind)) // newPlan refuses it
 }
 
 // readJSONText turns stored JSONAttribute text into the canonical payload: verbatim when it is
@@ -347,160 +319,101 @@ func readJSONText(s string) ([]byte, error) {
 // key limits are not checked.
 func Item(r actingweb.Record) (map[string]types.AttributeValue, error) { return encodeRecord(r) }
 
-// encodeRecord returns the complete item PynamoDB writes for r (§3.3-§3.12). It fails with
-// ErrInvalid only for attribute data that is not JSON or holds numbers outside float range.
-// Size and key limits are checked separately (validateItem).
+// encodeRecord returns the complete item PynamoDB writes for r (§3.3-§3.12): its key
+// attributes (keyOf) and each stored field by encodeField. It fails with ErrInvalid only for
+// attribute data that is not JSON or holds numbers outside float range, naming table, key and
+// field. Size and key limits are checked separately (validateItem).
 func encodeRecord(r actingweb.Record) (map[string]types.AttributeValue, error) {
-	item := keyOf(r)
-	if item == nil {
+	p := planFor(r)
+	if p == nil {
 		return nil, fmt.Errorf("%w: record type %T", actingweb.ErrUnknownTable, r)
 	}
-	opt := func(name string, s *string) {
-		if s != nil {
-			item[name] = avS(*s)
+	item := make(map[string]types.AttributeValue, p.size)
+	base := p.base(r)
+	p.putKey(item, r, base)
+	for i := range p.fields {
+		f := &p.fields[i]
+		v, err := encodeField(f, base)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s item %s: %s: %w", p.table, actingweb.KeyString(r.Key()), f.Name, err)
 		}
-	}
-	optNonEmpty := func(name string, s *string) {
-		if s != nil && *s != "" {
-			item[name] = avS(*s)
+		if v != nil {
+			item[f.Name] = v
 		}
-	}
-	optTime := func(name string, t *time.Time) {
-		if t != nil {
-			item[name] = avTime(*t)
-		}
-	}
-	orEmpty := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	}
-	switch r := r.(type) {
-	case *actingweb.Actor:
-		item["creator"] = avS(r.Creator)
-		item["passphrase"] = avS(r.Passphrase)
-	case *actingweb.Property:
-		item["value"] = avS(r.Value)
-	case *actingweb.PropertyLookup:
-		item["actor_id"] = avS(r.ActorID)
-		item["property_name"] = avS(r.PropertyName)
-	case *actingweb.Attribute:
-		item["bucket"] = avS(r.Bucket)
-		item["name"] = avS(r.Name)
-		if r.Data != nil {
-			text, err := PythonJSON(r.Data)
-			if err != nil {
-				return nil, fmt.Errorf("encode attributes item %s: data: %w", actingweb.KeyString(r.Key()), err)
-			}
-			if text != "null" {
-				item["data"] = avS(text)
-			}
-		}
-		optTime("timestamp", r.Timestamp)
-		if r.TTLTimestamp != nil {
-			item["ttl_timestamp"] = avN(*r.TTLTimestamp)
-		}
-	case *actingweb.Trust:
-		item["baseuri"] = avS(r.BaseURI)
-		item["type"] = avS(r.Type)
-		item["relationship"] = avS(r.Relationship)
-		item["secret"] = avS(r.Secret)
-		item["desc"] = avS(orEmpty(r.Desc))
-		item["approved"] = avBool(r.Approved)
-		item["peer_approved"] = avBool(r.PeerApproved)
-		item["verified"] = avBool(r.Verified)
-		item["verification_token"] = avS(orEmpty(r.VerificationToken))
-		opt("peer_identifier", r.PeerIdentifier)
-		opt("established_via", r.EstablishedVia)
-		optTime("created_at", r.CreatedAt)
-		optTime("last_accessed", r.LastAccessed)
-		opt("last_connected_via", r.LastConnectedVia)
-		opt("client_name", r.ClientName)
-		opt("client_version", r.ClientVersion)
-		opt("client_platform", r.ClientPlatform)
-		opt("oauth_client_id", r.OAuthClientID)
-		opt("aw_supported", r.AWSupported)
-		opt("aw_version", r.AWVersion)
-		optTime("capabilities_fetched_at", r.CapabilitiesFetchedAt)
-	case *actingweb.PeerTrustee:
-		item["baseuri"] = avS(r.BaseURI)
-		item["type"] = avS(r.Type)
-		item["passphrase"] = avS(r.Passphrase)
-	case *actingweb.Subscription:
-		item["peerid"] = avS(r.PeerID)
-		item["subid"] = avS(r.SubID)
-		optNonEmpty("granularity", r.Granularity)
-		optNonEmpty("target", r.Target)
-		optNonEmpty("subtarget", r.Subtarget)
-		optNonEmpty("resource", r.Resource)
-		item["seqnr"] = avN(r.Seqnr)
-		item["callback"] = avBool(r.Callback)
-	case *actingweb.SubscriptionDiff:
-		item["subid"] = avS(r.SubID)
-		item["timestamp"] = avTime(r.Timestamp)
-		item["diff"] = avS(r.Diff)
-		item["seqnr"] = avN(r.Seqnr)
-	case *actingweb.SubscriptionSuspension:
-		item["target"] = avS(r.Target)
-		if r.Subtarget != "" {
-			item["subtarget"] = avS(r.Subtarget)
-		}
-		item["suspended_at"] = avTime(r.SuspendedAt)
 	}
 	return item, nil
 }
 
-// keyOf returns the primary-key attributes of r's item (a fresh map), or nil for an unknown
-// record type. A lookup record without LookupKey gets the digest of its name and value.
-func keyOf(r actingweb.Record) map[string]types.AttributeValue {
-	switch r := r.(type) {
-	case *actingweb.Actor:
-		return map[string]types.AttributeValue{"id": avS(r.ID)}
-	case *actingweb.Property:
-		return map[string]types.AttributeValue{"id": avS(r.ID), "name": avS(r.Name)}
-	case *actingweb.PropertyLookup:
-		k := r.LookupKey
-		if k == "" && r.Value != nil {
-			k = actingweb.LookupKey(r.PropertyName, *r.Value)
+// encodeField returns the attribute value PynamoDB writes for stored field f of r, or nil when
+// the attribute is absent (§3.2, §5.3): strings S, booleans BOOL, numbers N, timestamps S in
+// the 31-character form, nil optional values absent; DynamoDBNilAsEmpty writes nil as S "",
+// DynamoDBEmptyAbsent leaves nil and "" absent, DynamoDBPythonJSON writes the payload as the
+// text Python's json.dumps writes (JSON null absent). Only a JSON payload fails (ErrInvalid).
+func encodeField(f *fieldPlan, base unsafe.Pointer) (types.AttributeValue, error) {
+	at := unsafe.Add(base, f.off)
+	switch f.Kind {
+	case actingweb.KindString:
+		s := *(*string)(at)
+		if s == "" && f.DynamoDB == actingweb.DynamoDBEmptyAbsent {
+			return nil, nil
 		}
-		return map[string]types.AttributeValue{"lookup_key": avS(k)}
-	case *actingweb.Attribute:
-		return map[string]types.AttributeValue{"id": avS(r.ID), "bucket_name": avS(r.BucketName)}
-	case *actingweb.Trust:
-		return map[string]types.AttributeValue{"id": avS(r.ID), "peerid": avS(r.PeerID)}
-	case *actingweb.PeerTrustee:
-		return map[string]types.AttributeValue{"id": avS(r.ID), "peerid": avS(r.PeerID)}
-	case *actingweb.Subscription:
-		return map[string]types.AttributeValue{"id": avS(r.ID), "peer_sub_id": avS(r.PeerSubID)}
-	case *actingweb.SubscriptionDiff:
-		return map[string]types.AttributeValue{"id": avS(r.ID), "subid_seqnr": avS(r.SubIDSeqnr)}
-	case *actingweb.SubscriptionSuspension:
-		return map[string]types.AttributeValue{"id": avS(r.ID), "target_key": avS(r.TargetKey())}
+		return avS(s), nil
+	case actingweb.KindOptString:
+		s := *(**string)(at)
+		switch {
+		case s == nil && f.DynamoDB == actingweb.DynamoDBNilAsEmpty:
+			return avS(""), nil
+		case s == nil, *s == "" && f.DynamoDB == actingweb.DynamoDBEmptyAbsent:
+			return nil, nil
+		}
+		return avS(*s), nil
+	case actingweb.KindBool:
+		return avBool(*(*bool)(at)), nil
+	case actingweb.KindInt64:
+		return avN(*(*int64)(at)), nil
+	case actingweb.KindOptInt64:
+		if n := *(**int64)(at); n != nil {
+			return avN(*n), nil
+		}
+		return nil, nil
+	case actingweb.KindTime:
+		return avTime(*(*time.Time)(at)), nil
+	case actingweb.KindOptTime:
+		if t := *(**time.Time)(at); t != nil {
+			return avTime(*t), nil
+		}
+		return nil, nil
+	case actingweb.KindJSON:
+		d := *(*json.RawMessage)(at)
+		if d == nil {
+			return nil, nil
+		}
+		text, err := PythonJSON(d)
+		if err != nil || text == "null" {
+			return nil, err
+		}
+		return avS(text), nil
 	}
-	return nil
+	panic(fmt.Sprintf("dynamodb: codec: field %s of kind %s", f.Name, f.Kind)) // newPlan refuses it
 }
 
-// keySchema names the hash and range key attributes of t ("" range for hash-only tables),
-// §3.3-§3.12.
+// keyOf returns the primary-key attributes of r's item (a fresh map), or nil for a record of no
+// known table. A lookup record without LookupKey gets the digest of its name and value.
+func keyOf(r actingweb.Record) map[string]types.AttributeValue {
+	p := planFor(r)
+	if p == nil {
+		return nil
+	}
+	k := make(map[string]types.AttributeValue, 2)
+	p.putKey(k, r, p.base(r))
+	return k
+}
+
+// keySchema names the hash and range key attributes of t ("" range for hash-only tables; ""
+// hash for an unknown table): the model's HashKey and RangeKey (§3.3-§3.12).
 func keySchema(t actingweb.Table) (hash, rng string) {
-	switch t {
-	case actingweb.TableActors:
-		return "id", ""
-	case actingweb.TableProperties:
-		return "id", "name"
-	case actingweb.TablePropertyLookup:
-		return "lookup_key", ""
-	case actingweb.TableAttributes:
-		return "id", "bucket_name"
-	case actingweb.TableTrusts, actingweb.TablePeerTrustees:
-		return "id", "peerid"
-	case actingweb.TableSubscriptions:
-		return "id", "peer_sub_id"
-	case actingweb.TableSubscriptionDiffs:
-		return "id", "subid_seqnr"
-	case actingweb.TableSubscriptionSuspensions:
-		return "id", "target_key"
+	if p := planOf(t); p != nil {
+		return p.hash, p.rng
 	}
 	return "", ""
 }

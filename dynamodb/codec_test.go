@@ -19,7 +19,7 @@ import (
 const fixtureDir = "../testdata/upstream-seed1/dynamodb"
 
 // fixtureItems returns the wire lines of the fixture file of t.
-func fixtureItems(t *testing.T, table actingweb.Table) [][]byte {
+func fixtureItems(t testing.TB, table actingweb.Table) [][]byte {
 	t.Helper()
 	f, err := os.Open(filepath.Join(fixtureDir, table.DynamoDBSuffix()+".jsonl"))
 	if err != nil {

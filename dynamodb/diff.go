@@ -149,7 +149,7 @@ func (s *Store) subDiffs(ctx context.Context, actorID, subID string) ([]actingwe
 	if subID != "" {
 		cond, vals = "begins_with(#rk, :p)", map[string]types.AttributeValue{":p": avS(subID + ":")}
 	}
-	items, err := s.queryPartition(ctx, actingweb.TableSubscriptionDiffs, "id", actorID, "subid_seqnr", cond, vals, false)
+	items, err := s.queryPartition(ctx, actingweb.TableSubscriptionDiffs, actorID, cond, vals, false)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (s *Store) DeleteDiffs(ctx context.Context, actorID, subID string, upTo int
 			keys = append(keys, keyOf(&ds[i]))
 		}
 	}
-	if err := s.deleteKeys(ctx, actingweb.TableSubscriptionDiffs, keys, "id", "subid_seqnr"); err != nil {
+	if err := s.deleteKeys(ctx, actingweb.TableSubscriptionDiffs, keys); err != nil {
 		return 0, ddbErr(op, err)
 	}
 	return int64(len(keys)), nil

@@ -63,7 +63,7 @@ func (s *Store) ListActorsPage(ctx context.Context, after string, limit int) ([]
 	}
 	var start item
 	if after != "" {
-		start = item{"id": avS(after)}
+		start = keyOf(&actingweb.Actor{ID: after})
 	}
 	in := dynamodb.ScanInput{TableName: aws.String(s.TableName(actingweb.TableActors)), ConsistentRead: aws.Bool(true)}
 	items, err := collectPage(ctx, limit+1, start, nil, func(ctx context.Context, start item, n int32) ([]item, item, error) {
@@ -109,6 +109,7 @@ func (s *Store) ListDiffsPage(ctx context.Context, actorID, subID string, after 
 	if actorID == "" || subID == "" {
 		return out, 0, nil
 	}
+	hk, rk := keySchema(actingweb.TableSubscriptionDiffs)
 	from := strconv.FormatInt(max(after, -1)+1, 10)
 	for digits := len(from); digits <= maxSeqnrDigits && len(out) <= limit; digits++ {
 		lo := from
@@ -118,7 +119,7 @@ func (s *Store) ListDiffsPage(ctx context.Context, actorID, subID string, after 
 		in := dynamodb.QueryInput{
 			TableName:                 aws.String(s.TableName(actingweb.TableSubscriptionDiffs)),
 			KeyConditionExpression:    aws.String("#hk = :hk AND #rk BETWEEN :lo AND :hi"),
-			ExpressionAttributeNames:  map[string]string{"#hk": "id", "#rk": "subid_seqnr"},
+			ExpressionAttributeNames:  map[string]string{"#hk": hk, "#rk": rk},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":hk": avS(actorID), ":lo": avS(subID + ":" + lo), ":hi": avS(subID + ":" + strings.Repeat("9", digits))},
 			ConsistentRead:            aws.Bool(true),
 		}
@@ -126,7 +127,7 @@ func (s *Store) ListDiffsPage(ctx context.Context, actorID, subID string, after 
 		// only keys of subID and a seqnr of this many digits count.
 		prefix := subID + ":"
 		keep := func(it item) bool {
-			k := attrString(it["subid_seqnr"])
+			k := attrString(it[rk])
 			n := strings.TrimPrefix(k, prefix)
 			return len(n) == digits && attrString(it["subid"]) == subID && strings.Trim(n, "0123456789") == ""
 		}
@@ -162,12 +163,13 @@ func (s *Store) GetBucketPage(ctx context.Context, ownerID, bucket, after string
 	}
 	var start item
 	if after != "" {
-		start = item{"id": avS(ownerID), "bucket_name": avS(bucket + ":" + after)}
+		start = keyOf(&actingweb.Attribute{ID: ownerID, BucketName: bucket + ":" + after})
 	}
+	hk, rk := keySchema(actingweb.TableAttributes)
 	in := dynamodb.QueryInput{
 		TableName:                 aws.String(s.TableName(actingweb.TableAttributes)),
 		KeyConditionExpression:    aws.String("#hk = :hk AND begins_with(#rk, :p)"),
-		ExpressionAttributeNames:  map[string]string{"#hk": "id", "#rk": "bucket_name"},
+		ExpressionAttributeNames:  map[string]string{"#hk": hk, "#rk": rk},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":hk": avS(ownerID), ":p": avS(bucket + ":")},
 		ConsistentRead:            aws.Bool(true),
 	}

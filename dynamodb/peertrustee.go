@@ -86,7 +86,7 @@ func (s *Store) ModifyPeerTrustee(ctx context.Context, actorID, peerID, peerType
 			u.set(f.attr, avS(f.v))
 		}
 	}
-	return s.applyUpdate(ctx, op, actingweb.TablePeerTrustees, peerTrusteeKey(actorID, peerID), "id", u)
+	return s.applyUpdate(ctx, op, actingweb.TablePeerTrustees, peerTrusteeKey(actorID, peerID), u)
 }
 
 // DeletePeerTrustee deletes one peer trustee (idempotent).
@@ -104,5 +104,5 @@ func (s *Store) ListPeerTrustees(ctx context.Context, actorID string) ([]actingw
 
 // DeleteAllPeerTrustees deletes every peer trustee of the actor.
 func (s *Store) DeleteAllPeerTrustees(ctx context.Context, actorID string) error {
-	return s.deletePartition(ctx, actingweb.TablePeerTrustees, "peerid", actorID)
+	return s.deletePartition(ctx, actingweb.TablePeerTrustees, actorID)
 }

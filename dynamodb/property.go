@@ -312,7 +312,7 @@ func (s *Store) BatchDeleteProperties(ctx context.Context, actorID string, names
 			keys = append(keys, propKey(actorID, n))
 		}
 	}
-	if err := s.deleteKeys(ctx, actingweb.TableProperties, keys, "id", "name"); err != nil {
+	if err := s.deleteKeys(ctx, actingweb.TableProperties, keys); err != nil {
 		return ddbErr(fmt.Sprintf("batch delete %d properties of %s", len(keys), actorID), err)
 	}
 	return nil
@@ -326,7 +326,7 @@ func (s *Store) ListProperties(ctx context.Context, actorID string) (map[string]
 		return out, nil
 	}
 	for _, part := range []struct{ cond, val string }{{"#rk < :b", "list:"}, {"#rk >= :b", "list;"}} {
-		items, err := s.queryPartition(ctx, actingweb.TableProperties, "id", actorID, "name", part.cond,
+		items, err := s.queryPartition(ctx, actingweb.TableProperties, actorID, part.cond,
 			map[string]types.AttributeValue{":b": avS(part.val)}, false)
 		if err != nil {
 			return nil, ddbErr("list properties of "+actorID, err)
@@ -344,7 +344,7 @@ func (s *Store) ListAllProperties(ctx context.Context, actorID string) (map[stri
 	if actorID == "" {
 		return out, nil
 	}
-	items, err := s.queryPartition(ctx, actingweb.TableProperties, "id", actorID, "", "", nil, false)
+	items, err := s.queryPartition(ctx, actingweb.TableProperties, actorID, "", nil, false)
 	if err != nil {
 		return nil, ddbErr("list all properties of "+actorID, err)
 	}
@@ -362,11 +362,11 @@ func (s *Store) DeleteAllProperties(ctx context.Context, actorID string) error {
 	if actorID == "" {
 		return nil
 	}
-	items, err := s.queryPartition(ctx, actingweb.TableProperties, "id", actorID, "", "", nil, false)
+	items, err := s.queryPartition(ctx, actingweb.TableProperties, actorID, "", nil, false)
 	if err != nil {
 		return ddbErr(op, err)
 	}
-	if err := s.deleteKeys(ctx, actingweb.TableProperties, items, "id", "name"); err != nil {
+	if err := s.deleteKeys(ctx, actingweb.TableProperties, items); err != nil {
 		return ddbErr(op, err)
 	}
 	for _, it := range items {

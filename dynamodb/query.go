@@ -89,10 +89,11 @@ func (s *Store) queryItems(ctx context.Context, in *dynamodb.QueryInput) ([]item
 	return out, nil
 }
 
-// queryPartition returns every item of the partition id = owner of table (strongly
-// consistent), optionally restricted by a range-key condition rangeCond over "#rk" with
-// values vals, and optionally projected to the key attributes only.
-func (s *Store) queryPartition(ctx context.Context, table actingweb.Table, hashKey, owner, rangeKey, rangeCond string, vals map[string]types.AttributeValue, keysOnly bool) ([]item, error) {
+// queryPartition returns every item of the partition of owner (hash key = owner) of table
+// (strongly consistent), optionally restricted by a range-key condition rangeCond over "#rk"
+// with values vals, and optionally projected to the key attributes only (keySchema).
+func (s *Store) queryPartition(ctx context.Context, table actingweb.Table, owner, rangeCond string, vals map[string]types.AttributeValue, keysOnly bool) ([]item, error) {
+	hashKey, rangeKey := keySchema(table)
 	names := map[string]string{"#hk": hashKey}
 	values := map[string]types.AttributeValue{":hk": avS(owner)}
 	cond := "#hk = :hk"
@@ -110,7 +111,10 @@ func (s *Store) queryPartition(ctx context.Context, table actingweb.Table, hashK
 		ExpressionAttributeValues: values,
 		ConsistentRead:            aws.Bool(true),
 	}
-	if keysOnly {
+	switch {
+	case keysOnly && rangeKey == "":
+		in.ProjectionExpression = aws.String("#hk")
+	case keysOnly:
 		names["#rk"] = rangeKey
 		in.ProjectionExpression = aws.String("#hk, #rk")
 	}
@@ -154,7 +158,7 @@ func listPartition[T any](ctx context.Context, s *Store, table actingweb.Table, 
 		return out, nil
 	}
 	op := "list " + what + " of " + actorID
-	items, err := s.queryPartition(ctx, table, "id", actorID, "", "", nil, false)
+	items, err := s.queryPartition(ctx, table, actorID, "", nil, false)
 	if err != nil {
 		return nil, ddbErr(op, err)
 	}
@@ -168,18 +172,20 @@ func listPartition[T any](ctx context.Context, s *Store, table actingweb.Table, 
 	return out, nil
 }
 
-// putNew encodes r and writes it with PutItem conditioned on attribute_not_exists(id): false
-// (and nil error) when an item with that key already exists; errors wrapped by ddbErr(op, ...).
+// putNew encodes r and writes it with PutItem conditioned on attribute_not_exists of the
+// hash key: false (and nil error) when an item with that key already exists; errors wrapped by
+// ddbErr(op, ...).
 func (s *Store) putNew(ctx context.Context, op string, r actingweb.Record) (bool, error) {
 	it, err := encodeRecord(r)
 	if err != nil {
 		return false, ddbErr(op, err)
 	}
+	hash, _ := keySchema(r.Table())
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.TableName(r.Table())),
 		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": "id"},
+		ConditionExpression:      aws.String("attribute_not_exists(#k)"),
+		ExpressionAttributeNames: map[string]string{"#k": hash},
 	})
 	return conditional(op, err)
 }
@@ -209,13 +215,14 @@ func (s *Store) createNew(ctx context.Context, op string, r actingweb.Record) er
 	return nil
 }
 
-// deleteKeys deletes the items with the given primary keys (BatchWriteItem, 25 per request,
-// unprocessed items retried by batchWrite). Duplicate keys are removed first (DynamoDB refuses
-// a batch that names one key twice).
-func (s *Store) deleteKeys(ctx context.Context, table actingweb.Table, keys []item, hashKey, rangeKey string) error {
+// deleteKeys deletes the items of table with the primary keys of keys (items holding at least
+// the key attributes; BatchWriteItem, 25 per request, unprocessed items retried by batchWrite).
+// Duplicate keys are removed first (DynamoDB refuses a batch that names one key twice).
+func (s *Store) deleteKeys(ctx context.Context, table actingweb.Table, keys []item) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	hashKey, rangeKey := keySchema(table)
 	seen := make(map[string]bool, len(keys))
 	reqs := make([]types.WriteRequest, 0, len(keys))
 	for _, k := range keys {
@@ -305,9 +312,10 @@ func (u *update) expression() string {
 	return strings.Join(clauses, " ")
 }
 
-// applyUpdate runs u on the item with key, conditioned on the item existing (hashKey
+// applyUpdate runs u on the item with key, conditioned on the item existing (its hash key
 // present): ErrNotFound when it does not. An empty update only checks existence.
-func (s *Store) applyUpdate(ctx context.Context, op string, table actingweb.Table, key item, hashKey string, u *update) error {
+func (s *Store) applyUpdate(ctx context.Context, op string, table actingweb.Table, key item, u *update) error {
+	hashKey, _ := keySchema(table)
 	if u.empty() {
 		it, err := s.getItem(ctx, table, key, hashKey)
 		if err != nil {
@@ -347,18 +355,18 @@ func nilIfEmpty(m map[string]types.AttributeValue) map[string]types.AttributeVal
 // isNotFound reports whether err wraps ErrNotFound.
 func isNotFound(err error) bool { return errors.Is(err, actingweb.ErrNotFound) }
 
-// deletePartition deletes every item of owner in table (key-only consistent Query, then
-// BatchWriteItem). The hash key is "id" on every table that has a range key.
-func (s *Store) deletePartition(ctx context.Context, table actingweb.Table, rangeKey, owner string) error {
+// deletePartition deletes every item of owner (the hash key) in table (key-only consistent
+// Query, then BatchWriteItem).
+func (s *Store) deletePartition(ctx context.Context, table actingweb.Table, owner string) error {
 	op := fmt.Sprintf("delete all %s of %s", table, owner)
 	if owner == "" {
 		return nil
 	}
-	keys, err := s.queryPartition(ctx, table, "id", owner, rangeKey, "", nil, true)
+	keys, err := s.queryPartition(ctx, table, owner, "", nil, true)
 	if err != nil {
 		return ddbErr(op, err)
 	}
-	if err := s.deleteKeys(ctx, table, keys, "id", rangeKey); err != nil {
+	if err := s.deleteKeys(ctx, table, keys); err != nil {
 		return ddbErr(op, err)
 	}
 	return nil

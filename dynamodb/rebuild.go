@@ -243,25 +243,28 @@ func (s *Store) rebuildBatch(ctx context.Context, batch []lookupCandidate, tally
 	for _, c := range batch {
 		if !seenDigest[c.digest] {
 			seenDigest[c.digest] = true
-			digestKeys = append(digestKeys, map[string]types.AttributeValue{"lookup_key": avS(c.digest)})
+			digestKeys = append(digestKeys, keyOf(&actingweb.PropertyLookup{LookupKey: c.digest}))
 		}
 		if !actingweb.IsReservedOwner(c.owner) && !seenActor[c.owner] {
 			seenActor[c.owner] = true
-			actorKeys = append(actorKeys, map[string]types.AttributeValue{"id": avS(c.owner)})
+			actorKeys = append(actorKeys, keyOf(&actingweb.Actor{ID: c.owner}))
 		}
 	}
+	digestAttr, _ := keySchema(actingweb.TablePropertyLookup)
+	ownerAttr := actingweb.Model(actingweb.TablePropertyLookup).Owner
+	actorAttr, _ := keySchema(actingweb.TableActors)
 	var existing, found []map[string]types.AttributeValue
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		if existing, err = s.batchGet(gctx, lookups, digestKeys, true, "lookup_key", "actor_id"); err != nil {
+		if existing, err = s.batchGet(gctx, lookups, digestKeys, true, digestAttr, ownerAttr); err != nil {
 			return s.tableErr("read lookup items of", lookups, err)
 		}
 		return nil
 	})
 	g.Go(func() error {
 		var err error
-		if found, err = s.batchGet(gctx, actors, actorKeys, true, "id"); err != nil {
+		if found, err = s.batchGet(gctx, actors, actorKeys, true, actorAttr); err != nil {
 			return s.tableErr("read actors of", actors, err)
 		}
 		return nil
@@ -271,12 +274,12 @@ func (s *Store) rebuildBatch(ctx context.Context, batch []lookupCandidate, tally
 	}
 	owner := make(map[string]string, len(digestKeys)) // digest -> owner of its item, now or once written
 	for _, it := range existing {
-		d, _, _ := getS(it, "lookup_key")
-		owner[d], _, _ = getS(it, "actor_id")
+		d, _, _ := getS(it, digestAttr)
+		owner[d], _, _ = getS(it, ownerAttr)
 	}
 	hasActor := make(map[string]bool, len(found))
 	for _, it := range found {
-		id, _, _ := getS(it, "id")
+		id, _, _ := getS(it, actorAttr)
 		hasActor[id] = true
 	}
 

@@ -545,23 +545,6 @@ func (s *Store) streamChange(t actingweb.Table, rec stypes.Record) (actingweb.Ch
 	return fail(fmt.Errorf("unknown event %q", rec.EventName))
 }
 
-// keyRecord builds a record of table t from its key attributes alone. A suspension's
-// target_key is split at its first ':' into target and subtarget (TargetKey joins them
-// again; upstream's targets hold no ':').
-func keyRecord(t actingweb.Table, keys map[string]types.AttributeValue) (actingweb.Record, error) {
-	if t == actingweb.TableSubscriptionSuspensions {
-		r := &itemReader{item: keys}
-		s := &actingweb.SubscriptionSuspension{ID: r.key("id")}
-		tk := r.key("target_key")
-		if r.err != nil {
-			return nil, r.err
-		}
-		s.Target, s.Subtarget, _ = strings.Cut(tk, ":")
-		return s, nil
-	}
-	return decodeRecord(t, keys)
-}
-
 // fromStreamItem converts an item of the DynamoDB Streams API to the DynamoDB API's types,
 // so the item codec reads it.
 func fromStreamItem(m map[string]stypes.AttributeValue) (map[string]types.AttributeValue, error) {

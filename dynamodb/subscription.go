@@ -76,7 +76,7 @@ func (s *Store) ModifySubscription(ctx context.Context, actorID, peerID, subID s
 	if su.Callback != nil {
 		u.set("callback", avBool(*su.Callback))
 	}
-	return s.applyUpdate(ctx, op, actingweb.TableSubscriptions, subKey(actorID, peerID, subID), "id", u)
+	return s.applyUpdate(ctx, op, actingweb.TableSubscriptions, subKey(actorID, peerID, subID), u)
 }
 
 // DeleteSubscription deletes the row only (its diffs are the caller's business, §6.12).
@@ -95,7 +95,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, actorID string) ([]acting
 
 // DeleteAllSubscriptions deletes every subscription row of the actor (not their diffs).
 func (s *Store) DeleteAllSubscriptions(ctx context.Context, actorID string) error {
-	return s.deletePartition(ctx, actingweb.TableSubscriptions, "peer_sub_id", actorID)
+	return s.deletePartition(ctx, actingweb.TableSubscriptions, actorID)
 }
 
 // seqnrText is the decimal text of a sequence number as stored in N attributes and keys.

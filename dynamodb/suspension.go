@@ -111,5 +111,5 @@ func (s *Store) ListSuspensions(ctx context.Context, actorID string) ([]actingwe
 
 // DeleteAllSuspensions deletes every suspension of the actor (part of actor deletion, §8.1).
 func (s *Store) DeleteAllSuspensions(ctx context.Context, actorID string) error {
-	return s.deletePartition(ctx, actingweb.TableSubscriptionSuspensions, "target_key", actorID)
+	return s.deletePartition(ctx, actingweb.TableSubscriptionSuspensions, actorID)
 }

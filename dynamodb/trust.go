@@ -15,13 +15,8 @@ import (
 // secretIndex is the GSI of the trusts table keyed by secret (§3.8).
 const secretIndex = "secret-index"
 
-// trustAttributes are the non-key attributes of a trust item (§3.8).
-var trustAttributes = []string{
-	"baseuri", "type", "relationship", "secret", "desc", "approved", "peer_approved", "verified",
-	"verification_token", "peer_identifier", "established_via", "created_at", "last_accessed",
-	"last_connected_via", "client_name", "client_version", "client_platform", "oauth_client_id",
-	"aw_supported", "aw_version", "capabilities_fetched_at",
-}
+// trustCreatedAt is the trust attribute CreateTrust keeps when the trust exists (§8.1).
+const trustCreatedAt = "created_at"
 
 func trustKey(actorID, peerID string) item {
 	return keyOf(&actingweb.Trust{ID: actorID, PeerID: peerID})
@@ -110,27 +105,20 @@ func (s *Store) CreateTrust(ctx context.Context, t actingweb.Trust) error {
 			t.LastConnectedVia = &c
 		}
 	}
-	empty := ""
-	if t.Desc == nil {
-		t.Desc = &empty
-	}
-	if t.VerificationToken == nil {
-		t.VerificationToken = &empty
-	}
-	it, err := encodeRecord(&t)
+	it, err := encodeRecord(&t) // nil desc and verification_token are written "" (DynamoDBNilAsEmpty)
 	if err != nil {
 		return ddbErr(op, err)
 	}
 	u := newUpdate()
-	for _, a := range trustAttributes {
-		v, ok := it[a]
+	for _, f := range planOf(actingweb.TableTrusts).fields {
+		v, ok := it[f.Name]
 		switch {
-		case a == "created_at" && ok:
-			u.setIfNotExists(a, v)
+		case f.Name == trustCreatedAt && ok:
+			u.setIfNotExists(f.Name, v)
 		case ok:
-			u.set(a, v)
-		case a != "created_at":
-			u.remove(a)
+			u.set(f.Name, v)
+		case f.Name != trustCreatedAt:
+			u.remove(f.Name)
 		}
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -149,58 +137,19 @@ func (s *Store) CreateTrust(ctx context.Context, t actingweb.Trust) error {
 // ModifyTrust applies the non-nil fields of u with one UpdateItem conditioned on the trust
 // existing (ErrNotFound otherwise). BaseURI, Secret, Desc and VerificationToken are applied
 // only when non-empty; LastConnectedVia is canonicalised (a canonical "" removes it); other
-// strings are written as given, empty included (§6.5).
+// strings are written as given, empty included (§6.5). The fields are those TrustUpdate.Apply
+// names, each written as the item codec writes it (fieldUpdate).
 func (s *Store) ModifyTrust(ctx context.Context, actorID, peerID string, tu actingweb.TrustUpdate) error {
 	op := trustOp("modify", actorID, peerID)
 	if actorID == "" || peerID == "" {
 		return notFound(op)
 	}
-	u := newUpdate()
-	for _, f := range []struct {
-		attr string
-		v    *string
-	}{{"baseuri", tu.BaseURI}, {"secret", tu.Secret}, {"desc", tu.Desc}, {"verification_token", tu.VerificationToken}} {
-		if f.v != nil && *f.v != "" {
-			u.set(f.attr, avS(*f.v))
-		}
+	var tr actingweb.Trust
+	u, err := fieldUpdate(&tr, tu.Apply(&tr))
+	if err != nil {
+		return ddbErr(op, err)
 	}
-	for _, f := range []struct {
-		attr string
-		v    *bool
-	}{{"approved", tu.Approved}, {"peer_approved", tu.PeerApproved}, {"verified", tu.Verified}} {
-		if f.v != nil {
-			u.set(f.attr, avBool(*f.v))
-		}
-	}
-	for _, f := range []struct {
-		attr string
-		v    *string
-	}{
-		{"peer_identifier", tu.PeerIdentifier}, {"established_via", tu.EstablishedVia},
-		{"client_name", tu.ClientName}, {"client_version", tu.ClientVersion},
-		{"client_platform", tu.ClientPlatform}, {"oauth_client_id", tu.OAuthClientID},
-		{"aw_supported", tu.AWSupported}, {"aw_version", tu.AWVersion},
-	} {
-		if f.v != nil {
-			u.set(f.attr, avS(*f.v))
-		}
-	}
-	if tu.LastConnectedVia != nil {
-		if c := actingweb.CanonicalConnectionMethod(*tu.LastConnectedVia); c != "" {
-			u.set("last_connected_via", avS(c))
-		} else {
-			u.remove("last_connected_via")
-		}
-	}
-	for _, f := range []struct {
-		attr string
-		v    *time.Time
-	}{{"created_at", tu.CreatedAt}, {"last_accessed", tu.LastAccessed}, {"capabilities_fetched_at", tu.CapabilitiesFetchedAt}} {
-		if f.v != nil {
-			u.set(f.attr, avS(actingweb.FormatPynamoDBTime(*f.v)))
-		}
-	}
-	return s.applyUpdate(ctx, op, actingweb.TableTrusts, trustKey(actorID, peerID), "id", u)
+	return s.applyUpdate(ctx, op, actingweb.TableTrusts, trustKey(actorID, peerID), u)
 }
 
 // DeleteTrust deletes one trust (idempotent).
@@ -230,5 +179,5 @@ func (s *Store) ListTrusts(ctx context.Context, actorID string) ([]actingweb.Tru
 
 // DeleteAllTrusts deletes every trust of the actor (key-only Query, then BatchWriteItem).
 func (s *Store) DeleteAllTrusts(ctx context.Context, actorID string) error {
-	return s.deletePartition(ctx, actingweb.TableTrusts, "peerid", actorID)
+	return s.deletePartition(ctx, actingweb.TableTrusts, actorID)
 }
