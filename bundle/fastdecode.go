@@ -39,9 +39,10 @@ func decodeFast(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Recor
 func (p *tablePlan) decodeLine(line []byte, d *lineDecoder) (r actingweb.Record, base unsafe.Pointer, ok bool) {
 	r, base = p.newRecord(d)
 	s := newLineScanner(line, d)
+	i := -1
 	for s.next() {
-		i := p.fieldIndex(s.key)
-		if i < 0 {
+		// keys come in the plan's order in a canonical line: the next one is the likeliest
+		if i = p.fieldIndex(s.key, i+1); i < 0 {
 			s.unknown()
 			break
 		}

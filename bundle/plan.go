@@ -286,19 +286,32 @@ seeds:
 }
 
 // find returns the position of name, or -1.
-func (x *nameIndex) find(name string) int {
-	g := nameSig(name)
+func (x *nameIndex) find(name string) int { return x.findSig(nameSig(name), name) }
+
+// findSig is find of a name whose signature is g.
+func (x *nameIndex) findSig(g nameSignature, name string) int {
 	i := int(x.slots[g.hash(x.seed)&63]) - 1
-	if i < 0 || x.sigs[i] != g || g.n > 16 && name[8:g.n-8] != x.names[i][8:g.n-8] {
+	if i < 0 || !x.is(i, g, name) {
 		return -1
 	}
 	return i
 }
 
-// fieldIndex returns the index in p.fields of the field whose JSON name is key, or -1.
-func (p *tablePlan) fieldIndex(key []byte) int {
+// is reports whether the name at position i (any int) is name, of signature g.
+func (x *nameIndex) is(i int, g nameSignature, name string) bool {
+	return uint(i) < uint(len(x.sigs)) && x.sigs[i] == g && (g.n <= 16 || name[8:g.n-8] == x.names[i][8:g.n-8])
+}
+
+// fieldIndex returns the index in p.fields of the field whose JSON name is key, or -1;
+// guess is the likeliest index (checked first: the next field in a canonical line).
+func (p *tablePlan) fieldIndex(key []byte, guess int) int {
 	// the string does not outlive the call
-	return p.names.find(unsafe.String(unsafe.SliceData(key), len(key)))
+	name := unsafe.String(unsafe.SliceData(key), len(key))
+	g := nameSig(name)
+	if p.names.is(guess, g, name) {
+		return guess
+	}
+	return p.names.findSig(g, name)
 }
 
 // missingRequired returns the JSON names of the required fields the record at base (of

@@ -131,8 +131,10 @@ func TestPlanIndex(t *testing.T) {
 	all = append(all, "", "a", "_", "idx", "peer")
 	for _, p := range plans {
 		for i, f := range p.fields {
-			if got := p.fieldIndex([]byte(f.name)); got != i {
-				t.Errorf("%s: %s at %d, want %d", p.table, f.name, got, i)
+			for guess := -1; guess <= len(p.fields); guess++ {
+				if got := p.fieldIndex([]byte(f.name), guess); got != i {
+					t.Errorf("%s: %s at %d (guess %d), want %d", p.table, f.name, got, guess, i)
+				}
 			}
 		}
 		for _, n := range all {
@@ -142,8 +144,10 @@ func TestPlanIndex(t *testing.T) {
 					want = i
 				}
 			}
-			if got := p.fieldIndex([]byte(n)); got != want {
-				t.Errorf("%s: %q at %d, want %d", p.table, n, got, want)
+			for guess := -1; guess <= len(p.fields); guess++ {
+				if got := p.fieldIndex([]byte(n), guess); got != want {
+					t.Errorf("%s: %q at %d (guess %d), want %d", p.table, n, got, guess, want)
+				}
 			}
 		}
 	}
