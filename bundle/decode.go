@@ -34,16 +34,17 @@ func decodeRecord(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Rec
 	if err := checkUTF8(line); err != nil {
 		return nil, err
 	}
-	if r, ok := decodeFast(t, line, d); ok {
-		if err := CheckRequired(r); err != nil {
+	p := planOf(t)
+	if p == nil {
+		return nil, fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
+	}
+	if r, base, ok := p.decodeLine(line, d); ok {
+		if err := requiredErr(p.missingRequired(base)); err != nil {
 			return r, err // the record is returned for the reject's key
 		}
 		return r, nil
 	}
-	r := actingweb.NewRecord(t)
-	if r == nil {
-		return nil, fmt.Errorf("%w: %q", actingweb.ErrUnknownTable, t)
-	}
+	r := p.model.New()
 	if err := decodeGeneric(r, line); err != nil {
 		return nil, err
 	}
@@ -83,50 +84,17 @@ func jsonErr(err error) string {
 }
 
 // CheckRequired returns an error wrapping actingweb.ErrInvalid when r lacks a field every
-// backend needs: the owner id and the key parts (non-empty), required timestamps (non-zero).
+// backend needs (the model's required fields, actingweb.Field.Required): the owner id and
+// the key parts (non-empty), required timestamps (non-zero). Records of no table pass.
 func CheckRequired(r actingweb.Record) error {
-	var missing []string
-	need := func(name, v string) {
-		if v == "" {
-			missing = append(missing, name)
-		}
+	p, base := planOfRecord(r)
+	if p == nil {
+		return nil
 	}
-	needTime := func(name string, v time.Time) {
-		if v.IsZero() {
-			missing = append(missing, name)
-		}
-	}
-	switch r := r.(type) {
-	case *actingweb.Actor:
-		need("id", r.ID)
-	case *actingweb.Property:
-		need("id", r.ID)
-		need("name", r.Name)
-	case *actingweb.PropertyLookup:
-		need("property_name", r.PropertyName)
-		need("lookup_key", r.LookupKey)
-		need("actor_id", r.ActorID)
-	case *actingweb.Attribute:
-		need("id", r.ID)
-		need("bucket_name", r.BucketName)
-	case *actingweb.Trust:
-		need("id", r.ID)
-		need("peerid", r.PeerID)
-	case *actingweb.PeerTrustee:
-		need("id", r.ID)
-		need("peerid", r.PeerID)
-	case *actingweb.Subscription:
-		need("id", r.ID)
-		need("peer_sub_id", r.PeerSubID)
-	case *actingweb.SubscriptionDiff:
-		need("id", r.ID)
-		need("subid_seqnr", r.SubIDSeqnr)
-		needTime("timestamp", r.Timestamp)
-	case *actingweb.SubscriptionSuspension:
-		need("id", r.ID)
-		need("target", r.Target)
-		needTime("suspended_at", r.SuspendedAt)
-	}
+	return requiredErr(p.missingRequired(base))
+}
+
+func requiredErr(missing []string) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: missing or empty required field(s) %s", actingweb.ErrInvalid, strings.Join(missing, ", "))
 	}
@@ -142,13 +110,6 @@ var upstreamRenames = map[actingweb.Table]map[string]string{
 // upstreamDropped are derived upstream fields that carry nothing the record lacks.
 var upstreamDropped = map[actingweb.Table]map[string]bool{
 	actingweb.TableSubscriptionSuspensions: {"target_key": true},
-}
-
-// timeFields are the JSON names of timestamp fields, which upstream exports may hold in
-// Python's str(datetime) or PynamoDB form.
-var timeFields = map[string]bool{
-	"created_at": true, "last_accessed": true, "capabilities_fetched_at": true,
-	"timestamp": true, "suspended_at": true,
 }
 
 var upstreamTimeLayouts = []string{
@@ -169,6 +130,7 @@ func decodeUpstream(t actingweb.Table, raw []byte) (actingweb.Record, error) {
 	if err := checkUTF8(raw); err != nil { // before json.Unmarshal replaces it in names
 		return nil, err
 	}
+	m := actingweb.Model(t) // nil for an unknown table: DecodeRecord words the error
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, fmt.Errorf("%w: %s", actingweb.ErrInvalid, jsonErr(err))
@@ -184,7 +146,8 @@ func decodeUpstream(t actingweb.Table, raw []byte) (actingweb.Record, error) {
 		if string(v) == "null" {
 			continue
 		}
-		if timeFields[k] {
+		// timestamps may be in Python's str(datetime) or PynamoDB form
+		if f := modelField(m, k); f != nil && (f.Kind == actingweb.KindTime || f.Kind == actingweb.KindOptTime) {
 			var s string
 			if err := json.Unmarshal(v, &s); err == nil {
 				tm, err := parseUpstreamTime(s)
@@ -196,13 +159,17 @@ func decodeUpstream(t actingweb.Table, raw []byte) (actingweb.Record, error) {
 		}
 		out[k] = v
 	}
-	if t == actingweb.TableAttributes {
-		// upstream's to_simple_dict carries the payload as JSON text; an object or array in a
-		// string is taken as that JSON (§7.2 I6), other strings stay strings.
-		if d, ok := out["data"]; ok && len(d) > 0 && d[0] == '"' {
+	for _, f := range modelFields(m) {
+		if f.Kind != actingweb.KindJSON {
+			continue
+		}
+		// upstream's to_simple_dict carries a payload (attributes.data) as JSON text; an
+		// object or array in a string is taken as that JSON (§7.2 I6), other strings stay
+		// strings.
+		if d, ok := out[f.Name]; ok && len(d) > 0 && d[0] == '"' {
 			var s string
 			if json.Unmarshal(d, &s) == nil && (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) && json.Valid([]byte(s)) {
-				out["data"] = json.RawMessage(s)
+				out[f.Name] = json.RawMessage(s)
 			}
 		}
 	}
@@ -213,6 +180,22 @@ func decodeUpstream(t actingweb.Table, raw []byte) (actingweb.Record, error) {
 	return DecodeRecord(t, b)
 }
 
+// modelField returns m's field named name, nil when m is nil or has none.
+func modelField(m *actingweb.TableModel, name string) *actingweb.Field {
+	if m == nil {
+		return nil
+	}
+	return m.Field(name)
+}
+
+// modelFields returns m's fields, none when m is nil.
+func modelFields(m *actingweb.TableModel) []actingweb.Field {
+	if m == nil {
+		return nil
+	}
+	return m.Fields
+}
+
 func parseUpstreamTime(s string) (time.Time, error) {
 	for _, l := range upstreamTimeLayouts {
 		if tm, err := time.Parse(l, s); err == nil {
@@ -220,20 +203,6 @@ func parseUpstreamTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("timestamp %q is in no known form", s)
-}
-
-// decodePropertyFast decodes a properties line in canonical form with its required fields
-// set, without reflection (decodeFast); anything else returns ok=false.
-func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
-	r, ok := decodePropertyLine(line, nil)
-	if !ok {
-		return nil, false
-	}
-	p := r.(*actingweb.Property)
-	if p.ID == "" || p.Name == "" {
-		return nil, false
-	}
-	return p, true
 }
 
 // unescapeJSON resolves the escape sequences of a JSON string's content exactly as

@@ -7,6 +7,16 @@ import (
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
+// decodePropertyFast decodes a properties line in canonical form with its required fields
+// set, without reflection (decodeFast); anything else returns ok=false.
+func decodePropertyFast(line []byte) (rec *actingweb.Property, ok bool) {
+	r, ok := decodeFast(actingweb.TableProperties, line, nil)
+	if !ok || CheckRequired(r) != nil {
+		return nil, false
+	}
+	return r.(*actingweb.Property), true
+}
+
 // TestDecodePropertyFast checks that the reflection-free properties path gives exactly what
 // the generic decoder gives, and leaves every other form to it.
 func TestDecodePropertyFast(t *testing.T) {

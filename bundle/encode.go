@@ -12,9 +12,9 @@ import (
 )
 
 // AppendRecordJSON appends r's bundle line (without the newline) to dst: exactly the bytes
-// json.Marshal(r) gives. Every record type is encoded by hand without reflection
-// (appendRecordFast); what the hand encoders do not vouch for (a time or payload json.Marshal
-// may refuse) goes through json.Marshal. The error is json.Marshal's.
+// json.Marshal(r) gives. Every record type is encoded without reflection from its table's
+// plan (appendRecordFast, plan.go); what that encoder does not vouch for (a time or payload
+// json.Marshal may refuse) goes through json.Marshal. The error is json.Marshal's.
 func AppendRecordJSON(dst []byte, r actingweb.Record) ([]byte, error) {
 	return appendRecordJSON(dst, r, false)
 }

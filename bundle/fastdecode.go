@@ -7,60 +7,76 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/internal/arena"
 	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
-// This file holds the reflection-free decoders of the canonical line form of every table:
+// This file holds the reflection-free decoder of the canonical line form of every table:
 // the bytes AppendRecordJSON writes (compact JSON, the JSON names of record.go, omitempty
-// fields absent, RFC 3339 times as time.Time.MarshalJSON writes them). Each decoder takes
-// only lines it can decode to exactly the record encoding/json gives; anything else (unknown
-// or case-folded keys, a key twice, keys with escapes, null, whitespace, a number where a
-// string belongs, an integer with a fraction or exponent, invalid UTF-8 in a string field,
-// a bad escape, …) returns ok=false and DecodeRecord takes the encoding/json path, which then
-// decides (and words the error). FuzzDecodeEquivalence checks the equivalence.
+// fields absent, RFC 3339 times as time.Time.MarshalJSON writes them), driven by the table's
+// plan (plan.go). It takes only lines it can decode to exactly the record encoding/json
+// gives; anything else (unknown or case-folded keys, a key twice, keys with escapes, null,
+// whitespace, a number where a string belongs, an integer with a fraction or exponent,
+// invalid UTF-8 in a string field, a bad escape, …) returns ok=false and DecodeRecord takes
+// the encoding/json path, which then decides (and words the error). FuzzDecodeEquivalence
+// checks the equivalence.
 
 // decodeFast decodes line as a record of table t without reflection; ok=false leaves the
 // line to decodeGeneric. Required fields are not checked.
 func decodeFast(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Record, bool) {
-	switch t {
-	case actingweb.TableProperties:
-		return decodePropertyLine(line, d)
-	case actingweb.TableActors:
-		return decodeActorLine(line, d)
-	case actingweb.TablePropertyLookup:
-		return decodePropertyLookupLine(line, d)
-	case actingweb.TableAttributes:
-		return decodeAttributeLine(line, d)
-	case actingweb.TableTrusts:
-		return decodeTrustLine(line, d)
-	case actingweb.TablePeerTrustees:
-		return decodePeerTrusteeLine(line, d)
-	case actingweb.TableSubscriptions:
-		return decodeSubscriptionLine(line, d)
-	case actingweb.TableSubscriptionDiffs:
-		return decodeSubscriptionDiffLine(line, d)
-	case actingweb.TableSubscriptionSuspensions:
-		return decodeSubscriptionSuspensionLine(line, d)
+	p := planOf(t)
+	if p == nil {
+		return nil, false
 	}
-	return nil, false
+	r, _, ok := p.decodeLine(line, d)
+	return r, ok
+}
+
+// decodeLine decodes line as a record of p's table; base is the record's address.
+func (p *tablePlan) decodeLine(line []byte, d *lineDecoder) (r actingweb.Record, base unsafe.Pointer, ok bool) {
+	r, base = p.newRecord(d)
+	s := newLineScanner(line, d)
+	i := -1
+	for s.next() {
+		// keys come in the plan's order in a canonical line: the next one is the likeliest
+		if i = p.fieldIndex(s.key, i+1); i < 0 {
+			s.unknown()
+			break
+		}
+		f := &p.fields[i]
+		ptr := unsafe.Add(base, f.off)
+		switch f.kind {
+		case actingweb.KindString:
+			*(*string)(ptr) = s.str(f.bit)
+		case actingweb.KindOptString:
+			*(**string)(ptr) = s.strPtr(f.bit)
+		case actingweb.KindBool:
+			*(*bool)(ptr) = s.boolean(f.bit)
+		case actingweb.KindInt64:
+			*(*int64)(ptr) = s.int(f.bit)
+		case actingweb.KindOptInt64:
+			*(**int64)(ptr) = s.intPtr(f.bit)
+		case actingweb.KindTime:
+			*(*time.Time)(ptr) = s.time(f.bit)
+		case actingweb.KindOptTime:
+			*(**time.Time)(ptr) = s.timePtr(f.bit)
+		case actingweb.KindJSON:
+			*(*json.RawMessage)(ptr) = s.raw(f.bit)
+		default:
+			s.unknown()
+		}
+	}
+	return r, base, !s.bad
 }
 
 // lineDecoder is the state a bundle reader keeps across the lines of a table: strings share
 // chunks and records come from slabs (internal/arena). A nil *lineDecoder allocates each.
 type lineDecoder struct {
 	arena arena.Strings
-	slab  any
-}
-
-// newRecord returns a zero T, from d's slab when d is not nil.
-func newRecord[T any](d *lineDecoder) *T {
-	if d == nil {
-		return new(T)
-	}
-	return arena.Next[T](&d.slab)
+	slab  recordSlab
 }
 
 // lineScanner walks one flat JSON object {"key":value,...} with no whitespace. Any failure

@@ -1,209 +1,90 @@
 package bundle
 
 import (
+	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/internal/textscan"
 )
 
-// This file holds the reflection-free encoders of every record type: each appends exactly
-// the bytes json.Marshal gives (field order of record.go, omitempty, HTML-safe strings,
-// time.Time.MarshalJSON's RFC 3339, json.RawMessage validated and compacted with HTML
-// escaping as encoding/json does). Whatever they cannot vouch for (a time json.Marshal
-// refuses, a payload that is not plainly valid JSON) returns ok=false and AppendRecordJSON
-// takes json.Marshal. FuzzEncodeEquivalence checks the equivalence.
+// This file holds the reflection-free encoder of every record type, driven by the table's
+// plan (plan.go): it appends exactly the bytes json.Marshal gives (field order of the record
+// struct, omitempty, HTML-safe strings, time.Time.MarshalJSON's RFC 3339, json.RawMessage
+// validated and compacted with HTML escaping as encoding/json does). Whatever it cannot vouch
+// for (a time json.Marshal refuses, a payload that is not plainly valid JSON, a nil record, a
+// type that is no table's) returns ok=false and AppendRecordJSON takes json.Marshal.
+// FuzzEncodeEquivalence checks the equivalence.
 
 // appendRecordFast appends r's line to dst; ok=false (dst unchanged) leaves r to json.Marshal.
 // valid says r's strings are known to be valid UTF-8 (appendStr).
 func appendRecordFast(dst []byte, r actingweb.Record, valid bool) ([]byte, bool) {
-	n0 := len(dst)
-	ok := true
-	switch r := r.(type) {
-	case *actingweb.Property:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"name":`...)
-		dst = appendStr(dst, valid, r.Name)
-		dst = append(dst, `,"value":`...)
-		dst = appendStr(dst, valid, r.Value)
-	case *actingweb.Actor:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"creator":`...)
-		dst = appendStr(dst, valid, r.Creator)
-		dst = append(dst, `,"passphrase":`...)
-		dst = appendStr(dst, valid, r.Passphrase)
-		dst, ok = appendTimePtr(dst, `,"created_at":`, r.CreatedAt)
-	case *actingweb.PropertyLookup:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"property_name":`...)
-		dst = appendStr(dst, valid, r.PropertyName)
-		dst = appendStringPtr(dst, valid, `,"value":`, r.Value)
-		dst = append(dst, `,"lookup_key":`...)
-		dst = appendStr(dst, valid, r.LookupKey)
-		dst = append(dst, `,"actor_id":`...)
-		dst = appendStr(dst, valid, r.ActorID)
-	case *actingweb.Attribute:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"bucket_name":`...)
-		dst = appendStr(dst, valid, r.BucketName)
-		dst = append(dst, `,"bucket":`...)
-		dst = appendStr(dst, valid, r.Bucket)
-		dst = append(dst, `,"name":`...)
-		dst = appendStr(dst, valid, r.Name)
-		if len(r.Data) > 0 { // omitempty: a slice of length 0 is left out
-			dst = append(dst, `,"data":`...)
-			dst, ok = appendPayload(dst, valid, r.Data)
-		}
-		if ok {
-			dst, ok = appendTimePtr(dst, `,"timestamp":`, r.Timestamp)
-		}
-		if r.TTLTimestamp != nil {
-			dst = append(dst, `,"ttl_timestamp":`...)
-			dst = strconv.AppendInt(dst, *r.TTLTimestamp, 10)
-		}
-	case *actingweb.Trust:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"peerid":`...)
-		dst = appendStr(dst, valid, r.PeerID)
-		dst = append(dst, `,"baseuri":`...)
-		dst = appendStr(dst, valid, r.BaseURI)
-		dst = append(dst, `,"type":`...)
-		dst = appendStr(dst, valid, r.Type)
-		dst = append(dst, `,"relationship":`...)
-		dst = appendStr(dst, valid, r.Relationship)
-		dst = append(dst, `,"secret":`...)
-		dst = appendStr(dst, valid, r.Secret)
-		dst = appendStringPtr(dst, valid, `,"desc":`, r.Desc)
-		dst = appendBool(dst, `,"approved":`, r.Approved)
-		dst = appendBool(dst, `,"peer_approved":`, r.PeerApproved)
-		dst = appendBool(dst, `,"verified":`, r.Verified)
-		dst = appendStringPtr(dst, valid, `,"verification_token":`, r.VerificationToken)
-		dst = appendStringPtr(dst, valid, `,"peer_identifier":`, r.PeerIdentifier)
-		dst = appendStringPtr(dst, valid, `,"established_via":`, r.EstablishedVia)
-		var ok1, ok2, ok3 bool
-		dst, ok1 = appendTimePtr(dst, `,"created_at":`, r.CreatedAt)
-		dst, ok2 = appendTimePtr(dst, `,"last_accessed":`, r.LastAccessed)
-		dst = appendStringPtr(dst, valid, `,"last_connected_via":`, r.LastConnectedVia)
-		dst = appendStringPtr(dst, valid, `,"client_name":`, r.ClientName)
-		dst = appendStringPtr(dst, valid, `,"client_version":`, r.ClientVersion)
-		dst = appendStringPtr(dst, valid, `,"client_platform":`, r.ClientPlatform)
-		dst = appendStringPtr(dst, valid, `,"oauth_client_id":`, r.OAuthClientID)
-		dst = appendStringPtr(dst, valid, `,"aw_supported":`, r.AWSupported)
-		dst = appendStringPtr(dst, valid, `,"aw_version":`, r.AWVersion)
-		dst, ok3 = appendTimePtr(dst, `,"capabilities_fetched_at":`, r.CapabilitiesFetchedAt)
-		ok = ok1 && ok2 && ok3
-	case *actingweb.PeerTrustee:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"peerid":`...)
-		dst = appendStr(dst, valid, r.PeerID)
-		dst = append(dst, `,"baseuri":`...)
-		dst = appendStr(dst, valid, r.BaseURI)
-		dst = append(dst, `,"type":`...)
-		dst = appendStr(dst, valid, r.Type)
-		dst = append(dst, `,"passphrase":`...)
-		dst = appendStr(dst, valid, r.Passphrase)
-	case *actingweb.Subscription:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"peer_sub_id":`...)
-		dst = appendStr(dst, valid, r.PeerSubID)
-		dst = append(dst, `,"peerid":`...)
-		dst = appendStr(dst, valid, r.PeerID)
-		dst = append(dst, `,"subid":`...)
-		dst = appendStr(dst, valid, r.SubID)
-		dst = appendStringPtr(dst, valid, `,"granularity":`, r.Granularity)
-		dst = appendStringPtr(dst, valid, `,"target":`, r.Target)
-		dst = appendStringPtr(dst, valid, `,"subtarget":`, r.Subtarget)
-		dst = appendStringPtr(dst, valid, `,"resource":`, r.Resource)
-		dst = append(dst, `,"seqnr":`...)
-		dst = strconv.AppendInt(dst, r.Seqnr, 10)
-		dst = appendBool(dst, `,"callback":`, r.Callback)
-	case *actingweb.SubscriptionDiff:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"subid_seqnr":`...)
-		dst = appendStr(dst, valid, r.SubIDSeqnr)
-		dst = append(dst, `,"subid":`...)
-		dst = appendStr(dst, valid, r.SubID)
-		dst = append(dst, `,"timestamp":`...)
-		dst, ok = appendTime(dst, r.Timestamp)
-		dst = append(dst, `,"diff":`...)
-		dst = appendStr(dst, valid, r.Diff)
-		dst = append(dst, `,"seqnr":`...)
-		dst = strconv.AppendInt(dst, r.Seqnr, 10)
-	case *actingweb.SubscriptionSuspension:
-		if r == nil {
-			return dst, false
-		}
-		dst = append(dst, `{"id":`...)
-		dst = appendStr(dst, valid, r.ID)
-		dst = append(dst, `,"target":`...)
-		dst = appendStr(dst, valid, r.Target)
-		dst = append(dst, `,"subtarget":`...)
-		dst = appendStr(dst, valid, r.Subtarget)
-		dst = append(dst, `,"suspended_at":`...)
-		dst, ok = appendTime(dst, r.SuspendedAt)
-	default:
+	p, base := planOfRecord(r)
+	if p == nil {
 		return dst, false
 	}
-	if !ok {
-		return dst[:n0], false
+	n0 := len(dst)
+	ok := true
+	for i := range p.fields {
+		f := &p.fields[i]
+		ptr := unsafe.Add(base, f.off)
+		switch f.kind {
+		case actingweb.KindString:
+			dst = appendStr(appendKey(dst, f), valid, *(*string)(ptr))
+		case actingweb.KindOptString:
+			if v := *(**string)(ptr); v != nil {
+				dst = appendStr(appendKey(dst, f), valid, *v)
+			}
+		case actingweb.KindBool:
+			dst = appendKey(dst, f)
+			if *(*bool)(ptr) {
+				dst = append(dst, "true"...)
+			} else {
+				dst = append(dst, "false"...)
+			}
+		case actingweb.KindInt64:
+			dst = strconv.AppendInt(appendKey(dst, f), *(*int64)(ptr), 10)
+		case actingweb.KindOptInt64:
+			if v := *(**int64)(ptr); v != nil {
+				dst = strconv.AppendInt(appendKey(dst, f), *v, 10)
+			}
+		case actingweb.KindTime:
+			dst, ok = appendTime(appendKey(dst, f), *(*time.Time)(ptr))
+		case actingweb.KindOptTime:
+			if v := *(**time.Time)(ptr); v != nil {
+				dst, ok = appendTime(appendKey(dst, f), *v)
+			}
+		case actingweb.KindJSON:
+			if v := *(*json.RawMessage)(ptr); len(v) > 0 { // omitempty: length 0 is left out
+				dst, ok = appendPayload(appendKey(dst, f), valid, v)
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			return dst[:n0], false
+		}
 	}
+	if len(dst) == n0 {
+		return append(dst, "{}"...), true
+	}
+	dst[n0] = '{' // the first key's comma
 	return append(dst, '}'), true
 }
 
-// appendStringPtr appends key and *p, nothing when p is nil (omitempty).
-func appendStringPtr(dst []byte, valid bool, key string, p *string) []byte {
-	if p == nil {
-		return dst
+// appendKey appends f's key: the whole padded array is copied (no call, unlike a copy of a
+// length known only at run time), then dst is cut to the key's length.
+func appendKey(dst []byte, f *planField) []byte {
+	n := len(dst)
+	if cap(dst)-n < maxKey {
+		dst = slices.Grow(dst, maxKey)
 	}
-	dst = append(dst, key...)
-	return appendStr(dst, valid, *p)
-}
-
-func appendBool(dst []byte, key string, v bool) []byte {
-	dst = append(dst, key...)
-	if v {
-		return append(dst, "true"...)
-	}
-	return append(dst, "false"...)
-}
-
-// appendTimePtr appends key and *p as appendTime does, nothing when p is nil (omitempty).
-func appendTimePtr(dst []byte, key string, p *time.Time) ([]byte, bool) {
-	if p == nil {
-		return dst, true
-	}
-	return appendTime(append(dst, key...), *p)
+	dst = dst[:n+maxKey]
+	*(*[maxKey]byte)(dst[n:]) = f.key
+	return dst[:n+f.keyLen]
 }
 
 // appendTime appends t quoted as time.Time.MarshalJSON writes it (both use the strict RFC
