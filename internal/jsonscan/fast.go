@@ -1,0 +1,256 @@
+package jsonscan
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+)
+
+// fast.go holds every loop of the package that exists only for speed: eight bytes at a time
+// ("SWAR", words loaded little-endian) and the branch-free string writers. Each function has
+// a byte-at-a-time twin in ref_test.go that the tests hold it to.
+
+// LSB8 has 1 in every byte of a word, MSB8 0x80.
+const (
+	LSB8 = 0x0101010101010101
+	MSB8 = 0x8080808080808080
+	lsb8 = LSB8
+	msb8 = MSB8
+)
+
+// Load64 returns s[i:i+8] as a little-endian word (the compiler combines the loads into
+// one). It panics when s has fewer than i+8 bytes.
+func Load64[T Text](s T, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// Eq returns w with the high bit set in the bytes equal to c. The lowest set bit is exact;
+// bits above it may also be set by a borrow, so callers take only the lowest
+// (bits.TrailingZeros64) or test for zero.
+func Eq(w uint64, c byte) uint64 {
+	x := w ^ (lsb8 * uint64(c))
+	return (x - lsb8) &^ x & msb8
+}
+
+// Below0x20 returns w with the high bit set in its control characters (bytes below 0x20),
+// lowest set bit exact as in Eq.
+func Below0x20(w uint64) uint64 { return (w - lsb8*0x20) &^ w & msb8 }
+
+// firstByte returns the index in the word of the lowest byte whose high bit m has.
+func firstByte(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
+
+// stringRun returns the index of the first byte of s from i on that a string scan looks at:
+// '"', '\\', a control character or, when high is msb8, a byte >= 0x80; len(s) if none.
+func stringRun[T Text](s T, i int, high uint64) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := Load64(s, i)
+		if m := Eq(w, '"') | Eq(w, '\\') | Below0x20(w) | w&high; m != 0 {
+			return i + firstByte(m)
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 && high != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// unquoteRun returns the index of the first '\\' of s from i on or, when high is msb8, of the
+// first byte >= 0x80 if that comes first; len(s) if none.
+func unquoteRun[T Text](s T, i int, high uint64) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := Load64(s, i)
+		if m := Eq(w, '\\') | w&high; m != 0 {
+			return i + firstByte(m)
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c >= 0x80 && high != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// htmlRun returns the index of the first '<', '>', '&' or 0xE2 (the lead byte of U+2028 and
+// U+2029) of s from i on, len(s) if none: the bytes AppendCompact looks at in a string.
+func htmlRun[T Text](s T, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := Load64(s, i)
+		if m := Eq(w, '<') | Eq(w, '>') | Eq(w, '&') | Eq(w, 0xE2); m != 0 {
+			return i + firstByte(m)
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '<' || c == '>' || c == '&' || c == 0xE2 {
+			break
+		}
+	}
+	return i
+}
+
+// validUTF8 runs the automaton next over s, sixteen bytes at a time while they are ASCII
+// (without a NUL byte when nul is lsb8).
+func validUTF8[T Text](s T, next *[256]uint64, nul uint64) bool {
+	st := uint64(UTF8Accept)
+	for i := 0; i < len(s); {
+		if i+16 <= len(s) && st&63 == UTF8Accept {
+			a, b := Load64(s, i), Load64(s, i+8)
+			if (a|b)&msb8 == 0 && (nul == 0 || Eq(a, 0)|Eq(b, 0) == 0) {
+				i += 16
+				continue
+			}
+		}
+		for end := min(i+16, len(s)); i < end; i++ {
+			st = next[s[i]] >> (st & 63)
+		}
+		if st&63 == utf8Error {
+			return false
+		}
+	}
+	return st&63 == UTF8Accept
+}
+
+// quoteStops returns w with the high bit set in its '"' and '\\' bytes (lowest set bit exact;
+// zero if there are none).
+func quoteStops(w uint64) uint64 { return Eq(w, '"') | Eq(w, '\\') }
+
+// htmlRareStops returns w with the high bit set in the bytes the quoting writers escape on
+// their slow path: '<', '>', '&', control characters and 0xE2, the lead byte of U+2028 and
+// U+2029 (and of other characters, which are written as they are). The lowest set bit is
+// exact. It is written out rather than with Eq to stay within the inlining budget.
+func htmlRareStops(w uint64) uint64 {
+	lt := w ^ (lsb8 * '<')
+	gt := w ^ (lsb8 * '>')
+	am := w ^ (lsb8 * '&')
+	e2 := w ^ (lsb8 * 0xE2)
+	return ((lt-lsb8)&^lt | (gt-lsb8)&^gt | (am-lsb8)&^am | (e2-lsb8)&^e2 | (w-lsb8*0x20)&^w) & msb8
+}
+
+// backslashed is 1 for the two bytes a JSON string writes after a backslash ('"', '\\') and
+// 0 for all others.
+var backslashed = [256]int{'"': 1, '\\': 1}
+
+// quoteFast appends s quoted as AppendQuote does; check says s may not be valid UTF-8 (ok is
+// false if it is not, dst's bytes from len(dst) on are then garbage). It writes dst by index,
+// eight bytes of s at a time: a block without a byte to escape (and, with check, ASCII) is
+// stored at once; another block is copied byte by byte without a branch per byte (each byte
+// written at dst[n+1] or dst[n], behind a backslash written at dst[n] either way, and, with
+// check, fed to the UTF-8 automaton), so the quotes and non-ASCII letters of a value that
+// holds JSON text cost no mispredicted branch; '<', '>', '&', control characters and
+// U+2028/U+2029 are escaped on a slower path. Without check, a string that ends inside a
+// sequence starting with 0xE2 is handed to appendQuoteSimple.
+func quoteFast[T Text](dst []byte, s T, check bool) ([]byte, bool) {
+	start := len(dst)
+	dst = append(dst, '"')
+	n := len(dst)
+	dst = dst[:cap(dst)]
+	st := uint64(UTF8Accept)
+	for i := 0; i < len(s); {
+		// room for the rest of s with every byte escaped as '"' is, and for one escape (6
+		// bytes for 3): checked once per step, so the writes below need no other check
+		if len(dst)-n < 2*(len(s)-i)+32 {
+			dst = slices.Grow(dst[:n], 2*(len(s)-i)+32)
+			dst = dst[:cap(dst)]
+		}
+		end := i + 8 // bytes before end are written on the fast paths; s[end] is rare or not
+		rare := false
+		if end <= len(s) {
+			w := Load64(s, i)
+			if r := htmlRareStops(w); r != 0 {
+				end = i + firstByte(r)
+				rare = true
+			} else if quoteStops(w) == 0 && (!check || w&msb8 == 0 && st&63 == UTF8Accept) {
+				binary.LittleEndian.PutUint64(dst[n:], w)
+				i += 8
+				n += 8
+				continue
+			} else {
+				// all eight bytes from w, into a 16-byte window (one bounds check; the masked
+				// indexes need none)
+				o := (*[16]byte)(dst[n : n+16])
+				j := 0
+				for k := 0; k < 64; k += 8 {
+					c := byte(w >> k)
+					if check {
+						st = UTF8Next[c] >> (st & 63)
+					}
+					e := backslashed[c]
+					o[j&15] = '\\'
+					o[(j+e)&15] = c
+					j += 1 + e
+				}
+				i += 8
+				n += j
+				continue
+			}
+		} else {
+			end, rare = rareStop(s, i)
+		}
+		for ; i < end; i++ {
+			c := s[i]
+			if check {
+				st = UTF8Next[c] >> (st & 63)
+			}
+			e := backslashed[c]
+			dst[n] = '\\'
+			dst[n+e] = c
+			n += 1 + e
+		}
+		if !rare {
+			continue
+		}
+		if check && st&63 != UTF8Accept { // inside a sequence: not valid UTF-8
+			return dst, false
+		}
+		// s[i] is a rare stop: a control character, '<', '>', '&' or 0xE2 (a 3-byte lead)
+		switch b := s[i]; b {
+		case 0xE2:
+			if i+2 >= len(s) || check && (s[i+1]&0xC0 != 0x80 || s[i+2]&0xC0 != 0x80) {
+				if check {
+					return dst, false
+				}
+				return appendQuoteSimple(dst[:start], s), true
+			}
+			if s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				n += copy(dst[n:], `\u202`)
+				dst[n] = hexDigits[s[i+2]&0xF]
+				n++
+			} else {
+				dst[n], dst[n+1], dst[n+2] = b, s[i+1], s[i+2]
+				n += 3
+			}
+			i += 3
+		default:
+			if e := shortEscapes[b]; e != 0 {
+				dst[n], dst[n+1] = '\\', e
+				n += 2
+			} else {
+				n += copy(dst[n:], `\u00`)
+				dst[n], dst[n+1] = hexDigits[b>>4], hexDigits[b&0xF]
+				n += 2
+			}
+			i++
+		}
+	}
+	if check && st&63 != UTF8Accept {
+		return dst, false
+	}
+	dst = dst[:n]
+	return append(dst, '"'), true
+}
+
+// rareStop returns the index of the first byte of s from i on that quoteFast escapes on its
+// slow path (a control character, '<', '>', '&' or 0xE2), and whether there is one (else
+// len(s)).
+func rareStop[T Text](s T, i int) (int, bool) {
+	for k := i; k < len(s); k++ {
+		if c := s[k]; c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0xE2 {
+			return k, true
+		}
+	}
+	return len(s), false
+}
