@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
+	"unicode/utf8"
 )
 
 // fast.go holds every loop of the package that exists only for speed: eight bytes at a time
@@ -41,22 +42,95 @@ func Below0x20(w uint64) uint64 { return (w - lsb8*0x20) &^ w & msb8 }
 // firstByte returns the index in the word of the lowest byte whose high bit m has.
 func firstByte(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
 
-// stringRun returns the index of the first byte of s from i on that a string scan looks at:
-// '"', '\\', a control character or, when high is msb8, a byte >= 0x80; len(s) if none.
-func stringRun[T Text](s T, i int, high uint64) int {
-	for ; i+8 <= len(s); i += 8 {
-		w := Load64(s, i)
-		if m := Eq(w, '"') | Eq(w, '\\') | Below0x20(w) | w&high; m != 0 {
-			return i + firstByte(m)
+// ScanString scans the string literal whose opening quote is s[i] and returns the index after
+// its closing quote, or -1 when it is not a string literal in mode m: unterminated, an escape
+// other than \" \\ \/ \b \f \n \r \t \uXXXX, or (without Lenient) a raw control character.
+// The flags say what the string holds (Escaped, Control, Invalid with CheckUTF8, Special with
+// FindSpecial, NulEscape, LoneSurrogate). It passes eight bytes at a time up to the next
+// byte to look at, or-ing them together, and checks UTF-8 (and looks for U+2028 and U+2029)
+// only in strings with a byte >= 0x80, in one more pass.
+func ScanString[T Text](s T, i int, m Mode) (int, Flags) {
+	if i >= len(s) || s[i] != '"' {
+		return -1, 0
+	}
+	special := m&FindSpecial != 0
+	plain := &stringPlain[0]
+	if special {
+		plain = &stringPlain[1]
+	}
+	var f Flags
+	var high uint64 // the bytes passed, or-ed together
+	for j := i + 1; ; {
+		for j+8 <= len(s) {
+			w := Load64(s, j)
+			stop := Eq(w, '"') | Eq(w, '\\') | Below0x20(w)
+			if special {
+				stop |= Eq(w, '<') | Eq(w, '>') | Eq(w, '&')
+			}
+			if stop != 0 {
+				k := firstByte(stop)
+				high |= w & (1<<(8*k) - 1)
+				j += k
+				break
+			}
+			high |= w
+			j += 8
+		}
+		for ; j < len(s) && plain[s[j]]; j++ {
+			high |= uint64(s[j])
+		}
+		if j >= len(s) {
+			return -1, f
+		}
+		switch c := s[j]; {
+		case c == '"':
+			if high&msb8 != 0 && m&(CheckUTF8|FindSpecial) != 0 {
+				valid, sep := utf8Scan(s, i+1, j, &UTF8Next, 0, special)
+				if !valid && m&CheckUTF8 != 0 {
+					f |= Invalid
+				}
+				if sep {
+					f |= Special
+				}
+			}
+			return j + 1, f
+		case c == '\\':
+			r, end := Escape(s, j)
+			if end < 0 {
+				return -1, f
+			}
+			f |= Escaped
+			if r == 0 {
+				f |= NulEscape
+			} else if r >= 0xD800 && r <= 0xDFFF {
+				f |= LoneSurrogate
+			}
+			if special && (r < utf8.RuneSelf && !htmlSafe[r] || r == '\u2028' || r == '\u2029') {
+				f |= Special
+			}
+			j = end
+		case c < 0x20:
+			if m&Lenient == 0 {
+				return -1, f
+			}
+			f |= Control
+			j++
+		default: // '<', '>', '&' (FindSpecial)
+			f |= Special
+			j++
 		}
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 && high != 0 {
-			break
-		}
-	}
-	return i
 }
+
+// stringPlain marks the bytes ScanString passes without a look: all but '"', '\\' and the
+// control characters, and in row 1 (FindSpecial) also but '<', '>' and '&'.
+var stringPlain = func() (t [2][256]bool) {
+	for c := 0x20; c < 0x100; c++ {
+		t[0][c] = c != '"' && c != '\\'
+		t[1][c] = t[0][c] && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // unquoteRun returns the index of the first '\\' of s from i on or, when high is msb8, of the
 // first byte >= 0x80 if that comes first; len(s) if none.
@@ -92,26 +166,31 @@ func htmlRun[T Text](s T, i int) int {
 	return i
 }
 
-// validUTF8 runs the automaton next over s, sixteen bytes at a time while they are ASCII
-// (without a NUL byte when nul is lsb8).
-func validUTF8[T Text](s T, next *[256]uint64, nul uint64) bool {
+// utf8Scan runs the automaton next over s[i:end], sixteen bytes at a time while they are
+// ASCII (without a NUL byte when nul is lsb8), and reports whether they are valid and, with
+// seps, whether they hold U+2028 or U+2029 (then it reads them all).
+func utf8Scan[T Text](s T, i, end int, next *[256]uint64, nul uint64, seps bool) (valid, sep bool) {
 	st := uint64(UTF8Accept)
-	for i := 0; i < len(s); {
-		if i+16 <= len(s) && st&63 == UTF8Accept {
+	for i < end {
+		if i+16 <= end && st&63 == UTF8Accept {
 			a, b := Load64(s, i), Load64(s, i+8)
 			if (a|b)&msb8 == 0 && (nul == 0 || Eq(a, 0)|Eq(b, 0) == 0) {
 				i += 16
 				continue
 			}
 		}
-		for end := min(i+16, len(s)); i < end; i++ {
-			st = next[s[i]] >> (st & 63)
+		for stop := min(i+16, end); i < stop; i++ {
+			c := s[i]
+			if c == 0xE2 && seps && i+2 < end && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				sep = true
+			}
+			st = next[c] >> (st & 63)
 		}
-		if st&63 == utf8Error {
-			return false
+		if st&63 == utf8Error && !seps {
+			return false, false
 		}
 	}
-	return st&63 == UTF8Accept
+	return st&63 == UTF8Accept, sep
 }
 
 // quoteStops returns w with the high bit set in its '"' and '\\' bytes (lowest set bit exact;

@@ -31,6 +31,11 @@ const (
 	// CheckUTF8 checks the UTF-8 of strings; the Invalid flag reports strings that are not
 	// valid UTF-8 (RFC 8259 requires it, encoding/json does not check it).
 	CheckUTF8
+	// FindSpecial reports, by the Special flag, strings whose decoding holds a character
+	// json.Marshal escapes: without Escaped, Invalid, Control and Special, a literal is the
+	// json.Marshal form of its decoding; without Invalid, Control and Special, the decoding
+	// between quotes is.
+	FindSpecial
 )
 
 // Flags describe a string token (and, or-ed together, all strings of a value); for a number
@@ -49,6 +54,10 @@ const (
 	// LoneSurrogate: the string holds a \u escape of a surrogate that does not pair (a high
 	// surrogate not followed by a \u escape of a low one, or a low one on its own).
 	LoneSurrogate
+	// Special: the string's decoding holds a character json.Marshal escapes: '<', '>', '&',
+	// U+2028 or U+2029 as they are or escaped, or an escaped '"', '\\' or control character
+	// (FindSpecial only).
+	Special
 	// Float: the number has a fraction or an exponent (number tokens only).
 	Float
 )
@@ -81,23 +90,29 @@ func Hex4[T Text](s T) rune {
 	if len(s) < 4 {
 		return -1
 	}
-	var r rune
-	for k := range 4 {
-		c := s[k]
+	a, b, c, d := hexValue[s[0]], hexValue[s[1]], hexValue[s[2]], hexValue[s[3]]
+	if a|b|c|d < 0 {
+		return -1
+	}
+	return rune(a)<<12 | rune(b)<<8 | rune(c)<<4 | rune(d)
+}
+
+// hexValue is the value of each hex digit, -1 for the other bytes.
+var hexValue = func() (t [256]int8) {
+	for c := range t {
 		switch {
 		case '0' <= c && c <= '9':
-			c -= '0'
+			t[c] = int8(c - '0')
 		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
+			t[c] = int8(c - 'a' + 10)
 		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
+			t[c] = int8(c - 'A' + 10)
 		default:
-			return -1
+			t[c] = -1
 		}
-		r = r*16 + rune(c)
 	}
-	return r
-}
+	return t
+}()
 
 // ScanNumber scans the number at s[i] in JSON's grammar,
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and returns the index after it (-1 when

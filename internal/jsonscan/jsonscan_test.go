@@ -232,12 +232,6 @@ func checkKernel(t *testing.T, in []byte) {
 			i += 15
 		}
 		for _, high := range []uint64{0, msb8} {
-			if got, want := stringRun(s, i, high), stringRunRef(s, i, high); got != want {
-				t.Fatalf("stringRun(%q, %d, %x) = %d, want %d", s, i, high, got, want)
-			}
-			if got, want := stringRun(in, i, high), stringRunRef(s, i, high); got != want {
-				t.Fatalf("stringRun([]byte %q, %d, %x) = %d, want %d", s, i, high, got, want)
-			}
 			if got, want := unquoteRun(s, i, high), unquoteRunRef(s, i, high); got != want {
 				t.Fatalf("unquoteRun(%q, %d, %x) = %d, want %d", s, i, high, got, want)
 			}
@@ -280,14 +274,27 @@ func checkKernel(t *testing.T, in []byte) {
 		if s[i] != '"' {
 			continue
 		}
-		for _, m := range []Mode{0, Lenient, CheckUTF8, Lenient | CheckUTF8} {
+		for m := range Lenient | CheckUTF8 | FindSpecial + 1 {
 			end, f := ScanString(in, i, m)
 			wend, wf := scanStringRef(s, i, m)
 			if end != wend || (end >= 0 && f != wf) {
 				t.Fatalf("ScanString(%q, %d, %d) = %d, %b; want %d, %b", s, i, m, end, f, wend, wf)
 			}
-			if end < 0 || m != CheckUTF8 {
+			if end < 0 || m&^FindSpecial != CheckUTF8 {
 				continue
+			}
+			if m&FindSpecial != 0 {
+				// without Escaped, Invalid and Special a literal is the json.Marshal form of
+				// its decoding, and without Invalid and Special its decoding needs no escape
+				var dec string
+				_ = json.Unmarshal(in[i:end], &dec)
+				lit, _ := json.Marshal(dec)
+				if f&Escaped == 0 && (f&(Invalid|Special) == 0) != (string(lit) == s[i:end]) {
+					t.Fatalf("ScanString(%q, %d): flags %b, json.Marshal %s", s, i, f, lit)
+				}
+				if f&Invalid == 0 && (f&Special == 0) != (string(lit) == `"`+dec+`"`) {
+					t.Fatalf("ScanString(%q, %d): flags %b, json.Marshal %s of the decoding", s, i, f, lit)
+				}
 			}
 			var dec string
 			if err := json.Unmarshal(in[i:end], &dec); err != nil {
@@ -361,6 +368,11 @@ func TestFlags(t *testing.T) {
 		{"\"\xed\xa0\x80\"", CheckUTF8, Invalid, false},
 		{"\"é中😀\"", CheckUTF8, 0, false},
 		{`"\x"`, Lenient, 0, true},
+		{`"a<b"`, FindSpecial, Special, false},
+		{"\"\u2028\"", FindSpecial, Special, false},
+		{"\"\u2028\"", FindSpecial | CheckUTF8, Special, false},
+		{"\"é\u2029\"", FindSpecial | CheckUTF8, Special, false},
+		{"\"\u20ac&\"", CheckUTF8, 0, false},
 	} {
 		end, f := ScanString(tc.in, 0, tc.m)
 		if tc.bad != (end < 0) || !tc.bad && (end != len(tc.in) || f != tc.want) {

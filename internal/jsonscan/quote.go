@@ -6,7 +6,7 @@ const hexDigits = "0123456789abcdef"
 // letter after the backslash (0 for all other bytes).
 var shortEscapes = [256]byte{'\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't'}
 
-// AppendQuote appends s as a JSON string exactly as encoding/json encodes a Go string (HTML
+// AppendQuote appends s as a JSON string exactly as encoding/json encodes a Go string (Special
 // escaping on): '"' and '\\' backslashed; \b \f \n \r \t as short escapes, other control
 // characters as \u00XX; '<', '>' and '&' as \u003c \u003e \u0026; U+2028 and U+2029 as \u2028
 // and \u2029; each byte of invalid UTF-8 as \ufffd; all else as it is.
@@ -66,7 +66,7 @@ func appendQuoteSimple[T Text](dst []byte, s T) []byte {
 // JSON (a *SyntaxError) or nested deeper than maxDepth (ErrDepth).
 func AppendCompact[T Text](dst []byte, s T, maxDepth int) ([]byte, error) {
 	n0 := len(dst)
-	sc := NewScanner(s, 0, 0, maxDepth)
+	sc := NewScanner(s, 0, FindSpecial, maxDepth)
 	sep := false // a value ended: the next key or value needs a ','
 	for {
 		t, err := sc.Next()
@@ -91,12 +91,15 @@ func AppendCompact[T Text](dst []byte, s T, maxDepth int) ([]byte, error) {
 		case ObjectStart, ArrayStart:
 			dst = append(dst, s[t.Start])
 			sep = false
-		case Key:
-			dst = append(appendHTMLString(dst, s[t.Start:t.End]), ':')
-			sep = false
-		case String:
-			dst = appendHTMLString(dst, s[t.Start:t.End])
-			sep = true
+		case Key, String:
+			if t.Flags&Special != 0 {
+				dst = appendHTMLString(dst, s[t.Start:t.End])
+			} else {
+				dst = append(dst, s[t.Start:t.End]...)
+			}
+			if sep = t.Kind == String; !sep {
+				dst = append(dst, ':')
+			}
 		default:
 			dst = append(dst, s[t.Start:t.End]...)
 			sep = true

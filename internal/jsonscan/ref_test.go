@@ -8,16 +8,6 @@ import (
 // ref_test.go: the byte-at-a-time twin of each function of fast.go (and of the UTF-8
 // automaton's uses), the oracle the tests and FuzzFastEqualsReference hold them to.
 
-func stringRunRef(s string, i int, high uint64) int {
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '"' || c == '\\' || c < 0x20 || (high != 0 && c >= 0x80) {
-			break
-		}
-	}
-	return i
-}
-
 func unquoteRunRef(s string, i int, high uint64) int {
 	for ; i < len(s); i++ {
 		if c := s[i]; c == '\\' || (high != 0 && c >= 0x80) {
@@ -106,6 +96,9 @@ func scanStringRef(s string, i int, m Mode) (int, Flags) {
 			if r >= 0xD800 && r <= 0xDFFF {
 				f |= LoneSurrogate
 			}
+			if m&FindSpecial != 0 && strings.Contains(quoteRef(string(r)), `\`) {
+				f |= Special
+			}
 			j = end
 		case c < 0x20:
 			if m&Lenient == 0 {
@@ -118,7 +111,13 @@ func scanStringRef(s string, i int, m Mode) (int, Flags) {
 			if r == utf8.RuneError && n == 1 {
 				f |= Invalid
 			}
+			if (r == '\u2028' || r == '\u2029') && m&FindSpecial != 0 {
+				f |= Special
+			}
 			j += n
+		case m&FindSpecial != 0 && (c == '<' || c == '>' || c == '&' || strings.HasPrefix(s[j:], "\u2028") || strings.HasPrefix(s[j:], "\u2029")):
+			f |= Special
+			j++
 		default:
 			j++
 		}

@@ -2,57 +2,17 @@ package jsonscan
 
 import "unicode/utf8"
 
-// ScanString scans the string literal whose opening quote is s[i] and returns the index after
-// its closing quote, or -1 when it is not a string literal in mode m: unterminated, an escape
-// other than \" \\ \/ \b \f \n \r \t \uXXXX, or (without Lenient) a raw control character.
-// The flags say what the string holds (Escaped, Control, Invalid with CheckUTF8, NulEscape,
-// LoneSurrogate).
-func ScanString[T Text](s T, i int, m Mode) (int, Flags) {
-	if i >= len(s) || s[i] != '"' {
-		return -1, 0
+// htmlSafe marks the ASCII characters json.Marshal writes as they are in a string.
+var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 	}
-	var high uint64 // stop at bytes >= 0x80 only when checking UTF-8
-	if m&CheckUTF8 != 0 {
-		high = msb8
-	}
-	var f Flags
-	for j := i + 1; ; {
-		j = stringRun(s, j, high)
-		if j >= len(s) {
-			return -1, f
-		}
-		switch c := s[j]; {
-		case c == '"':
-			return j + 1, f
-		case c == '\\':
-			r, end := Escape(s, j)
-			if end < 0 {
-				return -1, f
-			}
-			f |= Escaped
-			if r == 0 {
-				f |= NulEscape
-			} else if r >= 0xD800 && r <= 0xDFFF {
-				f |= LoneSurrogate
-			}
-			j = end
-		case c < 0x20:
-			if m&Lenient == 0 {
-				return -1, f
-			}
-			f |= Control
-			j++
-		default: // c >= 0x80, CheckUTF8
-			end, ok := utf8Run(s, j)
-			if !ok {
-				f |= Invalid
-				if end < len(s) && s[end] >= 0x80 {
-					end++ // the byte that broke the sequence (an ASCII one is looked at above)
-				}
-			}
-			j = end
-		}
-	}
+	return t
+}()
+
+// isLineSep reports whether s holds U+2028 or U+2029 (E2 80 A8, E2 80 A9) at i.
+func isLineSep[T Text](s T, i int) bool {
+	return i+2 < len(s) && s[i] == 0xE2 && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9)
 }
 
 // Escape decodes the escape sequence at s[i] (a backslash) and returns its rune and the

@@ -92,11 +92,17 @@ func utf8Table(nulBad bool) (t [256]uint64) {
 }
 
 // ValidUTF8 reports whether s is valid UTF-8, as utf8.Valid does.
-func ValidUTF8[T Text](s T) bool { return validUTF8(s, &UTF8Next, 0) }
+func ValidUTF8[T Text](s T) bool {
+	ok, _ := utf8Scan(s, 0, len(s), &UTF8Next, 0, false)
+	return ok
+}
 
 // ValidText reports whether s is text PostgreSQL accepts: valid UTF-8 without the NUL
 // character.
-func ValidText[T Text](s T) bool { return validUTF8(s, &textNext, lsb8) }
+func ValidText[T Text](s T) bool {
+	ok, _ := utf8Scan(s, 0, len(s), &textNext, lsb8, false)
+	return ok
+}
 
 // runeLen returns the length of the valid UTF-8 sequence at s[i], 0 when there is none (an
 // invalid or incomplete sequence: utf8.DecodeRune's (RuneError, 1)).
@@ -112,21 +118,4 @@ func runeLen[T Text](s T, i int) int {
 		}
 	}
 	return 0
-}
-
-// utf8Run reads the run of UTF-8 sequences starting at s[i] (a byte >= 0x80) up to the first
-// ASCII byte after a whole sequence and returns the index of that byte and true; or, at the
-// first byte that is not valid there, its index (not read) and false.
-func utf8Run[T Text](s T, i int) (int, bool) {
-	st := uint64(UTF8Accept)
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c < 0x80 && st&63 == UTF8Accept {
-			return i, true
-		}
-		if st = UTF8Next[c] >> (st & 63); st&63 == utf8Error {
-			return i, false
-		}
-	}
-	return i, st&63 == UTF8Accept
 }
