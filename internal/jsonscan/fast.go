@@ -333,3 +333,148 @@ func rareStop[T Text](s T, i int) (int, bool) {
 	}
 	return len(s), false
 }
+
+// Check walks the one JSON value of s (whitespace around it allowed) in mode m and returns
+// the flags of its strings or-ed together; the error is a *SyntaxError or ErrDepth.
+func Check[T Text](s T, m Mode, maxDepth int) (Flags, error) {
+	end, f, _, err := walk(s, Space(s, 0), m, maxDepth, nil, false)
+	if err == nil && Space(s, end) != len(s) {
+		return 0, syntaxErr(Space(s, end), "data after the value")
+	}
+	return f, err
+}
+
+// Skip walks the JSON value that starts at s[i] (no whitespace before it; whatever follows
+// it is not read) in mode m and returns the index after it and the flags of its strings
+// or-ed together; the error is a *SyntaxError or ErrDepth.
+func Skip[T Text](s T, i int, m Mode, maxDepth int) (int, Flags, error) {
+	if i < len(s) && Space(s, i) != i {
+		return 0, 0, syntaxErr(i, "whitespace before the value")
+	}
+	end, f, _, err := walk(s, i, m, maxDepth, nil, false)
+	return end, f, err
+}
+
+// AppendCompact appends the one JSON value of s (whitespace around it allowed) as
+// encoding/json writes a json.RawMessage: whitespace outside strings dropped, and inside
+// strings '<', '>', '&', U+2028 and U+2029 escaped as \u003c \u003e \u0026 \u2028 \u2029, all
+// else (escapes, invalid UTF-8) kept as it is. It fails, dst unchanged, on text that is not
+// JSON (a *SyntaxError) or nested deeper than maxDepth (ErrDepth).
+func AppendCompact[T Text](dst []byte, s T, maxDepth int) ([]byte, error) {
+	end, _, out, err := walk(s, Space(s, 0), FindSpecial, maxDepth, dst, true)
+	if err == nil && Space(s, end) != len(s) {
+		err = syntaxErr(Space(s, end), "data after the value")
+	}
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// walk reads the JSON value at s[i] as a Scanner does, without making tokens, and returns
+// the index after it and its strings' flags; with compact it appends the value compacted to
+// dst (AppendCompact).
+func walk[T Text](s T, i int, m Mode, maxDepth int, dst []byte, compact bool) (int, Flags, []byte, error) {
+	n := nest{maxDepth: maxDepth}
+	var f Flags
+	key := false // the string to read is an object member's key
+	for {
+		// a value (or, with key, a key) at s[i], after whitespace
+		if i = Space(s, i); i >= len(s) {
+			if key {
+				return 0, 0, dst, syntaxErr(i, "expected a string (an object key)")
+			}
+			return 0, 0, dst, syntaxErr(i, "unexpected end of text")
+		}
+		c := s[i]
+		end := -1
+		switch {
+		case c == '"':
+			var sf Flags
+			if end, sf = ScanString(s, i, m); end < 0 {
+				return 0, 0, dst, syntaxErr(i, "invalid string")
+			}
+			f |= sf
+			if compact {
+				if sf&Special != 0 {
+					dst = appendHTMLString(dst, s[i:end])
+				} else {
+					dst = append(dst, s[i:end]...)
+				}
+			}
+			if key {
+				if i = Space(s, end); i >= len(s) || s[i] != ':' {
+					return 0, 0, dst, syntaxErr(i, "expected ':' after an object key")
+				}
+				if compact {
+					dst = append(dst, ':')
+				}
+				i, key = i+1, false
+				continue
+			}
+		case key:
+			return 0, 0, dst, syntaxErr(i, "expected a string (an object key)")
+		case c == '{' || c == '[':
+			if !n.open(c == '{') {
+				return 0, 0, dst, ErrDepth
+			}
+			if compact {
+				dst = append(dst, c)
+			}
+			if end = Space(s, i+1); end >= len(s) || s[end] != c+2 { // '}' is '{'+2, ']' is '['+2
+				i, key = end, c == '{'
+				continue
+			}
+			n.depth-- // empty
+			if compact {
+				dst = append(dst, c+2)
+			}
+			end++
+		default:
+			switch c {
+			case 't':
+				end = literal(s, i, "true")
+			case 'f':
+				end = literal(s, i, "false")
+			case 'n':
+				end = literal(s, i, "null")
+			default:
+				end, _ = ScanNumber(s, i)
+			}
+			if end < 0 {
+				return 0, 0, dst, syntaxErr(i, "invalid value")
+			}
+			if compact {
+				dst = append(dst, s[i:end]...)
+			}
+		}
+		i = end
+		// after a value: close containers, or go on to the next element
+		for {
+			if n.depth == 0 {
+				return i, f, dst, nil
+			}
+			if i = Space(s, i); i >= len(s) {
+				return 0, 0, dst, syntaxErr(i, "unexpected end of text")
+			}
+			obj := n.top()
+			c := s[i]
+			if c == ',' {
+				if compact {
+					dst = append(dst, ',')
+				}
+				i, key = i+1, obj
+				break
+			}
+			if obj && c == '}' || !obj && c == ']' {
+				n.depth--
+				if compact {
+					dst = append(dst, c)
+				}
+				i++
+				continue
+			}
+			return 0, 0, dst, syntaxErr(i, "expected ',' or the end of the object or array")
+		}
+	}
+}

@@ -78,7 +78,7 @@ func syntaxErr(off int, msg string) error { return &SyntaxError{Offset: off, Msg
 // Space returns the index of the first byte of s from i on that is not JSON whitespace
 // (space, tab, line feed, carriage return), or len(s).
 func Space[T Text](s T, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+	for i < len(s) && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
 		i++
 	}
 	return i

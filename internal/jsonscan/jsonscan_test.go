@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"strings"
@@ -313,7 +314,31 @@ func checkKernel(t *testing.T, in []byte) {
 			t.Fatalf("ScanString(%q) = %d, json.Valid %v", s, end, json.Valid(in))
 		}
 	}
-	// whole values: Check against json.Valid, AppendCompact against json.Marshal(RawMessage)
+	// whole values: Check, Skip and AppendCompact against their token-by-token references,
+	// Check against json.Valid, AppendCompact against json.Marshal(RawMessage)
+	for _, m := range []Mode{0, Lenient, CheckUTF8 | FindSpecial} {
+		for _, limit := range []int{3, 10000} {
+			f, err := Check(in, m, limit)
+			wf, werr := checkRef(in, m, limit)
+			if fmt.Sprint(f, err) != fmt.Sprint(wf, werr) {
+				t.Fatalf("Check(%q, %d, %d) = %b, %v; want %b, %v", s, m, limit, f, err, wf, werr)
+			}
+			for _, i := range []int{0, 1, Space(s, 0)} {
+				end, f, err := Skip(s, i, m, limit)
+				wend, wf, werr := skipRef(s, i, m, limit)
+				if fmt.Sprint(end, f, err) != fmt.Sprint(wend, wf, werr) {
+					t.Fatalf("Skip(%q, %d, %d, %d) = %d, %b, %v; want %d, %b, %v", s, i, m, limit, end, f, err, wend, wf, werr)
+				}
+			}
+		}
+	}
+	for _, limit := range []int{3, 10000} {
+		got, err := AppendCompact([]byte("x"), in, limit)
+		want, werr := compactRef([]byte("x"), in, limit)
+		if string(got) != string(want) || fmt.Sprint(err) != fmt.Sprint(werr) {
+			t.Fatalf("AppendCompact(%q, %d) = %q, %v; want %q, %v", s, limit, got, err, want, werr)
+		}
+	}
 	f, err := Check(in, CheckUTF8, 10000)
 	if (err == nil) != json.Valid(in) {
 		t.Fatalf("Check(%q) = %v, json.Valid %v", s, err, json.Valid(in))

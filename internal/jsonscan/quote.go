@@ -59,54 +59,6 @@ func appendQuoteSimple[T Text](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
-// AppendCompact appends the one JSON value of s (whitespace around it allowed) as
-// encoding/json writes a json.RawMessage: whitespace outside strings dropped, and inside
-// strings '<', '>', '&', U+2028 and U+2029 escaped as \u003c \u003e \u0026 \u2028 \u2029, all
-// else (escapes, invalid UTF-8) kept as it is. It fails, dst unchanged, on text that is not
-// JSON (a *SyntaxError) or nested deeper than maxDepth (ErrDepth).
-func AppendCompact[T Text](dst []byte, s T, maxDepth int) ([]byte, error) {
-	n0 := len(dst)
-	sc := NewScanner(s, 0, FindSpecial, maxDepth)
-	sep := false // a value ended: the next key or value needs a ','
-	for {
-		t, err := sc.Next()
-		if err != nil {
-			return dst[:n0], err
-		}
-		switch t.Kind {
-		case End:
-			if Space(s, t.End) != len(s) {
-				return dst[:n0], syntaxErr(Space(s, t.End), "data after the value")
-			}
-			return dst, nil
-		case ObjectEnd, ArrayEnd:
-			dst = append(dst, s[t.Start])
-			sep = true
-			continue
-		}
-		if sep {
-			dst = append(dst, ',')
-		}
-		switch t.Kind {
-		case ObjectStart, ArrayStart:
-			dst = append(dst, s[t.Start])
-			sep = false
-		case Key, String:
-			if t.Flags&Special != 0 {
-				dst = appendHTMLString(dst, s[t.Start:t.End])
-			} else {
-				dst = append(dst, s[t.Start:t.End]...)
-			}
-			if sep = t.Kind == String; !sep {
-				dst = append(dst, ':')
-			}
-		default:
-			dst = append(dst, s[t.Start:t.End]...)
-			sep = true
-		}
-	}
-}
-
 // appendHTMLString appends the string literal lit with '<', '>', '&', U+2028 and U+2029
 // escaped.
 func appendHTMLString[T Text](dst []byte, lit T) []byte {

@@ -173,3 +173,77 @@ func htmlStringRef(s string) string {
 	}
 	return b.String()
 }
+
+// checkRef, skipRef and compactRef are Check, Skip and AppendCompact token by token (Scanner).
+func checkRef[T Text](s T, m Mode, maxDepth int) (Flags, error) {
+	sc := NewScanner(s, 0, m, maxDepth)
+	for {
+		t, err := sc.Next()
+		if err != nil {
+			return 0, err
+		}
+		if t.Kind == End {
+			break
+		}
+	}
+	if i := Space(s, sc.Pos()); i != len(s) {
+		return 0, syntaxErr(i, "data after the value")
+	}
+	return sc.Flags(), nil
+}
+
+func skipRef[T Text](s T, i int, m Mode, maxDepth int) (int, Flags, error) {
+	if i < len(s) && Space(s, i) != i {
+		return 0, 0, syntaxErr(i, "whitespace before the value")
+	}
+	sc := NewScanner(s, i, m, maxDepth)
+	for {
+		t, err := sc.Next()
+		if err != nil {
+			return 0, 0, err
+		}
+		if t.Kind == End {
+			return sc.Pos(), sc.Flags(), nil
+		}
+	}
+}
+
+func compactRef[T Text](dst []byte, s T, maxDepth int) ([]byte, error) {
+	n0 := len(dst)
+	sc := NewScanner(s, 0, 0, maxDepth)
+	sep := false // a value ended: the next key or value needs a ','
+	for {
+		t, err := sc.Next()
+		if err != nil {
+			return dst[:n0], err
+		}
+		switch t.Kind {
+		case End:
+			if Space(s, t.End) != len(s) {
+				return dst[:n0], syntaxErr(Space(s, t.End), "data after the value")
+			}
+			return dst, nil
+		case ObjectEnd, ArrayEnd:
+			dst = append(dst, s[t.Start])
+			sep = true
+			continue
+		}
+		if sep {
+			dst = append(dst, ',')
+		}
+		switch t.Kind {
+		case ObjectStart, ArrayStart:
+			dst = append(dst, s[t.Start])
+			sep = false
+		case Key:
+			dst = append(append(dst, htmlStringRef(string(s[t.Start:t.End]))...), ':')
+			sep = false
+		case String:
+			dst = append(dst, htmlStringRef(string(s[t.Start:t.End]))...)
+			sep = true
+		default:
+			dst = append(dst, s[t.Start:t.End]...)
+			sep = true
+		}
+	}
+}

@@ -40,11 +40,17 @@ const (
 // of the open containers one bit each (64 levels in the Scanner, more in a slice grown when
 // needed), so a Scanner declared as a local variable costs no allocation.
 type Scanner[T Text] struct {
-	s        T
-	pos      int
-	mode     Mode
-	state    uint8
-	flags    Flags
+	s     T
+	pos   int
+	mode  Mode
+	state uint8
+	flags Flags
+	nest
+}
+
+// nest is the stack of open containers: their kinds one bit each (64 levels inline, more in
+// a slice grown when needed) and their number, limited to maxDepth.
+type nest struct {
 	depth    int
 	maxDepth int
 	objs     uint64   // bit d: container d (0-based) is an object
@@ -54,7 +60,7 @@ type Scanner[T Text] struct {
 // NewScanner returns a Scanner of the value starting at s[pos] (after whitespace) in mode m,
 // refusing nesting deeper than maxDepth containers with ErrDepth.
 func NewScanner[T Text](s T, pos int, m Mode, maxDepth int) Scanner[T] {
-	return Scanner[T]{s: s, pos: pos, mode: m, maxDepth: maxDepth}
+	return Scanner[T]{s: s, pos: pos, mode: m, nest: nest{maxDepth: maxDepth}}
 }
 
 // Pos returns the index after the last token read.
@@ -113,35 +119,35 @@ func (sc *Scanner[T]) close(k Kind, i int) Token {
 }
 
 // top reports whether the innermost open container is an object.
-func (sc *Scanner[T]) top() bool {
-	d := sc.depth - 1
+func (n *nest) top() bool {
+	d := n.depth - 1
 	if d < 64 {
-		return sc.objs>>d&1 != 0
+		return n.objs>>d&1 != 0
 	}
 	d -= 64
-	return sc.deep[d/64]>>(d%64)&1 != 0
+	return n.deep[d/64]>>(d%64)&1 != 0
 }
 
-// open pushes a container (an object when obj), or fails with ErrDepth.
-func (sc *Scanner[T]) open(obj bool) bool {
-	if sc.depth >= sc.maxDepth {
+// open pushes a container (an object when obj); false when that would exceed maxDepth.
+func (n *nest) open(obj bool) bool {
+	if n.depth >= n.maxDepth {
 		return false
 	}
-	d := sc.depth
-	sc.depth++
+	d := n.depth
+	n.depth++
 	var bit uint64
 	if obj {
 		bit = 1
 	}
 	if d < 64 {
-		sc.objs = sc.objs&^(1<<d) | bit<<d
+		n.objs = n.objs&^(1<<d) | bit<<d
 		return true
 	}
 	d -= 64
-	if d/64 >= len(sc.deep) {
-		sc.deep = append(sc.deep, 0)
+	if d/64 >= len(n.deep) {
+		n.deep = append(n.deep, 0)
 	}
-	sc.deep[d/64] = sc.deep[d/64]&^(1<<(d%64)) | bit<<(d%64)
+	n.deep[d/64] = n.deep[d/64]&^(1<<(d%64)) | bit<<(d%64)
 	return true
 }
 
@@ -206,42 +212,4 @@ func (sc *Scanner[T]) value(i int) (Token, error) {
 	sc.pos = t.End
 	sc.state = stAfter
 	return t, nil
-}
-
-// Check walks the one JSON value of s (whitespace around it allowed) in mode m and returns
-// the flags of its strings or-ed together; the error is a *SyntaxError or ErrDepth.
-func Check[T Text](s T, m Mode, maxDepth int) (Flags, error) {
-	sc := NewScanner(s, 0, m, maxDepth)
-	for {
-		t, err := sc.Next()
-		if err != nil {
-			return 0, err
-		}
-		if t.Kind == End {
-			break
-		}
-	}
-	if i := Space(s, sc.pos); i != len(s) {
-		return 0, syntaxErr(i, "data after the value")
-	}
-	return sc.flags, nil
-}
-
-// Skip walks the JSON value that starts at s[i] (no whitespace before it; whatever follows
-// it is not read) in mode m and returns the index after it and the flags of its strings
-// or-ed together; the error is a *SyntaxError or ErrDepth.
-func Skip[T Text](s T, i int, m Mode, maxDepth int) (int, Flags, error) {
-	if i < len(s) && Space(s, i) != i {
-		return 0, 0, syntaxErr(i, "whitespace before the value")
-	}
-	sc := NewScanner(s, i, m, maxDepth)
-	for {
-		t, err := sc.Next()
-		if err != nil {
-			return 0, 0, err
-		}
-		if t.Kind == End {
-			return sc.pos, sc.flags, nil
-		}
-	}
 }
