@@ -1,5 +1,6 @@
 // Package jsonscan is the module's one JSON scanning kernel: the grammar (RFC 8259) walked
-// token by token (Scanner, Check, Skip), string literals scanned, decoded and encoded
+// token by token (Scanner) or a value at a time (Check, Skip), string literals scanned,
+// decoded and encoded
 // (ScanString, ScanNumber, Escape, AppendUnquote, AppendQuote, AppendQuoteValid), values compacted
 // (AppendCompact) and UTF-8 validated (ValidUTF8, ValidText). Callers choose what the
 // scanners accept beyond strict JSON (Mode: raw control characters as Python's non-strict

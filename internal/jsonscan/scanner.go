@@ -69,9 +69,6 @@ func (sc *Scanner[T]) Pos() int { return sc.pos }
 // Flags returns the flags of all strings read so far, or-ed together.
 func (sc *Scanner[T]) Flags() Flags { return sc.flags }
 
-// Depth returns the number of containers open.
-func (sc *Scanner[T]) Depth() int { return sc.depth }
-
 // Next reads the next token. Errors are a *SyntaxError (the scanner is then stuck on it) or
 // ErrDepth. After the value's last token it returns End, again and again.
 func (sc *Scanner[T]) Next() (Token, error) {

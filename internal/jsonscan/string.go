@@ -10,11 +10,6 @@ var htmlSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// isLineSep reports whether s holds U+2028 or U+2029 (E2 80 A8, E2 80 A9) at i.
-func isLineSep[T Text](s T, i int) bool {
-	return i+2 < len(s) && s[i] == 0xE2 && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9)
-}
-
 // Escape decodes the escape sequence at s[i] (a backslash) and returns its rune and the
 // index after it, or end -1 when it is not one of \" \\ \/ \b \f \n \r \t \uXXXX. A \u escape
 // of a high surrogate followed by one of a low surrogate is one rune (both escapes read); a
@@ -89,12 +84,4 @@ func AppendUnquote[T Text](dst []byte, s T, f Flags) ([]byte, bool) {
 		i = end
 	}
 	return dst, true
-}
-
-// DecodeRune decodes the UTF-8 sequence at s[i] as utf8.DecodeRune does: (RuneError, 1) for
-// an invalid or incomplete one.
-func DecodeRune[T Text](s T, i int) (rune, int) {
-	var b [utf8.UTFMax]byte
-	n := copy(b[:], s[i:])
-	return utf8.DecodeRune(b[:n])
 }
