@@ -1,11 +1,11 @@
 // Package jsonscan is the module's one JSON scanning kernel: the grammar (RFC 8259) walked
 // token by token (Scanner) or a value at a time (Check, Skip), string literals scanned,
-// decoded and encoded
-// (ScanString, ScanNumber, Escape, AppendUnquote, AppendQuote, AppendQuoteValid), values compacted
-// (AppendCompact) and UTF-8 validated (ValidUTF8, ValidText). Callers choose what the
-// scanners accept beyond strict JSON (Mode: raw control characters as Python's non-strict
-// parser takes them) and what they report (Flags: escapes, invalid UTF-8, \u0000 and
-// unpaired surrogate escapes, which PostgreSQL's jsonb refuses).
+// decoded and encoded (ScanString, ScanNumber, Escape, AppendUnquote, AppendQuote,
+// AppendQuoteValid), values compacted (AppendCompact) and UTF-8 validated (ValidUTF8,
+// ValidText). Callers choose what the scanners accept beyond strict JSON (Mode: raw control
+// characters as Python's non-strict parser takes them) and what they report (Flags: escapes,
+// invalid UTF-8, characters json.Marshal escapes, and the \u0000 and unpaired surrogate
+// escapes PostgreSQL's jsonb refuses).
 //
 // Everything that exists only for speed (eight bytes at a time, a branch-free string
 // writer) is in fast.go; ref_test.go holds a byte-at-a-time twin of each of its functions,
