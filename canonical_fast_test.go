@@ -2,7 +2,6 @@ package actingweb
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -397,26 +396,6 @@ func TestCanonicalNumberEqualsReference(t *testing.T) {
 		r, _ := new(big.Rat).SetString(s)
 		if got, want := canonicalNumber(r), canonicalNumberRef(r); got != want {
 			t.Fatalf("canonicalNumber(%s) = %s, want %s", s, got, want)
-		}
-	}
-}
-
-// TestSwarSpecial: the 8-byte test agrees with canonPlain for every byte at every position,
-// next to plain ASCII and next to high bytes.
-func TestSwarSpecial(t *testing.T) {
-	for _, fill := range []byte{'a', 0x80, 0xff, 0x21, 0x7f} {
-		for pos := 0; pos < 8; pos++ {
-			for c := 0; c < 256; c++ {
-				b := bytes.Repeat([]byte{fill}, 8)
-				b[pos] = byte(c)
-				want := false
-				for _, x := range b {
-					want = want || !canonPlain[x]
-				}
-				if got := swarSpecial(binary.LittleEndian.Uint64(b)); got != want {
-					t.Fatalf("swarSpecial(% x) = %v, want %v", b, got, want)
-				}
-			}
 		}
 	}
 }

@@ -1,16 +1,23 @@
 package dynamodb
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/jsonscan"
 )
 
 // pyjson.go: Python's json.dumps form of attribute data, the one re-implementation of a
-// Python serialiser in the project (PynamoDB's JSONAttribute stores it, §3.2).
+// Python serialiser in the project (PynamoDB's JSONAttribute stores it, §3.2). The JSON text
+// is read by the kernel (internal/jsonscan, lenient like json.loads(strict=False)); this file
+// only renders it.
 
 // PythonJSON re-serialises the JSON document raw exactly as Python's json.dumps does with its
 // defaults, which is what PynamoDB's JSONAttribute stores (§3.2): separators ", " and ": ",
@@ -25,259 +32,258 @@ func PythonJSON(raw []byte) (string, error) {
 	if !utf8.Valid(raw) {
 		return "", fmt.Errorf("%w: JSON text is not valid UTF-8", actingweb.ErrInvalid)
 	}
-	v, _, err := parseJSON(string(raw), true)
-	if err != nil {
+	w := pyPool.Get().(*pyWriter)
+	defer w.release()
+	if _, err := w.walk(string(raw), true, true); err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	writePython(&b, v)
-	return b.String(), nil
+	return string(w.out), nil
 }
 
-// jnode is a parsed JSON value whose scalars are already in Python's output form.
-type jnode struct {
-	kind  byte     // 'o' object, 'a' array, 's' scalar (string, number, literal; out is final)
-	out   string   // scalar output text
-	keys  []string // object keys, output form (quoted, escaped)
-	elems []*jnode // array elements or object values (parallel to keys)
-}
+// jnode is a JSON document parseJSON accepted; writePython renders it.
+type jnode struct{ src string }
 
-func writePython(b *strings.Builder, v *jnode) {
-	switch v.kind {
-	case 's':
-		b.WriteString(v.out)
-	case 'a':
-		b.WriteByte('[')
-		for i, e := range v.elems {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePython(b, e)
-		}
-		b.WriteByte(']')
-	case 'o':
-		b.WriteByte('{')
-		for i, k := range v.keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(k)
-			b.WriteString(": ")
-			writePython(b, v.elems[i])
-		}
-		b.WriteByte('}')
-	}
-}
-
-// jparser is a small JSON parser (RFC 8259 plus raw control characters in strings when
-// lenient) that keeps object key order and produces Python's output form.
-type jparser struct {
-	s      string
-	i      int
-	strict bool // no leniency was needed
-}
-
-// parseJSON parses s; strict reports whether s is strict JSON (no raw control characters).
+// parseJSON checks that s is one JSON document (lenient: raw control characters in strings
+// allowed) that PythonJSON can render; strict reports whether s is strict JSON (no raw
+// control characters).
 func parseJSON(s string, lenient bool) (*jnode, bool, error) {
-	p := &jparser{s: s, strict: true}
-	p.ws()
-	v, err := p.value(0)
-	if err == nil {
-		p.ws()
-		if p.i < len(p.s) {
-			err = p.errf("trailing data")
-		}
-	}
-	if err == nil && !lenient && !p.strict {
-		err = p.errf("raw control character in string")
-	}
+	w := pyPool.Get().(*pyWriter)
+	defer w.release()
+	strict, err := w.walk(s, lenient, false)
 	if err != nil {
 		return nil, false, err
 	}
-	return v, p.strict, nil
+	return &jnode{src: s}, strict, nil
 }
 
-func (p *jparser) errf(format string, a ...any) error {
-	return fmt.Errorf("%w: JSON text at offset %d: %s", actingweb.ErrInvalid, p.i, fmt.Sprintf(format, a...))
-}
-
-func (p *jparser) ws() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
+// writePython writes v in Python's json.dumps form (see PythonJSON).
+func writePython(b *strings.Builder, v *jnode) {
+	w := pyPool.Get().(*pyWriter)
+	defer w.release()
+	if _, err := w.walk(v.src, true, true); err == nil { // parseJSON accepted v.src
+		b.Write(w.out)
 	}
 }
 
-func (p *jparser) value(depth int) (*jnode, error) {
-	if depth > 10000 {
-		return nil, p.errf("nested too deeply")
+// pyMaxDepth is the deepest nesting of a value parseJSON accepts (the top-level value is at
+// depth 0).
+const pyMaxDepth = 10000
+
+// pyMember is one object member rendered in pyWriter.out: out[start:keyEnd] is its key,
+// out[keyEnd+2:end] its value (after ": ").
+type pyMember struct{ start, keyEnd, end int }
+
+// pyWriter walks one JSON text and, when render is set, writes its json.dumps form to out.
+type pyWriter struct {
+	s       string
+	sc      jsonscan.Scanner[string]
+	render  bool
+	out     []byte
+	members []pyMember // members of the objects being written (a stack)
+	order   []int      // scratch of dedupe
+	winner  []int      // scratch of dedupe
+	tmp     []byte     // scratch of dedupe
+}
+
+var pyPool = sync.Pool{New: func() any { return new(pyWriter) }}
+
+func (w *pyWriter) release() {
+	w.s, w.sc = "", jsonscan.Scanner[string]{}
+	if cap(w.out) <= 1<<20 && cap(w.tmp) <= 1<<20 {
+		pyPool.Put(w)
 	}
-	if p.i >= len(p.s) {
-		return nil, p.errf("unexpected end of text")
+}
+
+func (w *pyWriter) errf(off int, format string, a ...any) error {
+	return fmt.Errorf("%w: JSON text at offset %d: %s", actingweb.ErrInvalid, off, fmt.Sprintf(format, a...))
+}
+
+// walk reads s (lenient: as json.loads(strict=False) does) and, with render, writes its
+// json.dumps form to w.out. strict reports whether s has no raw control characters.
+func (w *pyWriter) walk(s string, lenient, render bool) (strict bool, err error) {
+	mode := jsonscan.CheckUTF8
+	if lenient {
+		mode |= jsonscan.Lenient
 	}
-	switch c := p.s[p.i]; {
-	case c == '{':
-		p.i++
-		n := &jnode{kind: 'o'}
-		index := map[string]int{}
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == '}' {
-			p.i++
-			return n, nil
+	w.s, w.sc, w.render = s, jsonscan.NewScanner(s, 0, mode, pyMaxDepth+1), render
+	w.out, w.members = w.out[:0], w.members[:0]
+	t, err := w.next()
+	if err == nil {
+		err = w.value(t, 0)
+	}
+	if err == nil {
+		if i := jsonscan.Space(s, w.sc.Pos()); i < len(s) {
+			err = w.errf(i, "trailing data")
 		}
-		for {
-			p.ws()
-			if p.i >= len(p.s) || p.s[p.i] != '"' {
-				return nil, p.errf("expected object key")
-			}
-			k, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			p.ws()
-			if p.i >= len(p.s) || p.s[p.i] != ':' {
-				return nil, p.errf("expected ':'")
-			}
-			p.i++
-			p.ws()
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			if j, dup := index[k]; dup {
-				n.elems[j] = v // Python dict: last value wins, first position kept
-			} else {
-				index[k] = len(n.keys)
-				n.keys = append(n.keys, k)
-				n.elems = append(n.elems, v)
-			}
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.s) && p.s[p.i] == '}' {
-				p.i++
-				return n, nil
-			}
-			return nil, p.errf("expected ',' or '}'")
+	}
+	return w.sc.Flags()&jsonscan.Control == 0, err
+}
+
+// next reads the next token, naming what Python rejects.
+func (w *pyWriter) next() (jsonscan.Token, error) {
+	t, err := w.sc.Next()
+	if err == nil {
+		return t, nil
+	}
+	var se *jsonscan.SyntaxError
+	if !errors.As(err, &se) {
+		return t, w.errf(w.sc.Pos(), "nested too deeply")
+	}
+	for _, bad := range []string{"NaN", "Infinity", "-Infinity"} {
+		if strings.HasPrefix(w.s[se.Offset:], bad) {
+			return t, w.errf(se.Offset, "%s is not JSON (Python's non-standard token)", bad)
 		}
-	case c == '[':
-		p.i++
-		n := &jnode{kind: 'a'}
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == ']' {
-			p.i++
-			return n, nil
-		}
-		for {
-			p.ws()
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			n.elems = append(n.elems, v)
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.s) && p.s[p.i] == ']' {
-				p.i++
-				return n, nil
-			}
-			return nil, p.errf("expected ',' or ']'")
-		}
-	case c == '"':
-		out, err := p.str()
+	}
+	return t, w.errf(se.Offset, "%s", se.Msg)
+}
+
+// value reads (and renders) the value that starts with token t, at nesting depth depth.
+func (w *pyWriter) value(t jsonscan.Token, depth int) error {
+	if depth > pyMaxDepth {
+		return w.errf(t.Start, "nested too deeply")
+	}
+	switch t.Kind {
+	case jsonscan.ObjectStart:
+		return w.object(depth)
+	case jsonscan.ArrayStart:
+		return w.array(depth)
+	case jsonscan.String:
+		return w.str(t)
+	case jsonscan.Number:
+		return w.number(t)
+	}
+	if w.render { // true, false, null
+		w.out = append(w.out, w.s[t.Start:t.End]...)
+	}
+	return nil
+}
+
+func (w *pyWriter) array(depth int) error {
+	w.put("[")
+	for first := true; ; first = false {
+		t, err := w.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return &jnode{kind: 's', out: out}, nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		out, err := p.number()
-		if err != nil {
-			return nil, err
+		if t.Kind == jsonscan.ArrayEnd {
+			w.put("]")
+			return nil
 		}
-		return &jnode{kind: 's', out: out}, nil
-	default:
-		for _, lit := range []string{"true", "false", "null"} {
-			if strings.HasPrefix(p.s[p.i:], lit) {
-				p.i += len(lit)
-				return &jnode{kind: 's', out: lit}, nil
-			}
+		if !first {
+			w.put(", ")
 		}
-		for _, bad := range []string{"NaN", "Infinity"} {
-			if strings.HasPrefix(p.s[p.i:], bad) {
-				return nil, p.errf("%s is not JSON (Python's non-standard token)", bad)
-			}
+		if err := w.value(t, depth+1); err != nil {
+			return err
 		}
-		return nil, p.errf("unexpected character %q", c)
 	}
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func (w *pyWriter) object(depth int) error {
+	w.put("{")
+	base := len(w.members)
+	for first := true; ; first = false {
+		t, err := w.next()
+		if err != nil {
+			return err
+		}
+		if t.Kind == jsonscan.ObjectEnd {
+			break
+		}
+		if !first {
+			w.put(", ")
+		}
+		m := pyMember{start: len(w.out)}
+		if err := w.str(t); err != nil {
+			return err
+		}
+		m.keyEnd = len(w.out)
+		w.put(": ")
+		if t, err = w.next(); err != nil {
+			return err
+		}
+		if err := w.value(t, depth+1); err != nil {
+			return err
+		}
+		if w.render {
+			m.end = len(w.out)
+			w.members = append(w.members, m)
+		}
+	}
+	if len(w.members)-base > 1 {
+		w.dedupe(w.members[base:])
+	}
+	w.members = w.members[:base]
+	w.put("}")
+	return nil
+}
 
-// number parses a JSON number and renders it as Python would after json.loads: integers as
-// Python int text, others via float repr.
-func (p *jparser) number() (string, error) {
-	start := p.i
-	if p.s[p.i] == '-' {
-		p.i++
-		if p.i < len(p.s) && p.s[p.i] == 'I' {
-			return "", p.errf("-Infinity is not JSON (Python's non-standard token)")
-		}
+// dedupe rewrites the members ms of the object being written when keys repeat, as a Python
+// dict keeps them: each key once, at its first position, with the value of its last member.
+func (w *pyWriter) dedupe(ms []pyMember) {
+	out := w.out
+	key := func(k int) []byte { return out[ms[k].start:ms[k].keyEnd] }
+	w.order = w.order[:0]
+	for k := range ms {
+		w.order = append(w.order, k)
 	}
-	if p.i >= len(p.s) || !isDigit(p.s[p.i]) {
-		return "", p.errf("malformed number")
+	slices.SortStableFunc(w.order, func(a, b int) int { return bytes.Compare(key(a), key(b)) })
+	dup := false
+	for k := 1; k < len(w.order) && !dup; k++ {
+		dup = bytes.Equal(key(w.order[k-1]), key(w.order[k]))
 	}
-	if p.s[p.i] == '0' {
-		p.i++
-	} else {
-		for p.i < len(p.s) && isDigit(p.s[p.i]) {
-			p.i++
-		}
+	if !dup {
+		return
 	}
-	isInt := true
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		isInt = false
-		p.i++
-		if p.i >= len(p.s) || !isDigit(p.s[p.i]) {
-			return "", p.errf("malformed number")
+	// winner[k]: the member whose value goes at member k's place, -1 when k is a repeat
+	w.winner = slices.Grow(w.winner[:0], len(ms))[:len(ms)]
+	for g := 0; g < len(w.order); {
+		e := g + 1
+		for e < len(w.order) && bytes.Equal(key(w.order[g]), key(w.order[e])) {
+			w.winner[w.order[e]] = -1
+			e++
 		}
-		for p.i < len(p.s) && isDigit(p.s[p.i]) {
-			p.i++
-		}
+		w.winner[w.order[g]] = w.order[e-1] // stable sort: first and last in text order
+		g = e
 	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		isInt = false
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
+	start := ms[0].start
+	w.tmp = append(w.tmp[:0], out[start:]...)
+	w.out = out[:start]
+	for k, win := range w.winner {
+		if win < 0 {
+			continue
 		}
-		if p.i >= len(p.s) || !isDigit(p.s[p.i]) {
-			return "", p.errf("malformed number")
+		if len(w.out) > start {
+			w.put(", ")
 		}
-		for p.i < len(p.s) && isDigit(p.s[p.i]) {
-			p.i++
-		}
+		w.out = append(w.out, w.tmp[ms[k].start-start:ms[k].keyEnd-start]...)
+		w.put(": ")
+		w.out = append(w.out, w.tmp[ms[win].keyEnd+2-start:ms[win].end-start]...)
 	}
-	text := p.s[start:p.i]
-	if isInt {
+}
+
+func (w *pyWriter) put(s string) {
+	if w.render {
+		w.out = append(w.out, s...)
+	}
+}
+
+// number checks (and renders) a number as Python would write it after json.loads: an integer
+// as its digits ("-0" as "0"), any other number as its float repr.
+func (w *pyWriter) number(t jsonscan.Token) error {
+	text := w.s[t.Start:t.End]
+	if t.Flags&jsonscan.Float == 0 {
 		if text == "-0" {
-			return "0", nil
+			text = "0"
 		}
-		return text, nil
+		w.put(text)
+		return nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil {
-		return "", p.errf("number %s is outside the float64 range (Python would store Infinity)", text)
+		return w.errf(t.Start, "number %s is outside the float64 range (Python would store Infinity)", text)
 	}
-	return pythonFloatRepr(f), nil
+	w.put(pythonFloatRepr(f))
+	return nil
 }
 
 // pythonFloatRepr is Python's repr(float): shortest round-trip digits, exponent form when the
@@ -296,127 +302,81 @@ func pythonFloatRepr(f float64) string {
 	return s
 }
 
-// str parses a JSON string at p.i and returns it in Python's ensure_ascii output form.
-func (p *jparser) str() (string, error) {
-	p.i++ // opening quote
-	var b strings.Builder
-	b.WriteByte('"')
-	for {
-		if p.i >= len(p.s) {
-			return "", p.errf("unterminated string")
-		}
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			b.WriteByte('"')
-			return b.String(), nil
-		case c == '\\':
-			if p.i+1 >= len(p.s) {
-				return "", p.errf("unterminated escape")
-			}
-			e := p.s[p.i+1]
-			p.i += 2
-			switch e {
-			case '"':
-				writePyRune(&b, '"')
-			case '\\':
-				writePyRune(&b, '\\')
-			case '/':
-				writePyRune(&b, '/')
-			case 'b':
-				writePyRune(&b, '\b')
-			case 'f':
-				writePyRune(&b, '\f')
-			case 'n':
-				writePyRune(&b, '\n')
-			case 'r':
-				writePyRune(&b, '\r')
-			case 't':
-				writePyRune(&b, '\t')
-			case 'u':
-				u, err := p.hex4()
-				if err != nil {
-					return "", err
-				}
-				if u >= 0xD800 && u < 0xDC00 && strings.HasPrefix(p.s[p.i:], `\u`) {
-					save := p.i
-					p.i += 2
-					lo, err := p.hex4()
-					if err == nil && lo >= 0xDC00 && lo < 0xE000 {
-						writePyRune(&b, 0x10000+(u-0xD800)<<10+(lo-0xDC00))
-						continue
-					}
-					p.i = save
-				}
-				writePyRune(&b, u) // lone surrogates are kept, as Python does
-			default:
-				return "", p.errf("invalid escape \\%c", e)
-			}
-		case c < 0x20:
-			p.strict = false // Python's non-strict parser accepts raw control characters
-			writePyRune(&b, rune(c))
-			p.i++
-		default:
-			r, size := utf8.DecodeRuneInString(p.s[p.i:])
-			if r == utf8.RuneError && size == 1 {
-				return "", p.errf("invalid UTF-8")
-			}
-			writePyRune(&b, r)
-			p.i += size
-		}
+// pyPlain marks the bytes Python's ensure_ascii encoder writes as they are: printable ASCII
+// but '"' and '\\'.
+var pyPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
 	}
-}
+	return t
+}()
 
-func (p *jparser) hex4() (rune, error) {
-	if p.i+4 > len(p.s) {
-		return 0, p.errf("short \\u escape")
+// str checks (and renders) the string token t in Python's ensure_ascii form.
+func (w *pyWriter) str(t jsonscan.Token) error {
+	if t.Flags&jsonscan.Invalid != 0 {
+		return w.errf(t.Start, "invalid UTF-8")
 	}
-	n, err := strconv.ParseUint(p.s[p.i:p.i+4], 16, 32)
-	if err != nil {
-		return 0, p.errf("bad \\u escape %q", p.s[p.i:p.i+4])
+	if !w.render {
+		return nil
 	}
-	p.i += 4
-	return rune(n), nil
+	s, out := w.s[t.Start+1:t.End-1], append(w.out, '"')
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && pyPlain[s[j]] {
+			j++
+		}
+		out = append(out, s[i:j]...)
+		if i = j; i >= len(s) {
+			break
+		}
+		switch c := s[i]; {
+		case c == '\\':
+			r, end := jsonscan.Escape(s, i) // lone surrogates are kept, as Python does
+			out = appendPyRune(out, r)
+			i = end
+		case c < utf8.RuneSelf: // a raw control character (lenient) or DEL
+			out = appendPyRune(out, rune(c))
+			i++
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			out = appendPyRune(out, r)
+			i += n
+		}
+	}
+	w.out = append(out, '"')
+	return nil
 }
 
 const hexDigits = "0123456789abcdef"
 
-func writeU(b *strings.Builder, u rune) {
-	b.WriteString(`\u`)
-	b.WriteByte(hexDigits[u>>12&0xf])
-	b.WriteByte(hexDigits[u>>8&0xf])
-	b.WriteByte(hexDigits[u>>4&0xf])
-	b.WriteByte(hexDigits[u&0xf])
+func appendU(b []byte, u rune) []byte {
+	return append(b, '\\', 'u', hexDigits[u>>12&0xf], hexDigits[u>>8&0xf], hexDigits[u>>4&0xf], hexDigits[u&0xf])
 }
 
-// writePyRune writes one code point as Python's ensure_ascii encoder does.
-func writePyRune(b *strings.Builder, r rune) {
+// appendPyRune appends one code point as Python's ensure_ascii encoder writes it.
+func appendPyRune(b []byte, r rune) []byte {
 	switch r {
 	case '"':
-		b.WriteString(`\"`)
+		return append(b, `\"`...)
 	case '\\':
-		b.WriteString(`\\`)
+		return append(b, `\\`...)
 	case '\n':
-		b.WriteString(`\n`)
+		return append(b, `\n`...)
 	case '\r':
-		b.WriteString(`\r`)
+		return append(b, `\r`...)
 	case '\t':
-		b.WriteString(`\t`)
+		return append(b, `\t`...)
 	case '\b':
-		b.WriteString(`\b`)
+		return append(b, `\b`...)
 	case '\f':
-		b.WriteString(`\f`)
-	default:
-		switch {
-		case r >= 0x20 && r <= 0x7e:
-			b.WriteByte(byte(r))
-		case r >= 0x10000:
-			r -= 0x10000
-			writeU(b, 0xD800+(r>>10&0x3ff))
-			writeU(b, 0xDC00+(r&0x3ff))
-		default:
-			writeU(b, r)
-		}
+		return append(b, `\f`...)
 	}
+	switch {
+	case r >= 0x20 && r <= 0x7e:
+		return append(b, byte(r))
+	case r >= 0x10000:
+		r -= 0x10000
+		return appendU(appendU(b, 0xD800+(r>>10&0x3ff)), 0xDC00+(r&0x3ff))
+	}
+	return appendU(b, r)
 }

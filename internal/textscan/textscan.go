@@ -1,54 +1,37 @@
-// Package textscan holds the byte-level helpers the hand-written JSON and text scanners of
-// the root package, bundle and postgres share: the four hex digits of a \u escape, an
-// eight-byte little-endian load and byte masks for scanning eight bytes at a time, and a
-// branch-free UTF-8 automaton (utf8.go).
+// Package textscan forwards to internal/jsonscan, the module's one JSON scanning kernel,
+// which now holds these byte-level helpers: the four hex digits of a \u escape, an eight-byte
+// little-endian load and byte masks for scanning eight bytes at a time, and the branch-free
+// UTF-8 automaton. It stays only for the callers in bundle and postgres until they call the
+// kernel's scanners themselves (issue 13, phase 2), and then goes away.
 package textscan
 
-// Hex4 decodes the four hex digits at the start of b as encoding/json's getu4 does: -1 when b
-// is shorter than 4 bytes or one of them is not a hex digit.
-func Hex4(b []byte) rune {
-	if len(b) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
-}
+import "github.com/actingweb/actingweb-go/internal/jsonscan"
 
-// Load64 returns s[i:i+8] as a little-endian word (the compiler combines the loads into
-// one). It panics when s has fewer than i+8 bytes.
-func Load64(s string, i int) uint64 {
-	s = s[i : i+8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
+// Hex4 is jsonscan.Hex4: the value of the four hex digits at the start of b, -1 when b is
+// shorter than 4 bytes or one of them is not a hex digit.
+func Hex4(b []byte) rune { return jsonscan.Hex4(b) }
+
+// Load64 is jsonscan.Load64: s[i:i+8] as a little-endian word. It panics when s has fewer
+// than i+8 bytes.
+func Load64(s string, i int) uint64 { return jsonscan.Load64(s, i) }
 
 // Eight bytes at a time ("SWAR"): LSB8 has 1 in every byte, MSB8 0x80 in every byte.
 const (
-	LSB8 = 0x0101010101010101
-	MSB8 = 0x8080808080808080
+	LSB8 = jsonscan.LSB8
+	MSB8 = jsonscan.MSB8
 )
 
-// Eq returns w with the high bit set in the bytes equal to c. The lowest set bit is exact;
-// bits above it may also be set by a borrow, so callers take only the lowest
-// (bits.TrailingZeros64) or test for zero.
-func Eq(w uint64, c byte) uint64 {
-	x := w ^ (LSB8 * uint64(c))
-	return (x - LSB8) &^ x & MSB8
-}
+// Eq is jsonscan.Eq: w with the high bit set in the bytes equal to c (lowest set bit exact).
+func Eq(w uint64, c byte) uint64 { return jsonscan.Eq(w, c) }
 
-// Below0x20 returns w with the high bit set in its control characters (bytes below 0x20),
-// lowest set bit exact as in Eq.
-func Below0x20(w uint64) uint64 { return (w - LSB8*0x20) &^ w & MSB8 }
+// Below0x20 is jsonscan.Below0x20: w with the high bit set in its control characters (lowest
+// set bit exact).
+func Below0x20(w uint64) uint64 { return jsonscan.Below0x20(w) }
+
+// UTF8Accept and UTF8Next are jsonscan's UTF-8 automaton: the state after byte c in state st
+// is UTF8Next[c] >> (st & 63), and a string is valid UTF-8 when the automaton, started in
+// UTF8Accept, ends in it.
+const UTF8Accept = jsonscan.UTF8Accept
+
+// UTF8Next is a copy of jsonscan.UTF8Next (see UTF8Accept).
+var UTF8Next = jsonscan.UTF8Next

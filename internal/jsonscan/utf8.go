@@ -1,4 +1,4 @@
-package textscan
+package jsonscan
 
 // A branch-free UTF-8 automaton (a "shift DFA"): a state is a bit offset, a multiple of 6,
 // into the rows of UTF8Next, and the state after byte c in state st is
@@ -23,13 +23,18 @@ const (
 )
 
 // UTF8Next is the transition table of the automaton: the state after byte c in state st is
-// bits st..st+5 of UTF8Next[c].
-var UTF8Next = func() (t [256]uint64) {
+// bits st..st+5 of UTF8Next[c]. textNext is the same automaton with the NUL byte an error
+// (ValidText).
+var UTF8Next, textNext = utf8Table(false), utf8Table(true)
+
+func utf8Table(nulBad bool) (t [256]uint64) {
 	next := func(st int, c byte) int {
 		in := func(lo, hi byte) bool { return c >= lo && c <= hi }
 		switch st {
 		case UTF8Accept:
 			switch {
+			case c == 0 && nulBad:
+				return utf8Error
 			case c < 0x80:
 				return UTF8Accept
 			case in(0xC2, 0xDF):
@@ -84,4 +89,33 @@ var UTF8Next = func() (t [256]uint64) {
 		}
 	}
 	return t
-}()
+}
+
+// ValidUTF8 reports whether s is valid UTF-8, as utf8.Valid does.
+func ValidUTF8[T Text](s T) bool {
+	ok, _ := utf8Scan(s, 0, len(s), &UTF8Next, 0, false)
+	return ok
+}
+
+// ValidText reports whether s is text PostgreSQL accepts: valid UTF-8 without the NUL
+// character.
+func ValidText[T Text](s T) bool {
+	ok, _ := utf8Scan(s, 0, len(s), &textNext, lsb8, false)
+	return ok
+}
+
+// runeLen returns the length of the valid UTF-8 sequence at s[i], 0 when there is none (an
+// invalid or incomplete sequence: utf8.DecodeRune's (RuneError, 1)).
+func runeLen[T Text](s T, i int) int {
+	st := uint64(UTF8Accept)
+	for k := i; k < len(s) && k < i+4; k++ {
+		st = UTF8Next[s[k]] >> (st & 63)
+		switch st & 63 {
+		case UTF8Accept:
+			return k + 1 - i
+		case utf8Error:
+			return 0
+		}
+	}
+	return 0
+}
