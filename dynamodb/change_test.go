@@ -6,10 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
@@ -17,11 +13,7 @@ import (
 // it is on, and the fixture's TTLs are in the past.
 func disableTTL(t *testing.T, s *Store) {
 	t.Helper()
-	if _, err := s.client.UpdateTimeToLive(context.Background(), &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(s.TableName(actingweb.TableAttributes)),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(ttlAttribute), Enabled: aws.Bool(false)},
-	}); err != nil {
+	if _, err := s.DisableTTL(context.Background()); err != nil {
 		t.Fatalf("disable TTL: %v", err)
 	}
 }

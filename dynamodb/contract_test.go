@@ -68,6 +68,11 @@ func contractOpener(lc actingweb.LookupConfig, legacyIndex bool) storetest.Opene
 		if _, err := s.UpgradeSchema(ctx); err != nil {
 			t.Fatalf("UpgradeSchema: %v", err)
 		}
+		// The contract reads rows whose ttl_timestamp has passed: DynamoDB Local's TTL sweeper
+		// must not delete them between the write and the read.
+		if _, err := s.DisableTTL(ctx); err != nil {
+			t.Fatalf("DisableTTL: %v", err)
+		}
 		if legacyIndex {
 			if _, err := s.EnsureLegacyPropertyIndex(ctx); err != nil {
 				t.Fatalf("EnsureLegacyPropertyIndex: %v", err)

@@ -111,6 +111,11 @@ func TestContractNewOnInjectedClient(t *testing.T) {
 			if _, err := s.UpgradeSchema(ctx); err != nil {
 				t.Fatalf("UpgradeSchema: %v", err)
 			}
+			// The contract reads rows whose ttl_timestamp has passed: DynamoDB Local's TTL sweeper
+			// must not delete them between the write and the read.
+			if _, err := s.DisableTTL(ctx); err != nil {
+				t.Fatalf("DisableTTL: %v", err)
+			}
 			return s
 		}
 	}

@@ -98,3 +98,24 @@ func (s *Store) EnableTTL(ctx context.Context) (TTLState, bool, error) {
 	}
 	return st, true, nil
 }
+
+// DisableTTL turns TTL off on the attributes table (UpdateTimeToLive) unless it is off
+// already, and reports whether this call changed it. DynamoDB, and DynamoDB Local, then no
+// longer delete expired attributes in the background: for tests and reproducible demos that
+// read rows whose ttl_timestamp has passed. Reads of the application face filter expired rows
+// themselves (GetAttributeStrict, §6.9), with or without TTL.
+func (s *Store) DisableTTL(ctx context.Context) (bool, error) {
+	st, err := s.TTL(ctx)
+	if err != nil || st.Status == string(types.TimeToLiveStatusDisabled) {
+		return false, err
+	}
+	_, err = s.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(st.Table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(ttlAttribute), Enabled: aws.Bool(false)},
+	})
+	if err != nil {
+		return false, fmt.Errorf("dynamodb: disable TTL on %s.%s: %w", st.Table, ttlAttribute, err)
+	}
+	return true, nil
+}

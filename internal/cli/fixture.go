@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
@@ -221,19 +218,14 @@ func (a *App) RunFixtureLoad(ctx context.Context, o FixtureOptions) error {
 
 // setTTL turns TTL on the attributes table of st on or off (a no-op when already so).
 func setTTL(ctx context.Context, st *dynamodb.Store, on bool) error {
-	name := st.TableName(actingweb.TableAttributes)
-	cur, err := st.Client().DescribeTimeToLive(ctx, &awsddb.DescribeTimeToLiveInput{TableName: aws.String(name)})
-	if err != nil {
-		return fmt.Errorf("fixture ttl: describe TTL of %s: %w (run 'actingweb schema upgrade' first)", name, err)
+	var err error
+	if on {
+		_, _, err = st.EnableTTL(ctx)
+	} else {
+		_, err = st.DisableTTL(ctx)
 	}
-	enabled := cur.TimeToLiveDescription != nil &&
-		(cur.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || cur.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling)
-	if enabled != on {
-		_, err = st.Client().UpdateTimeToLive(ctx, &awsddb.UpdateTimeToLiveInput{TableName: aws.String(name),
-			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("ttl_timestamp"), Enabled: aws.Bool(on)}})
-		if err != nil {
-			return fmt.Errorf("fixture ttl: update TTL of %s: %w", name, err)
-		}
+	if err != nil {
+		return fmt.Errorf("fixture ttl: %w", err)
 	}
 	return nil
 }
