@@ -33,7 +33,7 @@ func ddbStore(ctx context.Context, endpoint, prefix string) (*dynamodb.Store, er
 	if prefix == "" {
 		return nil, fmt.Errorf("--prefix is required")
 	}
-	return dynamodb.Open(ctx, dynamodb.Config{Endpoint: endpoint, Prefix: prefix})
+	return dynamodb.Open(ctx, dynamodb.Config{Endpoint: endpoint, Prefix: prefix, Lookup: actingweb.DefaultLookupConfig()})
 }
 
 // scanAll scans every table of s with segments parallel segments per table, workers scans at
