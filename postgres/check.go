@@ -12,7 +12,7 @@ import (
 	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
-	"github.com/actingweb/actingweb-go/internal/textscan"
+	"github.com/actingweb/actingweb-go/internal/jsonscan"
 )
 
 // Row validation against PostgreSQL's limits (docs/storage-model.md §9.2), run on every row
@@ -67,60 +67,8 @@ func (c *checker) text(col, v string, max int) {
 	}
 }
 
-// textOK reports whether s is valid UTF-8 without a NUL character, in one pass: ASCII 16
-// bytes at a time; from the first block holding anything else, byte by byte, 2- and 3-byte
-// sequences decoded inline (utf8.ValidString drops to byte steps for the rest of s at its
-// first non-ASCII byte).
-func textOK(s string) bool {
-	n := len(s)
-	for i := 0; i < n; {
-		end := n
-		if i+16 <= n {
-			a, b := textscan.Load64(s, i), textscan.Load64(s, i+8)
-			if (a|b)&textscan.MSB8 == 0 && textscan.Eq(a, 0)|textscan.Eq(b, 0) == 0 {
-				i += 16
-				continue
-			}
-			end = i + 16
-		}
-		for i < end { // may end past the block by the rest of a sequence
-			c := s[i]
-			switch {
-			case c < utf8.RuneSelf:
-				if c == 0 {
-					return false
-				}
-				i++
-			case c >= 0xC2 && c <= 0xDF:
-				if i+1 >= n || s[i+1]&0xC0 != 0x80 {
-					return false
-				}
-				i += 2
-			case c >= 0xE0 && c <= 0xEF:
-				if i+2 >= n || s[i+2]&0xC0 != 0x80 {
-					return false
-				}
-				lo, hi := byte(0x80), byte(0xBF)
-				if c == 0xE0 {
-					lo = 0xA0 // no overlong forms
-				} else if c == 0xED {
-					hi = 0x9F // no surrogates
-				}
-				if c1 := s[i+1]; c1 < lo || c1 > hi {
-					return false
-				}
-				i += 3
-			default: // 4-byte sequences and invalid lead bytes
-				r, size := utf8.DecodeRuneInString(s[i:])
-				if r == utf8.RuneError && size == 1 {
-					return false
-				}
-				i += size
-			}
-		}
-	}
-	return true
-}
+// textOK reports whether s is valid UTF-8 without a NUL character (jsonscan.ValidText).
+func textOK(s string) bool { return jsonscan.ValidText(s) }
 
 // key checks a primary-key part: a non-empty text value.
 func (c *checker) key(col, v string, max int) {
@@ -200,7 +148,7 @@ func jsonbProblemSlow(raw []byte) string {
 			if raw[i] != 'u' {
 				continue
 			}
-			r := textscan.Hex4(raw[i+1 : i+5])
+			r := jsonscan.Hex4(raw[i+1 : i+5])
 			i += 4
 			switch {
 			case r == 0:
@@ -211,7 +159,7 @@ func jsonbProblemSlow(raw []byte) string {
 				if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
 					return "contains an unpaired high surrogate escape"
 				}
-				if lo := textscan.Hex4(raw[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
+				if lo := jsonscan.Hex4(raw[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
 					return "contains an unpaired high surrogate escape"
 				}
 				i += 6
@@ -225,216 +173,13 @@ func jsonbProblemSlow(raw []byte) string {
 // (encoding/json's own limit is 10000).
 const jsonbMaxDepth = 512
 
-// jsonbOK reports, in one pass, that raw is one JSON value (RFC 8259 grammar, whitespace
-// around it allowed, as json.Valid), valid UTF-8 throughout, and that its strings hold no
-// \u0000 escape and no unpaired surrogate escape. false only means "look closer": documents
-// nested deeper than jsonbMaxDepth are not followed.
+// jsonbOK reports, in one pass (jsonscan.Check), that raw is one JSON value (RFC 8259
+// grammar, whitespace around it allowed, as json.Valid), valid UTF-8 throughout, and that its
+// strings hold no \u0000 escape and no unpaired surrogate escape. false only means "look
+// closer": documents nested deeper than jsonbMaxDepth are not followed.
 func jsonbOK(raw []byte) bool {
-	// stack of open containers: '{' or '['; the state after a value depends on the top.
-	var stackBuf [64]byte
-	stack := stackBuf[:0]
-	i, n := 0, len(raw)
-	ws := func() {
-		for i < n && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
-			i++
-		}
-	}
-	// key reads an object member's key and colon at i (whitespace allowed before each).
-	key := func() bool {
-		ws()
-		if i >= n || raw[i] != '"' {
-			return false
-		}
-		if i = jsonString(raw, i+1); i < 0 {
-			return false
-		}
-		ws()
-		if i >= n || raw[i] != ':' {
-			return false
-		}
-		i++
-		return true
-	}
-	for {
-		// A value starts at i (after whitespace).
-		ws()
-		if i >= n {
-			return false
-		}
-		switch c := raw[i]; {
-		case c == '"':
-			if i = jsonString(raw, i+1); i < 0 {
-				return false
-			}
-		case c == '{' || c == '[':
-			if len(stack) == jsonbMaxDepth {
-				return false
-			}
-			i++
-			ws()
-			if i < n && raw[i] == c+2 { // '}' is '{'+2, ']' is '['+2: empty container
-				i++
-				break
-			}
-			stack = append(stack, c)
-			if c == '{' && !key() {
-				return false
-			}
-			continue
-		case c == '-' || c >= '0' && c <= '9':
-			if i = jsonNumber(raw, i); i < 0 {
-				return false
-			}
-		case c == 't':
-			if !hasLit(raw, i, "true") {
-				return false
-			}
-			i += 4
-		case c == 'f':
-			if !hasLit(raw, i, "false") {
-				return false
-			}
-			i += 5
-		case c == 'n':
-			if !hasLit(raw, i, "null") {
-				return false
-			}
-			i += 4
-		default:
-			return false
-		}
-		// After a value: close containers or go on to the next element.
-		for {
-			ws()
-			if len(stack) == 0 {
-				return i == n
-			}
-			if i >= n {
-				return false
-			}
-			top := stack[len(stack)-1]
-			c := raw[i]
-			if c == top+2 {
-				stack = stack[:len(stack)-1]
-				i++
-				continue
-			}
-			if c != ',' {
-				return false
-			}
-			i++
-			if top == '{' && !key() {
-				return false
-			}
-			break
-		}
-	}
-}
-
-func hasLit(raw []byte, i int, lit string) bool {
-	return len(raw)-i >= len(lit) && string(raw[i:i+len(lit)]) == lit
-}
-
-// jsonNumber returns the index after the number starting at raw[i], or -1.
-func jsonNumber(raw []byte, i int) int {
-	n := len(raw)
-	if raw[i] == '-' {
-		i++
-	}
-	if i >= n {
-		return -1
-	}
-	switch {
-	case raw[i] == '0':
-		i++
-	case raw[i] >= '1' && raw[i] <= '9':
-		for i++; i < n && raw[i] >= '0' && raw[i] <= '9'; i++ {
-		}
-	default:
-		return -1
-	}
-	if i < n && raw[i] == '.' {
-		i++
-		if i >= n || raw[i] < '0' || raw[i] > '9' {
-			return -1
-		}
-		for i++; i < n && raw[i] >= '0' && raw[i] <= '9'; i++ {
-		}
-	}
-	if i < n && (raw[i] == 'e' || raw[i] == 'E') {
-		i++
-		if i < n && (raw[i] == '+' || raw[i] == '-') {
-			i++
-		}
-		if i >= n || raw[i] < '0' || raw[i] > '9' {
-			return -1
-		}
-		for i++; i < n && raw[i] >= '0' && raw[i] <= '9'; i++ {
-		}
-	}
-	return i
-}
-
-// strPlain marks the bytes a JSON string holds as they are: not '"', '\\', a control
-// character (< 0x20) or a non-ASCII byte.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// jsonString returns the index after the closing quote of the string whose contents start
-// at raw[i], or -1 when it is unterminated, holds a control character, invalid UTF-8, a bad
-// escape, \u0000 or an unpaired surrogate escape.
-func jsonString(raw []byte, i int) int {
-	n := len(raw)
-	for i < n {
-		c := raw[i]
-		if strPlain[c] {
-			i++
-			continue
-		}
-		switch {
-		case c == '"':
-			return i + 1
-		case c == '\\':
-			if i+1 >= n {
-				return -1
-			}
-			switch raw[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				r := textscan.Hex4(raw[i+2:])
-				switch {
-				case r <= 0 || r >= 0xDC00 && r <= 0xDFFF:
-					return -1
-				case r >= 0xD800 && r <= 0xDBFF:
-					if i+12 > n || raw[i+6] != '\\' || raw[i+7] != 'u' {
-						return -1
-					}
-					if lo := textscan.Hex4(raw[i+8:]); lo < 0xDC00 || lo > 0xDFFF {
-						return -1
-					}
-					i += 12
-				default:
-					i += 6
-				}
-			default:
-				return -1
-			}
-		case c < 0x20:
-			return -1
-		default: // non-ASCII
-			r, size := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && size == 1 {
-				return -1
-			}
-			i += size
-		}
-	}
-	return -1
+	f, err := jsonscan.Check(raw, jsonscan.CheckUTF8, jsonbMaxDepth)
+	return err == nil && f&(jsonscan.Invalid|jsonscan.NulEscape|jsonscan.LoneSurrogate) == 0
 }
 
 // isJSONNull reports a payload that is the JSON literal null (stored as SQL NULL, §5.3).
