@@ -104,6 +104,10 @@ type Field struct {
 	// (subscription diff timestamps, §5.3); without it a missing required time is invalid.
 	AbsentIsNow bool
 
+	// Offset is the field's byte offset in its record struct, for codecs that reach the
+	// fields of a record at TableModel.Addr plus Offset instead of calling Ptr per value.
+	Offset uintptr
+
 	ptr func(Record) any
 }
 
@@ -207,7 +211,9 @@ func describe[R any, PR interface {
 			panic(fmt.Sprintf("actingweb: table model %s: field %s twice", m.Table, f.Name))
 		}
 		m.byName[f.Name] = i
-		f.Kind = kindOf(f.ptr(m.New()))
+		rec := m.New()
+		f.Kind = kindOf(f.ptr(rec))
+		f.Offset = reflect.ValueOf(f.ptr(rec)).Pointer() - reflect.ValueOf(rec).Pointer()
 	}
 	models[m.Table] = m
 	return m

@@ -116,3 +116,18 @@ func TestModelNewFromAndAddr(t *testing.T) {
 	}()
 	Model(TableActors).Addr(&Property{})
 }
+
+// TestFieldOffset: Offset added to a record's Addr is where Ptr points, for every field.
+func TestFieldOffset(t *testing.T) {
+	t.Parallel()
+	for _, table := range Tables {
+		m := Model(table)
+		r := m.New()
+		for i := range m.Fields {
+			f := &m.Fields[i]
+			if got, want := uintptr(m.Addr(r))+f.Offset, reflect.ValueOf(f.Ptr(r)).Pointer(); got != want {
+				t.Errorf("%s.%s: Addr+Offset %#x, Ptr %#x", table, f.Name, got, want)
+			}
+		}
+	}
+}

@@ -138,11 +138,9 @@ func newPlan(m *actingweb.TableModel) *tablePlan {
 	elem := p.ptrType.Elem()
 	p.size = elem.Size()
 	p.slabType = reflect.ArrayOf(arena.SlabSize, elem)
-	base := reflect.ValueOf(rec).Pointer()
 	byOff := map[uintptr]*actingweb.Field{}
 	for i := range m.Fields {
-		f := &m.Fields[i]
-		byOff[reflect.ValueOf(f.Ptr(rec)).Pointer()-base] = f
+		byOff[m.Fields[i].Offset] = &m.Fields[i]
 	}
 	for i := range elem.NumField() {
 		sf := elem.Field(i)

@@ -5,11 +5,9 @@ package dynamodb
 // model does not hold as plain field values (§3.5 lookup digest, §3.12 suspension target_key).
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
-	"time"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -31,10 +29,6 @@ type tablePlan struct {
 	hashField, rngField *actingweb.Field
 	// fields are the stored non-key fields in model order (DynamoDBNone fields left out).
 	fields []fieldPlan
-	// anchor is a field of the model and anchorOff its offset in the record: base finds a
-	// record's address through it.
-	anchor    *actingweb.Field
-	anchorOff uintptr
 	// hashOff and rngOff are the offsets of the key fields (when they are fields).
 	hashOff, rngOff uintptr
 	// size is the most attributes an item of the table has (the capacity of encoded items).
@@ -61,33 +55,8 @@ type fieldPlan struct {
 	off uintptr
 }
 
-// fieldAddr returns the address of field f in record r (through Field.Ptr).
-func fieldAddr(f *actingweb.Field, r actingweb.Record) unsafe.Pointer {
-	switch p := f.Ptr(r).(type) {
-	case *string:
-		return unsafe.Pointer(p)
-	case **string:
-		return unsafe.Pointer(p)
-	case *bool:
-		return unsafe.Pointer(p)
-	case *int64:
-		return unsafe.Pointer(p)
-	case **int64:
-		return unsafe.Pointer(p)
-	case *time.Time:
-		return unsafe.Pointer(p)
-	case **time.Time:
-		return unsafe.Pointer(p)
-	case *json.RawMessage:
-		return unsafe.Pointer(p)
-	}
-	panic(fmt.Sprintf("dynamodb: codec: field %s of kind %s", f.Name, f.Kind))
-}
-
 // base returns the address of record r's struct (r must be of the plan's record type).
-func (p *tablePlan) base(r actingweb.Record) unsafe.Pointer {
-	return unsafe.Add(fieldAddr(p.anchor, r), -int(p.anchorOff))
-}
+func (p *tablePlan) base(r actingweb.Record) unsafe.Pointer { return p.model.Addr(r) }
 
 // plans holds the plan of each of the nine tables, in actingweb.Tables order.
 var plans = func() []*tablePlan {
@@ -127,11 +96,7 @@ func planFor(r actingweb.Record) *tablePlan {
 // at start-up, in every test.
 func newPlan(m *actingweb.TableModel) *tablePlan {
 	p := &tablePlan{table: m.Table, model: m, recType: reflect.TypeOf(m.New()), hash: m.HashKey, rng: m.RangeKey}
-	sample := m.New()
-	start := reflect.ValueOf(sample).Pointer()
-	offset := func(f *actingweb.Field) uintptr { return uintptr(fieldAddr(f, sample)) - start }
-	p.anchor = &m.Fields[0]
-	p.anchorOff = offset(p.anchor)
+	offset := func(f *actingweb.Field) uintptr { return f.Offset }
 	bad := func(format string, args ...any) {
 		panic(fmt.Sprintf("dynamodb: codec plan of %s: "+format, append([]any{m.Table}, args...)...))
 	}

@@ -133,7 +133,6 @@ func newSpec(m *actingweb.TableModel, h tableHooks) *tableSpec {
 	sp := &tableSpec{t: m.Table, m: m, owner: m.Owner, derive: h.derive, check: h.check}
 	rec := m.New()
 	sp.typ = reflect.TypeOf(rec)
-	base := m.Addr(rec)
 	size := sp.typ.Elem().Size()
 	bad := func(f *actingweb.Field, why string) {
 		panic(fmt.Sprintf("postgres: table %s, field %s (%s, %q): %s", m.Table, f.Name, f.Kind, f.PGType, why))
@@ -141,7 +140,7 @@ func newSpec(m *actingweb.TableModel, h tableHooks) *tableSpec {
 	var set []string
 	for i := range m.Fields {
 		f := &m.Fields[i]
-		off := uintptr(reflect.ValueOf(f.Ptr(rec)).UnsafePointer()) - uintptr(base)
+		off := f.Offset
 		if off >= size {
 			bad(f, "not a field of the record struct")
 		}
