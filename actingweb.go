@@ -125,7 +125,7 @@ var (
 	ErrUnknownTable = errors.New("unknown table")
 	// ErrStaleCursor: a scan cursor of an AnyOrder scan no longer names a position in the
 	// table (rows were written or the table was rewritten since it was taken); the table
-	// must be scanned again from its start (ScanOptions.AnyOrder).
+	// must be scanned again from its start (bulk.ScanOptions.AnyOrder).
 	ErrStaleCursor = errors.New("stale scan cursor")
 	// ErrLocked: a lock on a store or a state directory is held by another run (Locker).
 	ErrLocked = errors.New("another run is in progress")

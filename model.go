@@ -141,7 +141,6 @@ type TableModel struct {
 	newFrom   func(slot *any) Record
 	addr      func(Record) unsafe.Pointer
 	byName    map[string]int
-	sizeBase  int
 }
 
 // New returns an empty record of the table.
@@ -202,8 +201,7 @@ func describe[R any, PR interface {
 		clone:     func(r Record) Record { c := *any(r).(*R); return PR(&c) },
 		newFrom:   func(slot *any) Record { return PR(arena.Next[R](slot)) },
 		addr:      func(r Record) unsafe.Pointer { return unsafe.Pointer(r.(PR)) },
-		byName:    map[string]int{},
-		sizeBase:  (int(reflect.TypeFor[R]().Size()) + 63) / 64 * 64}
+		byName:    map[string]int{}}
 	m.Table = m.New().Table()
 	for i := range m.Fields {
 		f := &m.Fields[i]

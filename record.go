@@ -334,32 +334,3 @@ func Drift(r Record) string {
 func isJoined(s, a, b string) bool {
 	return len(s) == len(a)+1+len(b) && s[:len(a)] == a && s[len(a)] == ':' && s[len(a)+1:] == b
 }
-
-// RecordSize estimates the memory r holds, in bytes: the lengths of its strings and payload
-// plus its struct's size rounded up to 64 (64 for actors, properties and lookup rows, 256 for
-// trusts, 128 for the others). The migrate engine and the scans bound their batches and
-// pages by it as well as by rows, so rows of 400 KB (DynamoDB's item limit) do not multiply a
-// batch's memory by a thousand. A nil or unknown record counts 64.
-func RecordSize(r Record) int {
-	if r == nil {
-		return 64
-	}
-	m := Model(r.Table())
-	if m == nil {
-		return 64
-	}
-	n := m.sizeBase
-	for i := range m.Fields {
-		switch p := m.Fields[i].Ptr(r).(type) {
-		case *string:
-			n += len(*p)
-		case **string:
-			if *p != nil {
-				n += len(**p)
-			}
-		case *json.RawMessage:
-			n += len(*p)
-		}
-	}
-	return n
-}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 func sample(t actingweb.Table, i int) actingweb.Record {
@@ -56,7 +57,7 @@ func writeBundle(t *testing.T, dir string, gz bool, n int) {
 		for i := 0; i < n; i++ {
 			recs = append(recs, sample(tb, i))
 		}
-		res, err := w.WriteBatch(ctx, tb, recs, actingweb.ConflictFail)
+		res, err := w.WriteBatch(ctx, tb, recs, bulk.ConflictFail)
 		if err != nil || res.Written != n {
 			t.Fatalf("WriteBatch %s: %v %+v", tb, err, res)
 		}
@@ -66,11 +67,11 @@ func writeBundle(t *testing.T, dir string, gz bool, n int) {
 	}
 }
 
-func readAll(t *testing.T, r *Reader, tb actingweb.Table, cursor string) ([]actingweb.Record, []actingweb.Reject, error) {
+func readAll(t *testing.T, r *Reader, tb actingweb.Table, cursor string) ([]actingweb.Record, []bulk.Reject, error) {
 	t.Helper()
 	var recs []actingweb.Record
-	var rej []actingweb.Reject
-	err := r.Scan(context.Background(), tb, actingweb.ScanOptions{Cursor: cursor, PageSize: 7}, func(p actingweb.Page) error {
+	var rej []bulk.Reject
+	err := r.Scan(context.Background(), tb, bulk.ScanOptions{Cursor: cursor, PageSize: 7}, func(p bulk.Page) error {
 		recs = append(recs, p.Records...)
 		rej = append(rej, p.Rejects...)
 		return nil
@@ -134,7 +135,7 @@ func TestResumeCursor(t *testing.T) {
 		var cursor string
 		var first []actingweb.Record
 		stop := errors.New("stop")
-		err = r.Scan(context.Background(), actingweb.TableActors, actingweb.ScanOptions{PageSize: 7}, func(p actingweb.Page) error {
+		err = r.Scan(context.Background(), actingweb.TableActors, bulk.ScanOptions{PageSize: 7}, func(p bulk.Page) error {
 			first = append(first, p.Records...)
 			cursor = p.Cursor
 			return stop
@@ -447,7 +448,7 @@ func TestWriterResumeRefusesChangedPrefix(t *testing.T) {
 	}
 }
 
-// TestPagesBoundedByBytes: pages of large rows end at about actingweb.MaxPageBytes whatever
+// TestPagesBoundedByBytes: pages of large rows end at about bulk.MaxPageBytes whatever
 // PageSize asks, and the rows read back are all there (JSON Lines and upstream arrays).
 func TestPagesBoundedByBytes(t *testing.T) {
 	dir := t.TempDir()
@@ -461,7 +462,7 @@ func TestPagesBoundedByBytes(t *testing.T) {
 	for i := 0; i < rows; i++ {
 		recs = append(recs, &actingweb.Property{ID: fmt.Sprintf("a%02d", i), Name: "n", Value: value})
 	}
-	if _, err := w.WriteBatch(context.Background(), actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+	if _, err := w.WriteBatch(context.Background(), actingweb.TableProperties, recs, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -482,13 +483,13 @@ func TestPagesBoundedByBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		total, pages := 0, 0
-		err = r.Scan(context.Background(), actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+		err = r.Scan(context.Background(), actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000}, func(p bulk.Page) error {
 			pages++
 			size := 0
 			for _, rec := range p.Records {
-				size += actingweb.RecordSize(rec)
+				size += bulk.RecordSize(rec)
 			}
-			if len(p.Records) > 1 && size > actingweb.MaxPageBytes+(2<<20) {
+			if len(p.Records) > 1 && size > bulk.MaxPageBytes+(2<<20) {
 				t.Errorf("%s: page of %d rows holds %d bytes", d, len(p.Records), size)
 			}
 			total += len(p.Records) + len(p.Rejects)

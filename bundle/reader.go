@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/blockio"
 )
 
@@ -191,7 +192,7 @@ func (r *Reader) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 		return ts.entry.Rows, nil
 	}
 	var n int64
-	err = r.scanArray(ctx, t, ts, 0, 1<<30, func(actingweb.Page) error { return nil }, func() { n++ })
+	err = r.scanArray(ctx, t, ts, 0, 1<<30, func(bulk.Page) error { return nil }, func() { n++ })
 	return n, err
 }
 
@@ -215,13 +216,13 @@ func parseCursor(c string) (line, off int64, err error) {
 // Malformed lines become Page.Rejects with their file:line position. At the end of the file
 // the row count and SHA-256 are checked against the manifest; a mismatch (or a truncated gzip
 // stream) is an error wrapping ErrFormat.
-func (r *Reader) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+func (r *Reader) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error {
 	ts, err := r.source(t)
 	if err != nil {
 		return err
 	}
 	if opts.TotalSegments > 1 && opts.Segment != 0 {
-		return fn(actingweb.Page{Cursor: opts.Cursor, Last: true})
+		return fn(bulk.Page{Cursor: opts.Cursor, Last: true})
 	}
 	pageSize := opts.PageSize
 	if pageSize <= 0 {
@@ -239,7 +240,7 @@ func (r *Reader) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Sca
 	return r.scanLines(ctx, t, ts, opts.Cursor, pageSize, opts.Retain, fn)
 }
 
-func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSource, cursor string, pageSize int, retain bool, fn func(actingweb.Page) error) error {
+func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSource, cursor string, pageSize int, retain bool, fn func(bulk.Page) error) error {
 	dec := &lineDecoder{} // strings and records of the table's lines share chunks and slabs
 	if retain {
 		dec = nil // ScanOptions.Retain: each its own
@@ -292,7 +293,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 	br := bufio.NewReaderSize(rd, 256<<10)
 	maxLine := r.opts.maxLine()
 	var scratch []byte
-	page := actingweb.Page{}
+	page := bulk.Page{}
 	pageBytes := 0 // line bytes in page
 	emit := func(last bool) error {
 		page.Cursor = strconv.FormatInt(line, 10) + ":" + strconv.FormatInt(off, 10)
@@ -300,7 +301,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 		if err := fn(page); err != nil {
 			return err
 		}
-		page = actingweb.Page{}
+		page = bulk.Page{}
 		return nil
 	}
 	for {
@@ -334,11 +335,11 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 			}
 			if line > skipLines && length > int64(maxLine) {
 				raw := b[:min(len(b), rejectRawPrefix)]
-				page.Rejects = append(page.Rejects, actingweb.Reject{Table: t, Raw: string(raw),
+				page.Rejects = append(page.Rejects, bulk.Reject{Table: t, Raw: string(raw),
 					Reason: fmt.Sprintf("%s:%d: %v: the line is %d bytes, longer than the limit of %d (raise it with --max-line-bytes if the target can hold such a row; the reject keeps its first %d bytes)",
 						ts.name, line, actingweb.ErrInvalid, length, maxLine, len(raw))})
 				pageBytes += len(raw)
-				if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= actingweb.MaxPageBytes {
+				if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= bulk.MaxPageBytes {
 					if err := emit(false); err != nil {
 						return err
 					}
@@ -353,7 +354,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 					pageBytes += len(content)
 					rec, err := decodeRecord(t, content, dec)
 					if err != nil {
-						rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:%d: %v", ts.name, line, err)}
+						rj := bulk.Reject{Table: t, Reason: fmt.Sprintf("%s:%d: %v", ts.name, line, err)}
 						if rec != nil {
 							rj.Key, rj.Record = rec.Key(), rec
 						} else {
@@ -363,7 +364,7 @@ func (r *Reader) scanLines(ctx context.Context, t actingweb.Table, ts tableSourc
 					} else {
 						page.Records = append(page.Records, rec)
 					}
-					if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= actingweb.MaxPageBytes {
+					if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= bulk.MaxPageBytes {
 						if err := emit(false); err != nil {
 							return err
 						}
@@ -419,7 +420,7 @@ func (r *Reader) check(ts tableSource, lines int64, h hash.Hash) error {
 // scanArray streams an upstream JSON array file element by element (json.Decoder tokens; the
 // file is never loaded whole). The cursor is the number of elements consumed. Elements that
 // cannot be mapped become rejects at "file:element N"; broken JSON syntax stops the scan.
-func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSource, skip int64, pageSize int, fn func(actingweb.Page) error, count func()) error {
+func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSource, skip int64, pageSize int, fn func(bulk.Page) error, count func()) error {
 	if err := r.recheck(ts); err != nil {
 		return err
 	}
@@ -450,7 +451,7 @@ func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSourc
 		return fmt.Errorf("%w: %s: an upstream export file must hold a JSON array of records", ErrFormat, ts.name)
 	}
 	var n int64
-	page := actingweb.Page{}
+	page := bulk.Page{}
 	pageBytes := 0
 	for dec.More() {
 		if err := ctx.Err(); err != nil {
@@ -478,17 +479,17 @@ func (r *Reader) scanArray(ctx context.Context, t actingweb.Table, ts tableSourc
 		pageBytes += len(raw)
 		rec, err := decodeUpstream(t, raw)
 		if err != nil {
-			rj := actingweb.Reject{Table: t, Reason: fmt.Sprintf("%s:element %d: %v", ts.name, n, err), Raw: string(raw)}
+			rj := bulk.Reject{Table: t, Reason: fmt.Sprintf("%s:element %d: %v", ts.name, n, err), Raw: string(raw)}
 			page.Rejects = append(page.Rejects, rj)
 		} else {
 			page.Records = append(page.Records, rec)
 		}
-		if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= actingweb.MaxPageBytes {
+		if len(page.Records)+len(page.Rejects) >= pageSize || pageBytes >= bulk.MaxPageBytes {
 			page.Cursor = strconv.FormatInt(n, 10)
 			if err := fn(page); err != nil {
 				return err
 			}
-			page = actingweb.Page{}
+			page = bulk.Page{}
 			pageBytes = 0
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // editManifest rewrites dir's manifest entry of table tb with edit.
@@ -385,8 +386,8 @@ func TestInvalidUTF8(t *testing.T) {
 			}
 			for _, retain := range []bool{false, true} { // with the arena and without
 				var recs []actingweb.Record
-				var rej []actingweb.Reject
-				err := r.Scan(context.Background(), actingweb.TableProperties, actingweb.ScanOptions{Retain: retain}, func(p actingweb.Page) error {
+				var rej []bulk.Reject
+				err := r.Scan(context.Background(), actingweb.TableProperties, bulk.ScanOptions{Retain: retain}, func(p bulk.Page) error {
 					recs, rej = append(recs, p.Records...), append(rej, p.Rejects...)
 					return nil
 				})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // WriteUpstreamArrays writes the tables of the bundle r into dir in the layout of upstream's
@@ -48,7 +49,7 @@ func writeUpstreamArray(ctx context.Context, r *Reader, t actingweb.Table, path 
 	n := 0
 	var line []byte
 	var ind bytes.Buffer
-	err = r.Scan(ctx, t, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+	err = r.Scan(ctx, t, bulk.ScanOptions{}, func(p bulk.Page) error {
 		if len(p.Rejects) > 0 {
 			return fmt.Errorf("row %s cannot be read: %s", p.Rejects[0].Key, p.Rejects[0].Reason)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/blockio"
 )
 
@@ -290,8 +291,8 @@ func (tw *tableWriter) out(gz bool) (io.Writer, error) {
 
 // WriteBatch appends recs (all of table t) to t's file, one JSON object per line. policy is
 // ignored: a bundle keeps every row it is given. Records that cannot be encoded are rejected.
-func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, _ actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
-	var res actingweb.WriteResult
+func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, _ bulk.ConflictPolicy) (bulk.WriteResult, error) {
+	var res bulk.WriteResult
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
@@ -311,7 +312,7 @@ func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actin
 	}
 	for _, r := range recs {
 		if r.Table() != t {
-			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Record: r,
+			res.Rejects = append(res.Rejects, bulk.Reject{Table: t, Key: r.Key(), Record: r,
 				Reason: fmt.Sprintf("record of table %s in a batch of %s", r.Table(), t)})
 			continue
 		}
@@ -319,7 +320,7 @@ func (w *Writer) WriteBatch(ctx context.Context, t actingweb.Table, recs []actin
 		line, err := appendRecordJSON(b, r, w.opts.Validated)
 		if err != nil {
 			b = line[:n]
-			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Record: r,
+			res.Rejects = append(res.Rejects, bulk.Reject{Table: t, Key: r.Key(), Record: r,
 				Reason: "cannot encode as JSON: " + err.Error()})
 			continue
 		}

@@ -30,6 +30,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // TestReadPostgres loads data.sql (written by upstream through Alembic's schema) into a schema
@@ -58,7 +59,7 @@ func TestReadDynamoDB(t *testing.T) {
 }
 
 // checkRead runs every read check of one backend.
-func checkRead(t *testing.T, ctx context.Context, backend string, st actingweb.Store, tr *truth) {
+func checkRead(t *testing.T, ctx context.Context, backend string, st bulk.Backend, tr *truth) {
 	recs := tr.records(t)
 	r := &reader{t: t, ctx: ctx, b: backend, st: st, tr: tr, recs: recs}
 	t.Run("table_face", func(t *testing.T) { r.with(t).tableFace() })
@@ -80,7 +81,7 @@ type reader struct {
 	t    *testing.T
 	ctx  context.Context
 	b    string
-	st   actingweb.Store
+	st   bulk.Backend
 	tr   *truth
 	recs map[actingweb.Table][]actingweb.Record
 }
@@ -150,8 +151,8 @@ func (r *reader) tableFace() {
 		r.t.Run(string(tab), func(t *testing.T) {
 			rr := r.with(t)
 			got := map[string]actingweb.Record{}
-			var rejects []actingweb.Reject
-			err := r.st.Scan(r.ctx, tab, actingweb.ScanOptions{Consistent: true, PageSize: 100}, func(p actingweb.Page) error {
+			var rejects []bulk.Reject
+			err := r.st.Scan(r.ctx, tab, bulk.ScanOptions{Consistent: true, PageSize: 100}, func(p bulk.Page) error {
 				for _, rec := range p.Records {
 					if _, dup := got[rec.Key()]; dup {
 						rr.mismatch(string(tab), actingweb.KeyString(rec.Key()), "scan", "each row once", "returned twice")

@@ -27,13 +27,13 @@ import (
 	"strings"
 	"testing"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/internal/fixture"
+	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/jackc/pgx/v5"
-
-	actingweb "github.com/actingweb/actingweb-go"
-	"github.com/actingweb/actingweb-go/internal/fixture"
-	"github.com/actingweb/actingweb-go/internal/testenv"
 )
 
 // writeBatchSize is the number of records per WriteBatch call (several batches per table).
@@ -43,13 +43,13 @@ const writeBatchSize = 100
 // included (the fixture's lookup table is not a pure function of its properties: two actors
 // share an e-mail value and upstream kept the first writer's row), then runs
 // RebuildPropertyLookup, which must find every derivable row already present.
-func writeTruth(t *testing.T, ctx context.Context, backend string, st actingweb.Store, tr *truth, recs map[actingweb.Table][]actingweb.Record) {
+func writeTruth(t *testing.T, ctx context.Context, backend string, st bulk.Backend, tr *truth, recs map[actingweb.Table][]actingweb.Record) {
 	t.Helper()
 	for _, tab := range actingweb.Tables {
 		rs := recs[tab]
 		for i := 0; i < len(rs); i += writeBatchSize {
 			chunk := rs[i:min(i+writeBatchSize, len(rs))]
-			res, err := st.WriteBatch(ctx, tab, chunk, actingweb.ConflictFail)
+			res, err := st.WriteBatch(ctx, tab, chunk, bulk.ConflictFail)
 			if err != nil {
 				t.Fatalf("FAILURE backend=%s table=%s op=WriteBatch (records %d-%d): %v", backend, tab, i+1, i+len(chunk), err)
 			}
@@ -75,7 +75,7 @@ func writeTruth(t *testing.T, ctx context.Context, backend string, st actingweb.
 	for _, l := range tr.Lookups {
 		owner[actingweb.LookupKey(l.PropertyName, l.Value)] = l.ActorID
 	}
-	var want actingweb.LookupRebuild
+	var want bulk.LookupRebuild
 	for _, p := range tr.Properties {
 		if !cfg.Indexed(p.Name) {
 			continue

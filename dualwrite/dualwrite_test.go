@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dualwrite"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
 	"github.com/actingweb/actingweb-go/postgres"
 	"github.com/actingweb/actingweb-go/storetest"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // backend opens a fresh, empty store at head whose cleanup is registered on t.
@@ -165,7 +165,7 @@ func TestContract(t *testing.T) {
 				if reader.name == "postgres" {
 					opts = append(opts, storetest.WithPropertyFallback())
 				}
-				storetest.Run(t, func(t *testing.T) actingweb.Store {
+				storetest.Run(t, func(t *testing.T) bulk.Backend {
 					old, nw := dir[0].open(t), dir[1].open(t)
 					moveTo(t, old, phase)
 					reg := prometheus.NewRegistry()
@@ -247,7 +247,7 @@ func ptr[T any](v T) *T { return &v }
 
 // round runs one round of application operations on fresh actors id and id+"-gone" (deleted
 // by the cascade) and reads them back; it returns the first error.
-func round(ctx context.Context, s actingweb.Store, id string) error {
+func round(ctx context.Context, s bulk.Backend, id string) error {
 	steps := []func() error{
 		func() error {
 			return s.CreateActor(ctx, actingweb.Actor{ID: id, Creator: "W-" + id + "@Example.com", Passphrase: "pw"})

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dualwrite"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Move an application from PostgreSQL (the old store, from upstream's PG_DB_* variables) to
@@ -165,7 +165,7 @@ func TestExample(t *testing.T) {
 		}
 		_ = ddb.Close()
 	})
-	for _, s := range []actingweb.Store{pg, ddb} {
+	for _, s := range []bulk.Backend{pg, ddb} {
 		if _, err := s.UpgradeSchema(ctx); err != nil {
 			t.Fatalf("UpgradeSchema %s: %v", s.Describe(), err)
 		}
@@ -177,7 +177,7 @@ func TestExample(t *testing.T) {
 		t.Errorf("Example printed:\n%s\nwant:\n%s", got, want)
 	}
 	// The rows went to both stores, and the phase stayed where the example left it.
-	for _, s := range []actingweb.Store{pg, ddb} {
+	for _, s := range []bulk.Backend{pg, ddb} {
 		if v, err := s.GetProperty(ctx, "ada", "displayname"); err != nil || v != "Ada Lovelace" {
 			t.Errorf("%s: displayname = %q, %v; want Ada Lovelace", s.Describe(), v, err)
 		}

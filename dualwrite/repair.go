@@ -16,9 +16,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // JournalPrefix starts the control keys of repair journal entries (one per failed write):
@@ -318,8 +318,8 @@ func (s *Store) repairKeys(ctx context.Context, v view, owner string, keys []act
 func (s *Store) repairTable(ctx context.Context, v view, t actingweb.Table) error {
 	onPrimary := map[string]bool{}
 	byOwner := map[string][]actingweb.Record{}
-	opts := actingweb.ScanOptions{Consistent: true, PageSize: 500, Retain: true}
-	err := v.primary.Scan(ctx, t, opts, func(p actingweb.Page) error {
+	opts := bulk.ScanOptions{Consistent: true, PageSize: 500, Retain: true}
+	err := v.primary.Scan(ctx, t, opts, func(p bulk.Page) error {
 		for _, r := range p.Records {
 			onPrimary[r.Key()] = true
 			byOwner[r.Owner()] = append(byOwner[r.Owner()], keyOnly(r))
@@ -329,7 +329,7 @@ func (s *Store) repairTable(ctx context.Context, v view, t actingweb.Table) erro
 	if err != nil {
 		return fmt.Errorf("scan %s on %s: %w", t, v.primary.Describe(), err)
 	}
-	err = v.secondary.Scan(ctx, t, opts, func(p actingweb.Page) error {
+	err = v.secondary.Scan(ctx, t, opts, func(p bulk.Page) error {
 		for _, r := range p.Records {
 			if !onPrimary[r.Key()] {
 				byOwner[r.Owner()] = append(byOwner[r.Owner()], keyOnly(r))

@@ -11,7 +11,7 @@
 // write-both, new in read-new and new). A write runs on the primary only, which takes every
 // decision (create-if-absent, compare-and-set, the next diff sequence number, timestamps it
 // sets); then the rows the write may have changed are read back from the primary
-// (actingweb.ChangeSink.GetRecord) and applied to the secondary as they are
+// (capture.Sink.GetRecord) and applied to the secondary as they are
 // (ChangeSink.ApplyChanges: a row found is upserted whole, a row gone is deleted). The
 // secondary never runs the operation itself, so both stores hold identical rows.
 package dualwrite
@@ -26,17 +26,18 @@ import (
 	"sync"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // Backend is what each of the two stores must offer: the whole Store and the change-sink face
 // (read a row by key, apply whole rows) that postgres.Store and dynamodb.Store implement.
 type Backend interface {
-	actingweb.Store
-	actingweb.ChangeSink
+	bulk.Backend
+	capture.Sink
 }
 
 // SecondaryPolicy says what a write does when the primary took it but the secondary could not
@@ -419,7 +420,7 @@ func (s *Store) apply(ctx context.Context, v view, ups, dels []actingweb.Record)
 	// Held-back lookup rows whose owner reached the secondary meanwhile (a backfill writing
 	// it) are applied again, a few times at most; the rest is judged by orphans.
 	for try := 0; try < 3; try++ {
-		var om *actingweb.OwnerMissingError
+		var om *capture.OwnerMissingError
 		if !errors.As(err, &om) {
 			break
 		}
@@ -437,7 +438,7 @@ func (s *Store) apply(ctx context.Context, v view, ups, dels []actingweb.Record)
 // errOwnerArrived marks held-back lookup rows whose owner is on the secondary by now.
 var errOwnerArrived = errors.New("the owner's actor row has reached the secondary")
 
-func (s *Store) orphans(ctx context.Context, v view, om *actingweb.OwnerMissingError) error {
+func (s *Store) orphans(ctx context.Context, v view, om *capture.OwnerMissingError) error {
 	var orphan, awaiting int
 	for _, r := range om.Records {
 		_, err := v.primary.GetRecord(ctx, actorKey(r.Owner()))

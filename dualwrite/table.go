@@ -18,10 +18,11 @@ import (
 	"slices"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // Scan scans the primary.
-func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error {
 	return s.view(ctx).primary.Scan(ctx, t, opts, fn)
 }
 
@@ -33,7 +34,7 @@ func (s *Store) Count(ctx context.Context, t actingweb.Table) (int64, error) {
 // WriteBatch writes recs to the primary under policy and copies the resulting rows of their
 // keys to the secondary (rejected rows excepted). The result is the primary's. The owners are
 // not locked: the table face is for moving data, not for writes racing the application's.
-func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error) {
 	v := s.view(ctx)
 	res, err := v.primary.WriteBatch(ctx, t, recs, policy)
 	if v.secondary == nil {
@@ -62,7 +63,7 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 // RebuildPropertyLookup rebuilds on the primary, which decides every contested key, then
 // copies the primary's lookup rows of the names to the secondary (a scan of the lookup table).
 // The report is the primary's.
-func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
+func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (bulk.LookupRebuild, error) {
 	v := s.view(ctx)
 	rep, err := v.primary.RebuildPropertyLookup(ctx, names)
 	if err != nil || v.secondary == nil {
@@ -75,7 +76,7 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 }
 
 func (s *Store) copyLookupRows(ctx context.Context, v view, names []string) error {
-	return v.primary.Scan(ctx, actingweb.TablePropertyLookup, actingweb.ScanOptions{Consistent: true, PageSize: 500}, func(p actingweb.Page) error {
+	return v.primary.Scan(ctx, actingweb.TablePropertyLookup, bulk.ScanOptions{Consistent: true, PageSize: 500}, func(p bulk.Page) error {
 		var ups []actingweb.Record
 		for _, r := range p.Records {
 			if l := r.(*actingweb.PropertyLookup); slices.Contains(names, l.PropertyName) {

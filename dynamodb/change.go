@@ -1,31 +1,32 @@
 package dynamodb
 
-// change.go: the store as a target of `actingweb sync` (actingweb.ChangeSink): whole-item
+// change.go: the store as a target of `actingweb sync` (capture.Sink): whole-item
 // upserts and deletes by key, and consistent reads of single records.
 
 import (
 	"context"
 	"fmt"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // Compile-time checks of the change-capture faces.
 var (
-	_ actingweb.ChangeSink   = (*Store)(nil)
-	_ actingweb.ChangeSource = (*Store)(nil)
+	_ capture.Sink   = (*Store)(nil)
+	_ capture.Source = (*Store)(nil)
 )
 
 // applyParallel is how many tables ApplyChanges writes at once (each with up to
 // batchWriteParallel requests in flight).
 const applyParallel = 3
 
-// ApplyChanges writes the final state of a run of changes (actingweb.ChangeSink). upserts are
+// ApplyChanges writes the final state of a run of changes (capture.Sink). upserts are
 // whole canonical records that replace the item with their key, encoded and checked exactly as
 // WriteBatch under ConflictOverwrite does (PynamoDB's items, §3.2; DynamoDB's limits, §9.1);
 // deletes carry at least the key fields and remove the item with that key (an absent item is
@@ -70,7 +71,7 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 		if err != nil {
 			return err
 		}
-		rows, res, err := prepareItems(t, w.name, recs, actingweb.ConflictFail)
+		rows, res, err := prepareItems(t, w.name, recs, bulk.ConflictFail)
 		if err != nil {
 			return fmt.Errorf("dynamodb: apply changes: %w", err)
 		}
@@ -148,7 +149,7 @@ func recordKey(r actingweb.Record) (map[string]types.AttributeValue, string, err
 }
 
 // GetRecord reads the item with key's table and key fields (a strongly consistent GetItem)
-// and returns it decoded as Scan decodes it (actingweb.ChangeSink): lookup records carry
+// and returns it decoded as Scan decodes it (capture.Sink): lookup records carry
 // LookupKey and no Value. A lookup key record may give LookupKey or PropertyName and Value
 // (WriteBatch's key rule). An absent item fails with an error wrapping actingweb.ErrNotFound,
 // an item that cannot be decoded with one wrapping actingweb.ErrInvalid, an empty key value

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/storetest"
@@ -43,7 +44,7 @@ func TestContractLegacy(t *testing.T) {
 // tables UpgradeSchema creates (and, with legacyIndex, EnsureLegacyPropertyIndex adds the
 // GSI property-index to), dropped at cleanup.
 func contractOpener(lc actingweb.LookupConfig, legacyIndex bool) storetest.Opener {
-	return func(t *testing.T) actingweb.Store {
+	return func(t *testing.T) bulk.Backend {
 		t.Helper()
 		cfg := dynamodb.Config{
 			Prefix:   testenv.UniqueDynamoPrefix(t),

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/storetest"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // recordingHTTP is the injected client's HTTP client: it counts the requests and collects
@@ -85,7 +85,7 @@ func TestContractNewOnInjectedClient(t *testing.T) {
 		}
 	})
 	open := func(lc actingweb.LookupConfig) storetest.Opener {
-		return func(t *testing.T) actingweb.Store {
+		return func(t *testing.T) bulk.Backend {
 			t.Helper()
 			prefix := testenv.UniqueDynamoPrefix(t)
 			mu.Lock()

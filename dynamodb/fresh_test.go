@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // TestWriteBatchFresh: IsEmpty tells an empty table from one with an item; WriteBatchFresh
@@ -36,7 +37,7 @@ func TestWriteBatchFresh(t *testing.T) {
 		t.Fatalf("count = %d, %v; want 2", n, err)
 	}
 	// an existing key: WriteBatch under fail refuses it, WriteBatchFresh overwrites it
-	if _, err := s.WriteBatch(ctx, tb, []actingweb.Record{p("a1", "x", "new")}, actingweb.ConflictFail); !errors.Is(err, actingweb.ErrConflict) {
+	if _, err := s.WriteBatch(ctx, tb, []actingweb.Record{p("a1", "x", "new")}, bulk.ConflictFail); !errors.Is(err, actingweb.ErrConflict) {
 		t.Fatalf("WriteBatch fail on an existing key: %v; want ErrConflict", err)
 	}
 	if res, err := s.WriteBatchFresh(ctx, tb, []actingweb.Record{p("a1", "x", "new")}); err != nil || res.Written != 1 {

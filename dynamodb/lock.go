@@ -8,11 +8,11 @@ import (
 	"sync"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // ControlSuffix is the suffix of the store's bookkeeping table, <prefix>_actingweb_go_control:
@@ -79,13 +79,13 @@ func (s *Store) ensureControlTable(ctx context.Context) error {
 	return nil
 }
 
-// Lock takes the lock name (actingweb.Locker) as a lease item in the bookkeeping table: a
+// Lock takes the lock name (bulk.Locker) as a lease item in the bookkeeping table: a
 // conditional put that succeeds when no item exists, when the item's lease expired, or when
 // the item names the same runID (a resume of a run killed with SIGKILL takes its lease over
 // at once). The lease lasts LeaseDuration and is renewed every LeaseDuration/3 by a
 // conditional update on the run id; when a renewal finds the item taken over, or cannot
 // reach DynamoDB until the lease ran out, Lost is closed. Release deletes the item.
-func (s *Store) Lock(ctx context.Context, name, holder, runID string) (actingweb.Lock, error) {
+func (s *Store) Lock(ctx context.Context, name, holder, runID string) (bulk.Lock, error) {
 	if err := s.ensureControlTable(ctx); err != nil {
 		return nil, err
 	}

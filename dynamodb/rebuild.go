@@ -9,12 +9,12 @@ import (
 	"strings"
 	"sync"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // Shape of RebuildPropertyLookup's pipeline: rebuildSegments scan segments feed rebuildWorkers
@@ -36,7 +36,7 @@ type lookupCandidate struct {
 // rebuildTally is the shared part of a rebuild's result: counts, samples, contests.
 type rebuildTally struct {
 	mu       sync.Mutex
-	res      actingweb.LookupRebuild
+	res      bulk.LookupRebuild
 	contests contestSet
 }
 
@@ -74,7 +74,7 @@ func (t *rebuildTally) sample(s string) {
 // attribute_not_exists(lookup_key) per row) did coordinate with such writers: exactly one
 // claim won. Run the rebuild while nothing else writes indexed properties (as a migration
 // does), or rerun it afterwards: a rerun counts every key held by another actor as a Collision.
-func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
+func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (bulk.LookupRebuild, error) {
 	f := s.newLookupFeed(ctx, names)
 	if len(f.list) == 0 {
 		return f.Close()
@@ -128,10 +128,10 @@ func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (acti
 
 // NewLookupFeed starts the lookup-building half of RebuildPropertyLookup (its routed workers,
 // BatchGetItem checks and BatchWriteItem writes, same counting) without the scan: the caller
-// hands it the property rows it writes (actingweb.LookupFeed). A migration into an empty
+// hands it the property rows it writes (bulk.LookupFeed). A migration into an empty
 // properties table uses it to skip the rescan of properties after the copy. ctx bounds the
 // feed's workers; Close must be called.
-func (s *Store) NewLookupFeed(ctx context.Context, names []string) actingweb.LookupFeed {
+func (s *Store) NewLookupFeed(ctx context.Context, names []string) bulk.LookupFeed {
 	return s.newLookupFeed(ctx, names)
 }
 
@@ -150,7 +150,7 @@ type lookupFeed struct {
 
 func (s *Store) newLookupFeed(ctx context.Context, names []string) *lookupFeed {
 	f := &lookupFeed{s: s, want: map[string]bool{},
-		tally: &rebuildTally{contests: contestSet{byKey: map[string]*actingweb.LookupContest{}}}}
+		tally: &rebuildTally{contests: contestSet{byKey: map[string]*bulk.LookupContest{}}}}
 	for _, n := range names {
 		if n != "" && !strings.HasPrefix(n, "list:") && !f.want[n] {
 			f.want[n] = true
@@ -194,7 +194,7 @@ func (f *lookupFeed) add(ctx context.Context, p *actingweb.Property) error {
 }
 
 // Close closes the queues and waits for the workers: the counts are final after it.
-func (f *lookupFeed) Close() (actingweb.LookupRebuild, error) {
+func (f *lookupFeed) Close() (bulk.LookupRebuild, error) {
 	f.once.Do(func() {
 		for _, q := range f.queues {
 			close(q)
@@ -339,7 +339,7 @@ const maxSamples = 10
 
 // contestSet collects the contested lookup keys of a rebuild (guarded by rebuildTally.mu).
 type contestSet struct {
-	byKey     map[string]*actingweb.LookupContest
+	byKey     map[string]*bulk.LookupContest
 	truncated bool
 }
 
@@ -347,13 +347,13 @@ type contestSet struct {
 func (c *contestSet) add(l *actingweb.PropertyLookup, value, owner, actor string) {
 	lc := c.byKey[l.LookupKey]
 	if lc == nil {
-		if len(c.byKey) >= actingweb.MaxLookupContests {
+		if len(c.byKey) >= bulk.MaxLookupContests {
 			c.truncated = true
 			return
 		}
 		// copies: the strings may share memory with the rest of their source page
 		// (ScanOptions.Retain), and contests are kept until the end
-		lc = &actingweb.LookupContest{PropertyName: strings.Clone(l.PropertyName), Value: strings.Clone(value),
+		lc = &bulk.LookupContest{PropertyName: strings.Clone(l.PropertyName), Value: strings.Clone(value),
 			LookupKey: strings.Clone(l.LookupKey), Kept: strings.Clone(owner)}
 		c.byKey[lc.LookupKey] = lc
 	}
@@ -363,13 +363,13 @@ func (c *contestSet) add(l *actingweb.PropertyLookup, value, owner, actor string
 }
 
 // list returns the contests ordered by name and lookup key, Others sorted.
-func (c *contestSet) list() ([]actingweb.LookupContest, bool) {
-	out := make([]actingweb.LookupContest, 0, len(c.byKey))
+func (c *contestSet) list() ([]bulk.LookupContest, bool) {
+	out := make([]bulk.LookupContest, 0, len(c.byKey))
 	for _, lc := range c.byKey {
 		slices.Sort(lc.Others)
 		out = append(out, *lc)
 	}
-	slices.SortFunc(out, func(a, b actingweb.LookupContest) int {
+	slices.SortFunc(out, func(a, b bulk.LookupContest) int {
 		if a.PropertyName != b.PropertyName {
 			return strings.Compare(a.PropertyName, b.PropertyName)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // TestRebuildPropertyLookupBatches drives the batched rebuild past one batch per worker: a key
@@ -40,25 +41,25 @@ func TestRebuildPropertyLookupBatches(t *testing.T) {
 		t    actingweb.Table
 		recs []actingweb.Record
 	}{{actingweb.TableActors, actors}, {actingweb.TableProperties, props}} {
-		if _, err := s.WriteBatch(ctx, w.t, w.recs, actingweb.ConflictFail); err != nil {
+		if _, err := s.WriteBatch(ctx, w.t, w.recs, bulk.ConflictFail); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// act100's oauthId key is held by another actor already.
 	held := actingweb.NewPropertyLookup("oauthId", "o100", "someone-else")
-	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{&held}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{&held}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	names := []string{"email", "oauthId", "externalUserId"}
 	scanned := int64(2*nActors + 1 + nGhosts)
 	fresh := scanned - (nShared - 1) - 1
 
-	wantContests := func(t *testing.T, res actingweb.LookupRebuild, kept string) string {
+	wantContests := func(t *testing.T, res bulk.LookupRebuild, kept string) string {
 		t.Helper()
 		if len(res.Contested) != 2 || res.ContestedTruncated {
 			t.Fatalf("contested = %d keys (truncated %v), want 2", len(res.Contested), res.ContestedTruncated)
 		}
-		byKey := map[string]actingweb.LookupContest{}
+		byKey := map[string]bulk.LookupContest{}
 		for _, c := range res.Contested {
 			byKey[c.LookupKey] = c
 		}
@@ -92,7 +93,7 @@ func TestRebuildPropertyLookupBatches(t *testing.T) {
 	}
 	kept := wantContests(t, res, "")
 
-	recs, _ := scanAll(t, s, actingweb.TablePropertyLookup, actingweb.ScanOptions{})
+	recs, _ := scanAll(t, s, actingweb.TablePropertyLookup, bulk.ScanOptions{})
 	got := map[string]string{}
 	for _, r := range recs {
 		l := r.(*actingweb.PropertyLookup)
@@ -130,7 +131,7 @@ func TestRebuildPropertyLookupCancelled(t *testing.T) {
 	for i := range recs {
 		recs[i] = &actingweb.Property{ID: fmt.Sprintf("a%04d", i), Name: "email", Value: fmt.Sprintf("%d@x", i)}
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
@@ -160,7 +161,7 @@ func BenchmarkRebuildPropertyLookup(b *testing.B) {
 	const nActors = 20000 // 5 properties each, one of them "email"
 	var actors, props []actingweb.Record
 	flush := func(tb actingweb.Table, recs *[]actingweb.Record) {
-		if _, err := s.WriteBatch(ctx, tb, *recs, actingweb.ConflictOverwrite); err != nil {
+		if _, err := s.WriteBatch(ctx, tb, *recs, bulk.ConflictOverwrite); err != nil {
 			b.Fatal(err)
 		}
 		*recs = (*recs)[:0]

@@ -1,6 +1,6 @@
 package dynamodb
 
-// stream.go: change capture through DynamoDB Streams (actingweb.ChangeSource), the source
+// stream.go: change capture through DynamoDB Streams (capture.Source), the source
 // side of `actingweb sync`: enabling the streams, opening a capture, the position format.
 // streamread.go reads the shards.
 
@@ -12,11 +12,12 @@ import (
 	"regexp"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // StreamViewType is the view type EnableStreams gives the streams it enables:
@@ -39,7 +40,7 @@ const (
 	// change carries the whole new item.
 	CaptureSkipMargin = 5 * time.Minute
 	// StreamRetention is how long DynamoDB keeps stream records (24 hours); a position older
-	// than that may have lost records (actingweb.ErrHistoryLost).
+	// than that may have lost records (capture.ErrHistoryLost).
 	StreamRetention = 24 * time.Hour
 	// StreamPollInterval is the wait before a shard whose last read returned nothing is read
 	// again.
@@ -60,7 +61,7 @@ const (
 	positionVersion = 1
 )
 
-// captureName is what a capture name may hold (actingweb.ChangeSource).
+// captureName is what a capture name may hold (capture.Source).
 var captureName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // EnableStreams enables a DynamoDB stream of view type StreamViewType on each of the nine
@@ -218,16 +219,16 @@ func (p *position) encode() string {
 	return string(b)
 }
 
-// capture is an open DynamoDB change capture (actingweb.Capture). It holds no server-side
+// streamCapture is an open DynamoDB change capture (capture.Capture). It holds no server-side
 // state: everything a Stream needs is in the position it is given.
-type capture struct {
+type streamCapture struct {
 	s     *Store
 	name  string
 	start string // the fresh capture's start position; "" when attached
 }
 
 // OpenCapture opens change capture through the DynamoDB Streams of the nine tables
-// (actingweb.ChangeSource). Every table must have an enabled stream of view type NEW_IMAGE or
+// (capture.Source). Every table must have an enabled stream of view type NEW_IMAGE or
 // NEW_AND_OLD_IMAGES; a table without one fails with an error wrapping actingweb.ErrSchema
 // that names it and says to run `actingweb schema upgrade --to dynamodb --streams`. name
 // (letters, digits, '_') is recorded in positions only: a capture keeps no state on DynamoDB,
@@ -239,7 +240,7 @@ type capture struct {
 // all precede the load), and records older than now − CaptureSkipMargin are skipped (the load
 // sees their effect). fresh false: attach; Start is "" and Stream needs the position to
 // continue after.
-func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (actingweb.Capture, error) {
+func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (capture.Capture, error) {
 	if !captureName.MatchString(name) {
 		return nil, fmt.Errorf("dynamodb: %w: capture name %q: use letters, digits and '_' only", actingweb.ErrInvalid, name)
 	}
@@ -251,7 +252,7 @@ func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (actin
 		}
 		arns[t] = arn
 	}
-	c := &capture{s: s, name: name}
+	c := &streamCapture{s: s, name: name}
 	if !fresh {
 		return c, nil
 	}
@@ -296,7 +297,7 @@ func (s *Store) streamARN(ctx context.Context, t actingweb.Table) (string, error
 	return aws.ToString(d.LatestStreamArn), nil
 }
 
-// DropCapture does nothing but check name (actingweb.ChangeSource): a DynamoDB capture keeps
+// DropCapture does nothing but check name (capture.Source): a DynamoDB capture keeps
 // no server-side state, and the streams stay enabled (other consumers may read them; disabling
 // one ends it for good). Disable a stream with UpdateTable when no longer wanted.
 func (s *Store) DropCapture(ctx context.Context, name string) error {
@@ -308,17 +309,17 @@ func (s *Store) DropCapture(ctx context.Context, name string) error {
 
 // LoadSource is the store itself: the stream's replay from Start brings what the load reads
 // in step.
-func (c *capture) LoadSource() actingweb.TableStore { return c.s }
+func (c *streamCapture) LoadSource() bulk.TableStore { return c.s }
 
 // Start is the fresh capture's start position ("" when attached).
-func (c *capture) Start() string { return c.start }
+func (c *streamCapture) Start() string { return c.start }
 
 // Ack does nothing: a DynamoDB stream keeps its records 24 hours whatever is acknowledged,
 // and the position is kept by the caller.
-func (c *capture) Ack(string) {}
+func (c *streamCapture) Ack(string) {}
 
 // Close does nothing: the capture shares the store's clients.
-func (c *capture) Close() error { return nil }
+func (c *streamCapture) Close() error { return nil }
 
 // Stream reads the nine tables' streams from position from (the capture's Start when "" and
 // fresh; an attached capture needs a position: one wrapping actingweb.ErrInvalid otherwise)
@@ -330,9 +331,9 @@ func (c *capture) Close() error { return nil }
 // that cannot be decoded fails the stream with an error naming table and key. Batches without
 // changes come at most once every StreamHeartbeatInterval, when idle or when skipped records
 // moved the position. A stream that was disabled or replaced, or records trimmed away (older
-// than 24 hours) before they were read, fail with an error wrapping actingweb.ErrHistoryLost
+// than 24 hours) before they were read, fail with an error wrapping capture.ErrHistoryLost
 // that names the table.
-func (c *capture) Stream(ctx context.Context, from string, maxChanges int, fn func(actingweb.ChangeBatch) error) error {
+func (c *streamCapture) Stream(ctx context.Context, from string, maxChanges int, fn func(capture.Batch) error) error {
 	if from == "" {
 		if c.start == "" {
 			return fmt.Errorf("dynamodb: stream capture %s: %w: a DynamoDB capture keeps no position on the server; "+
@@ -357,7 +358,7 @@ func (c *capture) Stream(ctx context.Context, from string, maxChanges int, fn fu
 // historyLost is the error of a stream that cannot continue from where it is.
 func (s *Store) historyLost(t actingweb.Table, why string) error {
 	return fmt.Errorf("dynamodb: stream of table %s: %w: %s; start over with a fresh load (`actingweb sync --restart`)",
-		s.TableName(t), actingweb.ErrHistoryLost, why)
+		s.TableName(t), capture.ErrHistoryLost, why)
 }
 
 // errorsAs is errors.As with a typed result, for the stream error checks.

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // streamWait bounds every wait of these tests for the stream to deliver.
@@ -39,13 +40,13 @@ var errEnough = errors.New("enough")
 
 // collect runs c.Stream from from until until(changes so far) holds, within streamWait, and
 // returns the batches delivered. until gets the batch just delivered and every change so far.
-func collect(t *testing.T, c actingweb.Capture, from string, max int, until func(b actingweb.ChangeBatch, all []actingweb.Change) bool) []actingweb.ChangeBatch {
+func collect(t *testing.T, c capture.Capture, from string, max int, until func(b capture.Batch, all []capture.Change) bool) []capture.Batch {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), streamWait)
 	defer cancel()
-	var batches []actingweb.ChangeBatch
-	var changes []actingweb.Change
-	err := c.Stream(ctx, from, max, func(b actingweb.ChangeBatch) error {
+	var batches []capture.Batch
+	var changes []capture.Change
+	err := c.Stream(ctx, from, max, func(b capture.Batch) error {
 		if len(b.Changes) > max {
 			return fmt.Errorf("batch of %d changes, max %d", len(b.Changes), max)
 		}
@@ -62,15 +63,15 @@ func collect(t *testing.T, c actingweb.Capture, from string, max int, until func
 	return batches
 }
 
-func allChanges(bs []actingweb.ChangeBatch) []actingweb.Change {
-	var out []actingweb.Change
+func allChanges(bs []capture.Batch) []capture.Change {
+	var out []capture.Change
 	for _, b := range bs {
 		out = append(out, b.Changes...)
 	}
 	return out
 }
 
-func describeChanges(cs []actingweb.Change) string {
+func describeChanges(cs []capture.Change) string {
 	var b strings.Builder
 	for _, c := range cs {
 		op := "upsert"
@@ -130,7 +131,7 @@ func TestCaptureApplicationChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.LoadSource() != actingweb.TableStore(s) || c.Start() == "" {
+	if c.LoadSource() != bulk.TableStore(s) || c.Start() == "" {
 		t.Fatalf("fresh capture: load source %v, start %q", c.LoadSource(), c.Start())
 	}
 	must := func(err error) {
@@ -161,13 +162,13 @@ func TestCaptureApplicationChanges(t *testing.T) {
 	// Every table's final state (a Scan) is what the stream says, key by key.
 	want := map[string]actingweb.Record{} // table/key -> record, for the rows that exist now
 	for _, tb := range actingweb.Tables {
-		recs, _ := scanAll(t, s, tb, actingweb.ScanOptions{})
+		recs, _ := scanAll(t, s, tb, bulk.ScanOptions{})
 		for _, r := range recs {
 			want[string(tb)+"/"+r.Key()] = r
 		}
 	}
 	const total = 19 // every item write the calls above made (checked against the list below)
-	batches := collect(t, c, "", 4, func(_ actingweb.ChangeBatch, cs []actingweb.Change) bool { return len(cs) >= total })
+	batches := collect(t, c, "", 4, func(_ capture.Batch, cs []capture.Change) bool { return len(cs) >= total })
 	changes := allChanges(batches)
 	type step struct {
 		table  actingweb.Table
@@ -212,7 +213,7 @@ func TestCaptureApplicationChanges(t *testing.T) {
 		}
 	}
 	// The last upsert of each key equals the row the table holds; deleted rows are gone.
-	final := map[string]actingweb.Change{}
+	final := map[string]capture.Change{}
 	for _, ch := range changes {
 		final[string(ch.Table)+"/"+ch.Record.Key()] = ch
 	}
@@ -241,7 +242,7 @@ func TestCaptureApplicationChanges(t *testing.T) {
 
 	// Apply batch by batch (each batch's final state per key) to another prefix.
 	for _, b := range batches {
-		last := map[string]actingweb.Change{}
+		last := map[string]capture.Change{}
 		var order []string
 		for _, ch := range b.Changes {
 			key := string(ch.Table) + "/" + ch.Record.Key()
@@ -303,7 +304,7 @@ func TestStreamContinuesFromPosition(t *testing.T) {
 		}
 	}
 	// First run: stop after the first two batches (7 changes at most each).
-	first := collect(t, c, "", 7, func(_ actingweb.ChangeBatch, cs []actingweb.Change) bool { return len(cs) >= 8 })
+	first := collect(t, c, "", 7, func(_ capture.Batch, cs []capture.Change) bool { return len(cs) >= 8 })
 	pos := first[len(first)-1].Position
 	for i := n / 2; i < n; i++ {
 		if err := s.SetProperty(ctx, "a1", name(i), "v"); err != nil {
@@ -321,11 +322,11 @@ func TestStreamContinuesFromPosition(t *testing.T) {
 	if c2.Start() != "" {
 		t.Fatalf("attached capture has start %q", c2.Start())
 	}
-	if err := c2.Stream(ctx, "", 10, func(actingweb.ChangeBatch) error { return nil }); !errors.Is(err, actingweb.ErrInvalid) {
+	if err := c2.Stream(ctx, "", 10, func(capture.Batch) error { return nil }); !errors.Is(err, actingweb.ErrInvalid) {
 		t.Fatalf("attached Stream without a position: %v, want ErrInvalid", err)
 	}
 	had := len(allChanges(first))
-	second := collect(t, c2, pos, 7, func(_ actingweb.ChangeBatch, cs []actingweb.Change) bool { return had+len(cs) >= 2*n })
+	second := collect(t, c2, pos, 7, func(_ capture.Batch, cs []capture.Change) bool { return had+len(cs) >= 2*n })
 	all := append(allChanges(first), allChanges(second)...)
 	props, attrs := []string{}, []string{}
 	for _, ch := range all {
@@ -369,7 +370,7 @@ func TestStreamHeartbeatAndSkip(t *testing.T) {
 	p.SkipBefore = time.Now().Add(time.Hour)
 	var beats []time.Time
 	caughtUp := 0
-	batches := collect(t, c, p.encode(), 10, func(b actingweb.ChangeBatch, _ []actingweb.Change) bool {
+	batches := collect(t, c, p.encode(), 10, func(b capture.Batch, _ []capture.Change) bool {
 		beats = append(beats, time.Now())
 		if b.CaughtUp {
 			caughtUp++
@@ -409,12 +410,12 @@ func TestStreamHistoryLost(t *testing.T) {
 	stream := func(from string) error {
 		cctx, cancel := context.WithTimeout(ctx, streamWait)
 		defer cancel()
-		return c.Stream(cctx, from, 10, func(actingweb.ChangeBatch) error { return errEnough })
+		return c.Stream(cctx, from, 10, func(capture.Batch) error { return errEnough })
 	}
 	// A forged ARN.
 	p, _ := parsePosition(start, s.Prefix())
 	p.Tables[string(actingweb.TableTrusts)].StreamARN += "x"
-	if err := stream(p.encode()); !errors.Is(err, actingweb.ErrHistoryLost) || !strings.Contains(err.Error(), s.TableName(actingweb.TableTrusts)) {
+	if err := stream(p.encode()); !errors.Is(err, capture.ErrHistoryLost) || !strings.Contains(err.Error(), s.TableName(actingweb.TableTrusts)) {
 		t.Fatalf("other ARN: %v", err)
 	}
 	// Disabled, then enabled again: a new stream.
@@ -423,14 +424,14 @@ func TestStreamHistoryLost(t *testing.T) {
 		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := stream(start); !errors.Is(err, actingweb.ErrHistoryLost) || !strings.Contains(err.Error(), name) {
+	if err := stream(start); !errors.Is(err, capture.ErrHistoryLost) || !strings.Contains(err.Error(), name) {
 		t.Fatalf("disabled stream: %v", err)
 	}
 	changed, err := s.EnableStreams(ctx)
 	if err != nil || len(changed) != 1 || changed[0] != name {
 		t.Fatalf("EnableStreams after disabling %s: %v %v", name, changed, err)
 	}
-	if err := stream(start); !errors.Is(err, actingweb.ErrHistoryLost) || !strings.Contains(err.Error(), name) {
+	if err := stream(start); !errors.Is(err, capture.ErrHistoryLost) || !strings.Contains(err.Error(), name) {
 		t.Fatalf("re-enabled stream: %v", err)
 	}
 	// A new capture works.
@@ -441,7 +442,7 @@ func TestStreamHistoryLost(t *testing.T) {
 	if err := s.SetProperty(ctx, "a", "n", "v"); err != nil {
 		t.Fatal(err)
 	}
-	collect(t, c2, "", 10, func(_ actingweb.ChangeBatch, cs []actingweb.Change) bool { return len(cs) == 1 })
+	collect(t, c2, "", 10, func(_ capture.Batch, cs []capture.Change) bool { return len(cs) == 1 })
 }
 
 // TestStreamUndecodableRecord: an item the codec refuses stops the stream with an error naming
@@ -461,7 +462,7 @@ func TestStreamUndecodableRecord(t *testing.T) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, streamWait)
 	defer cancel()
-	err = c.Stream(cctx, "", 10, func(actingweb.ChangeBatch) error { return nil })
+	err = c.Stream(cctx, "", 10, func(capture.Batch) error { return nil })
 	if !errors.Is(err, actingweb.ErrInvalid) || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "bad1 / peer9") {
 		t.Fatalf("undecodable record: %v", err)
 	}

@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"golang.org/x/sync/errgroup"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // fetchParallel bounds the GetRecords calls of one read round.
@@ -38,7 +38,7 @@ type streamDesc struct {
 }
 
 // describeStream lists every shard of stream arn of table t (DescribeStream, all pages).
-// A stream that is gone fails with an error wrapping actingweb.ErrHistoryLost.
+// A stream that is gone fails with an error wrapping capture.ErrHistoryLost.
 func (s *Store) describeStream(ctx context.Context, t actingweb.Table, arn string) (streamDesc, error) {
 	var d streamDesc
 	in := &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(arn), Limit: aws.Int32(100)}
@@ -205,7 +205,7 @@ func (ts *tableState) readable(sh *shardState) bool {
 }
 
 // run is capture.Stream's loop.
-func (r *streamReader) run(ctx context.Context, fn func(actingweb.ChangeBatch) error) error {
+func (r *streamReader) run(ctx context.Context, fn func(capture.Batch) error) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	unsent := false // the position moved since the last batch fn got
@@ -414,8 +414,8 @@ func seqOf(rec stypes.Record) string {
 // round-robin point, skipping records older than skip_before; moved reports whether the
 // position changed. CaughtUp is set when nothing is buffered and every shard's last read
 // returned nothing.
-func (r *streamReader) take() (actingweb.ChangeBatch, bool, error) {
-	var b actingweb.ChangeBatch
+func (r *streamReader) take() (capture.Batch, bool, error) {
+	var b capture.Batch
 	moved := false
 	var flat []*shardState
 	var owner []*tableState
@@ -497,20 +497,20 @@ func (r *streamReader) position() string {
 // streamChange turns a stream record of table t into a change: INSERT and MODIFY an upsert of
 // the new item, REMOVE a delete of the old item (or of the key alone). A record that cannot
 // be decoded is an error naming table, key and sequence number.
-func (s *Store) streamChange(t actingweb.Table, rec stypes.Record) (actingweb.Change, error) {
+func (s *Store) streamChange(t actingweb.Table, rec stypes.Record) (capture.Change, error) {
 	name := s.TableName(t)
 	sr := rec.Dynamodb
 	if sr == nil {
-		return actingweb.Change{}, fmt.Errorf("dynamodb: stream of %s: %s record %s carries no data", name, rec.EventName, aws.ToString(rec.EventID))
+		return capture.Change{}, fmt.Errorf("dynamodb: stream of %s: %s record %s carries no data", name, rec.EventName, aws.ToString(rec.EventID))
 	}
 	seq := aws.ToString(sr.SequenceNumber)
 	keys, err := fromStreamItem(sr.Keys)
 	if err != nil {
-		return actingweb.Change{}, fmt.Errorf("dynamodb: stream of %s: record %s: key: %w", name, seq, err)
+		return capture.Change{}, fmt.Errorf("dynamodb: stream of %s: record %s: key: %w", name, seq, err)
 	}
 	pk := actingweb.KeyString(physicalKey(t, keys))
-	fail := func(err error) (actingweb.Change, error) {
-		return actingweb.Change{}, fmt.Errorf("dynamodb: stream of %s: %s of key %s (sequence number %s) cannot be decoded: %w; "+
+	fail := func(err error) (capture.Change, error) {
+		return capture.Change{}, fmt.Errorf("dynamodb: stream of %s: %s of key %s (sequence number %s) cannot be decoded: %w; "+
 			"fix the item on the source, then start over (`actingweb sync --restart`)", name, rec.EventName, pk, seq, err)
 	}
 	switch rec.EventName {
@@ -526,12 +526,12 @@ func (s *Store) streamChange(t actingweb.Table, rec stypes.Record) (actingweb.Ch
 		if err != nil {
 			return fail(err)
 		}
-		return actingweb.Change{Table: t, Record: r}, nil
+		return capture.Change{Table: t, Record: r}, nil
 	case stypes.OperationTypeRemove:
 		if sr.OldImage != nil {
 			if img, err := fromStreamItem(sr.OldImage); err == nil {
 				if r, err := decodeRecord(t, img); err == nil {
-					return actingweb.Change{Table: t, Delete: true, Record: r}, nil
+					return capture.Change{Table: t, Delete: true, Record: r}, nil
 				}
 			}
 			// An old item that does not decode is still deleted by its key.
@@ -540,7 +540,7 @@ func (s *Store) streamChange(t actingweb.Table, rec stypes.Record) (actingweb.Ch
 		if err != nil {
 			return fail(err)
 		}
-		return actingweb.Change{Table: t, Delete: true, Record: r}, nil
+		return capture.Change{Table: t, Delete: true, Record: r}, nil
 	}
 	return fail(fmt.Errorf("unknown event %q", rec.EventName))
 }

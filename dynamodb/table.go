@@ -7,12 +7,12 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // DynamoDB limits checked before writing (§9.1).
@@ -116,7 +116,7 @@ const ScanSplitItems = 2000
 // JSON of LastEvaluatedKey (MarshalWireItem), resumable through opts.Cursor; "" on the last
 // page. Items that fail to decode are returned as Page.Rejects with the item's wire JSON in
 // Raw. Lookup-table pages hold digest-only records (Value nil).
-func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error {
 	name, err := s.tableName(t)
 	if err != nil {
 		return err
@@ -145,12 +145,12 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 		if err != nil {
 			return s.tableErr("scan", name, err)
 		}
-		page := actingweb.Page{Records: make([]actingweb.Record, 0, len(out.Items))}
+		page := bulk.Page{Records: make([]actingweb.Record, 0, len(out.Items))}
 		for _, item := range out.Items {
 			rec, err := decodeRecord(t, item)
 			if err != nil {
 				raw, _ := MarshalWireItem(item)
-				page.Rejects = append(page.Rejects, actingweb.Reject{Table: t, Key: physicalKey(t, item),
+				page.Rejects = append(page.Rejects, bulk.Reject{Table: t, Key: physicalKey(t, item),
 					Reason: err.Error(), Raw: string(raw)})
 				continue
 			}
@@ -348,8 +348,8 @@ func validateItem(t actingweb.Table, item map[string]types.AttributeValue) strin
 // worker. Measured on DynamoDB Local (copy PostgreSQL → DynamoDB of 20,701 rows, policy fail,
 // 4 workers × 2 tables): 500 rows per batch 7.9–9.0 s, 100 rows 8.0–9.3 s, 50 rows 9.7–10.0 s,
 // 25 rows 11.1–11.5 s; so the engine's default of 500 stays.
-func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
-	return s.writeBatch(ctx, t, recs, policy, policy != actingweb.ConflictOverwrite)
+func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error) {
+	return s.writeBatch(ctx, t, recs, policy, policy != bulk.ConflictOverwrite)
 }
 
 // WriteBatchFresh writes recs like WriteBatch under ConflictFail (a key twice in recs is
@@ -357,8 +357,8 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 // that was empty when the migration started it (migrate.FreshTableWriter). A key that exists
 // on the table is overwritten, not refused. Measured (import of a scale-0.05 bundle into
 // DynamoDB Local): the existence check was about half of the write time.
-func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (actingweb.WriteResult, error) {
-	return s.writeBatch(ctx, t, recs, actingweb.ConflictFail, false)
+func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (bulk.WriteResult, error) {
+	return s.writeBatch(ctx, t, recs, bulk.ConflictFail, false)
 }
 
 // IsEmpty reports whether table t holds no item: a consistent Scan with Limit 1
@@ -376,14 +376,14 @@ func (s *Store) IsEmpty(ctx context.Context, t actingweb.Table) (bool, error) {
 }
 
 // writeBatch is WriteBatch; check reads the keys first (skip and fail).
-func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy, check bool) (actingweb.WriteResult, error) {
+func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy, check bool) (bulk.WriteResult, error) {
 	name, err := s.tableName(t)
 	if err != nil {
-		return actingweb.WriteResult{}, err
+		return bulk.WriteResult{}, err
 	}
 	rows, res, err := prepareItems(t, name, recs, policy)
 	if err != nil {
-		return actingweb.WriteResult{}, err
+		return bulk.WriteResult{}, err
 	}
 	if check && len(rows) > 0 {
 		keys := make([]map[string]types.AttributeValue, len(rows))
@@ -397,17 +397,17 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 		}
 		found, err := s.batchGet(ctx, name, keys, true, proj...)
 		if err != nil {
-			return actingweb.WriteResult{}, s.tableErr("check existing keys of", name, err)
+			return bulk.WriteResult{}, s.tableErr("check existing keys of", name, err)
 		}
 		if len(found) > 0 {
 			exists := make(map[string]bool, len(found))
 			for _, it := range found {
 				exists[physicalKey(t, it)] = true
 			}
-			if policy == actingweb.ConflictFail {
+			if policy == bulk.ConflictFail {
 				for _, r := range rows { // first in batch order
 					if exists[r.key] {
-						return actingweb.WriteResult{}, fmt.Errorf("%w: %s key %s (policy fail; nothing of this batch was written; "+
+						return bulk.WriteResult{}, fmt.Errorf("%w: %s key %s (policy fail; nothing of this batch was written; "+
 							"use skip or overwrite)", actingweb.ErrConflict, name, actingweb.KeyString(r.key))
 					}
 				}
@@ -423,7 +423,7 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 			rows = kept
 		}
 	}
-	if policy == actingweb.ConflictSkip && len(rows) > 0 {
+	if policy == bulk.ConflictSkip && len(rows) > 0 {
 		// BatchWriteItem takes no condition: a row written by someone else between the check
 		// above and the batch would be overwritten with this (older) one. Each absent row is
 		// put on the condition that its key is still absent instead.
@@ -488,13 +488,13 @@ type preparedItem struct {
 // first under skip (the others counted in res.Skipped); under fail a repeated key is an error
 // wrapping ErrConflict. Lookup records are digest items; one without LookupKey and Value is
 // rejected.
-func prepareItems(t actingweb.Table, name string, recs []actingweb.Record, policy actingweb.ConflictPolicy) ([]preparedItem, actingweb.WriteResult, error) {
-	var res actingweb.WriteResult
+func prepareItems(t actingweb.Table, name string, recs []actingweb.Record, policy bulk.ConflictPolicy) ([]preparedItem, bulk.WriteResult, error) {
+	var res bulk.WriteResult
 	rows := make([]preparedItem, 0, len(recs))
 	pos := map[string]int{} // physical key -> index in rows
 	for _, rec := range recs {
 		reject := func(reason string) {
-			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: rec.Key(), Reason: reason, Record: rec})
+			res.Rejects = append(res.Rejects, bulk.Reject{Table: t, Key: rec.Key(), Reason: reason, Record: rec})
 		}
 		if rec.Table() != t {
 			reject(fmt.Sprintf("a %s record in a %s batch", rec.Table(), t))
@@ -516,12 +516,12 @@ func prepareItems(t actingweb.Table, name string, recs []actingweb.Record, polic
 		k := physicalKey(t, item)
 		if i, dup := pos[k]; dup {
 			switch policy {
-			case actingweb.ConflictOverwrite:
+			case bulk.ConflictOverwrite:
 				rows[i].item = item // last wins
-			case actingweb.ConflictSkip:
+			case bulk.ConflictSkip:
 				res.Skipped++ // first wins
 			default:
-				return nil, actingweb.WriteResult{}, fmt.Errorf("%w: %s key %s occurs twice in one batch (policy fail)",
+				return nil, bulk.WriteResult{}, fmt.Errorf("%w: %s key %s occurs twice in one batch (policy fail)",
 					actingweb.ErrConflict, name, actingweb.KeyString(k))
 			}
 			continue

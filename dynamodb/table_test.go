@@ -8,20 +8,20 @@ import (
 	"testing"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // scanAll collects every record and reject of t (consistent reads).
-func scanAll(t testing.TB, s *Store, table actingweb.Table, opts actingweb.ScanOptions) ([]actingweb.Record, []actingweb.Reject) {
+func scanAll(t testing.TB, s *Store, table actingweb.Table, opts bulk.ScanOptions) ([]actingweb.Record, []bulk.Reject) {
 	t.Helper()
 	opts.Consistent = true
 	var recs []actingweb.Record
-	var rejects []actingweb.Reject
-	err := s.Scan(context.Background(), table, opts, func(p actingweb.Page) error {
+	var rejects []bulk.Reject
+	err := s.Scan(context.Background(), table, opts, func(p bulk.Page) error {
 		recs = append(recs, p.Records...)
 		rejects = append(rejects, p.Rejects...)
 		return nil
@@ -60,14 +60,14 @@ func TestTableRoundTripFixture(t *testing.T) {
 	}
 	for _, table := range actingweb.Tables {
 		want := fixtureRecords(t, table)
-		res, err := s.WriteBatch(ctx, table, want, actingweb.ConflictFail)
+		res, err := s.WriteBatch(ctx, table, want, bulk.ConflictFail)
 		if err != nil {
 			t.Fatalf("%s: %v", table, err)
 		}
 		if res.Written != len(want) || res.Skipped != 0 || len(res.Rejects) != 0 {
 			t.Fatalf("%s: %+v", table, res)
 		}
-		got, rejects := scanAll(t, s, table, actingweb.ScanOptions{PageSize: 100})
+		got, rejects := scanAll(t, s, table, bulk.ScanOptions{PageSize: 100})
 		if len(rejects) != 0 {
 			t.Fatalf("%s: rejects %+v", table, rejects)
 		}
@@ -123,7 +123,7 @@ func TestScanCursorResumeAndSegments(t *testing.T) {
 	s := openTestStore(t, true)
 	ctx := context.Background()
 	recs := propertyRecs(230, "a")
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictOverwrite); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, bulk.ConflictOverwrite); err != nil {
 		t.Fatal(err)
 	}
 	// Stop after two pages, resume from the cursor of the second.
@@ -131,7 +131,7 @@ func TestScanCursorResumeAndSegments(t *testing.T) {
 	var cursor string
 	stop := errors.New("stop")
 	pages := 0
-	err := s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 40, Consistent: true}, func(p actingweb.Page) error {
+	err := s.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{PageSize: 40, Consistent: true}, func(p bulk.Page) error {
 		first = append(first, p.Records...)
 		cursor = p.Cursor
 		if pages++; pages == 2 {
@@ -142,19 +142,19 @@ func TestScanCursorResumeAndSegments(t *testing.T) {
 	if !errors.Is(err, stop) || len(first) != 80 || cursor == "" {
 		t.Fatalf("first part: err %v, %d rows, cursor %q", err, len(first), cursor)
 	}
-	rest, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 40, Cursor: cursor})
+	rest, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{PageSize: 40, Cursor: cursor})
 	all := byKey(t, append(first, rest...)) // fails on duplicates
 	if len(all) != len(recs) {
 		t.Fatalf("resumed scan: %d distinct rows, want %d", len(all), len(recs))
 	}
-	if err := s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{Cursor: "{not json"}, func(actingweb.Page) error { return nil }); err == nil {
+	if err := s.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{Cursor: "{not json"}, func(bulk.Page) error { return nil }); err == nil {
 		t.Error("bad cursor accepted")
 	}
 
 	// Segments: disjoint and complete.
 	seen := map[string]int{}
 	for seg := 0; seg < 3; seg++ {
-		got, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Segment: seg, TotalSegments: 3, PageSize: 30})
+		got, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{Segment: seg, TotalSegments: 3, PageSize: 30})
 		for _, r := range got {
 			seen[r.Key()]++
 		}
@@ -180,10 +180,10 @@ func TestScanRejectsBadItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := &actingweb.Attribute{ID: "a", BucketName: "b:m", Bucket: "b", Name: "m", Data: []byte(`{"x": 1}`)}
-	if _, err := s.WriteBatch(ctx, actingweb.TableAttributes, []actingweb.Record{good}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableAttributes, []actingweb.Record{good}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
-	recs, rejects := scanAll(t, s, actingweb.TableAttributes, actingweb.ScanOptions{})
+	recs, rejects := scanAll(t, s, actingweb.TableAttributes, bulk.ScanOptions{})
 	if len(recs) != 1 || len(rejects) != 1 {
 		t.Fatalf("records %d rejects %d", len(recs), len(rejects))
 	}
@@ -197,11 +197,11 @@ func TestWriteBatchPolicies(t *testing.T) {
 	s := openTestStore(t, true)
 	ctx := context.Background()
 	p := func(id, name, v string) actingweb.Record { return &actingweb.Property{ID: id, Name: name, Value: v} }
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x", "old")}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x", "old")}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	value := func(name string) string {
-		recs, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{})
+		recs, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{})
 		for _, r := range recs {
 			if r.(*actingweb.Property).Name == name {
 				return r.(*actingweb.Property).Value
@@ -211,7 +211,7 @@ func TestWriteBatchPolicies(t *testing.T) {
 	}
 
 	// fail: an existing key refuses the whole batch, naming the key.
-	_, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "y", "1"), p("a", "x", "new")}, actingweb.ConflictFail)
+	_, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "y", "1"), p("a", "x", "new")}, bulk.ConflictFail)
 	if !errors.Is(err, actingweb.ErrConflict) || !strings.Contains(err.Error(), "a / x") {
 		t.Fatalf("fail policy: %v", err)
 	}
@@ -219,12 +219,12 @@ func TestWriteBatchPolicies(t *testing.T) {
 		t.Fatal("fail policy wrote something")
 	}
 	// fail: a key twice in one batch.
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "z", "1"), p("a", "z", "2")}, actingweb.ConflictFail); !errors.Is(err, actingweb.ErrConflict) {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "z", "1"), p("a", "z", "2")}, bulk.ConflictFail); !errors.Is(err, actingweb.ErrConflict) {
 		t.Fatalf("fail policy duplicate: %v", err)
 	}
 
 	// skip: existing kept, in-batch duplicate: first kept.
-	res, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x", "new"), p("a", "y", "1"), p("a", "y", "2")}, actingweb.ConflictSkip)
+	res, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x", "new"), p("a", "y", "1"), p("a", "y", "2")}, bulk.ConflictSkip)
 	if err != nil || res.Written != 1 || res.Skipped != 2 {
 		t.Fatalf("skip: %+v %v", res, err)
 	}
@@ -233,7 +233,7 @@ func TestWriteBatchPolicies(t *testing.T) {
 	}
 
 	// overwrite: existing replaced, in-batch duplicate: last kept.
-	res, err = s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x", "new"), p("a", "y", "3"), p("a", "y", "4")}, actingweb.ConflictOverwrite)
+	res, err = s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x", "new"), p("a", "y", "3"), p("a", "y", "4")}, bulk.ConflictOverwrite)
 	if err != nil || res.Written != 2 || res.Skipped != 0 {
 		t.Fatalf("overwrite: %+v %v", res, err)
 	}
@@ -247,10 +247,10 @@ func TestWriteBatchPolicies(t *testing.T) {
 		&actingweb.SubscriptionSuspension{ID: "a", Target: "t:u", SuspendedAt: at},
 		&actingweb.SubscriptionSuspension{ID: "a", Target: "t", Subtarget: "u", SuspendedAt: at},
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableSubscriptionSuspensions, sus, actingweb.ConflictFail); !errors.Is(err, actingweb.ErrConflict) {
+	if _, err := s.WriteBatch(ctx, actingweb.TableSubscriptionSuspensions, sus, bulk.ConflictFail); !errors.Is(err, actingweb.ErrConflict) {
 		t.Fatalf("target_key collision under fail: %v", err)
 	}
-	res, err = s.WriteBatch(ctx, actingweb.TableSubscriptionSuspensions, sus, actingweb.ConflictSkip)
+	res, err = s.WriteBatch(ctx, actingweb.TableSubscriptionSuspensions, sus, bulk.ConflictSkip)
 	if err != nil || res.Written != 1 || res.Skipped != 1 {
 		t.Fatalf("target_key collision under skip: %+v %v", res, err)
 	}
@@ -280,7 +280,7 @@ func TestWriteBatchRejects(t *testing.T) {
 			actingweb.TableTrusts:     &actingweb.Trust{ID: "ok", PeerID: "p", Secret: "s"},
 			actingweb.TableAttributes: &actingweb.Attribute{ID: "ok", BucketName: "b:n"},
 		}[tc.table]
-		res, err := s.WriteBatch(ctx, tc.table, []actingweb.Record{tc.rec, ok}, actingweb.ConflictOverwrite)
+		res, err := s.WriteBatch(ctx, tc.table, []actingweb.Record{tc.rec, ok}, bulk.ConflictOverwrite)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.reason, err)
 		}
@@ -291,7 +291,7 @@ func TestWriteBatchRejects(t *testing.T) {
 	// Just under the limit is accepted: item = names + values.
 	name := "fits"
 	n := MaxItemSize - len("id") - 1 - len("name") - len(name) - len("value")
-	res, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{&actingweb.Property{ID: "a", Name: name, Value: strings.Repeat("x", n)}}, actingweb.ConflictOverwrite)
+	res, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{&actingweb.Property{ID: "a", Name: name, Value: strings.Repeat("x", n)}}, bulk.ConflictOverwrite)
 	if err != nil || res.Written != 1 {
 		t.Fatalf("item of exactly 400 KB: %+v %v", res, err)
 	}
@@ -304,7 +304,7 @@ func TestRebuildPropertyLookup(t *testing.T) {
 		&actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "p"},
 		&actingweb.Actor{ID: "a2", Creator: "c", Passphrase: "p"},
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	props := []actingweb.Record{
@@ -315,7 +315,7 @@ func TestRebuildPropertyLookup(t *testing.T) {
 		&actingweb.Property{ID: "a2", Name: "list:email", Value: "x"},                // list row
 		&actingweb.Property{ID: "ghost", Name: "externalUserId", Value: "secretval"}, // orphan
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, props, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, props, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	names := []string{"email", "oauthId", "externalUserId", "list:email"}
@@ -335,7 +335,7 @@ func TestRebuildPropertyLookup(t *testing.T) {
 	if !strings.Contains(joined, "email / ") || !strings.Contains(joined, "externalUserId / ghost") {
 		t.Errorf("samples: %q", res.Samples)
 	}
-	recs, _ := scanAll(t, s, actingweb.TablePropertyLookup, actingweb.ScanOptions{})
+	recs, _ := scanAll(t, s, actingweb.TablePropertyLookup, bulk.ScanOptions{})
 	got := map[string]string{}
 	for _, r := range recs {
 		l := r.(*actingweb.PropertyLookup)
@@ -370,14 +370,14 @@ func TestBatchWriteContextEndAndMissingTable(t *testing.T) {
 		t.Errorf("batchWrite on an ended context: %v", err)
 	}
 	// No tables: the table face says to run the schema upgrade.
-	err = s.Scan(context.Background(), actingweb.TableActors, actingweb.ScanOptions{}, func(actingweb.Page) error { return nil })
+	err = s.Scan(context.Background(), actingweb.TableActors, bulk.ScanOptions{}, func(bulk.Page) error { return nil })
 	if !errors.Is(err, actingweb.ErrSchema) || !strings.Contains(err.Error(), "schema upgrade") {
 		t.Errorf("scan of a missing table: %v", err)
 	}
 	if _, err := s.Count(context.Background(), actingweb.TableActors); !errors.Is(err, actingweb.ErrSchema) {
 		t.Errorf("count of a missing table: %v", err)
 	}
-	if err := s.Scan(context.Background(), actingweb.Table("nope"), actingweb.ScanOptions{}, nil); !errors.Is(err, actingweb.ErrUnknownTable) {
+	if err := s.Scan(context.Background(), actingweb.Table("nope"), bulk.ScanOptions{}, nil); !errors.Is(err, actingweb.ErrUnknownTable) {
 		t.Errorf("scan of an unknown table: %v", err)
 	}
 }
@@ -392,7 +392,7 @@ func TestScanSplit(t *testing.T) {
 	for i := range recs {
 		recs[i] = &actingweb.Property{ID: fmt.Sprintf("a%03d", i%97), Name: fmt.Sprintf("p%05d", i), Value: "v"}
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictOverwrite); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, bulk.ConflictOverwrite); err != nil {
 		t.Fatal(err)
 	}
 	fixed := *s

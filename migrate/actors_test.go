@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/migrate"
 )
 
@@ -35,7 +36,7 @@ func TestPilotActors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tb := range actingweb.Tables {
-		err := dst.Scan(ctx, tb, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+		err := dst.Scan(ctx, tb, bulk.ScanOptions{}, func(p bulk.Page) error {
 			for _, r := range p.Records {
 				if !pilot[r.Owner()] {
 					t.Errorf("%s: row of %s copied, not in the pilot", tb, r.Owner())

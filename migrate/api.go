@@ -18,20 +18,21 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 )
 
 // Source is anything whose tables can be streamed: an actingweb.Store (its TableStore face) or
-// a *bundle.Reader. Scan has the contract of actingweb.TableStore.Scan: pages in an order that
+// a *bundle.Reader. Scan has the contract of bulk.TableStore.Scan: pages in an order that
 // is stable across resumptions, Page.Cursor resumes after the page.
 type Source interface {
-	Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error
+	Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error
 }
 
 // Sink is anything batches of canonical records can be written to: an actingweb.Store or a
-// *bundle.Writer. WriteBatch and Count have the contract of actingweb.TableStore.
+// *bundle.Writer. WriteBatch and Count have the contract of bulk.TableStore.
 type Sink interface {
-	WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error)
+	WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error)
 	Count(ctx context.Context, t actingweb.Table) (int64, error)
 }
 
@@ -53,7 +54,7 @@ type (
 	// LookupRebuilder is implemented by sinks that derive the property lookup table from their
 	// properties (§5.4). The engine calls it once, after every data table is written.
 	LookupRebuilder interface {
-		RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error)
+		RebuildPropertyLookup(ctx context.Context, names []string) (bulk.LookupRebuild, error)
 	}
 	// Analyzer is implemented by sinks whose query planner keeps statistics that a bulk load
 	// leaves stale until a background job catches up (PostgreSQL: ANALYZE; autovacuum may
@@ -64,7 +65,7 @@ type (
 	}
 	// LookupOwnerWriter is implemented by sinks whose lookup rows can be written one by one
 	// (actingweb.PropertyLookupStore). After the rebuild, the engine uses it to give each
-	// contested key (actingweb.LookupRebuild.Contested) the owner the source's lookup table
+	// contested key (bulk.LookupRebuild.Contested) the owner the source's lookup table
 	// names, with overwrite true.
 	LookupOwnerWriter interface {
 		CreatePropertyLookup(ctx context.Context, name, value, actorID string, overwrite bool) (bool, error)
@@ -135,17 +136,17 @@ type (
 	// The batches of a resume's replay window still use WriteBatch with ConflictSkip.
 	FreshTableWriter interface {
 		IsEmpty(ctx context.Context, t actingweb.Table) (bool, error)
-		WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (actingweb.WriteResult, error)
+		WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (bulk.WriteResult, error)
 	}
 	// LookupFeeder is implemented by sinks that can build the property lookup from the
-	// property rows as they are written (actingweb.LookupFeed; DynamoDB, where the rebuild's
+	// property rows as they are written (bulk.LookupFeed; DynamoDB, where the rebuild's
 	// rescan of properties is a full table scan). The engine uses a feed instead of
 	// RebuildPropertyLookup only when every property row of the run goes through it: the
 	// properties table was empty when this run started it (FreshTableWriter, ConflictFail),
 	// the run is not a resume of that table and the scan is not shared between machines.
 	// Otherwise, and when the properties table fails, the lookup is rebuilt by a rescan.
 	LookupFeeder interface {
-		NewLookupFeed(ctx context.Context, names []string) actingweb.LookupFeed
+		NewLookupFeed(ctx context.Context, names []string) bulk.LookupFeed
 	}
 	// Counter is implemented by sources that can count a table cheaply enough for a progress
 	// estimate (stores and bundle readers do; Count on DynamoDB is a scan, so it is only used
@@ -186,7 +187,7 @@ type Options struct {
 	// derived data kept for validation.
 	Tables []actingweb.Table
 	// Policy for rows whose key already exists on the sink (default ConflictFail).
-	Policy actingweb.ConflictPolicy
+	Policy bulk.ConflictPolicy
 	// Segments is the number of parallel scan segments per table (default 4; sources that
 	// cannot split, such as bundle files, use 1).
 	Segments int
@@ -307,7 +308,7 @@ type TableSummary struct {
 // rebuild's choice stays.
 type LookupSummary struct {
 	Names   []string                `json:"names"`
-	Result  actingweb.LookupRebuild `json:"result"`
+	Result  bulk.LookupRebuild `json:"result"`
 	Skipped string                  `json:"skipped,omitempty"` // why it did not run, if it did not
 	// FromStream is true when the lookup was built from the property rows as they were
 	// written (LookupFeeder) instead of by a rescan of the properties table.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // TestCutBatch: batches end at BatchSize rows or before maxBatchBytes of records, whichever
@@ -13,8 +14,8 @@ func TestCutBatch(t *testing.T) {
 	prop := func(valueBytes int) actingweb.Record {
 		return &actingweb.Property{ID: "a", Name: "n", Value: strings.Repeat("v", valueBytes)}
 	}
-	page := func(sizes ...int) actingweb.Page {
-		var p actingweb.Page
+	page := func(sizes ...int) bulk.Page {
+		var p bulk.Page
 		for _, s := range sizes {
 			p.Records = append(p.Records, prop(s))
 		}
@@ -23,7 +24,7 @@ func TestCutBatch(t *testing.T) {
 	big := maxBatchBytes/3 - 100 // three fit (with RecordSize's overhead), a fourth does not
 	for _, tc := range []struct {
 		name    string
-		p       actingweb.Page
+		p       bulk.Page
 		rejects int
 		i, rows int
 		want    int
@@ -41,7 +42,7 @@ func TestCutBatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
 			for k := 0; k < tc.rejects; k++ {
-				p.Rejects = append(p.Rejects, actingweb.Reject{Reason: "x"})
+				p.Rejects = append(p.Rejects, bulk.Reject{Reason: "x"})
 			}
 			n := len(p.Records) + len(p.Rejects)
 			if got := cutBatch(p, tc.i, n, tc.rows); got != tc.want {

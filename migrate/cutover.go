@@ -10,6 +10,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/capture"
 )
 
 // HeadPositioner is implemented by change sources that can name a position at or after every
@@ -201,7 +202,7 @@ func Cutover(ctx context.Context, src SyncSource, dst SyncSink, o CutoverOptions
 // DropSync removes a stopped sync: its capture on the source (PostgreSQL: the replication slot
 // and publication, which otherwise keep WAL on the server) and its state directory's files. It
 // fails with actingweb.ErrLocked while the sync runs.
-func DropSync(ctx context.Context, src actingweb.ChangeSource, stateDir string) error {
+func DropSync(ctx context.Context, src capture.Source, stateDir string) error {
 	lock, err := lockDir(stateDir, stateLockFile, "sync drop")
 	if err != nil {
 		return fmt.Errorf("sync drop: %w", err)

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 type plainSink struct{}
 
-func (plainSink) WriteBatch(context.Context, actingweb.Table, []actingweb.Record, actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
-	return actingweb.WriteResult{}, nil
+func (plainSink) WriteBatch(context.Context, actingweb.Table, []actingweb.Record, bulk.ConflictPolicy) (bulk.WriteResult, error) {
+	return bulk.WriteResult{}, nil
 }
 func (plainSink) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }
 
@@ -52,7 +53,7 @@ func TestWriterDefaults(t *testing.T) {
 
 type bigPageSource struct{}
 
-func (bigPageSource) Scan(context.Context, actingweb.Table, actingweb.ScanOptions, func(actingweb.Page) error) error {
+func (bigPageSource) Scan(context.Context, actingweb.Table, bulk.ScanOptions, func(bulk.Page) error) error {
 	return nil
 }
 func (bigPageSource) PreferredPageSize() int { return 5000 }

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
 	"github.com/actingweb/actingweb-go/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 // freshDatabase creates a database with the given server encoding in the test cluster (C
@@ -119,7 +119,7 @@ func TestExportTextEncodings(t *testing.T) {
 			} {
 				attrs = append(attrs, &actingweb.Attribute{ID: "actor1", BucketName: fmt.Sprintf("b:n%d", i), Bucket: "b", Name: fmt.Sprintf("n%d", i), Data: json.RawMessage(d)})
 			}
-			if res, err := s.WriteBatch(ctx, actingweb.TableAttributes, attrs, actingweb.ConflictFail); err != nil || len(res.Rejects) > 0 {
+			if res, err := s.WriteBatch(ctx, actingweb.TableAttributes, attrs, bulk.ConflictFail); err != nil || len(res.Rejects) > 0 {
 				t.Fatalf("write attributes: %v %v", err, res.Rejects)
 			}
 			dir := filepath.Join(t.TempDir(), "bundle")
@@ -127,7 +127,7 @@ func TestExportTextEncodings(t *testing.T) {
 				t.Fatal(err)
 			}
 			var wantAttrs []byte
-			err = s.Scan(ctx, actingweb.TableAttributes, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+			err = s.Scan(ctx, actingweb.TableAttributes, bulk.ScanOptions{}, func(p bulk.Page) error {
 				for _, r := range p.Records {
 					b, err := json.Marshal(r)
 					if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 )
 
@@ -121,8 +122,8 @@ func importBundle(ctx context.Context, dir string, dst Sink, o Options) (*Report
 // discard is the sink of a dry-run export: it counts and writes nothing.
 type discard struct{ name string }
 
-func (d *discard) WriteBatch(_ context.Context, _ actingweb.Table, recs []actingweb.Record, _ actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
-	return actingweb.WriteResult{Written: len(recs)}, nil
+func (d *discard) WriteBatch(_ context.Context, _ actingweb.Table, recs []actingweb.Record, _ bulk.ConflictPolicy) (bulk.WriteResult, error) {
+	return bulk.WriteResult{Written: len(recs)}, nil
 }
 func (d *discard) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }
 func (d *discard) Describe() string                                      { return d.name }

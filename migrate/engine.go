@@ -10,10 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 const (
@@ -23,7 +23,7 @@ const (
 	defaultTablePar     = 2
 	defaultBatchTimeout = 5 * time.Minute
 	maxSamples          = 5
-	// maxBatchBytes bounds a batch by actingweb.RecordSize as BatchSize bounds it by rows: a
+	// maxBatchBytes bounds a batch by bulk.RecordSize as BatchSize bounds it by rows: a
 	// batch is cut at whichever comes first (it holds at least one row).
 	maxBatchBytes = 4 << 20
 )
@@ -52,7 +52,7 @@ type engine struct {
 	// feeder builds the lookup while properties are written (nil: rebuild by rescan); fed is
 	// the feed's result once the properties table finished with it.
 	feeder LookupFeeder
-	fed    *actingweb.LookupRebuild
+	fed    *bulk.LookupRebuild
 
 	// Writer handover: once every table has started, a finished table's writers go to the
 	// tables still running (each gets a second set of Concurrency writers, once), so the last
@@ -250,7 +250,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 			rebuild = rs.Rebuild
 		}
 	}
-	if lk, ok := dst.(actingweb.Locker); ok && !o.DryRun {
+	if lk, ok := dst.(bulk.Locker); ok && !o.DryRun {
 		name, runID := "migrate", newRunID()
 		if o.TotalSegments > 1 {
 			name = fmt.Sprintf("migrate share %d of %d", o.Segment, o.TotalSegments)
@@ -337,7 +337,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 		case o.TotalSegments > 1:
 			ls.Skipped = "the scan is shared between machines: run once more with --tables property_lookup after every share finished"
 		default:
-			var res actingweb.LookupRebuild
+			var res bulk.LookupRebuild
 			if e.fed != nil {
 				res = *e.fed
 				ls.FromStream = true

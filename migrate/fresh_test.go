@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/migrate"
 )
@@ -20,12 +21,12 @@ type pathCounter struct {
 	fresh, checked atomic.Int64
 }
 
-func (p *pathCounter) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+func (p *pathCounter) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error) {
 	p.checked.Add(1)
 	return p.Store.WriteBatch(ctx, t, recs, policy)
 }
 
-func (p *pathCounter) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (actingweb.WriteResult, error) {
+func (p *pathCounter) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (bulk.WriteResult, error) {
 	p.fresh.Add(1)
 	return p.Store.WriteBatchFresh(ctx, t, recs)
 }

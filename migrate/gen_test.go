@@ -11,6 +11,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/migrate"
 )
@@ -86,7 +87,7 @@ func readBundle(t testing.TB, dir string) map[actingweb.Table]map[string]actingw
 	out := map[actingweb.Table]map[string]actingweb.Record{}
 	for _, tb := range r.Tables() {
 		m := map[string]actingweb.Record{}
-		err := r.Scan(context.Background(), tb, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+		err := r.Scan(context.Background(), tb, bulk.ScanOptions{}, func(p bulk.Page) error {
 			if len(p.Rejects) > 0 {
 				t.Fatalf("%s: rejects %v", tb, p.Rejects)
 			}

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // memSource is a Source of in-memory tables; the cursor is the index of the next row.
 type memSource map[actingweb.Table][]actingweb.Record
 
-func (m memSource) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+func (m memSource) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error {
 	rows := m[t]
 	i := 0
 	if opts.Cursor != "" {
@@ -22,7 +23,7 @@ func (m memSource) Scan(ctx context.Context, t actingweb.Table, opts actingweb.S
 	}
 	for {
 		end := min(i+opts.PageSize, len(rows))
-		p := actingweb.Page{Records: rows[i:end], Cursor: strconv.Itoa(end), Last: end == len(rows)}
+		p := bulk.Page{Records: rows[i:end], Cursor: strconv.Itoa(end), Last: end == len(rows)}
 		if err := fn(p); err != nil || p.Last {
 			return err
 		}
@@ -40,7 +41,7 @@ type busySink struct {
 	rows  map[actingweb.Table]int
 }
 
-func (s *busySink) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, _ actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+func (s *busySink) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, _ bulk.ConflictPolicy) (bulk.WriteResult, error) {
 	s.mu.Lock()
 	s.now[t]++
 	s.peak[t] = max(s.peak[t], s.now[t])
@@ -50,7 +51,7 @@ func (s *busySink) WriteBatch(ctx context.Context, t actingweb.Table, recs []act
 	s.now[t]--
 	s.rows[t] += len(recs)
 	s.mu.Unlock()
-	return actingweb.WriteResult{Written: len(recs)}, nil
+	return bulk.WriteResult{Written: len(recs)}, nil
 }
 
 func (s *busySink) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }

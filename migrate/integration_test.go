@@ -11,6 +11,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/testenv"
@@ -162,7 +163,7 @@ func TestCopyBothWays(t *testing.T) {
 		t.Errorf("copy onto existing rows with policy fail: %v", err)
 	}
 	// ... and succeeds under skip, writing nothing
-	rep, err = migrate.Copy(ctx, ddb, pg, migrate.Options{Policy: actingweb.ConflictSkip, Tables: []actingweb.Table{actingweb.TableActors}})
+	rep, err = migrate.Copy(ctx, ddb, pg, migrate.Options{Policy: bulk.ConflictSkip, Tables: []actingweb.Table{actingweb.TableActors}})
 	if err != nil || rep.Totals().Skipped != 200 || rep.Totals().Written != 0 {
 		t.Errorf("skip policy: %v %+v", err, rep.Totals())
 	}
@@ -288,7 +289,7 @@ func TestRejectsAndValidateFindings(t *testing.T) {
 	_, err := ddb.WriteBatch(ctx, actingweb.TableAttributes, []actingweb.Record{
 		&actingweb.Attribute{ID: "a1", BucketName: long + ":n", Bucket: long, Name: "n"},
 		&actingweb.Attribute{ID: "a1", BucketName: "ok:n", Bucket: "ok", Name: "n"},
-	}, actingweb.ConflictFail)
+	}, bulk.ConflictFail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func TestRejectsAndValidateFindings(t *testing.T) {
 		t.Fatalf("varchar(255) overflow with MaxRejects 0: %v", err)
 	}
 	os.RemoveAll(state)
-	rep, err := migrate.Copy(ctx, ddb, pg, migrate.Options{Tables: tabs, StateDir: state, MaxRejects: -1, Policy: actingweb.ConflictSkip})
+	rep, err := migrate.Copy(ctx, ddb, pg, migrate.Options{Tables: tabs, StateDir: state, MaxRejects: -1, Policy: bulk.ConflictSkip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestRejectsAndValidateFindings(t *testing.T) {
 	if _, err := pg2.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{
 		&actingweb.Property{ID: "a1", Name: "big", Value: big},
 		&actingweb.Property{ID: "a1", Name: "small", Value: "v"},
-	}, actingweb.ConflictFail); err != nil {
+	}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	rep, err = migrate.Copy(ctx, pg2, ddb2, migrate.Options{Tables: []actingweb.Table{actingweb.TableProperties}, MaxRejects: 5})
@@ -342,7 +343,7 @@ func TestRejectsAndValidateFindings(t *testing.T) {
 	ddb2.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{
 		&actingweb.Property{ID: "a1", Name: "small", Value: "changed"},
 		&actingweb.Property{ID: "a1", Name: "extra", Value: "e"},
-	}, actingweb.ConflictOverwrite)
+	}, bulk.ConflictOverwrite)
 	vr, err = migrate.Validate(ctx, pg2, ddb2, migrate.ValidateOptions{Tables: []actingweb.Table{actingweb.TableProperties}})
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +369,7 @@ func TestResumeAfterDeletesInsideDynamoDBPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var order []*actingweb.Property // the scan order of one segment
-	err := ddb.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 5000}, func(p actingweb.Page) error {
+	err := ddb.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{PageSize: 5000}, func(p bulk.Page) error {
 		for _, r := range p.Records {
 			order = append(order, r.(*actingweb.Property))
 		}

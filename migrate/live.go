@@ -10,7 +10,7 @@ import (
 	actingweb "github.com/actingweb/actingweb-go"
 )
 
-// RecordGetter reads one row by key (actingweb.ChangeSink's GetRecord; both stores).
+// RecordGetter reads one row by key (capture.Sink's GetRecord; both stores).
 type RecordGetter interface {
 	GetRecord(ctx context.Context, key actingweb.Record) (actingweb.Record, error)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/migrate"
 )
 
@@ -15,7 +16,7 @@ func TestRecheckLive(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a, b := openPG(t), openPG(t)
-	for _, s := range []actingweb.Store{a, b} {
+	for _, s := range []bulk.Backend{a, b} {
 		if err := s.CreateActor(ctx, actingweb.Actor{ID: "x", Creator: "c", Passphrase: "p"}); err != nil {
 			t.Fatal(err)
 		}

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"golang.org/x/sync/errgroup"
 )
 
 // sourceOwners gives the contested keys of the sink's rebuild (ls.Result.Contested) the owner
@@ -36,7 +36,7 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 			"deployment): the rebuild's owners kept (the smallest actor id of each contested key)"
 		return nil
 	}
-	byKey := make(map[string]*actingweb.LookupContest, len(res.Contested))
+	byKey := make(map[string]*bulk.LookupContest, len(res.Contested))
 	for i := range res.Contested {
 		byKey[res.Contested[i].LookupKey] = &res.Contested[i]
 	}
@@ -46,11 +46,11 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 	g.SetLimit(e.o.Segments)
 	for seg := 0; seg < n && gctx.Err() == nil; seg++ {
 		g.Go(func() error {
-			opts := actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: e.o.PageSize, Consistent: e.o.Consistent, AnyOrder: true}
+			opts := bulk.ScanOptions{Segment: seg, TotalSegments: n, PageSize: e.o.PageSize, Consistent: e.o.Consistent, AnyOrder: true}
 			if n == 1 {
 				opts.TotalSegments = 0
 			}
-			return e.src.Scan(gctx, actingweb.TablePropertyLookup, opts, func(p actingweb.Page) error {
+			return e.src.Scan(gctx, actingweb.TablePropertyLookup, opts, func(p bulk.Page) error {
 				for _, r := range p.Records {
 					l, ok := r.(*actingweb.PropertyLookup)
 					if !ok || !e.o.Actors.Has(l) {
@@ -86,7 +86,7 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 		return fmt.Errorf("read the source's property lookup owners: %w", err)
 	}
 	if res.ContestedTruncated {
-		ls.SourceOwners = fmt.Sprintf("more than %d contested keys: only those listed were checked against the source", actingweb.MaxLookupContests)
+		ls.SourceOwners = fmt.Sprintf("more than %d contested keys: only those listed were checked against the source", bulk.MaxLookupContests)
 	}
 	e.log.Info("contested lookup keys given the source's owner", "contested", ls.Contested,
 		"owners_from_source", ls.OwnersFromSource, "source_owner_not_contender", ls.SourceOwnerNotContender)

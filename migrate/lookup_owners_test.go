@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
@@ -25,7 +26,7 @@ const (
 
 // seedContested writes the actors and properties through the application face, in time
 // order C, A, B, so the store's own lookup maintenance keeps C (§6.3: no overwrite).
-func seedContested(t *testing.T, s actingweb.Store) {
+func seedContested(t *testing.T, s bulk.Backend) {
 	t.Helper()
 	ctx := context.Background()
 	for _, id := range []string{ownerC, ownerA, ownerB} {

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ddbsdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbsdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // interrupted runs f with a context cancelled after n Rows callbacks and wants it stopped by
@@ -34,7 +34,7 @@ func interrupted(t *testing.T, n int64, f func(ctx context.Context, p migrate.Pr
 	return rep
 }
 
-func countAll(t *testing.T, s actingweb.TableStore) int64 {
+func countAll(t *testing.T, s bulk.TableStore) int64 {
 	t.Helper()
 	var n int64
 	for _, tb := range actingweb.Tables {
@@ -90,7 +90,7 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 		}{
 			{"another source", pgB, dst, o, "source postgres schema"},
 			{"another target", pgA, other, o, "target postgres schema"},
-			{"another policy", pgA, dst, migrate.Options{StateDir: state, BatchSize: 50, Policy: actingweb.ConflictOverwrite}, "--on-conflict overwrite"},
+			{"another policy", pgA, dst, migrate.Options{StateDir: state, BatchSize: 50, Policy: bulk.ConflictOverwrite}, "--on-conflict overwrite"},
 			{"a shared scan", pgA, dst, migrate.Options{StateDir: state, BatchSize: 50, TotalSegments: 2}, "share 0 of 2"},
 		} {
 			c.o.Resume = true
@@ -264,10 +264,10 @@ func TestOneRunPerTarget(t *testing.T) {
 	otherDir, _ := seedBundle(t, 50)
 	for _, c := range []struct {
 		name string
-		dst  func() actingweb.Store
+		dst  func() bulk.Backend
 	}{
-		{"postgres", func() actingweb.Store { return openPG(t) }},
-		{"dynamodb", func() actingweb.Store { return openDDB(t) }},
+		{"postgres", func() bulk.Backend { return openPG(t) }},
+		{"dynamodb", func() bulk.Backend { return openDDB(t) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -297,7 +297,7 @@ func TestOneRunPerTarget(t *testing.T) {
 				t.Fatalf("first run: %v", err)
 			}
 			mustEqual(t, seed, dst)
-			if _, err := migrate.Import(ctx, seedDir, dst, migrate.Options{StateDir: t.TempDir(), Policy: actingweb.ConflictSkip}); err != nil {
+			if _, err := migrate.Import(ctx, seedDir, dst, migrate.Options{StateDir: t.TempDir(), Policy: bulk.ConflictSkip}); err != nil {
 				t.Fatalf("a run after the first finished: %v", err)
 			}
 		})

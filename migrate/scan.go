@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // scan reads one segment and cuts its pages into batches.
@@ -18,14 +19,14 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 	// start when a resumption finds the source changed (engine.table): PostgreSQL then reads
 	// in physical order. Other sinks keep key order, whose cursors stay valid whatever is
 	// written to the source between runs.
-	opts := actingweb.ScanOptions{Segment: seg, TotalSegments: total, Cursor: cursor, PageSize: pageSize, Consistent: o.Consistent,
+	opts := bulk.ScanOptions{Segment: seg, TotalSegments: total, Cursor: cursor, PageSize: pageSize, Consistent: o.Consistent,
 		AnyOrder: e.seqSink != nil}
 	if total <= 1 {
 		opts.Segment, opts.TotalSegments = 0, 0
 	}
 	// Pages go to the sink whole when they hold at most BatchSize items, which they do unless
 	// the source asked for larger pages (PageSizer: DynamoDB), and always in an AnyOrder scan (a
-	// sequential sink); pages are bounded like batches, by rows and actingweb.MaxPageBytes. The
+	// sequential sink); pages are bounded like batches, by rows and bulk.MaxPageBytes. The
 	// positions are then page cursors with nothing to skip: they name the last row handled, and
 	// rows deleted in the source before a resumption cannot shift which rows a count of rows to
 	// skip inside the page would pass over. In an AnyOrder scan a position inside a page (a
@@ -51,7 +52,7 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 			return ctx.Err()
 		}
 	}
-	err := e.src.Scan(ctx, tr.t, opts, func(p actingweb.Page) error {
+	err := e.src.Scan(ctx, tr.t, opts, func(p bulk.Page) error {
 		n := len(p.Records) + len(p.Rejects)
 		first := 0
 		if skip > 0 { // resuming inside this page
@@ -119,12 +120,12 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 // cutBatch returns where the batch of page p that starts at item i ends: after at most rows
 // items, and before the item that would take it past maxBatchBytes (at least one item). n is
 // the page's item count (records, then source rejects, which count 64 bytes each).
-func cutBatch(p actingweb.Page, i, n, rows int) int {
+func cutBatch(p bulk.Page, i, n, rows int) int {
 	end, size := i, 0
 	for end < n && end-i < rows {
 		sz := 64
 		if end < len(p.Records) {
-			sz = actingweb.RecordSize(p.Records[end])
+			sz = bulk.RecordSize(p.Records[end])
 		}
 		if end > i && size+sz > maxBatchBytes {
 			break

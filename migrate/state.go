@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 )
 
@@ -125,7 +126,7 @@ type rejectLog struct {
 	files  map[actingweb.Table]*os.File
 }
 
-func (l *rejectLog) add(t actingweb.Table, rs []actingweb.Reject, position func(i int) string) error {
+func (l *rejectLog) add(t actingweb.Table, rs []bulk.Reject, position func(i int) string) error {
 	if l.dir == "" || len(rs) == 0 {
 		return nil
 	}

@@ -13,19 +13,21 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
 )
 
 // SyncSource is a source whose changes can be captured (PostgreSQL: logical replication;
 // DynamoDB: DynamoDB Streams).
 type SyncSource interface {
 	Source
-	actingweb.ChangeSource
+	capture.Source
 }
 
 // SyncSink is a sink captured changes can be applied to.
 type SyncSink interface {
 	Sink
-	actingweb.ChangeSink
+	capture.Sink
 }
 
 // SyncOptions shape a Sync run.
@@ -55,7 +57,7 @@ type SyncOptions struct {
 	// either store, a server restart, a refused write) are retried in the process before Sync
 	// gives up and returns the error: the capture is opened again at the recorded position
 	// after a pause of RetryWait doubling up to 30 s. An applied batch starts the count again.
-	// Lost history (actingweb.ErrHistoryLost) is never retried. 0 = DefaultSyncRetries; -1 =
+	// Lost history (capture.ErrHistoryLost) is never retried. 0 = DefaultSyncRetries; -1 =
 	// no retries.
 	MaxRetries int
 	// RetryWait is the first pause before a retry (0 = 1 s).
@@ -68,7 +70,7 @@ type SyncOptions struct {
 type SyncStatus struct {
 	Version int    `json:"version"`
 	Name    string `json:"name"`
-	// RunID names the sync in the locks it holds on both stores (actingweb.Locker), so a
+	// RunID names the sync in the locks it holds on both stores (bulk.Locker), so a
 	// restart after SIGKILL takes over a DynamoDB lease its dead process still appears to hold.
 	RunID string `json:"run_id"`
 	// Phase is "loading" (the initial load runs; its checkpoints are in load/) or "streaming".
@@ -217,7 +219,7 @@ func writeSyncStatus(dir string, st *SyncStatus) error {
 // since the slot's start over those rows, so the target converges to the source once caught up
 // (rows the resumed load read may briefly show an older state while the replay passes them).
 //
-// The history the stream needs being gone (actingweb.ErrHistoryLost) stops Sync; rerun with
+// The history the stream needs being gone (capture.ErrHistoryLost) stops Sync; rerun with
 // Restart for a fresh load. Sync holds the state directory's lock while it runs.
 func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) error {
 	log := o.Logger
@@ -284,7 +286,7 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		defer release()
 	}
 
-	var capture actingweb.Capture
+	var capt capture.Capture
 	resumeLoad := false
 	if st == nil || o.Restart {
 		// A fresh start: whatever an earlier attempt left (a slot created before it died,
@@ -295,22 +297,22 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		if err := os.RemoveAll(loadDir); err != nil {
 			return fmt.Errorf("sync: remove %s: %w", loadDir, err)
 		}
-		capture, err = src.OpenCapture(ctx, o.Name, true)
+		capt, err = src.OpenCapture(ctx, o.Name, true)
 		if err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 		st = &SyncStatus{Version: syncStateVersion, Name: o.Name, RunID: runID, Phase: PhaseLoading, Source: srcID, Target: dstID,
-			Start: capture.Start(), Position: capture.Start(), Actors: o.Load.Actors.digest(),
-			Overwrite: o.Restart || o.Load.Policy == actingweb.ConflictOverwrite}
+			Start: capt.Start(), Position: capt.Start(), Actors: o.Load.Actors.digest(),
+			Overwrite: o.Restart || o.Load.Policy == bulk.ConflictOverwrite}
 		if err := writeSyncStatus(o.StateDir, st); err != nil {
-			capture.Close()
+			capt.Close()
 			return fmt.Errorf("sync: %w", err)
 		}
 		log.Info("sync: capture opened, initial load starts", "capture", o.Name, "source", describe(src), "target", describe(dst))
 	} else {
-		capture, err = src.OpenCapture(ctx, o.Name, false)
+		capt, err = src.OpenCapture(ctx, o.Name, false)
 		if err != nil {
-			if errors.Is(err, actingweb.ErrNotFound) || errors.Is(err, actingweb.ErrHistoryLost) {
+			if errors.Is(err, actingweb.ErrNotFound) || errors.Is(err, capture.ErrHistoryLost) {
 				return fmt.Errorf("sync: %w: the capture cannot continue; rerun with --restart for a fresh load", err)
 			}
 			return fmt.Errorf("sync: %w", err)
@@ -319,8 +321,8 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		log.Info("sync: continuing", "capture", o.Name, "phase", st.Phase)
 	}
 	defer func() {
-		if capture != nil {
-			capture.Close()
+		if capt != nil {
+			capt.Close()
 		}
 	}()
 
@@ -329,17 +331,17 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		lo.StateDir = loadDir
 		lo.Resume = resumeLoad
 		if st.Overwrite {
-			lo.Policy = actingweb.ConflictOverwrite
+			lo.Policy = bulk.ConflictOverwrite
 		}
 		if resumeLoad {
 			if _, err := os.Stat(filepath.Join(loadDir, runStateFile)); err != nil {
 				// Killed before the load wrote its first checkpoint: start the load again
 				// over what it may have written.
 				lo.Resume = false
-				lo.Policy = actingweb.ConflictOverwrite
+				lo.Policy = bulk.ConflictOverwrite
 			}
 		}
-		rep, err := Copy(ctx, capture.LoadSource(), dst, lo)
+		rep, err := Copy(ctx, capt.LoadSource(), dst, lo)
 		if err != nil {
 			return fmt.Errorf("sync: initial load: %w", err)
 		}
@@ -358,7 +360,7 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 	failures := 0 // in a row
 	bm, _ := src.(BacklogMeasurer)
 	var measured time.Time
-	applyBatch := func(b actingweb.ChangeBatch) error {
+	applyBatch := func(b capture.Batch) error {
 		if o.Load.Actors != nil { // a pilot: the other actors' changes are not applied
 			kept := b.Changes[:0:0]
 			for _, ch := range b.Changes {
@@ -406,7 +408,7 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		if err := writeSyncStatus(o.StateDir, st); err != nil {
 			return err
 		}
-		capture.Ack(b.Position)
+		capt.Ack(b.Position)
 		if n > 0 {
 			failures = 0
 		}
@@ -427,8 +429,8 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		wait = time.Second
 	}
 	for {
-		err = capture.Stream(ctx, st.Position, o.BatchChanges, applyBatch)
-		if err == nil || ctx.Err() != nil || errors.Is(err, actingweb.ErrHistoryLost) {
+		err = capt.Stream(ctx, st.Position, o.BatchChanges, applyBatch)
+		if err == nil || ctx.Err() != nil || errors.Is(err, capture.ErrHistoryLost) {
 			break
 		}
 		failures++
@@ -451,9 +453,9 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 		if o.Applied != nil {
 			o.Applied(*st)
 		}
-		capture.Close()
-		capture = nil
-		for capture == nil {
+		capt.Close()
+		capt = nil
+		for capt == nil {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -461,13 +463,13 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 			}
 			c, oerr := src.OpenCapture(ctx, o.Name, false)
 			if oerr == nil {
-				capture = c
+				capt = c
 				break
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if errors.Is(oerr, actingweb.ErrNotFound) || errors.Is(oerr, actingweb.ErrHistoryLost) || failures >= maxRetries {
+			if errors.Is(oerr, actingweb.ErrNotFound) || errors.Is(oerr, capture.ErrHistoryLost) || failures >= maxRetries {
 				return fmt.Errorf("sync: %w: the capture cannot continue (open it again after a failure: %v)", oerr, err)
 			}
 			failures++
@@ -477,7 +479,7 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 			log.Warn("sync: opening the capture again failed; retrying", "attempt", failures, "of", maxRetries, "in", pause, "err", oerr)
 		}
 	}
-	if errors.Is(err, actingweb.ErrHistoryLost) {
+	if errors.Is(err, capture.ErrHistoryLost) {
 		return fmt.Errorf("sync: %w: the target cannot be brought in step from where it is; rerun with --restart for a fresh load", err)
 	}
 	if err != nil && ctx.Err() == nil {
@@ -487,13 +489,13 @@ func Sync(ctx context.Context, src SyncSource, dst SyncSink, o SyncOptions) erro
 }
 
 // SyncLockName is the name of the lock a sync holds on its source and its target
-// (actingweb.Locker) while it runs.
+// (bulk.Locker) while it runs.
 const SyncLockName = "sync"
 
 // holdSyncLock takes the sync lock on end when it is a Locker; release gives it up. A lost lock
 // is logged by the store; the sync goes on (its writes are idempotent).
 func holdSyncLock(ctx context.Context, end any, runID string) (release func(), err error) {
-	lk, ok := end.(actingweb.Locker)
+	lk, ok := end.(bulk.Locker)
 	if !ok {
 		return func() {}, nil
 	}
@@ -543,7 +545,7 @@ type finalState struct {
 func changeKey(t actingweb.Table, r actingweb.Record) string { return string(t) + "\x00" + r.Key() }
 
 // apply applies the held rows and changes; returns how many changes the batch held.
-func (a *applier) apply(ctx context.Context, changes []actingweb.Change) (int, error) {
+func (a *applier) apply(ctx context.Context, changes []capture.Change) (int, error) {
 	if len(changes) == 0 && len(a.held) == 0 {
 		return 0, nil
 	}
@@ -592,7 +594,7 @@ func (a *applier) apply(ctx context.Context, changes []actingweb.Change) (int, e
 		}
 	}
 	err := a.dst.ApplyChanges(ctx, ups, dels)
-	var om *actingweb.OwnerMissingError
+	var om *capture.OwnerMissingError
 	if errors.As(err, &om) {
 		now := time.Now()
 		next := make(map[string]heldRecord, len(om.Records))

@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"golang.org/x/sync/errgroup"
 )
 
 // batch is a slice of one page's items on its way to the sink.
@@ -18,7 +18,7 @@ type batch struct {
 	seg     int // global segment
 	seq     int64
 	recs    []actingweb.Record
-	rejects []actingweb.Reject // source rejects (items after recs)
+	rejects []bulk.Reject // source rejects (items after recs)
 	drift   int64
 	driftK  []string
 	// position after the batch
@@ -55,7 +55,7 @@ type tableRun struct {
 	skipped  atomic.Int64
 	rejected atomic.Int64
 	drift    atomic.Int64
-	feed     actingweb.LookupFeed // properties only: the lookup built from the written rows
+	feed     bulk.LookupFeed // properties only: the lookup built from the written rows
 
 	boost     chan struct{} // closed: the standby writers start (engine.boostLocked)
 	boostOnce sync.Once
@@ -137,7 +137,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 	}
 	if cp == nil {
 		cp = e.newCheckpoint(ctx, t)
-		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == actingweb.ConflictFail && !o.DryRun {
+		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == bulk.ConflictFail && !o.DryRun {
 			// a read of the target, bounded as a write is (a silent connection)
 			ictx, cancel := ctx, context.CancelFunc(func() {})
 			if o.BatchTimeout > 0 {

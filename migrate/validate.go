@@ -15,9 +15,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"golang.org/x/sync/errgroup"
 )
 
 // Validate works in two passes per table (docs/bundle-format.md "Validation"):
@@ -163,21 +163,21 @@ const scanAheadPages = 2
 // segment index, never for the same segment at once. Each segment's pages are handed to a
 // goroutine of their own, so the scan requests the next page while fn digests the last one
 // (on DynamoDB a page is a round trip: without this the segment would idle while hashing).
-func (v *validator) scanAll(ctx context.Context, s Source, t actingweb.Table, fn func(seg int, p actingweb.Page) error) (int, error) {
+func (v *validator) scanAll(ctx context.Context, s Source, t actingweb.Table, fn func(seg int, p bulk.Page) error) (int, error) {
 	return v.scan(ctx, s, t, false, fn)
 }
 
 // scan is scanAll; retain sets ScanOptions.Retain (the drill-down keeps records).
-func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retain bool, fn func(seg int, p actingweb.Page) error) (int, error) {
+func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retain bool, fn func(seg int, p bulk.Page) error) (int, error) {
 	n := v.segments(s)
 	split := scanSplit(ctx, s, t, n, true)
 	g, gctx := errgroup.WithContext(ctx)
 	for seg := 0; seg < n; seg++ {
-		pages := make(chan actingweb.Page, scanAheadPages)
+		pages := make(chan bulk.Page, scanAheadPages)
 		g.Go(func() error {
 			defer close(pages)
 			for j := 0; j < split; j++ { // ScanSplitter: split segments one after another
-				opts := actingweb.ScanOptions{Segment: seg*split + j, TotalSegments: n * split, PageSize: validatePageSize,
+				opts := bulk.ScanOptions{Segment: seg*split + j, TotalSegments: n * split, PageSize: validatePageSize,
 					Consistent: v.o.Consistent, Retain: retain, AnyOrder: true}
 				if ps, ok := s.(PageSizer); ok {
 					opts.PageSize = max(opts.PageSize, ps.PreferredPageSize())
@@ -185,7 +185,7 @@ func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retai
 				if opts.TotalSegments == 1 {
 					opts.TotalSegments = 0
 				}
-				err := s.Scan(gctx, t, opts, func(p actingweb.Page) error {
+				err := s.Scan(gctx, t, opts, func(p bulk.Page) error {
 					select {
 					case pages <- p:
 						return nil
@@ -216,7 +216,7 @@ func (v *validator) actorSets(ctx context.Context, a, b Source) (sa, sb []uint64
 	load := func(s Source) ([]uint64, error) {
 		var mu sync.Mutex
 		out := []uint64{} // non-nil: an empty actors table makes every owner an orphan
-		_, err := v.scanAll(ctx, s, actingweb.TableActors, func(_ int, p actingweb.Page) error {
+		_, err := v.scanAll(ctx, s, actingweb.TableActors, func(_ int, p bulk.Page) error {
 			mu.Lock()
 			for _, r := range p.Records {
 				out = append(out, maphash.String(v.seed, r.Owner()))
@@ -368,7 +368,7 @@ func (v *validator) pass1(ctx context.Context, s Source, t actingweb.Table, acto
 	var mu sync.Mutex
 	var ids []uint64
 	check := t != actingweb.TableActors && *actors != nil
-	_, err := v.scanAll(ctx, s, t, func(seg int, p actingweb.Page) error {
+	_, err := v.scanAll(ctx, s, t, func(seg int, p bulk.Page) error {
 		acc := locals[seg]
 		acc.rejects += int64(len(p.Rejects))
 		for _, r := range p.Records {
@@ -518,7 +518,7 @@ func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, d
 		mapA := map[string]*entry{}
 		// side A's rows of the partitions go into mapA: Retain, so that they do not keep their
 		// pages' shared chunks alive
-		_, err := v.scan(ctx, a, t, true, func(_ int, p actingweb.Page) error {
+		_, err := v.scan(ctx, a, t, true, func(_ int, p bulk.Page) error {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, r := range p.Records {
@@ -539,7 +539,7 @@ func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, d
 			return err
 		}
 		seenB := map[string]bool{}
-		_, err = v.scanAll(ctx, b, t, func(_ int, p actingweb.Page) error {
+		_, err = v.scanAll(ctx, b, t, func(_ int, p bulk.Page) error {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, r := range p.Records {

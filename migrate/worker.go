@@ -7,6 +7,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
@@ -20,10 +21,10 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 		if !o.DryRun && len(b.recs) > 0 {
 			tr.mu.Lock()
 			tk := tr.segs[b.seg]
-			if policy == actingweb.ConflictFail && b.startOrd < tk.replayEnd {
+			if policy == bulk.ConflictFail && b.startOrd < tk.replayEnd {
 				// the replay window after a resume: these rows may have been written before
 				// the interruption (§ resume in docs/bundle-format.md)
-				policy = actingweb.ConflictSkip
+				policy = bulk.ConflictSkip
 			}
 			var err error
 			if e.seqSink == nil && o.StateDir != "" && b.endOrd > tk.st.Lease {
@@ -91,7 +92,7 @@ func (tr *tableRun) worker(ctx context.Context, ch <-chan *batch) error {
 // with the run (an interrupt, another table's failure): cancelled mid-commit, it could land
 // on the sink after the run returned without being counted or checkpointed. So the run stops
 // after its batches in flight have finished, and the report counts what landed.
-func (tr *tableRun) write(ctx context.Context, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+func (tr *tableRun) write(ctx context.Context, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error) {
 	o := tr.e.o
 	wctx := context.WithoutCancel(ctx)
 	if o.BatchTimeout > 0 {
@@ -99,9 +100,9 @@ func (tr *tableRun) write(ctx context.Context, recs []actingweb.Record, policy a
 		wctx, cancel = context.WithTimeout(wctx, o.BatchTimeout)
 		defer cancel()
 	}
-	var res actingweb.WriteResult
+	var res bulk.WriteResult
 	var err error
-	if fw, ok := tr.e.dst.(FreshTableWriter); ok && policy == actingweb.ConflictFail && tr.cp.Fresh {
+	if fw, ok := tr.e.dst.(FreshTableWriter); ok && policy == bulk.ConflictFail && tr.cp.Fresh {
 		res, err = fw.WriteBatchFresh(wctx, tr.t, recs)
 	} else {
 		res, err = tr.e.dst.WriteBatch(wctx, tr.t, recs, policy)
@@ -123,7 +124,7 @@ func (e *engine) rejectsWhere(t actingweb.Table) string {
 	return rejectsPath(e.rejects.dir, t)
 }
 
-func (tr *tableRun) reject(rs []actingweb.Reject, b *batch, side string) error {
+func (tr *tableRun) reject(rs []bulk.Reject, b *batch, side string) error {
 	tr.rejected.Add(int64(len(rs)))
 	tr.e.rejected.Add(int64(len(rs)))
 	tr.mu.Lock()
@@ -192,7 +193,7 @@ func (tr *tableRun) saveLocked(force bool) error {
 }
 
 // writtenProperties returns the properties of recs that the sink did not reject.
-func writtenProperties(recs []actingweb.Record, rejects []actingweb.Reject) []*actingweb.Property {
+func writtenProperties(recs []actingweb.Record, rejects []bulk.Reject) []*actingweb.Property {
 	var refused map[string]bool
 	if len(rejects) > 0 {
 		refused = make(map[string]bool, len(rejects))

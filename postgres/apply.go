@@ -7,13 +7,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
+	"github.com/jackc/pgx/v5"
 )
 
 // ApplyChanges writes the final state of a run of captured changes in one transaction
-// (actingweb.ChangeSink): upserts replace the rows of their keys (INSERT ... ON CONFLICT DO
+// (capture.Sink): upserts replace the rows of their keys (INSERT ... ON CONFLICT DO
 // UPDATE through the session's temporary table, as WriteBatch with ConflictOverwrite),
 // deletes remove the rows of their keys. The property lookup table's foreign key is checked at
 // commit (it is deferred), so the order of tables inside the transaction does not matter. A row
@@ -77,7 +78,7 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 		default:
 			// New keys by COPY, existing ones by INSERT ... ON CONFLICT DO UPDATE, as
 			// WriteBatch's overwrite does.
-			if _, err := s.copyNewTx(ctx, tx, sp, recs, actingweb.ConflictOverwrite); err != nil {
+			if _, err := s.copyNewTx(ctx, tx, sp, recs, bulk.ConflictOverwrite); err != nil {
 				return err
 			}
 		}
@@ -86,7 +87,7 @@ func (s *Store) ApplyChanges(ctx context.Context, upserts, deletes []actingweb.R
 		return fmt.Errorf("postgres: apply changes to %s (commit): %w", describe(s.cfg), err)
 	}
 	if len(orphans) > 0 {
-		return &actingweb.OwnerMissingError{Records: orphans}
+		return &capture.OwnerMissingError{Records: orphans}
 	}
 	return nil
 }
@@ -181,7 +182,7 @@ func (s *Store) deleteKeys(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs [
 	return nil
 }
 
-// GetRecord reads the row with key's primary key (actingweb.ChangeSink); ErrNotFound when
+// GetRecord reads the row with key's primary key (capture.Sink); ErrNotFound when
 // absent. A property lookup key without its value (a DynamoDB row carries only the digest,
 // §3.5) is read by property name and digest.
 func (s *Store) GetRecord(ctx context.Context, key actingweb.Record) (actingweb.Record, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/benchdata"
 	"github.com/actingweb/actingweb-go/postgres"
 )
@@ -18,7 +19,7 @@ func TestApplySmallAndBulkAgree(t *testing.T) {
 	t.Parallel()
 	ctx := coreCtx(t)
 	small, _ := coreHead(t)
-	bulk, _ := coreHead(t)
+	big, _ := coreHead(t)
 	data := benchdata.Default(0)
 	data.Actors, data.Properties = 2, 6
 	for _, tb := range actingweb.DataTables {
@@ -44,15 +45,15 @@ func TestApplySmallAndBulkAgree(t *testing.T) {
 		if changed == 0 {
 			t.Fatalf("%s: no field of the older state differs", tb)
 		}
-		for _, s := range []*postgres.Store{small, bulk} { // half the keys exist, older
-			if res, err := s.WriteBatch(ctx, tb, old[:len(old)/2], actingweb.ConflictFail); err != nil || len(res.Rejects) > 0 {
+		for _, s := range []*postgres.Store{small, big} { // half the keys exist, older
+			if res, err := s.WriteBatch(ctx, tb, old[:len(old)/2], bulk.ConflictFail); err != nil || len(res.Rejects) > 0 {
 				t.Fatalf("%s: seed: %v %v", tb, err, res.Rejects)
 			}
 		}
 		if err := small.ApplyChanges(ctx, recs, nil); err != nil {
 			t.Fatalf("%s: ApplyChanges: %v", tb, err)
 		}
-		if res, err := bulk.WriteBatch(ctx, tb, recs, actingweb.ConflictOverwrite); err != nil || len(res.Rejects) > 0 {
+		if res, err := big.WriteBatch(ctx, tb, recs, bulk.ConflictOverwrite); err != nil || len(res.Rejects) > 0 {
 			t.Fatalf("%s: WriteBatch: %v %v", tb, err, res.Rejects)
 		}
 		for _, r := range recs {
@@ -60,7 +61,7 @@ func TestApplySmallAndBulkAgree(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: small path: %v", tb, r.Key(), err)
 			}
-			b, err := bulk.GetRecord(ctx, r)
+			b, err := big.GetRecord(ctx, r)
 			if err != nil {
 				t.Fatalf("%s %s: COPY path: %v", tb, r.Key(), err)
 			}

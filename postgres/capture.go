@@ -10,22 +10,23 @@ import (
 	"sync/atomic"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
-// Change capture on PostgreSQL (actingweb.ChangeSource): logical replication with the built-in
+// Change capture on PostgreSQL (capture.Source): logical replication with the built-in
 // pgoutput plugin. A capture named N is a publication N on the nine tables of the store's
 // schema and a logical replication slot N. The slot is created before the initial load and
 // exports a snapshot; the load reads inside that snapshot (Capture.LoadSource), so the load and
 // the change stream meet exactly at the slot's consistent point. The slot keeps the WAL the
 // capture has not confirmed (Capture.Ack: the confirmed flush LSN); a slot whose WAL was
-// removed (wal_status "lost", max_slot_wal_keep_size) fails with actingweb.ErrHistoryLost.
+// removed (wal_status "lost", max_slot_wal_keep_size) fails with capture.ErrHistoryLost.
 //
 // Requirements: wal_level = logical on the server, a role with the REPLICATION attribute (or
 // rds_replication on Amazon RDS) that owns the tables (CREATE PUBLICATION ... FOR TABLE).
@@ -79,12 +80,12 @@ func (s *Store) slotState(ctx context.Context, name string) (exists bool, walSta
 	return true, walStatus, nil
 }
 
-// OpenCapture sets change capture up (actingweb.ChangeSource). fresh true creates the
+// OpenCapture sets change capture up (capture.Source). fresh true creates the
 // publication (when missing) and the replication slot name, which must not exist
 // (ErrExists), and keeps the slot's exported snapshot for LoadSource; fresh false attaches to
 // the existing slot (ErrNotFound when there is none, ErrHistoryLost when its WAL is gone).
 // Errors name the setting or privilege that is missing (wal_level, REPLICATION).
-func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (actingweb.Capture, error) {
+func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (capture.Capture, error) {
 	if err := s.captureSetup(ctx, name); err != nil {
 		return nil, err
 	}
@@ -98,7 +99,7 @@ func (s *Store) OpenCapture(ctx context.Context, name string, fresh bool) (actin
 	case !fresh && !exists:
 		return nil, fmt.Errorf("postgres: replication slot %s: %w (start over with a fresh load)", name, actingweb.ErrNotFound)
 	case walStatus == "lost":
-		return nil, fmt.Errorf("postgres: replication slot %s: the server removed WAL the slot still needed (wal_status lost, see max_slot_wal_keep_size): %w", name, actingweb.ErrHistoryLost)
+		return nil, fmt.Errorf("postgres: replication slot %s: the server removed WAL the slot still needed (wal_status lost, see max_slot_wal_keep_size): %w", name, capture.ErrHistoryLost)
 	}
 	cfg := s.pool.Config().ConnConfig.Config.Copy()
 	cfg.RuntimeParams["replication"] = "database"
@@ -133,7 +134,7 @@ const (
 	slotBusyWait    = 70 * time.Second
 )
 
-// DropCapture drops the replication slot and the publication name (actingweb.ChangeSource);
+// DropCapture drops the replication slot and the publication name (capture.Source);
 // absent ones are fine. A slot still in use after slotReleaseWait (a running capture) cannot be
 // dropped (an error says so).
 func (s *Store) DropCapture(ctx context.Context, name string) error {
@@ -195,7 +196,7 @@ func decodePosition(pos string) (pglogrepl.LSN, error) {
 	return pglogrepl.ParseLSN(p.LSN)
 }
 
-// pgCapture is an open PostgreSQL capture (actingweb.Capture).
+// pgCapture is an open PostgreSQL capture (capture.Capture).
 type pgCapture struct {
 	store     *Store
 	conn      *pgconn.PgConn
@@ -214,7 +215,7 @@ type pgCapture struct {
 
 // LoadSource is the store inside the slot's exported snapshot (fresh capture, until Stream is
 // called) or the store itself.
-func (c *pgCapture) LoadSource() actingweb.TableStore {
+func (c *pgCapture) LoadSource() bulk.TableStore {
 	if c.snapshot == "" {
 		return c.store
 	}
@@ -258,11 +259,11 @@ const (
 )
 
 // Stream runs START_REPLICATION on the slot from position from (or the slot's confirmed
-// position) and hands over whole transactions in commit order (actingweb.Capture). A batch
+// position) and hands over whole transactions in commit order (capture.Capture). A batch
 // ends after maxChanges changes (a transaction is never split), after maxBatchDelay, or when
 // no further transaction arrives within idleFlush. When idle it sends a heartbeat batch (no changes,
 // CaughtUp) about once a second. After Stream the exported snapshot is gone.
-func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn func(actingweb.ChangeBatch) error) error {
+func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn func(capture.Batch) error) error {
 	c.snapshot = ""
 	startLSN, err := decodePosition(from)
 	if err != nil {
@@ -309,8 +310,8 @@ func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn 
 		maxChanges = 1000
 	}
 	var (
-		batch      actingweb.ChangeBatch
-		txn        []actingweb.Change
+		batch      capture.Batch
+		txn        []capture.Change
 		inTxn      bool
 		commitTime time.Time
 		lastEnd    = startLSN
@@ -322,7 +323,7 @@ func (c *pgCapture) Stream(ctx context.Context, from string, maxChanges int, fn 
 		batch.CaughtUp = caughtUp
 		batch.Position = encodePosition(lastEnd)
 		b := batch
-		batch = actingweb.ChangeBatch{}
+		batch = capture.Batch{}
 		lastBeat = time.Now()
 		return fn(b)
 	}
@@ -466,7 +467,7 @@ func (c *pgCapture) sendStatus(ctx context.Context) error {
 func (c *pgCapture) replicationErr(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && lostHistory(pgErr.Message+" "+pgErr.Detail) {
-		return fmt.Errorf("postgres: replication slot %s: %s: %w", c.name, pgErr.Message, actingweb.ErrHistoryLost)
+		return fmt.Errorf("postgres: replication slot %s: %s: %w", c.name, pgErr.Message, capture.ErrHistoryLost)
 	}
 	return fmt.Errorf("postgres: replication slot %s: %w", c.name, err)
 }
@@ -485,18 +486,18 @@ func lostHistory(text string) bool {
 
 // change turns a pgoutput tuple of a relation into a Change. keyOnly: the tuple is a deleted
 // row's key (replica identity), other columns NULL.
-func (c *pgCapture) change(relID uint32, tuple *pglogrepl.TupleData, keyOnly bool) (actingweb.Change, error) {
+func (c *pgCapture) change(relID uint32, tuple *pglogrepl.TupleData, keyOnly bool) (capture.Change, error) {
 	rel, ok := c.relations[relID]
 	if !ok {
-		return actingweb.Change{}, fmt.Errorf("postgres: replication slot %s: change of relation %d before its description", c.name, relID)
+		return capture.Change{}, fmt.Errorf("postgres: replication slot %s: change of relation %d before its description", c.name, relID)
 	}
 	t := actingweb.Table(rel.RelationName)
 	sp, err := spec(t)
 	if err != nil || rel.Namespace != c.store.schema {
-		return actingweb.Change{}, fmt.Errorf("postgres: replication slot %s: change of %s.%s, not a table of schema %s", c.name, rel.Namespace, rel.RelationName, c.store.schema)
+		return capture.Change{}, fmt.Errorf("postgres: replication slot %s: change of %s.%s, not a table of schema %s", c.name, rel.Namespace, rel.RelationName, c.store.schema)
 	}
 	if tuple == nil || len(tuple.Columns) != len(rel.Columns) {
-		return actingweb.Change{}, fmt.Errorf("postgres: replication slot %s: %s: tuple does not match the relation's columns", c.name, t)
+		return capture.Change{}, fmt.Errorf("postgres: replication slot %s: %s: tuple does not match the relation's columns", c.name, t)
 	}
 	row := tupleRow{types: c.types, cols: make([]tupleCol, len(sp.cols)), keyOnly: keyOnly}
 	var unchanged []int
@@ -509,7 +510,7 @@ func (c *pgCapture) change(relID uint32, tuple *pglogrepl.TupleData, keyOnly boo
 			}
 		}
 		if j < 0 {
-			return actingweb.Change{}, fmt.Errorf("postgres: replication slot %s: %s has no column %s in the change stream (schema changed?)", c.name, t, name)
+			return capture.Change{}, fmt.Errorf("postgres: replication slot %s: %s has no column %s in the change stream (schema changed?)", c.name, t, name)
 		}
 		col := tuple.Columns[j]
 		row.cols[i] = tupleCol{oid: rel.Columns[j].DataType, kind: col.DataType, data: col.Data}
@@ -520,9 +521,9 @@ func (c *pgCapture) change(relID uint32, tuple *pglogrepl.TupleData, keyOnly boo
 	if keyOnly || len(unchanged) == 0 {
 		rec, err := sp.scan(&row)
 		if err != nil {
-			return actingweb.Change{}, fmt.Errorf("postgres: replication slot %s: decode a change of %s: %w", c.name, t, err)
+			return capture.Change{}, fmt.Errorf("postgres: replication slot %s: decode a change of %s: %w", c.name, t, err)
 		}
-		return actingweb.Change{Table: t, Delete: keyOnly, Record: rec}, nil
+		return capture.Change{Table: t, Delete: keyOnly, Record: rec}, nil
 	}
 	// Unchanged TOASTed columns: their values come from the row's previous state.
 	fill := func(prev actingweb.Record) (actingweb.Record, error) {
@@ -540,9 +541,9 @@ func (c *pgCapture) change(relID uint32, tuple *pglogrepl.TupleData, keyOnly boo
 	key := tupleRow{types: c.types, cols: row.cols, keyOnly: true}
 	rec, err := sp.scan(&key)
 	if err != nil {
-		return actingweb.Change{}, fmt.Errorf("postgres: replication slot %s: decode a change of %s: %w", c.name, t, err)
+		return capture.Change{}, fmt.Errorf("postgres: replication slot %s: decode a change of %s: %w", c.name, t, err)
 	}
-	return actingweb.Change{Table: t, Record: rec, Fill: fill}, nil
+	return capture.Change{Table: t, Record: rec, Fill: fill}, nil
 }
 
 // tupleValue marks a tupleCol that carries a Go value instead of text.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
 )
@@ -23,14 +25,14 @@ func captureName(t *testing.T, s *postgres.Store, schema string) string {
 }
 
 // collect streams until want changes arrived (or the deadline) and returns them.
-func collect(t *testing.T, c actingweb.Capture, from string, want int) ([]actingweb.Change, string) {
+func collect(t *testing.T, c capture.Capture, from string, want int) ([]capture.Change, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var got []actingweb.Change
+	var got []capture.Change
 	var pos string
 	errDone := errors.New("done")
-	err := c.Stream(ctx, from, 100, func(b actingweb.ChangeBatch) error {
+	err := c.Stream(ctx, from, 100, func(b capture.Batch) error {
 		got = append(got, b.Changes...)
 		pos = b.Position
 		if len(got) >= want {
@@ -83,7 +85,7 @@ func TestCaptureMeetsLoad(t *testing.T) {
 		}
 	}
 	var loaded []string
-	err = c.LoadSource().Scan(ctx, actingweb.TableActors, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+	err = c.LoadSource().Scan(ctx, actingweb.TableActors, bulk.ScanOptions{}, func(p bulk.Page) error {
 		for _, r := range p.Records {
 			loaded = append(loaded, r.Key())
 		}

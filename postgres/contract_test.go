@@ -6,6 +6,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
 	"github.com/actingweb/actingweb-go/storetest"
@@ -33,7 +34,7 @@ func TestContractLegacy(t *testing.T) {
 
 // contractOpener opens stores with lookup configuration lc, each in a fresh schema at head.
 func contractOpener(lc actingweb.LookupConfig) storetest.Opener {
-	return func(t *testing.T) actingweb.Store {
+	return func(t *testing.T) bulk.Backend {
 		t.Helper()
 		url, _ := testenv.FreshPostgresSchema(t)
 		cfg, err := postgres.ConfigFromURL(url, func(string) string { return "" })

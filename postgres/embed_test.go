@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
 	"github.com/actingweb/actingweb-go/storetest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestContractNewOnDecoyPool runs the contract suite on stores built with postgres.New on one
@@ -72,7 +72,7 @@ func TestContractNewOnDecoyPool(t *testing.T) {
 	})
 
 	open := func(lc actingweb.LookupConfig) storetest.Opener {
-		return func(t *testing.T) actingweb.Store {
+		return func(t *testing.T) bulk.Backend {
 			t.Helper()
 			_, schema := testenv.FreshPostgresSchema(t)
 			s, err := postgres.New(pool, postgres.Options{Schema: schema, Lookup: lc})

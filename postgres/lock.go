@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/jackc/pgx/v5"
 )
 
 // Identity names the database and schema the store works on (migrate.Identifier): the
@@ -39,13 +39,13 @@ func lockKeys(schema, name string) (int32, int32) {
 // lockPing is how often a held lock's connection is checked.
 const lockPing = 5 * time.Second
 
-// Lock takes the session advisory lock name on the store's schema (actingweb.Locker) on a
+// Lock takes the session advisory lock name on the store's schema (bulk.Locker) on a
 // connection of its own, whose application_name carries holder (PostgreSQL cuts it at 63
 // bytes), so the refusal another run gets names the holder, its client address and its start.
 // The lock lives as long as that connection: a killed process's lock goes with its
 // connection, so a resume after SIGKILL takes it at once (runID is not needed). The
 // connection is checked every 5 s; when it fails, Lost is closed.
-func (s *Store) Lock(ctx context.Context, name, holder, _ string) (actingweb.Lock, error) {
+func (s *Store) Lock(ctx context.Context, name, holder, _ string) (bulk.Lock, error) {
 	cc := s.pool.Config().ConnConfig.Copy()
 	cc.RuntimeParams["application_name"] = truncate("actingweb "+holder, 63)
 	conn, err := pgx.ConnectConfig(ctx, cc)

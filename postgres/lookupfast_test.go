@@ -9,15 +9,16 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // RebuildPropertyLookup lists the contested keys in its own statement; contestedLookupsRef is
 // the separate query that did it before (run after the rebuild, it sees the same rows).
 
 // contestedLookupsRef returns the lookup rows of names (list: excluded) whose value is also held
-// by other actors that have an actors row, at most actingweb.MaxLookupContests of them (true
+// by other actors that have an actors row, at most bulk.MaxLookupContests of them (true
 // when there were more), ordered by name and lookup key.
-func (s *Store) contestedLookupsRef(ctx context.Context, names []string) ([]actingweb.LookupContest, bool, error) {
+func (s *Store) contestedLookupsRef(ctx context.Context, names []string) ([]bulk.LookupContest, bool, error) {
 	q := `SELECT l.property_name, l.value, l.actor_id, array_agg(p.id ORDER BY p.id)
 		FROM ` + s.qtable(actingweb.TablePropertyLookup) + ` l
 		JOIN ` + s.qtable(actingweb.TableProperties) + ` p ON p.name = l.property_name AND p.value = l.value
@@ -25,19 +26,19 @@ func (s *Store) contestedLookupsRef(ctx context.Context, names []string) ([]acti
 			AND EXISTS (SELECT 1 FROM ` + s.qtable(actingweb.TableActors) + ` a WHERE a.id = p.id)
 		GROUP BY l.property_name, l.value, l.actor_id
 		LIMIT $2`
-	rows, err := s.pool.Query(ctx, q, names, actingweb.MaxLookupContests+1)
+	rows, err := s.pool.Query(ctx, q, names, bulk.MaxLookupContests+1)
 	if err != nil {
 		return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
 	}
 	defer rows.Close()
-	out := []actingweb.LookupContest{}
+	out := []bulk.LookupContest{}
 	truncated := false
 	for rows.Next() {
-		var c actingweb.LookupContest
+		var c bulk.LookupContest
 		if err := rows.Scan(&c.PropertyName, &c.Value, &c.Kept, &c.Others); err != nil {
 			return nil, false, s.tableErr(actingweb.TablePropertyLookup, "list contested keys of", err)
 		}
-		if len(out) == actingweb.MaxLookupContests {
+		if len(out) == bulk.MaxLookupContests {
 			truncated = true
 			break
 		}
@@ -80,11 +81,11 @@ func TestRebuildContestedMatchesReference(t *testing.T) {
 	p("c03", "externalUserId", strings.Repeat("z", 3000))
 	p("c04", "externalUserId", strings.Repeat("z", 3000)) // too large for the index, yet contested in properties
 	mustNil(t, func() error {
-		_, err := s.WriteBatch(ctx, actingweb.TableActors, actors, actingweb.ConflictFail)
+		_, err := s.WriteBatch(ctx, actingweb.TableActors, actors, bulk.ConflictFail)
 		return err
 	}())
 	mustNil(t, func() error {
-		_, err := s.WriteBatch(ctx, actingweb.TableProperties, props, actingweb.ConflictFail)
+		_, err := s.WriteBatch(ctx, actingweb.TableProperties, props, bulk.ConflictFail)
 		return err
 	}())
 	pre := []actingweb.Record{ // pre-existing lookup rows: one owned by a later actor, one unrelated
@@ -93,12 +94,12 @@ func TestRebuildContestedMatchesReference(t *testing.T) {
 		ptrLookupInt(actingweb.NewPropertyLookup("oauthId", "weird \"\\\t\u00e9", "a02")),
 	}
 	mustNil(t, func() error {
-		_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, pre, actingweb.ConflictFail)
+		_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, pre, bulk.ConflictFail)
 		return err
 	}())
 	p("c09", "oauthId", "weird \"\\\t\u00e9")
 	mustNil(t, func() error {
-		_, err := s.WriteBatch(ctx, actingweb.TableProperties, props[len(props)-1:], actingweb.ConflictFail)
+		_, err := s.WriteBatch(ctx, actingweb.TableProperties, props[len(props)-1:], bulk.ConflictFail)
 		return err
 	}())
 
@@ -126,7 +127,7 @@ func TestRebuildContestedMatchesReference(t *testing.T) {
 func TestDecodeContestsTruncated(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("[")
-	for i := 0; i <= actingweb.MaxLookupContests; i++ {
+	for i := 0; i <= bulk.MaxLookupContests; i++ {
 		if i > 0 {
 			b.WriteString(",")
 		}
@@ -134,11 +135,11 @@ func TestDecodeContestsTruncated(t *testing.T) {
 	}
 	b.WriteString("]")
 	got, truncated, err := decodeContests([]byte(b.String()))
-	if err != nil || !truncated || len(got) != actingweb.MaxLookupContests {
+	if err != nil || !truncated || len(got) != bulk.MaxLookupContests {
 		t.Fatalf("decodeContests: %d rows, truncated %v, %v", len(got), truncated, err)
 	}
 	for _, c := range got {
-		if c.Value == fmt.Sprintf("v%06d", actingweb.MaxLookupContests) {
+		if c.Value == fmt.Sprintf("v%06d", bulk.MaxLookupContests) {
 			t.Fatal("the row past the limit was kept")
 		}
 	}

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"sync"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // The temporary tables of a lookup feed, in its own session and transaction (ON COMMIT
@@ -33,7 +33,7 @@ const feedQueue = 16
 
 var feedFlushRows = 4000
 
-// lookupFeed is the PostgreSQL actingweb.LookupFeed. It holds one pooled connection and one
+// lookupFeed is the PostgreSQL bulk.LookupFeed. It holds one pooled connection and one
 // transaction for its life. Each flush copies the candidate rows (name, value, id of the
 // properties of indexed names) into a chunk table and, in one statement, inserts the chunk's
 // lookup rows (smallest actor id per key within the chunk, ON CONFLICT DO NOTHING, owners
@@ -68,14 +68,14 @@ type lookupFeed struct {
 	err error // first failure: every later Add and Close return it
 }
 
-// NewLookupFeed starts a lookup feed (actingweb.LookupFeed): RebuildPropertyLookup without
+// NewLookupFeed starts a lookup feed (bulk.LookupFeed): RebuildPropertyLookup without
 // its scan of the properties table (one pass over every property row, which dominates the
 // rebuild of a large table), its inserts done while other rows are still being written. The
 // result, counts and contested keys included, is the one RebuildPropertyLookup would give on
 // a properties table holding exactly the rows given to Add. It holds one connection of the
 // pool and one open transaction until Close (lookup rows it inserts are locked until then:
 // a concurrent insert of the same key waits). ctx bounds the feed.
-func (s *Store) NewLookupFeed(ctx context.Context, names []string) actingweb.LookupFeed {
+func (s *Store) NewLookupFeed(ctx context.Context, names []string) bulk.LookupFeed {
 	f := &lookupFeed{s: s, ctx: ctx, want: map[string]bool{}, ch: make(chan [][]any, feedQueue), done: make(chan struct{}), flushed: make(chan struct{})}
 	for _, n := range names {
 		if n != "" && !strings.HasPrefix(n, "list:") && !f.want[n] {
@@ -267,11 +267,11 @@ func (f *lookupFeed) Add(ctx context.Context, props []*actingweb.Property) error
 // Close waits for the queued rows, completes the lookup (late owners, smallest actor ids),
 // counts, commits and releases the connection. After a failure the transaction is rolled
 // back: the lookup is as it was before the feed.
-func (f *lookupFeed) Close() (actingweb.LookupRebuild, error) {
+func (f *lookupFeed) Close() (bulk.LookupRebuild, error) {
 	f.once.Do(func() { close(f.ch) })
 	<-f.done
 	if f.conn == nil {
-		return actingweb.LookupRebuild{}, f.failed()
+		return bulk.LookupRebuild{}, f.failed()
 	}
 	defer func() {
 		if f.failed() != nil {
@@ -281,7 +281,7 @@ func (f *lookupFeed) Close() (actingweb.LookupRebuild, error) {
 		f.conn = nil
 	}()
 	if err := f.failed(); err != nil {
-		return actingweb.LookupRebuild{}, err
+		return bulk.LookupRebuild{}, err
 	}
 	res, err := f.complete()
 	if err == nil {
@@ -291,20 +291,20 @@ func (f *lookupFeed) Close() (actingweb.LookupRebuild, error) {
 	}
 	if err != nil {
 		f.fail(err)
-		return actingweb.LookupRebuild{}, err
+		return bulk.LookupRebuild{}, err
 	}
 	return res, nil
 }
 
 // complete runs Close's statements in the feed's transaction.
-func (f *lookupFeed) complete() (actingweb.LookupRebuild, error) {
-	out := actingweb.LookupRebuild{Samples: []string{}}
+func (f *lookupFeed) complete() (bulk.LookupRebuild, error) {
+	out := bulk.LookupRebuild{Samples: []string{}}
 	if len(f.names) == 0 {
 		return out, nil
 	}
 	if f.counts.clean() {
 		out.Scanned, out.Written = f.counts.named, f.counts.inserted
-		out.Contested = []actingweb.LookupContest{}
+		out.Contested = []bulk.LookupContest{}
 		return out, nil
 	}
 	ctx := f.ctx
@@ -391,6 +391,6 @@ func (s *Store) IsEmpty(ctx context.Context, t actingweb.Table) (bool, error) {
 // WriteBatchFresh writes recs into table t, which was empty when the caller started writing
 // it (migrate.FreshTableWriter). A ConflictFail batch is already a plain COPY on PostgreSQL, so
 // this is WriteBatch with ConflictFail: an existing key still fails the batch.
-func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (actingweb.WriteResult, error) {
-	return s.WriteBatch(ctx, t, recs, actingweb.ConflictFail)
+func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (bulk.WriteResult, error) {
+	return s.WriteBatch(ctx, t, recs, bulk.ConflictFail)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // lookupScenario fills s with actors, pre-existing lookup rows and, through write, the
@@ -40,7 +41,7 @@ func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record)
 	p("a04", "oauthId2", "weird \"\\\t\u00e9")
 	actors = append(actors, &actingweb.Actor{ID: "t01", Creator: "c", Passphrase: "p"})
 	p("t01", "externalUserId", strings.Repeat("y", 3000)) // too large for the index
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	pre := []actingweb.Record{
@@ -48,7 +49,7 @@ func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record)
 		ptrLookupInt(actingweb.NewPropertyLookup("email", "nobody@x", "a00")),
 		ptrLookupInt(actingweb.NewPropertyLookup("oauthId", "o3", "a03")),
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, pre, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, pre, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	// in batches, as the migration engine writes them
@@ -60,7 +61,7 @@ func lookupScenario(t *testing.T, s *Store, write func(props []actingweb.Record)
 		&actingweb.Actor{ID: "a-late", Creator: "c", Passphrase: "p"},
 		&actingweb.Actor{ID: "zz-late", Creator: "c", Passphrase: "p"},
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, late, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, late, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -173,11 +174,11 @@ func TestLookupFeedCleanClose(t *testing.T) {
 				for i := 0; i < 4; i++ {
 					actors = append(actors, &actingweb.Actor{ID: fmt.Sprintf("a%d", i), Creator: "c", Passphrase: "p"})
 				}
-				if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, actingweb.ConflictFail); err != nil {
+				if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, bulk.ConflictFail); err != nil {
 					t.Fatal(err)
 				}
 				if len(c.pre) > 0 {
-					if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, c.pre, actingweb.ConflictFail); err != nil {
+					if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, c.pre, bulk.ConflictFail); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -227,7 +228,7 @@ func TestLookupFeedCleanClose(t *testing.T) {
 func lookupRows(t *testing.T, s *Store) []string {
 	t.Helper()
 	var out []string
-	err := s.Scan(context.Background(), actingweb.TablePropertyLookup, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+	err := s.Scan(context.Background(), actingweb.TablePropertyLookup, bulk.ScanOptions{}, func(p bulk.Page) error {
 		for _, r := range p.Records {
 			l := r.(*actingweb.PropertyLookup)
 			out = append(out, l.PropertyName+"\x00"+*l.Value+"\x00"+l.ActorID)

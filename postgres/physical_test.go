@@ -8,11 +8,11 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 // physicalStore returns a store on a fresh schema whose properties table holds n rows,
@@ -24,7 +24,7 @@ func physicalStore(t *testing.T, n int) (*postgres.Store, []actingweb.Record, fu
 	s, schema := coreHead(t)
 	recs := props(n, func(i int) string { return fmt.Sprintf("actor-%02d", i%37) })
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, testenv.PostgresURL(t))
@@ -58,7 +58,7 @@ func firstPage(t *testing.T, s *postgres.Store, pageSize int) ([]actingweb.Recor
 	stop := errors.New("stop")
 	var recs []actingweb.Record
 	var cur string
-	err := s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{PageSize: pageSize, AnyOrder: true}, func(p actingweb.Page) error {
+	err := s.Scan(coreCtx(t), actingweb.TableProperties, bulk.ScanOptions{PageSize: pageSize, AnyOrder: true}, func(p bulk.Page) error {
 		recs, cur = p.Records, p.Cursor
 		return stop
 	})
@@ -69,9 +69,9 @@ func firstPage(t *testing.T, s *postgres.Store, pageSize int) ([]actingweb.Recor
 }
 
 // scanErr scans properties with opts and returns the rows or the error.
-func scanErr(s *postgres.Store, opts actingweb.ScanOptions) ([]actingweb.Record, error) {
+func scanErr(s *postgres.Store, opts bulk.ScanOptions) ([]actingweb.Record, error) {
 	var out []actingweb.Record
-	err := s.Scan(context.Background(), actingweb.TableProperties, opts, func(p actingweb.Page) error {
+	err := s.Scan(context.Background(), actingweb.TableProperties, opts, func(p bulk.Page) error {
 		out = append(out, p.Records...)
 		return nil
 	})
@@ -87,7 +87,7 @@ func TestScanAnyOrder(t *testing.T) {
 	var lasts []bool
 	var cursors []string
 	var all []actingweb.Record
-	err := s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000, AnyOrder: true}, func(p actingweb.Page) error {
+	err := s.Scan(coreCtx(t), actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000, AnyOrder: true}, func(p bulk.Page) error {
 		sizes = append(sizes, len(p.Records))
 		lasts = append(lasts, p.Last)
 		cursors = append(cursors, p.Cursor)
@@ -113,7 +113,7 @@ func TestScanAnyOrder(t *testing.T) {
 	// changed or not, nor whatever else runs on the server.
 	for _, anyOrder := range []bool{true, false} {
 		for i, cur := range cursors {
-			if _, err := scanErr(s, actingweb.ScanOptions{Cursor: cur, PageSize: 700, AnyOrder: anyOrder}); !errors.Is(err, actingweb.ErrStaleCursor) {
+			if _, err := scanErr(s, bulk.ScanOptions{Cursor: cur, PageSize: 700, AnyOrder: anyOrder}); !errors.Is(err, actingweb.ErrStaleCursor) {
 				t.Fatalf("AnyOrder %v: resumption from page %d's cursor: %v, want ErrStaleCursor", anyOrder, i+1, err)
 			}
 		}
@@ -121,18 +121,18 @@ func TestScanAnyOrder(t *testing.T) {
 	// A key-order cursor resumes in key order, AnyOrder or not.
 	var keyCur string
 	stop := errors.New("stop")
-	s.Scan(coreCtx(t), actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+	s.Scan(coreCtx(t), actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000}, func(p bulk.Page) error {
 		keyCur = p.Cursor
 		return stop
 	})
-	rest, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Cursor: keyCur, AnyOrder: true})
+	rest, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{Cursor: keyCur, AnyOrder: true})
 	if len(rest) != 1500 || !slices.IsSorted(keys(rest)) {
 		t.Fatalf("key cursor with AnyOrder: %d rows, sorted %v", len(rest), slices.IsSorted(keys(rest)))
 	}
 	// Segments are disjoint and cover the table.
 	seen := map[string]int{}
 	for seg := range 3 {
-		recs, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Segment: seg, TotalSegments: 3, AnyOrder: true})
+		recs, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{Segment: seg, TotalSegments: 3, AnyOrder: true})
 		for _, r := range recs {
 			seen[r.Key()]++
 		}
@@ -170,15 +170,15 @@ func TestScanAnyOrderBusy(t *testing.T) {
 	if !slices.Equal(keys(first), keys(written[:200])) {
 		t.Fatal("first page is not the first rows written")
 	}
-	if _, err := scanErr(s, actingweb.ScanOptions{Cursor: cur, AnyOrder: true}); !errors.Is(err, actingweb.ErrStaleCursor) {
+	if _, err := scanErr(s, bulk.ScanOptions{Cursor: cur, AnyOrder: true}); !errors.Is(err, actingweb.ErrStaleCursor) {
 		t.Fatalf("resumption, nothing written: %v, want ErrStaleCursor", err)
 	}
 	exec(updateSQL(written[500]))
 	exec(deleteSQL(written[10]))
-	if _, err := scanErr(s, actingweb.ScanOptions{Cursor: cur, AnyOrder: true}); !errors.Is(err, actingweb.ErrStaleCursor) {
+	if _, err := scanErr(s, bulk.ScanOptions{Cursor: cur, AnyOrder: true}); !errors.Is(err, actingweb.ErrStaleCursor) {
 		t.Fatalf("resumption after writes: %v, want ErrStaleCursor", err)
 	}
-	all, err := scanErr(s, actingweb.ScanOptions{AnyOrder: true, PageSize: 64})
+	all, err := scanErr(s, bulk.ScanOptions{AnyOrder: true, PageSize: 64})
 	if err != nil {
 		t.Fatal(err)
 	}

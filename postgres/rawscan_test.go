@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/arena"
 )
 
@@ -47,7 +48,7 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 	for _, tb := range []actingweb.Table{actingweb.TableActors, actingweb.TableProperties, actingweb.TablePropertyLookup,
 		actingweb.TableAttributes, actingweb.TableTrusts, actingweb.TablePeerTrustees, actingweb.TableSubscriptions,
 		actingweb.TableSubscriptionDiffs, actingweb.TableSubscriptionSuspensions} {
-		if _, err := s.WriteBatch(ctx, tb, byTable[tb], actingweb.ConflictOverwrite); err != nil {
+		if _, err := s.WriteBatch(ctx, tb, byTable[tb], bulk.ConflictOverwrite); err != nil {
 			t.Fatal(tb, err)
 		}
 	}
@@ -108,7 +109,7 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 	// A NULL where the record has no pointer: Scan fails as rows.Scan does (if the schema
 	// allows the NULL at all).
 	if _, err := s.pool.Exec(ctx, "INSERT INTO "+s.qtable(actingweb.TableActors)+" (id, creator, passphrase) VALUES ('zz-null', NULL, 'p')"); err == nil {
-		err := s.Scan(ctx, actingweb.TableActors, actingweb.ScanOptions{}, func(actingweb.Page) error { return nil })
+		err := s.Scan(ctx, actingweb.TableActors, bulk.ScanOptions{}, func(bulk.Page) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), "NULL") {
 			t.Fatalf("scan of a NULL creator: %v", err)
 		}
@@ -124,7 +125,7 @@ func TestWriteBatchFailRepeatedKey(t *testing.T) {
 	s := newAppStore(t)
 	ctx := context.Background()
 	p := func(id, name string) actingweb.Record { return &actingweb.Property{ID: id, Name: name, Value: "v"} }
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x")}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "x")}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -135,7 +136,7 @@ func TestWriteBatchFailRepeatedKey(t *testing.T) {
 		{[]actingweb.Record{p("a", "x"), p("c", "1"), p("c", "1")}, "key c / 1 appears twice in the batch"},
 		{[]actingweb.Record{p("d", "1"), p("a", "x")}, "key a / x exists"},
 	} {
-		_, err := s.WriteBatch(ctx, actingweb.TableProperties, tc.recs, actingweb.ConflictFail)
+		_, err := s.WriteBatch(ctx, actingweb.TableProperties, tc.recs, bulk.ConflictFail)
 		if !errors.Is(err, actingweb.ErrConflict) || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("WriteBatch = %v, want ErrConflict with %q", err, tc.want)
 		}
@@ -145,11 +146,11 @@ func TestWriteBatchFailRepeatedKey(t *testing.T) {
 	}
 	// A lookup row twice: the value stays withheld.
 	mustNil(t, func() error {
-		_, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a", Creator: "c"}}, actingweb.ConflictFail)
+		_, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a", Creator: "c"}}, bulk.ConflictFail)
 		return err
 	}())
 	l := actingweb.NewPropertyLookup("email", "secret@x", "a")
-	_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{&l, &l}, actingweb.ConflictFail)
+	_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{&l, &l}, bulk.ConflictFail)
 	if !errors.Is(err, actingweb.ErrConflict) || !strings.Contains(err.Error(), "appears twice") || strings.Contains(err.Error(), "secret@x") {
 		t.Fatalf("lookup WriteBatch = %v", err)
 	}

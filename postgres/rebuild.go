@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/jackc/pgx/v5"
 )
 
 // maxLookupSamples bounds LookupRebuild.Samples.
@@ -25,7 +25,7 @@ const maxLookupSamples = 10
 // the contested keys (LookupRebuild.Contested): lookup rows of the names, as they are after
 // the insert, whose value other actors (with an actors row) hold too, with the row's owner as
 // Kept. Idempotent.
-func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (actingweb.LookupRebuild, error) {
+func (s *Store) RebuildPropertyLookup(ctx context.Context, names []string) (bulk.LookupRebuild, error) {
 	return s.rebuildLookup(ctx, s.pool, names, s.qtable(actingweb.TableProperties))
 }
 
@@ -38,8 +38,8 @@ const rebuildWorkMem = "32MB"
 // one transaction on db.
 func (s *Store) rebuildLookup(ctx context.Context, db interface {
 	Begin(context.Context) (pgx.Tx, error)
-}, names []string, src string) (actingweb.LookupRebuild, error) {
-	out := actingweb.LookupRebuild{Samples: []string{}}
+}, names []string, src string) (bulk.LookupRebuild, error) {
+	out := bulk.LookupRebuild{Samples: []string{}}
 	if len(names) == 0 {
 		return out, nil
 	}
@@ -94,7 +94,7 @@ func (s *Store) rebuildLookup(ctx context.Context, db interface {
 		return err
 	})
 	if err != nil {
-		return actingweb.LookupRebuild{}, err
+		return bulk.LookupRebuild{}, err
 	}
 	return out, nil
 }
@@ -102,7 +102,7 @@ func (s *Store) rebuildLookup(ctx context.Context, db interface {
 // lookupSummary ends the statements of rebuildLookup and of the lookup feed's Close: from
 // the CTEs cls (kind and holder per candidate row) and con (contested keys) it selects the
 // contested keys as JSON, the counts and the samples. $3 is maxLookupSamples, $4
-// actingweb.MaxLookupContests+1.
+// bulk.MaxLookupContests+1.
 const lookupSummary = `SELECT (SELECT coalesce(json_agg(json_build_array(name, value, actor_id, others)), '[]') FROM con),
 		count(*),
 		count(*) FILTER (WHERE kind = 'written'),
@@ -118,36 +118,36 @@ const lookupSummary = `SELECT (SELECT coalesce(json_agg(json_build_array(name, v
 
 // queryLookupSummary runs q (a statement ending with lookupSummary; $1 names, $2
 // MaxLookupEntryBytes) on db and reads its result.
-func (s *Store) queryLookupSummary(ctx context.Context, db pgx.Tx, q string, names []string) (actingweb.LookupRebuild, error) {
-	out := actingweb.LookupRebuild{Samples: []string{}}
+func (s *Store) queryLookupSummary(ctx context.Context, db pgx.Tx, q string, names []string) (bulk.LookupRebuild, error) {
+	out := bulk.LookupRebuild{Samples: []string{}}
 	var contested []byte
-	if err := db.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples, actingweb.MaxLookupContests+1).Scan(
+	if err := db.QueryRow(ctx, q, names, MaxLookupEntryBytes, maxLookupSamples, bulk.MaxLookupContests+1).Scan(
 		&contested, &out.Scanned, &out.Written, &out.Existing, &out.Collisions, &out.Orphans, &out.Samples); err != nil {
-		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
+		return bulk.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild", err)
 	}
 	var err error
 	if out.Contested, out.ContestedTruncated, err = decodeContests(contested); err != nil {
-		return actingweb.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild (contested keys)", err)
+		return bulk.LookupRebuild{}, s.tableErr(actingweb.TablePropertyLookup, "rebuild (contested keys)", err)
 	}
 	return out, nil
 }
 
 // decodeContests reads the contested keys of RebuildPropertyLookup's statement, a JSON array
-// of [name, value, kept, [others...]], at most actingweb.MaxLookupContests+1 of them: the
+// of [name, value, kept, [others...]], at most bulk.MaxLookupContests+1 of them: the
 // first MaxLookupContests sorted by name and lookup key, and true when there were more.
-func decodeContests(raw []byte) ([]actingweb.LookupContest, bool, error) {
+func decodeContests(raw []byte) ([]bulk.LookupContest, bool, error) {
 	var rows [][]json.RawMessage
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		return nil, false, err
 	}
-	out := make([]actingweb.LookupContest, 0, min(len(rows), actingweb.MaxLookupContests))
+	out := make([]bulk.LookupContest, 0, min(len(rows), bulk.MaxLookupContests))
 	truncated := false
 	for _, row := range rows {
-		if len(out) == actingweb.MaxLookupContests {
+		if len(out) == bulk.MaxLookupContests {
 			truncated = true
 			break
 		}
-		var c actingweb.LookupContest
+		var c bulk.LookupContest
 		if len(row) != 4 {
 			return nil, false, fmt.Errorf("contested key row of %d fields", len(row))
 		}
@@ -163,7 +163,7 @@ func decodeContests(raw []byte) ([]actingweb.LookupContest, bool, error) {
 	return out, truncated, nil
 }
 
-func sortContests(out []actingweb.LookupContest) {
+func sortContests(out []bulk.LookupContest) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].PropertyName != out[j].PropertyName {
 			return out[i].PropertyName < out[j].PropertyName

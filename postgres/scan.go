@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/jackc/pgx/v5"
 )
 
 // scanCursor is the Page.Cursor of Scan, JSON. A key-order scan's cursor is
@@ -70,7 +70,7 @@ func (s *Store) MaxSegments() int { return 1 }
 type rowScanner interface{ Scan(dest ...any) error }
 
 // Scan streams table t to fn, PageSize rows per page (DefaultPageSize when unset); a page
-// also ends once its rows hold actingweb.MaxPageBytes. The rows of one call are read by one
+// also ends once its rows hold bulk.MaxPageBytes. The rows of one call are read by one
 // streaming query in one read-only transaction (one snapshot); an empty table yields a single
 // empty page with Last set. Each page carries a Cursor (scanCursor).
 //
@@ -88,7 +88,7 @@ type rowScanner interface{ Scan(dest ...any) error }
 // Segment i of TotalSegments N holds the rows whose owner column (id; actor_id for
 // property_lookup) satisfies abs(hashtext(owner)) % N = i, so segments are disjoint and
 // together cover the table.
-func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.ScanOptions, fn func(actingweb.Page) error) error {
+func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error {
 	sp, err := spec(t)
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 			b, _ := json.Marshal(scanCursor{T: string(t), K: sp.keyOf(last)})
 			cursor = string(b)
 		}
-		err := fn(actingweb.Page{Records: page, Cursor: cursor, Last: isLast})
+		err := fn(bulk.Page{Records: page, Cursor: cursor, Last: isLast})
 		page = make([]actingweb.Record, 0, cap(page))
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts actingweb.Scan
 	raw := rawRow{own: opts.Retain}
 	pageBytes := 0 // bytes of the page's rows as received
 	for rows.Next() {
-		if len(page) == pageSize || pageBytes >= actingweb.MaxPageBytes {
+		if len(page) == pageSize || pageBytes >= bulk.MaxPageBytes {
 			if err := emit(false); err != nil {
 				return err
 			}

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/jackc/pgx/v5"
 )
 
-// The table face (actingweb.TableStore) on PostgreSQL: whole-table streaming in primary-key
+// The table face (bulk.TableStore) on PostgreSQL: whole-table streaming in primary-key
 // order with a resumable cursor, batch writes through COPY with a conflict policy, counts, and
 // the rebuild of property_lookup from properties (§5.4, §5.6). Rows cross it in canonical
 // record form; PostgreSQL column names are the records' JSON field names (§5.3).

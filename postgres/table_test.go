@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 func sp(s string) *string { return &s }
@@ -82,11 +82,11 @@ func sampleRecords() map[actingweb.Table][]actingweb.Record {
 	}
 }
 
-func scanAll(t testing.TB, s *postgres.Store, tb actingweb.Table, opts actingweb.ScanOptions) ([]actingweb.Record, int) {
+func scanAll(t testing.TB, s *postgres.Store, tb actingweb.Table, opts bulk.ScanOptions) ([]actingweb.Record, int) {
 	t.Helper()
 	var out []actingweb.Record
 	pages := 0
-	err := s.Scan(coreCtx(t), tb, opts, func(p actingweb.Page) error {
+	err := s.Scan(coreCtx(t), tb, opts, func(p bulk.Page) error {
 		pages++
 		if len(p.Rejects) > 0 {
 			t.Errorf("scan %s: rejects %v", tb, p.Rejects)
@@ -114,7 +114,7 @@ func TestTableRoundTrip(t *testing.T) {
 	samples := sampleRecords()
 	for _, tb := range actingweb.Tables { // actors first: the lookup row needs its actor
 		recs := samples[tb]
-		res, err := s.WriteBatch(ctx, tb, recs, actingweb.ConflictFail)
+		res, err := s.WriteBatch(ctx, tb, recs, bulk.ConflictFail)
 		if err != nil {
 			t.Fatalf("%s: %v", tb, err)
 		}
@@ -167,7 +167,7 @@ func TestTableRoundTrip(t *testing.T) {
 }
 
 func mustScan(t testing.TB, s *postgres.Store, tb actingweb.Table) []actingweb.Record {
-	recs, _ := scanAll(t, s, tb, actingweb.ScanOptions{})
+	recs, _ := scanAll(t, s, tb, bulk.ScanOptions{})
 	return recs
 }
 
@@ -175,7 +175,7 @@ func TestWriteJSONNullIsSQLNull(t *testing.T) {
 	ctx := coreCtx(t)
 	s, _ := coreHead(t)
 	rec := &actingweb.Attribute{ID: "a", BucketName: "b:n", Bucket: "b", Name: "n", Data: json.RawMessage(`null`)}
-	if _, err := s.WriteBatch(ctx, actingweb.TableAttributes, []actingweb.Record{rec}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableAttributes, []actingweb.Record{rec}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	var isNull bool
@@ -196,14 +196,14 @@ func TestScanPagesAndCursor(t *testing.T) {
 	ctx := coreCtx(t)
 	s, _ := coreHead(t)
 	recs := props(2500, func(i int) string { return fmt.Sprintf("actor-%02d", i%37) })
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	// Full scan: 3 pages of 1000, 1000, 500; only the last has Last.
 	var sizes []int
 	var lasts []bool
 	var cursors []string
-	err := s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+	err := s.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000}, func(p bulk.Page) error {
 		sizes = append(sizes, len(p.Records))
 		lasts = append(lasts, p.Last)
 		cursors = append(cursors, p.Cursor)
@@ -219,7 +219,7 @@ func TestScanPagesAndCursor(t *testing.T) {
 	stop := errors.New("stop")
 	var first []actingweb.Record
 	var cur string
-	err = s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+	err = s.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000}, func(p bulk.Page) error {
 		first, cur = p.Records, p.Cursor
 		return stop
 	})
@@ -229,7 +229,7 @@ func TestScanPagesAndCursor(t *testing.T) {
 	if cur != cursors[0] || !json.Valid([]byte(cur)) {
 		t.Fatalf("cursor %q vs %q", cur, cursors[0])
 	}
-	rest, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Cursor: cur, PageSize: 700})
+	rest, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{Cursor: cur, PageSize: 700})
 	all := append(first, rest...)
 	if len(all) != 2500 {
 		t.Fatalf("resumed scan gave %d rows, want 2500", len(all))
@@ -246,15 +246,15 @@ func TestScanPagesAndCursor(t *testing.T) {
 		}
 	}
 	// Resuming from the final cursor yields one empty last page.
-	end, pages := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Cursor: cursors[2]})
+	end, pages := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{Cursor: cursors[2]})
 	if len(end) != 0 || pages != 1 {
 		t.Fatalf("scan after end: %d rows in %d pages", len(end), pages)
 	}
 	// A cursor of another table is refused.
-	if err := s.Scan(ctx, actingweb.TableTrusts, actingweb.ScanOptions{Cursor: cur}, func(actingweb.Page) error { return nil }); !errors.Is(err, actingweb.ErrInvalid) {
+	if err := s.Scan(ctx, actingweb.TableTrusts, bulk.ScanOptions{Cursor: cur}, func(bulk.Page) error { return nil }); !errors.Is(err, actingweb.ErrInvalid) {
 		t.Fatalf("foreign cursor: %v", err)
 	}
-	if err := s.Scan(ctx, "nope", actingweb.ScanOptions{}, func(actingweb.Page) error { return nil }); !errors.Is(err, actingweb.ErrUnknownTable) {
+	if err := s.Scan(ctx, "nope", bulk.ScanOptions{}, func(bulk.Page) error { return nil }); !errors.Is(err, actingweb.ErrUnknownTable) {
 		t.Fatalf("unknown table: %v", err)
 	}
 }
@@ -263,14 +263,14 @@ func TestScanSegments(t *testing.T) {
 	ctx := coreCtx(t)
 	s, _ := coreHead(t)
 	recs := props(3000, func(i int) string { return fmt.Sprintf("actor-%03d", i%211) })
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	const n = 4
 	seen := map[string]int{}
 	owners := map[string]int{}
 	for seg := range n {
-		got, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Segment: seg, TotalSegments: n, PageSize: 333})
+		got, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{Segment: seg, TotalSegments: n, PageSize: 333})
 		if len(got) == 0 {
 			t.Errorf("segment %d is empty", seg)
 		}
@@ -290,7 +290,7 @@ func TestScanSegments(t *testing.T) {
 			t.Fatalf("%s in %d segments", k, c)
 		}
 	}
-	if err := s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{Segment: 4, TotalSegments: 4}, func(actingweb.Page) error { return nil }); !errors.Is(err, actingweb.ErrInvalid) {
+	if err := s.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{Segment: 4, TotalSegments: 4}, func(bulk.Page) error { return nil }); !errors.Is(err, actingweb.ErrInvalid) {
 		t.Fatalf("segment out of range: %v", err)
 	}
 }
@@ -309,7 +309,7 @@ func TestWriteBatchPolicies(t *testing.T) {
 	p := func(id, name, v string) actingweb.Record { return &actingweb.Property{ID: id, Name: name, Value: v} }
 	cases := []struct {
 		name        string
-		policy      actingweb.ConflictPolicy
+		policy      bulk.ConflictPolicy
 		batch       []actingweb.Record
 		wantErr     error
 		errMentions string
@@ -317,24 +317,24 @@ func TestWriteBatchPolicies(t *testing.T) {
 		skipped     int
 		want        map[string]string // name -> value of actor a after the write
 	}{
-		{"fail existing", actingweb.ConflictFail, []actingweb.Record{p("a", "new", "1"), p("a", "old", "2")}, actingweb.ErrConflict, "a / old", 0, 0,
+		{"fail existing", bulk.ConflictFail, []actingweb.Record{p("a", "new", "1"), p("a", "old", "2")}, actingweb.ErrConflict, "a / old", 0, 0,
 			map[string]string{"old": "orig"}},
-		{"fail duplicate in batch", actingweb.ConflictFail, []actingweb.Record{p("a", "x", "1"), p("a", "x", "2")}, actingweb.ErrConflict, "a / x", 0, 0,
+		{"fail duplicate in batch", bulk.ConflictFail, []actingweb.Record{p("a", "x", "1"), p("a", "x", "2")}, actingweb.ErrConflict, "a / x", 0, 0,
 			map[string]string{"old": "orig"}},
-		{"skip", actingweb.ConflictSkip, []actingweb.Record{p("a", "new", "1"), p("a", "old", "2")}, nil, "", 1, 1,
+		{"skip", bulk.ConflictSkip, []actingweb.Record{p("a", "new", "1"), p("a", "old", "2")}, nil, "", 1, 1,
 			map[string]string{"old": "orig", "new": "1"}},
-		{"skip duplicate in batch keeps first", actingweb.ConflictSkip, []actingweb.Record{p("a", "x", "first"), p("a", "x", "second")}, nil, "", 1, 1,
+		{"skip duplicate in batch keeps first", bulk.ConflictSkip, []actingweb.Record{p("a", "x", "first"), p("a", "x", "second")}, nil, "", 1, 1,
 			map[string]string{"old": "orig", "x": "first"}},
-		{"overwrite", actingweb.ConflictOverwrite, []actingweb.Record{p("a", "new", "1"), p("a", "old", "2")}, nil, "", 2, 0,
+		{"overwrite", bulk.ConflictOverwrite, []actingweb.Record{p("a", "new", "1"), p("a", "old", "2")}, nil, "", 2, 0,
 			map[string]string{"old": "2", "new": "1"}},
-		{"overwrite duplicate in batch keeps last", actingweb.ConflictOverwrite, []actingweb.Record{p("a", "x", "first"), p("a", "x", "second"), p("a", "old", "3")}, nil, "", 3, 0,
+		{"overwrite duplicate in batch keeps last", bulk.ConflictOverwrite, []actingweb.Record{p("a", "x", "first"), p("a", "x", "second"), p("a", "old", "3")}, nil, "", 3, 0,
 			map[string]string{"old": "3", "x": "second"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := coreCtx(t)
 			s, _ := coreHead(t)
-			if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "old", "orig")}, actingweb.ConflictFail); err != nil {
+			if _, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{p("a", "old", "orig")}, bulk.ConflictFail); err != nil {
 				t.Fatal(err)
 			}
 			res, err := s.WriteBatch(ctx, actingweb.TableProperties, c.batch, c.policy)
@@ -365,10 +365,10 @@ func TestWriteBatchOverwriteActorKeepsCreatedAt(t *testing.T) {
 	ctx := coreCtx(t)
 	s, _ := coreHead(t)
 	created := tp("2025-01-01T00:00:00Z")
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a", Creator: "c", Passphrase: "p", CreatedAt: created}}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a", Creator: "c", Passphrase: "p", CreatedAt: created}}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a", Creator: "c2", Passphrase: "p2"}}, actingweb.ConflictOverwrite); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a", Creator: "c2", Passphrase: "p2"}}, bulk.ConflictOverwrite); err != nil {
 		t.Fatal(err)
 	}
 	a := mustScan(t, s, actingweb.TableActors)[0].(*actingweb.Actor)
@@ -405,7 +405,7 @@ func TestWriteBatchRejects(t *testing.T) {
 	}
 	ctx := coreCtx(t)
 	s, _ := coreHead(t)
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "p"}}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "p"}}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	good := map[actingweb.Table]actingweb.Record{
@@ -422,11 +422,11 @@ func TestWriteBatchRejects(t *testing.T) {
 	goodWritten := map[actingweb.Table]bool{}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for _, policy := range []actingweb.ConflictPolicy{actingweb.ConflictFail, actingweb.ConflictSkip, actingweb.ConflictOverwrite} {
+			for _, policy := range []bulk.ConflictPolicy{bulk.ConflictFail, bulk.ConflictSkip, bulk.ConflictOverwrite} {
 				// Under fail the good row is new only once per table; skip/overwrite accept it again.
 				batch := []actingweb.Record{c.rec, good[c.table]}
 				res, err := s.WriteBatch(ctx, c.table, batch, policy)
-				if policy == actingweb.ConflictFail && goodWritten[c.table] {
+				if policy == bulk.ConflictFail && goodWritten[c.table] {
 					if !errors.Is(err, actingweb.ErrConflict) {
 						t.Fatalf("fail policy with the good row present: %v", err)
 					}
@@ -458,7 +458,7 @@ func ptrLookup(l actingweb.PropertyLookup) *actingweb.PropertyLookup { return &l
 
 func TestWriteBatchRejectsWrongTable(t *testing.T) {
 	s, _ := coreHead(t)
-	_, err := s.WriteBatch(coreCtx(t), actingweb.TableActors, []actingweb.Record{&actingweb.Property{ID: "a", Name: "n"}}, actingweb.ConflictSkip)
+	_, err := s.WriteBatch(coreCtx(t), actingweb.TableActors, []actingweb.Record{&actingweb.Property{ID: "a", Name: "n"}}, bulk.ConflictSkip)
 	if !errors.Is(err, actingweb.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
@@ -467,14 +467,14 @@ func TestWriteBatchRejectsWrongTable(t *testing.T) {
 func TestWriteBatchLookupConflictWithholdsValue(t *testing.T) {
 	ctx := coreCtx(t)
 	s, _ := coreHead(t)
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "p"}}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, []actingweb.Record{&actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "p"}}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	l := ptrLookup(actingweb.NewPropertyLookup("email", "secret-value@x", "a1"))
-	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{l}, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{l}, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{l}, actingweb.ConflictFail)
+	_, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, []actingweb.Record{l}, bulk.ConflictFail)
 	if !errors.Is(err, actingweb.ErrConflict) || strings.Contains(err.Error(), "secret-value") || !strings.Contains(err.Error(), "email") {
 		t.Fatalf("err = %v", err)
 	}
@@ -488,7 +488,7 @@ func TestRebuildPropertyLookup(t *testing.T) {
 		&actingweb.Actor{ID: "a2", Creator: "c", Passphrase: "p"},
 		&actingweb.Actor{ID: "a3", Creator: "c", Passphrase: "p"},
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableActors, actors, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	p := func(id, name, v string) actingweb.Record { return &actingweb.Property{ID: id, Name: name, Value: v} }
@@ -503,11 +503,11 @@ func TestRebuildPropertyLookup(t *testing.T) {
 		p("a3", "oauthId", strings.Repeat("z", 3000)), // too large for the index
 		p("a1", "oauthId", "o1"),                      // existing (same actor)
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, rows, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, rows, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	pre := []actingweb.Record{ptrLookup(actingweb.NewPropertyLookup("email", "pre@x", "a1")), ptrLookup(actingweb.NewPropertyLookup("oauthId", "o1", "a1"))}
-	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, pre, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TablePropertyLookup, pre, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
 	names := []string{"email", "oauthId", "list:email"}
@@ -515,7 +515,7 @@ func TestRebuildPropertyLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := actingweb.LookupRebuild{Scanned: 7, Written: 2, Existing: 1, Collisions: 2, Orphans: 1}
+	want := bulk.LookupRebuild{Scanned: 7, Written: 2, Existing: 1, Collisions: 2, Orphans: 1}
 	if got.Scanned != want.Scanned || got.Written != want.Written || got.Existing != want.Existing || got.Collisions != want.Collisions || got.Orphans != want.Orphans {
 		t.Fatalf("rebuild = %+v, want counts %+v", got, want)
 	}
@@ -564,7 +564,7 @@ func TestScanUpstreamData(t *testing.T) {
 			t.Errorf("%s: scanned %d rows, dump has %d", tb, len(got), want)
 		}
 		// Whatever was scanned can be written back unchanged (overwrite of itself).
-		res, err := s.WriteBatch(ctx, tb, got, actingweb.ConflictOverwrite)
+		res, err := s.WriteBatch(ctx, tb, got, bulk.ConflictOverwrite)
 		if err != nil || len(res.Rejects) != 0 || res.Written != len(got) {
 			t.Errorf("%s: rewrite %+v, %v", tb, res, err)
 		}
@@ -577,7 +577,7 @@ func TestScanUpstreamData(t *testing.T) {
 	}
 }
 
-// TestScanPagesBoundedByBytes: a page of large rows ends at about actingweb.MaxPageBytes
+// TestScanPagesBoundedByBytes: a page of large rows ends at about bulk.MaxPageBytes
 // whatever PageSize asks, and the cursor of such a page resumes after its last row.
 func TestScanPagesBoundedByBytes(t *testing.T) {
 	ctx := coreCtx(t)
@@ -588,15 +588,15 @@ func TestScanPagesBoundedByBytes(t *testing.T) {
 	for i := 0; i < rows; i++ {
 		recs = append(recs, &actingweb.Property{ID: fmt.Sprintf("a%02d", i), Name: "n", Value: value})
 	}
-	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, actingweb.ConflictFail); err != nil {
+	if _, err := s.WriteBatch(ctx, actingweb.TableProperties, recs, bulk.ConflictFail); err != nil {
 		t.Fatal(err)
 	}
-	got, pages := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000})
+	got, pages := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000})
 	if len(got) != rows || pages < rows/5 {
 		t.Fatalf("%d rows in %d pages, want %d rows in at least %d pages", len(got), pages, rows, rows/5)
 	}
-	var first actingweb.Page
-	err := s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000}, func(p actingweb.Page) error {
+	var first bulk.Page
+	err := s.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000}, func(p bulk.Page) error {
 		if first.Cursor == "" {
 			first = p
 		}
@@ -605,7 +605,7 @@ func TestScanPagesBoundedByBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest, _ := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 1000, Cursor: first.Cursor})
+	rest, _ := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{PageSize: 1000, Cursor: first.Cursor})
 	if len(first.Records)+len(rest) != rows {
 		t.Fatalf("first page %d rows + resumed %d rows, want %d", len(first.Records), len(rest), rows)
 	}

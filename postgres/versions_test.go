@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
 	"github.com/actingweb/actingweb-go/storetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestServerVersions is the PostgreSQL versions matrix: for every installed server version
@@ -73,7 +73,7 @@ func TestServerVersions(t *testing.T) {
 			}
 			lookup := open(actingweb.DefaultLookupConfig())
 			t.Run("contract", func(t *testing.T) {
-				storetest.Run(t, func(t *testing.T) actingweb.Store { return lookup(t) }, storetest.WithPropertyFallback())
+				storetest.Run(t, func(t *testing.T) bulk.Backend { return lookup(t) }, storetest.WithPropertyFallback())
 			})
 			t.Run("capture", func(t *testing.T) {
 				s := lookup(t)

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"unsafe"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // PreferredBatchSize is the batch size the migrate engine uses for writes into PostgreSQL
@@ -68,7 +68,7 @@ const PreferredWriters = 2
 // Written + Skipped + len(Rejects) == len(recs). On any error the transaction is rolled back
 // and the error returned (never a commit that silently rolls back, §7.2 I9); the batch may then
 // be retried whole. A record of another table is a caller error (ErrInvalid).
-func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy) (actingweb.WriteResult, error) {
+func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error) {
 	res, err := s.writeBatch(ctx, t, recs, policy, true)
 	if isDataException(err) {
 		// PostgreSQL refused a value the quick checks leave to it (invalid UTF-8 or a NUL in
@@ -80,8 +80,8 @@ func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []acting
 }
 
 // writeBatch is WriteBatch with the quick or the full row checks (checkRecord).
-func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy actingweb.ConflictPolicy, quick bool) (actingweb.WriteResult, error) {
-	var res actingweb.WriteResult
+func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy, quick bool) (bulk.WriteResult, error) {
+	var res bulk.WriteResult
 	sp, err := spec(t)
 	if err != nil {
 		return res, err
@@ -92,26 +92,26 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 			return res, fmt.Errorf("postgres: write %s: %w: record %d is %T, not a %s record", t, actingweb.ErrInvalid, i, r, t)
 		}
 		if reason := sp.checkRecord(r, quick); reason != "" {
-			res.Rejects = append(res.Rejects, actingweb.Reject{Table: t, Key: r.Key(), Reason: reason, Record: r})
+			res.Rejects = append(res.Rejects, bulk.Reject{Table: t, Key: r.Key(), Reason: reason, Record: r})
 			continue
 		}
 		good = append(good, r)
 	}
 	if t == actingweb.TablePropertyLookup && len(good) > 0 {
 		if good, err = s.rejectOrphans(ctx, good, &res); err != nil {
-			return actingweb.WriteResult{}, err
+			return bulk.WriteResult{}, err
 		}
 	}
 	if len(good) == 0 {
 		return res, nil
 	}
 
-	if policy == actingweb.ConflictFail {
+	if policy == bulk.ConflictFail {
 		// The primary key refuses a key that appears twice in good as it refuses one that
 		// exists: the duplicate check runs only when the COPY fails (copyFail).
 		n, err := s.copyFail(ctx, sp, good)
 		if err != nil {
-			return actingweb.WriteResult{}, err
+			return bulk.WriteResult{}, err
 		}
 		res.Written += n
 		return res, nil
@@ -124,7 +124,7 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 		k := strings.Join(sp.keyOf(r), "\x00") // NUL cannot occur in checked values
 		if j, ok := seen[k]; ok {
 			switch policy {
-			case actingweb.ConflictSkip:
+			case bulk.ConflictSkip:
 				res.Skipped++
 			default: // overwrite: the later row replaces the earlier one
 				dedup[j] = r
@@ -143,10 +143,10 @@ func (s *Store) writeBatch(ctx context.Context, t actingweb.Table, recs []acting
 		n, err = s.insertOnConflict(ctx, sp, dedup, policy)
 	}
 	if err != nil {
-		return actingweb.WriteResult{}, err
+		return bulk.WriteResult{}, err
 	}
 	res.Written += n
-	if policy == actingweb.ConflictSkip {
+	if policy == bulk.ConflictSkip {
 		res.Skipped += len(dedup) - n
 	}
 	return res, nil
@@ -220,7 +220,7 @@ func (c *copyRows) Read(p []byte) (int, error) {
 		c.recs = c.recs[1:]
 		// a bound of the row's encoding: its strings and payload (RecordSize), a length
 		// word per column, the field count and fixed-size values (RecordSize's 64 or more)
-		if len(p)-n >= actingweb.RecordSize(r)+4*len(c.sp.cols) {
+		if len(p)-n >= bulk.RecordSize(r)+4*len(c.sp.cols) {
 			if b := c.sp.row(r, p[:n:len(p)]); unsafe.SliceData(b) == unsafe.SliceData(p) {
 				n = len(b)
 				continue
@@ -242,7 +242,7 @@ func (c *copyRows) Read(p []byte) (int, error) {
 // three times faster than INSERT ... SELECT), and under overwrite the existing ones are
 // replaced by INSERT ... ON CONFLICT DO UPDATE. One transaction. A unique violation (a
 // concurrent insert after the check) is returned as is, the transaction rolled back.
-func (s *Store) copyNew(ctx context.Context, sp *tableSpec, recs []actingweb.Record, policy actingweb.ConflictPolicy) (int, error) {
+func (s *Store) copyNew(ctx context.Context, sp *tableSpec, recs []actingweb.Record, policy bulk.ConflictPolicy) (int, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, s.tableErr(sp.t, "write", err)
@@ -264,7 +264,7 @@ func (s *Store) copyNew(ctx context.Context, sp *tableSpec, recs []actingweb.Rec
 // copyNewTx is copyNew inside the caller's transaction tx (also the apply of a sync's
 // upserts, ApplyChanges): existing keys looked up, new rows by COPY, existing ones replaced
 // under overwrite. Returns the rows written; a unique violation is returned as is.
-func (s *Store) copyNewTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record, policy actingweb.ConflictPolicy) (int, error) {
+func (s *Store) copyNewTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record, policy bulk.ConflictPolicy) (int, error) {
 	existing, err := s.existingKeys(ctx, tx, sp, recs)
 	if err != nil {
 		return 0, err
@@ -290,7 +290,7 @@ func (s *Store) copyNewTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []
 		}
 		n = len(fresh)
 	}
-	if len(old) > 0 && policy == actingweb.ConflictOverwrite {
+	if len(old) > 0 && policy == bulk.ConflictOverwrite {
 		m, err := s.upsertTx(ctx, tx, sp, old, policy)
 		if err != nil {
 			return 0, err
@@ -302,7 +302,7 @@ func (s *Store) copyNewTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []
 
 // insertOnConflict is the slow path of skip and overwrite: INSERT ... ON CONFLICT through a
 // temporary table, one transaction.
-func (s *Store) insertOnConflict(ctx context.Context, sp *tableSpec, recs []actingweb.Record, policy actingweb.ConflictPolicy) (int, error) {
+func (s *Store) insertOnConflict(ctx context.Context, sp *tableSpec, recs []actingweb.Record, policy bulk.ConflictPolicy) (int, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, s.tableErr(sp.t, "write", err)
@@ -321,7 +321,7 @@ func (s *Store) insertOnConflict(ctx context.Context, sp *tableSpec, recs []acti
 // upsertTx COPYs recs into the session's temporary table aw_tmp_<table> (created on first use,
 // emptied at every commit) and moves them with INSERT ... ON CONFLICT DO NOTHING (skip) or DO
 // UPDATE (overwrite). Returns the rows inserted or updated.
-func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record, policy actingweb.ConflictPolicy) (int, error) {
+func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []actingweb.Record, policy bulk.ConflictPolicy) (int, error) {
 	t := sp.t
 	tmp := "aw_tmp_" + string(t)
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+pgx.Identifier{tmp}.Sanitize()+
@@ -334,7 +334,7 @@ func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []a
 	cols := quoteList(sp.cols)
 	ins := `INSERT INTO ` + s.qtable(t) + ` AS t (` + cols + `) SELECT ` + cols + ` FROM pg_temp.` + pgx.Identifier{tmp}.Sanitize() +
 		` ON CONFLICT (` + quoteList(sp.pk) + `) DO `
-	if policy == actingweb.ConflictSkip {
+	if policy == bulk.ConflictSkip {
 		ins += `NOTHING`
 	} else {
 		ins += `UPDATE SET ` + sp.update
@@ -378,7 +378,7 @@ func (s *Store) existingKeys(ctx context.Context, q pgxQuerier, sp *tableSpec, r
 }
 
 // rejectOrphans moves lookup rows whose actor has no actors row into res.Rejects.
-func (s *Store) rejectOrphans(ctx context.Context, recs []actingweb.Record, res *actingweb.WriteResult) ([]actingweb.Record, error) {
+func (s *Store) rejectOrphans(ctx context.Context, recs []actingweb.Record, res *bulk.WriteResult) ([]actingweb.Record, error) {
 	ids := make([]string, 0, len(recs))
 	for _, r := range recs {
 		ids = append(ids, r.Owner())
@@ -398,7 +398,7 @@ func (s *Store) rejectOrphans(ctx context.Context, recs []actingweb.Record, res 
 	out := recs[:0:0]
 	for _, r := range recs {
 		if !exists[r.Owner()] {
-			res.Rejects = append(res.Rejects, actingweb.Reject{Table: actingweb.TablePropertyLookup, Key: r.Key(), Record: r,
+			res.Rejects = append(res.Rejects, bulk.Reject{Table: actingweb.TablePropertyLookup, Key: r.Key(), Record: r,
 				Reason: fmt.Sprintf("orphan: actor %q has no actors row (foreign key fk_property_lookup_actor)", r.Owner())})
 			continue
 		}

@@ -9,21 +9,22 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
-func setAttr(t *testing.T, s actingweb.Store, owner, bucket, name, data string, ts *time.Time, ttl time.Duration) {
+func setAttr(t *testing.T, s bulk.Backend, owner, bucket, name, data string, ts *time.Time, ttl time.Duration) {
 	t.Helper()
 	must(t, s.SetAttribute(ctxOf(t), owner, bucket, name, json.RawMessage(data), ts, ttl), "SetAttribute "+bucket+":"+name)
 }
 
-func getAttr(t *testing.T, s actingweb.Store, owner, bucket, name string) actingweb.Attribute {
+func getAttr(t *testing.T, s bulk.Backend, owner, bucket, name string) actingweb.Attribute {
 	t.Helper()
 	a, err := s.GetAttribute(ctxOf(t), owner, bucket, name)
 	must(t, err, "GetAttribute "+bucket+":"+name)
 	return a
 }
 
-func attrGone(t *testing.T, s actingweb.Store, owner, bucket, name, what string) {
+func attrGone(t *testing.T, s bulk.Backend, owner, bucket, name, what string) {
 	t.Helper()
 	_, err := s.GetAttribute(ctxOf(t), owner, bucket, name)
 	wantErr(t, err, actingweb.ErrNotFound, what)
@@ -31,7 +32,7 @@ func attrGone(t *testing.T, s actingweb.Store, owner, bucket, name, what string)
 
 // putAttrRecord writes attribute rows through the table face (SetAttribute cannot write a
 // past expiry).
-func putAttrRecord(t *testing.T, s actingweb.Store, recs ...*actingweb.Attribute) {
+func putAttrRecord(t *testing.T, s bulk.Backend, recs ...*actingweb.Attribute) {
 	t.Helper()
 	rs := make([]actingweb.Record, len(recs))
 	for i, r := range recs {
@@ -40,7 +41,7 @@ func putAttrRecord(t *testing.T, s actingweb.Store, recs ...*actingweb.Attribute
 		}
 		rs[i] = r
 	}
-	res, err := s.WriteBatch(ctxOf(t), actingweb.TableAttributes, rs, actingweb.ConflictOverwrite)
+	res, err := s.WriteBatch(ctxOf(t), actingweb.TableAttributes, rs, bulk.ConflictOverwrite)
 	must(t, err, "WriteBatch attributes")
 	if len(res.Rejects) > 0 {
 		t.Fatalf("WriteBatch attributes rejected %d rows: %+v", len(res.Rejects), res.Rejects[0])

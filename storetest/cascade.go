@@ -7,6 +7,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 func testSuspensions(t *testing.T, open Opener) {
@@ -138,7 +139,7 @@ type actorSnapshot struct {
 	Suspensions []actingweb.SubscriptionSuspension
 }
 
-func snapshot(t *testing.T, s actingweb.Store, id string) actorSnapshot {
+func snapshot(t *testing.T, s bulk.Backend, id string) actorSnapshot {
 	t.Helper()
 	ctx := ctxOf(t)
 	var sn actorSnapshot
@@ -165,7 +166,7 @@ func snapshot(t *testing.T, s actingweb.Store, id string) actorSnapshot {
 	return sn
 }
 
-func populateActor(t *testing.T, s actingweb.Store, id string) {
+func populateActor(t *testing.T, s bulk.Backend, id string) {
 	t.Helper()
 	ctx := ctxOf(t)
 	createActor(t, s, id, "Owner."+id+"@Example.com")
@@ -193,7 +194,7 @@ func populateActor(t *testing.T, s actingweb.Store, id string) {
 	}
 }
 
-func countAll(t *testing.T, s actingweb.Store) map[actingweb.Table]int64 {
+func countAll(t *testing.T, s bulk.Backend) map[actingweb.Table]int64 {
 	t.Helper()
 	out := map[actingweb.Table]int64{}
 	for _, tb := range actingweb.Tables {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // RunLegacyLookup runs the reverse-lookup cases of legacy mode (§2.4, §6.3:
@@ -145,7 +146,7 @@ func RunLegacyLookup(t *testing.T, open Opener) {
 
 // noLookupRow fails unless (name, value) has no lookup row: ErrNotFound, or ErrSchema when the
 // store has no lookup table.
-func noLookupRow(t *testing.T, s actingweb.Store, name, value, what string) {
+func noLookupRow(t *testing.T, s bulk.Backend, name, value, what string) {
 	t.Helper()
 	_, err := s.GetPropertyLookup(ctxOf(t), name, value)
 	if !errors.Is(err, actingweb.ErrNotFound) && !errors.Is(err, actingweb.ErrSchema) {

@@ -5,19 +5,20 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // The stores under test use the default lookup configuration: lookup mode on, indexed names
 // oauthId, email and externalUserId (DefaultLookupConfig).
 
-func lookupOwner(t *testing.T, s actingweb.Store, name, value, want, what string) {
+func lookupOwner(t *testing.T, s bulk.Backend, name, value, want, what string) {
 	t.Helper()
 	ctx := ctxOf(t)
 	got, err := s.GetPropertyLookup(ctx, name, value)
 	wantActorID(t, got, err, want, what+": GetPropertyLookup", what+": lookup owner")
 }
 
-func reverse(t *testing.T, s actingweb.Store, name, value, want, what string) {
+func reverse(t *testing.T, s bulk.Backend, name, value, want, what string) {
 	t.Helper()
 	ctx := ctxOf(t)
 	got, err := s.GetActorIDFromProperty(ctx, name, value)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // Paged lists (store.go: ListActorsPage, ListDiffsPage, GetBucketPage): a walk through more
@@ -69,7 +70,7 @@ func testListActorsPage(t *testing.T, open Opener) {
 // testListDiffsPage walks the diffs of one subscription whose seqnrs have 1 to 10 digits (PostgreSQL's seqnr is an integer)
 // (DynamoDB's range key is a string: "s:10" sorts before "s:2") in pages of 4, next to
 // subscriptions whose keys share its prefix ("s:1" has keys "s:1:<n>", "s1" has "s1:<n>").
-func testListDiffsPage(t *testing.T, s actingweb.Store) {
+func testListDiffsPage(t *testing.T, s bulk.Backend) {
 	ctx := ctxOf(t)
 	a := newID(t)
 	createActor(t, s, a, "diffpage@example.com")
@@ -133,7 +134,7 @@ func testListDiffsPage(t *testing.T, s actingweb.Store) {
 // testGetBucketPage walks a bucket of 23 attributes (names in byte order: upper case before
 // lower case, multi-byte UTF-8 last) in pages of 5, next to buckets whose keys share its
 // prefix ("b:x") or start like it ("bb").
-func testGetBucketPage(t *testing.T, s actingweb.Store) {
+func testGetBucketPage(t *testing.T, s bulk.Backend) {
 	ctx := ctxOf(t)
 	o := newID(t)
 	got, next, err := s.GetBucketPage(ctx, o, "b", "", 5)

@@ -1,4 +1,4 @@
-// Package storetest is the contract suite every actingweb.Store backend must pass: the
+// Package storetest is the contract suite every bulk.Backend backend must pass: the
 // application face of docs/storage-model.md §6 with the conventions decided in §8.1 and in the comment
 // at the top of store.go, plus the basics of the table face (WriteBatch, Scan, Count) and of
 // schema management.
@@ -6,7 +6,7 @@
 // A backend runs it from a test of its own:
 //
 //	func TestContract(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) actingweb.Store { ... fresh, empty, upgraded store ... })
+//		storetest.Run(t, func(t *testing.T) bulk.Backend { ... fresh, empty, upgraded store ... })
 //	}
 //
 // open must return a fresh, empty, schema-ready store (its own schema or table prefix) and
@@ -140,10 +140,11 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // Opener returns a fresh, empty, schema-ready store whose cleanup is registered on t.
-type Opener func(t *testing.T) actingweb.Store
+type Opener func(t *testing.T) bulk.Backend
 
 // Groups lists the operation groups Run executes (one parallel t.Run each).
 var Groups = []string{
@@ -171,7 +172,7 @@ func OnlyGroups(names ...string) Option { return func(o *options) { o.groups = n
 // Run executes the whole contract suite against the stores open returns, its groups in
 // parallel (each on stores of its own). The stores are in lookup mode with the default
 // indexed names (DefaultLookupConfig); RunLegacyLookup covers legacy mode.
-func Run(t *testing.T, open func(t *testing.T) actingweb.Store, opts ...Option) {
+func Run(t *testing.T, open func(t *testing.T) bulk.Backend, opts ...Option) {
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -347,7 +348,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func createActor(t *testing.T, s actingweb.Store, id, creator string) {
+func createActor(t *testing.T, s bulk.Backend, id, creator string) {
 	t.Helper()
 	must(t, s.CreateActor(ctxOf(t), actingweb.Actor{ID: id, Creator: creator, Passphrase: "pw-" + id}), "CreateActor "+id)
 }

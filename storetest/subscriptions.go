@@ -8,6 +8,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 func testPeerTrustees(t *testing.T, open Opener) {
@@ -158,7 +159,7 @@ func testSubscriptions(t *testing.T, open Opener) {
 		eq(t, got.Callback, false, "callback")
 		// The table face shows the same absence.
 		var found *actingweb.Subscription
-		must(t, s.Scan(ctx, actingweb.TableSubscriptions, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+		must(t, s.Scan(ctx, actingweb.TableSubscriptions, bulk.ScanOptions{}, func(p bulk.Page) error {
 			for _, r := range p.Records {
 				if r.Owner() == a {
 					found = r.(*actingweb.Subscription)

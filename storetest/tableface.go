@@ -8,6 +8,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 // sampleRecords returns a few records of every table, owned by the actors a and b (both
@@ -56,10 +57,10 @@ func sampleRecords(a, b string) map[actingweb.Table][]actingweb.Record {
 }
 
 // scanAll collects every record of table tb, failing on rejects and on duplicate keys.
-func scanAll(t *testing.T, s actingweb.Store, tb actingweb.Table, opts actingweb.ScanOptions) map[string]actingweb.Record {
+func scanAll(t *testing.T, s bulk.Backend, tb actingweb.Table, opts bulk.ScanOptions) map[string]actingweb.Record {
 	t.Helper()
 	out := map[string]actingweb.Record{}
-	must(t, s.Scan(ctxOf(t), tb, opts, func(p actingweb.Page) error {
+	must(t, s.Scan(ctxOf(t), tb, opts, func(p bulk.Page) error {
 		if len(p.Rejects) > 0 {
 			return fmt.Errorf("scan of %s rejected %d rows, first: %s", tb, len(p.Rejects), p.Rejects[0].Reason)
 		}
@@ -100,14 +101,14 @@ func testTableFace(t *testing.T, open Opener) {
 		for _, tb := range actingweb.Tables {
 			t.Run(string(tb), func(t *testing.T) {
 				want := recs[tb]
-				res, err := s.WriteBatch(ctx, tb, want, actingweb.ConflictFail)
+				res, err := s.WriteBatch(ctx, tb, want, bulk.ConflictFail)
 				must(t, err, "WriteBatch")
 				if len(res.Rejects) > 0 {
 					t.Fatalf("WriteBatch rejected %d rows, first %s: %s", len(res.Rejects), actingweb.KeyString(res.Rejects[0].Key), res.Rejects[0].Reason)
 				}
 				eq(t, res.Written, len(want), "Written")
 				eq(t, res.Skipped, 0, "Skipped")
-				sameSet(t, scanAll(t, s, tb, actingweb.ScanOptions{}), want, "scan of "+string(tb))
+				sameSet(t, scanAll(t, s, tb, bulk.ScanOptions{}), want, "scan of "+string(tb))
 				n, err := s.Count(ctx, tb)
 				must(t, err, "Count")
 				eq(t, n, int64(len(want)), "Count")
@@ -146,33 +147,33 @@ func testTableFace(t *testing.T, open Opener) {
 			}
 		}
 		orig := mk("")
-		res, err := s.WriteBatch(ctx, actingweb.TableProperties, orig, actingweb.ConflictFail)
+		res, err := s.WriteBatch(ctx, actingweb.TableProperties, orig, bulk.ConflictFail)
 		must(t, err, "WriteBatch")
 		eq(t, res.Written, 2, "Written")
 
 		// Reading: under ConflictFail the existing rows are untouched; whether the batch's new
 		// row (p3) was written before the conflict was found is left open (Count 2 or 3).
-		_, err = s.WriteBatch(ctx, actingweb.TableProperties, append(mk("-fail"), &actingweb.Property{ID: a, Name: "p3", Value: "3"}), actingweb.ConflictFail)
+		_, err = s.WriteBatch(ctx, actingweb.TableProperties, append(mk("-fail"), &actingweb.Property{ID: a, Name: "p3", Value: "3"}), bulk.ConflictFail)
 		wantErr(t, err, actingweb.ErrConflict, "WriteBatch with existing keys under ConflictFail")
-		got := scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{})
+		got := scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{})
 		for _, w := range orig {
 			sameRecord(t, got[w.Key()], w, "row after refused batch")
 		}
 
-		res, err = s.WriteBatch(ctx, actingweb.TableProperties, mk("-skip"), actingweb.ConflictSkip)
+		res, err = s.WriteBatch(ctx, actingweb.TableProperties, mk("-skip"), bulk.ConflictSkip)
 		must(t, err, "WriteBatch ConflictSkip")
 		eq(t, res.Skipped, 2, "Skipped")
 		eq(t, res.Written, 0, "Written under skip")
-		got = scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{})
+		got = scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{})
 		for _, w := range orig {
 			sameRecord(t, got[w.Key()], w, "row after skip")
 		}
 
 		over := mk("-over")
-		res, err = s.WriteBatch(ctx, actingweb.TableProperties, over, actingweb.ConflictOverwrite)
+		res, err = s.WriteBatch(ctx, actingweb.TableProperties, over, bulk.ConflictOverwrite)
 		must(t, err, "WriteBatch ConflictOverwrite")
 		eq(t, res.Written, 2, "Written under overwrite")
-		got = scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{})
+		got = scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{})
 		for _, w := range over {
 			sameRecord(t, got[w.Key()], w, "row after overwrite")
 		}
@@ -192,7 +193,7 @@ func testTableFace(t *testing.T, open Opener) {
 		good := &actingweb.Property{ID: a, Name: "ok", Value: "v"}
 		res, err := s.WriteBatch(ctx, actingweb.TableProperties, []actingweb.Record{
 			good, &actingweb.Property{ID: "", Name: "n", Value: "v"}, &actingweb.Property{ID: a, Name: "", Value: "v"},
-		}, actingweb.ConflictFail)
+		}, bulk.ConflictFail)
 		must(t, err, "WriteBatch with empty keys")
 		eq(t, res.Written, 1, "Written")
 		eq(t, len(res.Rejects), 2, "Rejects")
@@ -202,7 +203,7 @@ func testTableFace(t *testing.T, open Opener) {
 				t.Fatal("reject without reason")
 			}
 		}
-		sameSet(t, scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{}), []actingweb.Record{good}, "rows after a batch with rejects")
+		sameSet(t, scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{}), []actingweb.Record{good}, "rows after a batch with rejects")
 	})
 
 	t.Run("ScanPagingAndSegments", func(t *testing.T) {
@@ -215,18 +216,18 @@ func testTableFace(t *testing.T, open Opener) {
 				want = append(want, &actingweb.Property{ID: owner, Name: fmt.Sprintf("n%02d", j), Value: fmt.Sprintf("v%d-%d", i, j)})
 			}
 		}
-		res, err := s.WriteBatch(ctx, actingweb.TableProperties, want, actingweb.ConflictFail)
+		res, err := s.WriteBatch(ctx, actingweb.TableProperties, want, bulk.ConflictFail)
 		must(t, err, "WriteBatch")
 		eq(t, res.Written, len(want), "Written")
 
-		sameSet(t, scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 3}), want, "scan with PageSize 3")
+		sameSet(t, scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{PageSize: 3}), want, "scan with PageSize 3")
 
 		// Stop after the first page, then resume from its cursor.
 		errStop := errors.New("stop")
 		first := map[string]actingweb.Record{}
 		var cursor string
 		var last bool
-		err = s.Scan(ctx, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 3}, func(p actingweb.Page) error {
+		err = s.Scan(ctx, actingweb.TableProperties, bulk.ScanOptions{PageSize: 3}, func(p bulk.Page) error {
 			for _, r := range p.Records {
 				first[r.Key()] = r
 			}
@@ -238,7 +239,7 @@ func testTableFace(t *testing.T, open Opener) {
 		}
 		rest := map[string]actingweb.Record{}
 		if !last {
-			rest = scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{PageSize: 3, Cursor: cursor})
+			rest = scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{PageSize: 3, Cursor: cursor})
 		}
 		for k, r := range first {
 			if _, dup := rest[k]; dup {
@@ -251,7 +252,7 @@ func testTableFace(t *testing.T, open Opener) {
 		// Segments are disjoint and complete.
 		union := map[string]actingweb.Record{}
 		for seg := 0; seg < 3; seg++ {
-			for k, r := range scanAll(t, s, actingweb.TableProperties, actingweb.ScanOptions{Segment: seg, TotalSegments: 3, PageSize: 4}) {
+			for k, r := range scanAll(t, s, actingweb.TableProperties, bulk.ScanOptions{Segment: seg, TotalSegments: 3, PageSize: 4}) {
 				if _, dup := union[k]; dup {
 					t.Fatalf("segment %d repeated key %s", seg, actingweb.KeyString(k))
 				}

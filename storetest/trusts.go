@@ -5,6 +5,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 )
 
 func fullTrust(id, peer, secret string) actingweb.Trust {
@@ -28,7 +29,7 @@ func fullTrust(id, peer, secret string) actingweb.Trust {
 	}
 }
 
-func getTrust(t *testing.T, s actingweb.Store, id, peer string) actingweb.Trust {
+func getTrust(t *testing.T, s bulk.Backend, id, peer string) actingweb.Trust {
 	t.Helper()
 	tr, err := s.GetTrust(ctxOf(t), id, peer)
 	must(t, err, "GetTrust "+peer)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/benchdata"
 	"github.com/actingweb/actingweb-go/internal/testenv"
@@ -64,7 +65,7 @@ func loadSyntheticPostgres(ctx context.Context, t *testing.T, pgURL string) {
 			if len(batch) == 0 {
 				return nil
 			}
-			res, err := src.WriteBatch(ctx, tb, batch, actingweb.ConflictFail)
+			res, err := src.WriteBatch(ctx, tb, batch, bulk.ConflictFail)
 			if err == nil && len(res.Rejects) > 0 {
 				err = errors.New(res.Rejects[0].Reason)
 			}

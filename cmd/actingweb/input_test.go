@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 )
@@ -47,7 +48,7 @@ func TestImportBoundedInput(t *testing.T) {
 		}},
 	}
 	for _, wr := range writes {
-		if _, err := w.WriteBatch(ctx, wr.t, wr.recs, actingweb.ConflictFail); err != nil {
+		if _, err := w.WriteBatch(ctx, wr.t, wr.recs, bulk.ConflictFail); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.FinishTable(wr.t); err != nil {

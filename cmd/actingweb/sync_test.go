@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/actingweb/actingweb-go/internal/fixture"
 	"github.com/actingweb/actingweb-go/internal/testenv"
@@ -40,7 +40,7 @@ func openPGStore(t *testing.T, pgURL string) *postgres.Store {
 
 // liveWriter runs fixture.LiveRound on s every interval until stop is called, over the actors
 // listed in existing; wait returns its first error after it stopped.
-func liveWriter(s actingweb.Store, prefix string, existing []string, every time.Duration) (stop func(), wait func() error) {
+func liveWriter(s bulk.Backend, prefix string, existing []string, every time.Duration) (stop func(), wait func() error) {
 	ctx := context.Background()
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
@@ -123,7 +123,7 @@ func cutover(t *testing.T, bin, from, to, state, reverse string) string {
 // test's writer.
 type liveEnd struct {
 	url   string
-	store actingweb.Store
+	store bulk.Backend
 	// drop removes the change capture named in the sync state in dir from this store.
 	drop func(dir string)
 }

@@ -13,14 +13,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
+	"github.com/actingweb/actingweb-go/bundle"
+	"github.com/actingweb/actingweb-go/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
-
-	actingweb "github.com/actingweb/actingweb-go"
-	"github.com/actingweb/actingweb-go/bundle"
-	"github.com/actingweb/actingweb-go/dynamodb"
 )
 
 func ddbStore(ctx context.Context, endpoint, prefix string) (*dynamodb.Store, error) {
@@ -306,7 +306,7 @@ func loadBundleItems(ctx context.Context, dir string, items map[actingweb.Table]
 		if !r.Has(t) {
 			continue
 		}
-		err := r.Scan(ctx, t, actingweb.ScanOptions{}, func(p actingweb.Page) error {
+		err := r.Scan(ctx, t, bulk.ScanOptions{}, func(p bulk.Page) error {
 			if len(p.Rejects) > 0 {
 				return fmt.Errorf("%s: %d rejects in the bundle, first: %s", t, len(p.Rejects), p.Rejects[0].Reason)
 			}

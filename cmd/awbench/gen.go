@@ -8,6 +8,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/internal/benchdata"
 )
@@ -37,7 +38,7 @@ func runGen(ctx context.Context, args []string) error {
 			if len(batch) == 0 {
 				return nil
 			}
-			res, err := w.WriteBatch(ctx, t, batch, actingweb.ConflictFail)
+			res, err := w.WriteBatch(ctx, t, batch, bulk.ConflictFail)
 			if err != nil {
 				return err
 			}

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dualwrite"
 	"github.com/actingweb/actingweb-go/internal/fixture"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // racingSource is the old store as a backfill reads it, with a writer that strikes between the
@@ -29,8 +29,8 @@ type racingSource struct {
 	deleted []string
 }
 
-func (r *racingSource) Scan(ctx context.Context, t actingweb.Table, o actingweb.ScanOptions, fn func(actingweb.Page) error) error {
-	return r.Source.Scan(ctx, t, o, func(p actingweb.Page) error {
+func (r *racingSource) Scan(ctx context.Context, t actingweb.Table, o bulk.ScanOptions, fn func(bulk.Page) error) error {
+	return r.Source.Scan(ctx, t, o, func(p bulk.Page) error {
 		if t == actingweb.TableActors && len(p.Records) > 0 {
 			id := p.Records[0].(*actingweb.Actor).ID
 			if err := actingweb.DeleteActorCascade(ctx, r.ds, id, time.Now()); err != nil {
@@ -67,7 +67,7 @@ func TestBackfillUnderWriteBoth(t *testing.T) {
 func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	po := old.(actingweb.Store)
+	po := old.(bulk.Backend)
 	const seeded = 60
 	for i := range seeded { // rows written before write-both: on OLD only
 		id := fmt.Sprintf("s%04d", i)
@@ -150,7 +150,7 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	}
 	stopWriter := writer()
 	src := &racingSource{Source: po, ds: ds}
-	rep, err := migrate.Copy(ctx, src, nw.(migrate.Sink), migrate.Options{Policy: actingweb.ConflictSkip, StateDir: t.TempDir(),
+	rep, err := migrate.Copy(ctx, src, nw.(migrate.Sink), migrate.Options{Policy: bulk.ConflictSkip, StateDir: t.TempDir(),
 		BatchSize: 10, Segments: 1, Logger: slog.New(slog.DiscardHandler), Tables: actingweb.DataTables})
 	if err != nil {
 		t.Fatalf("backfill copy: %v", err)
@@ -223,7 +223,7 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	for i, p := range []dualwrite.Phase{dualwrite.PhaseReadNew, dualwrite.PhaseNew, dualwrite.PhaseReadNew, dualwrite.PhaseWriteBoth} {
 		move(p)
 		if i == 2 { // back from new: the rows written in new are on NEW only, the truth now
-			if _, err := migrate.Copy(ctx, nw.(migrate.Source), old.(migrate.Sink), migrate.Options{Policy: actingweb.ConflictSkip,
+			if _, err := migrate.Copy(ctx, nw.(migrate.Source), old.(migrate.Sink), migrate.Options{Policy: bulk.ConflictSkip,
 				StateDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Tables: actingweb.DataTables}); err != nil {
 				t.Fatalf("backfill back to OLD: %v", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/migrate"
 )
 
@@ -256,15 +257,15 @@ func TestParseConflictPolicy(t *testing.T) {
 	tests := []struct {
 		s    string
 		skip bool
-		want actingweb.ConflictPolicy
+		want bulk.ConflictPolicy
 		code int
 	}{
-		{"", false, actingweb.ConflictFail, 0},
-		{"fail", false, actingweb.ConflictFail, 0},
-		{"SKIP", false, actingweb.ConflictSkip, 0},
-		{"overwrite", false, actingweb.ConflictOverwrite, 0},
-		{"", true, actingweb.ConflictSkip, 0},
-		{"skip", true, actingweb.ConflictSkip, 0},
+		{"", false, bulk.ConflictFail, 0},
+		{"fail", false, bulk.ConflictFail, 0},
+		{"SKIP", false, bulk.ConflictSkip, 0},
+		{"overwrite", false, bulk.ConflictOverwrite, 0},
+		{"", true, bulk.ConflictSkip, 0},
+		{"skip", true, bulk.ConflictSkip, 0},
 		{"overwrite", true, 0, ExitUsage},
 		{"merge", false, 0, ExitUsage},
 	}
@@ -295,7 +296,7 @@ func TestMoveOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a, _, _ := newTestApp(nil)
-			o, err := a.options(tc.m, actingweb.ConflictSkip)
+			o, err := a.options(tc.m, bulk.ConflictSkip)
 			if (err == nil) != tc.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
 			}
@@ -305,7 +306,7 @@ func TestMoveOptions(t *testing.T) {
 			if tc.name == "tables" && (len(o.Tables) != 3 || o.Tables[1] != actingweb.TableSubscriptionDiffs) {
 				t.Errorf("tables = %v", o.Tables)
 			}
-			if err == nil && (o.Policy != actingweb.ConflictSkip || len(o.IndexedProperties) != 3) {
+			if err == nil && (o.Policy != bulk.ConflictSkip || len(o.IndexedProperties) != 3) {
 				t.Errorf("options = %+v", o)
 			}
 		})

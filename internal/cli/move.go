@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // MoveFlags are the flags export, import and copy share.
@@ -116,7 +116,7 @@ func (a *App) shareFromEnv(segment int) (int, int, error) {
 }
 
 // options turns the flags into engine options; errors are usage errors.
-func (a *App) options(m MoveFlags, policy actingweb.ConflictPolicy) (migrate.Options, error) {
+func (a *App) options(m MoveFlags, policy bulk.ConflictPolicy) (migrate.Options, error) {
 	o := migrate.Options{
 		Policy: policy, Segments: m.Segments, Concurrency: m.Concurrency, Rate: m.Rate,
 		BatchSize: m.BatchSize, MaxRejects: m.MaxRejects, Resume: m.Resume, StateDir: m.StateDir,
@@ -172,23 +172,23 @@ func parseTables(names []string) ([]actingweb.Table, error) {
 
 // ParseConflictPolicy parses --on-conflict; skipDuplicates (--skip-duplicates, upstream's
 // flag) means skip and contradicts any other explicit policy.
-func ParseConflictPolicy(s string, skipDuplicates bool) (actingweb.ConflictPolicy, error) {
-	var p actingweb.ConflictPolicy
+func ParseConflictPolicy(s string, skipDuplicates bool) (bulk.ConflictPolicy, error) {
+	var p bulk.ConflictPolicy
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "fail":
-		p = actingweb.ConflictFail
+		p = bulk.ConflictFail
 	case "skip":
-		p = actingweb.ConflictSkip
+		p = bulk.ConflictSkip
 	case "overwrite":
-		p = actingweb.ConflictOverwrite
+		p = bulk.ConflictOverwrite
 	default:
 		return p, usageErrorf("--on-conflict %q: use fail, skip or overwrite", s)
 	}
 	if skipDuplicates {
-		if s != "" && p != actingweb.ConflictSkip {
+		if s != "" && p != bulk.ConflictSkip {
 			return p, usageErrorf("--skip-duplicates means --on-conflict skip; it contradicts --on-conflict %s", s)
 		}
-		p = actingweb.ConflictSkip
+		p = bulk.ConflictSkip
 	}
 	return p, nil
 }
@@ -304,7 +304,7 @@ func (a *App) RunExport(ctx context.Context, o ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	opts, err := a.options(o.Move, actingweb.ConflictFail)
+	opts, err := a.options(o.Move, bulk.ConflictFail)
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/capture"
 	"github.com/actingweb/actingweb-go/dualwrite"
 	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/spf13/cobra"
 )
 
 // ReconcileOptions are the options of `actingweb reconcile`.
@@ -78,7 +78,7 @@ after a dry run that found some), 1 a store could not be read or written, 2 usag
 // row writes.
 type reconcileSide interface {
 	Store
-	actingweb.ChangeSink
+	capture.Sink
 }
 
 // RunReconcile compares OLD with NEW and, with Apply, repairs NEW; ExitMismatch when
@@ -275,7 +275,7 @@ func repairDiffs(ctx context.Context, old, nw reconcileSide, rep *migrate.Valida
 			continue
 		}
 		err = nw.ApplyChanges(ctx, ups, dels)
-		var om *actingweb.OwnerMissingError
+		var om *capture.OwnerMissingError
 		if errors.As(err, &om) {
 			err = nil // held back until their actor row is there: the next round has it
 			repaired -= len(om.Records)
@@ -309,7 +309,7 @@ func readableKey(ctx context.Context, old, nw reconcileSide, r actingweb.Record)
 	return nil, false
 }
 
-func getOrNil(ctx context.Context, s actingweb.ChangeSink, key actingweb.Record) (actingweb.Record, error) {
+func getOrNil(ctx context.Context, s capture.Sink, key actingweb.Record) (actingweb.Record, error) {
 	r, err := s.GetRecord(ctx, key)
 	if errors.Is(err, actingweb.ErrNotFound) {
 		return nil, nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dualwrite"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/migrate"
@@ -52,8 +53,8 @@ func must(t *testing.T, err error) {
 func TestReconcile(t *testing.T) {
 	ctx := context.Background()
 	oldURL, newURL, old, nw := reconcilePair(t)
-	po, pn := old.(actingweb.Store), nw.(actingweb.Store)
-	for _, s := range []actingweb.Store{po, pn} {
+	po, pn := old.(bulk.Backend), nw.(bulk.Backend)
+	for _, s := range []bulk.Backend{po, pn} {
 		must(t, s.CreateActor(ctx, actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "pw"}))
 		must(t, s.CreateActor(ctx, actingweb.Actor{ID: "a2", Creator: "c", Passphrase: "pw"}))
 		must(t, s.SetProperty(ctx, "a1", "same", "s"))
@@ -122,7 +123,7 @@ func TestReconcile(t *testing.T) {
 func TestReconcileRereads(t *testing.T) {
 	ctx := context.Background()
 	_, _, old, nw := reconcilePair(t)
-	po, pn := old.(actingweb.Store), nw.(actingweb.Store)
+	po, pn := old.(bulk.Backend), nw.(bulk.Backend)
 	must(t, po.CreateActor(ctx, actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "pw"}))
 	must(t, pn.CreateActor(ctx, actingweb.Actor{ID: "a1", Creator: "c", Passphrase: "pw"}))
 	must(t, po.SetProperty(ctx, "a1", "p", "v1"))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/testenv"
 	"github.com/actingweb/actingweb-go/postgres"
 )
@@ -88,7 +89,7 @@ func TestValidateShowsNoSecrets(t *testing.T) {
 			},
 		}
 		for _, tb := range []actingweb.Table{actingweb.TableActors, actingweb.TableTrusts, actingweb.TableAttributes} {
-			res, err := s.WriteBatch(ctx, tb, batches[tb], actingweb.ConflictFail)
+			res, err := s.WriteBatch(ctx, tb, batches[tb], bulk.ConflictFail)
 			if err != nil || len(res.Rejects) > 0 {
 				t.Fatalf("write %s: %v %+v", tb, err, res.Rejects)
 			}

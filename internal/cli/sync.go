@@ -11,11 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/internal/metrics"
 	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/spf13/cobra"
 )
 
 // SyncOptions are the options of `actingweb sync`.
@@ -131,7 +131,7 @@ func (a *App) RunSync(ctx context.Context, o SyncOptions) error {
 	if o.BatchChanges < 0 {
 		return usageErrorf("sync: --batch-changes must not be negative")
 	}
-	load, err := a.options(o.Move, actingweb.ConflictFail)
+	load, err := a.options(o.Move, bulk.ConflictFail)
 	if err != nil {
 		return err
 	}
