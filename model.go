@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
-
-	"github.com/actingweb/actingweb-go/internal/arena"
 )
 
 // The table model: one description per table (its fields in PostgreSQL column order, their
@@ -138,23 +135,11 @@ type TableModel struct {
 
 	newRecord func() Record
 	clone     func(Record) Record
-	newFrom   func(slot *any) Record
-	addr      func(Record) unsafe.Pointer
 	byName    map[string]int
 }
 
 // New returns an empty record of the table.
 func (m *TableModel) New() Record { return m.newRecord() }
-
-// NewFrom returns an empty record of the table from the slab kept in *slot (arena.Next: one
-// allocation per arena.SlabSize records), for row decoders; a decoder keeps one slot per
-// table.
-func (m *TableModel) NewFrom(slot *any) Record { return m.newFrom(slot) }
-
-// Addr returns the address of record r's struct, for codecs that reach the fields at offsets
-// taken once from Ptr (the postgres row codecs) instead of calling Ptr per value. r must be a
-// record of the table (a *Trust for trusts); anything else panics.
-func (m *TableModel) Addr(r Record) unsafe.Pointer { return m.addr(r) }
 
 // Field returns the field named name, or nil.
 func (m *TableModel) Field(name string) *Field {
@@ -199,8 +184,6 @@ func describe[R any, PR interface {
 	m := &TableModel{HashKey: hash, RangeKey: rng, Owner: owner, Fields: fields,
 		newRecord: func() Record { return PR(new(R)) },
 		clone:     func(r Record) Record { c := *any(r).(*R); return PR(&c) },
-		newFrom:   func(slot *any) Record { return PR(arena.Next[R](slot)) },
-		addr:      func(r Record) unsafe.Pointer { return unsafe.Pointer(r.(PR)) },
 		byName:    map[string]int{}}
 	m.Table = m.New().Table()
 	for i := range m.Fields {

@@ -90,34 +90,8 @@ func TestTrustUpdateApply(t *testing.T) {
 	}
 }
 
-// TestModelNewFromAndAddr: NewFrom hands out distinct zero records of the table from a slab
-// (another table's slab in the slot is replaced); Addr is the address of the record's struct
-// and refuses a record of another table.
-func TestModelNewFromAndAddr(t *testing.T) {
-	t.Parallel()
-	var slot any
-	for _, table := range Tables {
-		m := Model(table)
-		a, b := m.NewFrom(&slot), m.NewFrom(&slot)
-		if a.Table() != table || reflect.TypeOf(a) != reflect.TypeOf(m.New()) || a == b {
-			t.Fatalf("%s: NewFrom gave %T and %T (same: %v)", table, a, b, a == b)
-		}
-		if !reflect.ValueOf(a).Elem().IsZero() || !reflect.ValueOf(b).Elem().IsZero() {
-			t.Errorf("%s: NewFrom records are not zero", table)
-		}
-		if m.Addr(a) != reflect.ValueOf(a).UnsafePointer() {
-			t.Errorf("%s: Addr is not the record's address", table)
-		}
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("Addr of a property for the actors table did not panic")
-		}
-	}()
-	Model(TableActors).Addr(&Property{})
-}
-
-// TestFieldOffset: Offset added to a record's Addr is where Ptr points, for every field.
+// TestFieldOffset: Offset added to the address of a record's struct is where Ptr points, for
+// every field.
 func TestFieldOffset(t *testing.T) {
 	t.Parallel()
 	for _, table := range Tables {
@@ -125,8 +99,8 @@ func TestFieldOffset(t *testing.T) {
 		r := m.New()
 		for i := range m.Fields {
 			f := &m.Fields[i]
-			if got, want := uintptr(m.Addr(r))+f.Offset, reflect.ValueOf(f.Ptr(r)).Pointer(); got != want {
-				t.Errorf("%s.%s: Addr+Offset %#x, Ptr %#x", table, f.Name, got, want)
+			if got, want := reflect.ValueOf(r).Pointer()+f.Offset, reflect.ValueOf(f.Ptr(r)).Pointer(); got != want {
+				t.Errorf("%s.%s: address+Offset %#x, Ptr %#x", table, f.Name, got, want)
 			}
 		}
 	}

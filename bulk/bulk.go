@@ -116,6 +116,8 @@ type TableStore interface {
 	WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy ConflictPolicy) (WriteResult, error)
 	// Count returns the number of rows in t (DynamoDB: a counting scan, exact).
 	Count(ctx context.Context, t actingweb.Table) (int64, error)
+	// Capabilities declares what the store is as an end of a move (see Capabilities).
+	Capabilities(ctx context.Context) Capabilities
 }
 
 // MaxLookupContests caps LookupRebuild.Contested (about 200 bytes each, so at most ~20 MB);

@@ -167,8 +167,11 @@ func (r *Reader) Describe() string {
 	return "bundle " + r.dir
 }
 
-// MaxSegments is 1: a table file is read by one scanner.
-func (r *Reader) MaxSegments() int { return 1 }
+// Capabilities declares the reader as the source of a move (bulk.Capabilities): a table file
+// is read by one scanner (MaxSegments 1).
+func (r *Reader) Capabilities(context.Context) bulk.Capabilities {
+	return bulk.Capabilities{MaxSegments: 1}
+}
 
 func (r *Reader) source(t actingweb.Table) (tableSource, error) {
 	if actingweb.NewRecord(t) == nil {

@@ -38,7 +38,7 @@ type WriterOptions struct {
 	// Validated promises that every string of every record written is valid UTF-8 and every
 	// payload (json.RawMessage) valid JSON, as in the records of a PostgreSQL database with
 	// server encoding UTF8, whose json and jsonb columns hold nothing else
-	// (migrate.ValidatedSource): the encoder then skips its UTF-8 checks. The bytes written
+	// (bulk.Capabilities.Validated): the encoder then skips its UTF-8 checks. The bytes written
 	// are the same either way, as long as the promise holds.
 	Validated bool
 }
@@ -194,8 +194,11 @@ func (w *Writer) Dir() string { return w.dir }
 // Describe names the bundle for people.
 func (w *Writer) Describe() string { return "bundle " + w.dir }
 
-// PreferredBatchSize is the batch size the engine should use (appends are cheap).
-func (w *Writer) PreferredBatchSize() int { return 1000 }
+// Capabilities declares the writer as the sink of a move (bulk.Capabilities): batches of 1000
+// rows (appends are cheap).
+func (w *Writer) Capabilities(context.Context) bulk.Capabilities {
+	return bulk.Capabilities{BatchSize: 1000}
+}
 
 func (w *Writer) fileName(t actingweb.Table) string {
 	if w.opts.Gzip {

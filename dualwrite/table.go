@@ -21,6 +21,10 @@ import (
 	"github.com/actingweb/actingweb-go/bulk"
 )
 
+// Capabilities declares nothing (bulk.Capabilities): a batch goes to two stores, so neither
+// store's tuning fits it; the engine's defaults apply.
+func (s *Store) Capabilities(context.Context) bulk.Capabilities { return bulk.Capabilities{} }
+
 // Scan scans the primary.
 func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error {
 	return s.view(ctx).primary.Scan(ctx, t, opts, fn)

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/arena"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // tablePlan is how the codec reads and writes the items of one table.
@@ -56,7 +56,7 @@ type fieldPlan struct {
 }
 
 // base returns the address of record r's struct (r must be of the plan's record type).
-func (p *tablePlan) base(r actingweb.Record) unsafe.Pointer { return p.model.Addr(r) }
+func (p *tablePlan) base(r actingweb.Record) unsafe.Pointer { return arena.Addr(r) }
 
 // plans holds the plan of each of the nine tables, in actingweb.Tables order.
 var plans = func() []*tablePlan {

@@ -7,11 +7,10 @@ import (
 	"strings"
 	"time"
 
+	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	actingweb "github.com/actingweb/actingweb-go"
 )
 
 // ttlAttribute is the expiry attribute of the attributes table (§3.7).
@@ -75,7 +74,7 @@ func (s *Store) describe(ctx context.Context, t actingweb.Table) (*types.TableDe
 	return out.Table, nil
 }
 
-// TableExists reports whether table t exists under the prefix (migrate.TableProber: a
+// TableExists reports whether table t exists under the prefix (bulk.TableProber: a
 // deployment that ran upstream's legacy mode has no property lookup table, §2.4).
 func (s *Store) TableExists(ctx context.Context, t actingweb.Table) (bool, error) {
 	d, err := s.describe(ctx, t)

@@ -61,18 +61,23 @@ func physicalKey(t actingweb.Table, item map[string]types.AttributeValue) string
 	return h + actingweb.KeySep + r
 }
 
-// PreferredPageSize is the scan page size the migrate engine and validate use on a DynamoDB
-// source (migrate.PageSizer): 5000 items per Scan request (Limit), each page still at most
-// DynamoDB's 1 MB. Measured on DynamoDB Local 3.3.1, 760,100 items, 4 segments per table, 8
-// requests at once: Limit 1000 52.7 s, 2000 31.6 s, 5000 27.6 s, no Limit (1 MB pages) 128 s.
-// On DynamoDB itself a larger Limit means fewer requests for the same read capacity.
-func (s *Store) PreferredPageSize() int { return PreferredPageSize }
-
-// PreferredPageSize is the value of Store.PreferredPageSize.
+// PreferredPageSize is the scan page size, in items per Scan request (Limit), that the store
+// declares to the migrate engine and validate (bulk.Capabilities.PageSize); each page is still
+// at most DynamoDB's 1 MB. Against DynamoDB Local, 5000 read a table about twice as fast as
+// 1000 and about five times as fast as 1 MB pages (docs/benchmarks.md, "Tuning values the ends
+// declare"); on DynamoDB itself a larger Limit means fewer requests for the same read capacity.
 const PreferredPageSize = 5000
 
+// Capabilities declares the store as an end of a move (bulk.Capabilities): scan pages of
+// PreferredPageSize items. It declares no batch size on purpose: WriteBatch cuts a batch into
+// 25-item requests sent 4 at a time, and the engine's 500 rows per batch measured faster than
+// 100, 50 or 25 (docs/benchmarks.md, "Tuning values the ends declare").
+func (s *Store) Capabilities(context.Context) bulk.Capabilities {
+	return bulk.Capabilities{PageSize: PreferredPageSize}
+}
+
 // ScanSplit is how many scan segments each of scanners scanners of table t reads one after
-// another (migrate.ScanSplitter): Config.ScanSplit when set; otherwise, when sized, enough
+// another (bulk.ScanSplitter): Config.ScanSplit when set; otherwise, when sized, enough
 // segments for ScanSplitItems items each by the table's ItemCount (DescribeTable; DynamoDB
 // updates it about every six hours, DynamoDB Local at once), else 1. At most 256, and at
 // most DynamoDB's 1,000,000 segments in all (scanners × split). When DescribeTable fails
@@ -176,7 +181,7 @@ func (s *Store) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptio
 }
 
 // RecordCursor returns a scan cursor that resumes right after r, a record a Scan of t returned
-// (migrate.RecordCursorer): the wire JSON of its item's primary key (keyOf), which DynamoDB
+// (bulk.RecordCursorer): the wire JSON of its item's primary key (keyOf), which DynamoDB
 // takes as ExclusiveStartKey whether or not the item still exists. Scan decodes keys as
 // stored (a suspension whose target_key disagrees with its parts is a reject), so keyOf gives
 // back the item's own key.
@@ -342,19 +347,13 @@ func validateItem(t actingweb.Table, item map[string]types.AttributeValue) strin
 // write racing a backfill) is kept, never overwritten. Fail and overwrite write through the
 // batch writer (25 per request, unprocessed items retried). Lookup records are written as
 // digest items; one without LookupKey and Value is rejected.
-//
-// Store deliberately has no PreferredBatchSize (migrate.BatchSizer): a larger batch is cut
-// into 25-item requests sent 4 at a time, which keeps more requests in flight per engine
-// worker. Measured on DynamoDB Local (copy PostgreSQL → DynamoDB of 20,701 rows, policy fail,
-// 4 workers × 2 tables): 500 rows per batch 7.9–9.0 s, 100 rows 8.0–9.3 s, 50 rows 9.7–10.0 s,
-// 25 rows 11.1–11.5 s; so the engine's default of 500 stays.
 func (s *Store) WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error) {
 	return s.writeBatch(ctx, t, recs, policy, policy != bulk.ConflictOverwrite)
 }
 
 // WriteBatchFresh writes recs like WriteBatch under ConflictFail (a key twice in recs is
 // refused with ErrConflict, nothing written) but without reading the keys first: for a table
-// that was empty when the migration started it (migrate.FreshTableWriter). A key that exists
+// that was empty when the migration started it (bulk.FreshTableWriter). A key that exists
 // on the table is overwritten, not refused. Measured (import of a scale-0.05 bundle into
 // DynamoDB Local): the existence check was about half of the write time.
 func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (bulk.WriteResult, error) {
@@ -362,7 +361,7 @@ func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []a
 }
 
 // IsEmpty reports whether table t holds no item: a consistent Scan with Limit 1
-// (migrate.FreshTableWriter).
+// (bulk.FreshTableWriter).
 func (s *Store) IsEmpty(ctx context.Context, t actingweb.Table) (bool, error) {
 	name, err := s.tableName(t)
 	if err != nil {

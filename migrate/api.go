@@ -22,163 +22,8 @@ import (
 	"github.com/actingweb/actingweb-go/bundle"
 )
 
-// Source is anything whose tables can be streamed: an actingweb.Store (its TableStore face) or
-// a *bundle.Reader. Scan has the contract of bulk.TableStore.Scan: pages in an order that
-// is stable across resumptions, Page.Cursor resumes after the page.
-type Source interface {
-	Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOptions, fn func(bulk.Page) error) error
-}
-
-// Sink is anything batches of canonical records can be written to: an actingweb.Store or a
-// *bundle.Writer. WriteBatch and Count have the contract of bulk.TableStore.
-type Sink interface {
-	WriteBatch(ctx context.Context, t actingweb.Table, recs []actingweb.Record, policy bulk.ConflictPolicy) (bulk.WriteResult, error)
-	Count(ctx context.Context, t actingweb.Table) (int64, error)
-}
-
-// Optional capabilities, discovered by type assertion on a Source or Sink.
-type (
-	// ValidatedSource is implemented by sources that can vouch that every string of every
-	// record they scan is valid UTF-8 and every payload valid JSON (a PostgreSQL database
-	// with server encoding UTF8 refuses any other text, and its json and jsonb columns any
-	// other JSON). An export from such a source lets the bundle encoder skip those checks
-	// (bundle.WriterOptions.Validated); the bundle's bytes are the same.
-	ValidatedSource interface {
-		Validated(ctx context.Context) bool
-	}
-	// SchemaChecker is implemented by sinks whose schema can be checked before writing
-	// (actingweb.SchemaManager). A sink whose CheckSchema fails is refused before any write.
-	SchemaChecker interface {
-		CheckSchema(ctx context.Context) error
-	}
-	// LookupRebuilder is implemented by sinks that derive the property lookup table from their
-	// properties (§5.4). The engine calls it once, after every data table is written.
-	LookupRebuilder interface {
-		RebuildPropertyLookup(ctx context.Context, names []string) (bulk.LookupRebuild, error)
-	}
-	// Analyzer is implemented by sinks whose query planner keeps statistics that a bulk load
-	// leaves stale until a background job catches up (PostgreSQL: ANALYZE; autovacuum may
-	// come hours later). At the end of a run that is not a dry run, the engine calls it once
-	// with the tables the run wrote rows to (the property lookup when it was rebuilt).
-	Analyzer interface {
-		Analyze(ctx context.Context, tables []actingweb.Table) error
-	}
-	// LookupOwnerWriter is implemented by sinks whose lookup rows can be written one by one
-	// (actingweb.PropertyLookupStore). After the rebuild, the engine uses it to give each
-	// contested key (bulk.LookupRebuild.Contested) the owner the source's lookup table
-	// names, with overwrite true.
-	LookupOwnerWriter interface {
-		CreatePropertyLookup(ctx context.Context, name, value, actorID string, overwrite bool) (bool, error)
-	}
-	// TableLister is implemented by sources that may lack a table (a bundle, notably an
-	// upstream export without property_lookup.json); Has reports whether t is there.
-	TableLister interface {
-		Has(t actingweb.Table) bool
-	}
-	// TableProber is implemented by stores that may lack a table (dynamodb.Store: a deployment
-	// that ran upstream's legacy mode, USE_PROPERTY_LOOKUP_TABLE=false, has no property lookup
-	// table, §2.4); TableExists reports whether t is there.
-	TableProber interface {
-		TableExists(ctx context.Context, t actingweb.Table) (bool, error)
-	}
-	// BatchSizer lets a sink choose the batch size (bundle writers: 1000). DynamoDB stores have
-	// none on purpose: they cut batches into 25-item requests themselves, and the engine's 500
-	// measured faster than 25 or 100 (see dynamodb.Store.WriteBatch).
-	BatchSizer interface {
-		PreferredBatchSize() int
-	}
-	// PageSizer lets a source ask for bigger scan pages than the engine would use
-	// (DynamoDB: 5000, see dynamodb.Store.PreferredPageSize). Export, import, copy and
-	// validate scan it with pages of at least that many rows.
-	PageSizer interface {
-		PreferredPageSize() int
-	}
-	// ScanSplitter is implemented by sources whose scans go faster in more, smaller segments
-	// read one after another than in fewer, larger ones at the same concurrency (DynamoDB
-	// Local, see dynamodb.Store.ScanSplit). Each of the scanners of a table (Options.Segments,
-	// validate's Segments) then reads ScanSplit consecutive segments of scanners × ScanSplit
-	// in turn (of TotalSegments × Segments × ScanSplit when machines share the scan); their
-	// union is the whole table whatever the source's segment function. sized says the answer
-	// may follow the table's current size; it is false when machines share a scan
-	// (Options.TotalSegments), which must agree on the segments without talking to each
-	// other. A checkpoint keeps the split its table started with. Values are clamped to
-	// [1, 256]; errors count as 1.
-	ScanSplitter interface {
-		ScanSplit(ctx context.Context, t actingweb.Table, scanners int, sized bool) int
-	}
-	// RecordCursorer is implemented by sources whose scan can resume right after any record
-	// it returned (DynamoDB: the item's key as ExclusiveStartKey). A batch that ends inside a
-	// page (pages larger than batches: PageSizer) then checkpoints that record's cursor, not
-	// the page's cursor and a count of items to skip, which items deleted from the source
-	// before a resumption would shift (the skip would pass over as many unhandled items).
-	RecordCursorer interface {
-		RecordCursor(t actingweb.Table, r actingweb.Record) (string, error)
-	}
-	// WriterCounter lets a sink choose how many writers per table the engine runs when
-	// Options.Concurrency is not set (PostgreSQL: 2, see postgres.Store.PreferredWriters).
-	WriterCounter interface {
-		PreferredWriters() int
-	}
-	// WriterHandover is implemented by sinks that say whether a table is written faster when
-	// it gets the writers of finished tables (the engine's handover, Options.Concurrency); a
-	// sink without it does (DynamoDB, whose writers wait on round trips). PostgreSQL does not:
-	// its COPYs are bound by the server's CPU, and more of them into one table contend.
-	WriterHandover interface {
-		WriterHandover() bool
-	}
-	// FreshTableWriter is implemented by sinks whose ConflictFail write first reads every key
-	// of a batch to find existing rows (DynamoDB: one BatchGetItem per 100 keys). The engine
-	// asks IsEmpty once per table when it starts the table under ConflictFail (not on resume:
-	// the answer is kept in the checkpoint); when the table was empty, its batches go through
-	// WriteBatchFresh, which writes without that check but still refuses a key occurring twice
-	// in one batch. A key repeated across batches of the source is then written twice (the
-	// later row wins) instead of failing the run; validation finds it (row counts differ).
-	// The batches of a resume's replay window still use WriteBatch with ConflictSkip.
-	FreshTableWriter interface {
-		IsEmpty(ctx context.Context, t actingweb.Table) (bool, error)
-		WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (bulk.WriteResult, error)
-	}
-	// LookupFeeder is implemented by sinks that can build the property lookup from the
-	// property rows as they are written (bulk.LookupFeed; DynamoDB, where the rebuild's
-	// rescan of properties is a full table scan). The engine uses a feed instead of
-	// RebuildPropertyLookup only when every property row of the run goes through it: the
-	// properties table was empty when this run started it (FreshTableWriter, ConflictFail),
-	// the run is not a resume of that table and the scan is not shared between machines.
-	// Otherwise, and when the properties table fails, the lookup is rebuilt by a rescan.
-	LookupFeeder interface {
-		NewLookupFeed(ctx context.Context, names []string) bulk.LookupFeed
-	}
-	// Counter is implemented by sources that can count a table cheaply enough for a progress
-	// estimate (stores and bundle readers do; Count on DynamoDB is a scan, so it is only used
-	// when Options.Estimate is true).
-	Counter interface {
-		Count(ctx context.Context, t actingweb.Table) (int64, error)
-	}
-	// Describer names an end for people, never with a password (Store.Describe).
-	Describer interface {
-		Describe() string
-	}
-	// SegmentLimiter is implemented by sources that cannot split a table into more than
-	// MaxSegments scan segments (a bundle file is read by one segment).
-	SegmentLimiter interface {
-		MaxSegments() int
-	}
-	// SequentialSink is implemented by sinks that append (a bundle file): the engine writes to
-	// them with one worker per table, in queue order, and saves the sink's own position in
-	// each checkpoint (SinkState) so a resumed run can cut the sink back to it (ResumeSink).
-	SequentialSink interface {
-		Sink
-		// SinkState flushes table t and returns its durable position (opaque JSON).
-		SinkState(t actingweb.Table) ([]byte, error)
-		// ResumeSink cuts table t back to a position SinkState returned (nil: start empty).
-		ResumeSink(t actingweb.Table, state []byte) error
-		// FinishTable marks table t complete (it gets its manifest entry).
-		FinishTable(t actingweb.Table) error
-	}
-)
-
 // Options shape an Export, Import or Copy run. The zero value is usable: all tables, fail on
-// conflicts, 4 segments, 4 writers (or the sink's WriterCounter), no rate limit, stop at the first
+// conflicts, 4 segments, 4 writers (or the sink's declared Writers, bulk.Capabilities), no rate limit, stop at the first
 // reject.
 type Options struct {
 	// Tables to move, in any order (the engine orders them: actors first, §5.6). Empty = all
@@ -196,10 +41,10 @@ type Options struct {
 	// further). TotalSegments <= 1 does everything. The lookup rebuild runs only in segment 0.
 	Segment, TotalSegments int
 	// Concurrency is the number of writer workers per table (default 4, or the sink's
-	// WriterCounter; 1 for bundle sinks). Once every table has started, the tables still running
+	// declared Writers; 1 for bundle sinks). Once every table has started, the tables still running
 	// get the writers of the finished ones: a second set of Concurrency each, so the run keeps
 	// TableParallelism × Concurrency writers busy to its end (not for bundle sinks, nor for
-	// sinks that decline it: WriterHandover, PostgreSQL).
+	// sinks that decline it: NoWriterHandover, PostgreSQL).
 	Concurrency int
 	// TableParallelism is the number of data tables moved at once after actors (default 2).
 	TableParallelism int
@@ -208,7 +53,7 @@ type Options struct {
 	// BatchSize is the number of rows per WriteBatch (default: the sink's PreferredBatchSize,
 	// else 500).
 	BatchSize int
-	// PageSize is the scan page size hint (default BatchSize, or the source's PageSizer when
+	// PageSize is the scan page size hint (default BatchSize, or the source's declared PageSize when
 	// larger: a page per batch, so positions are page cursors).
 	PageSize int
 	// BatchTimeout bounds one WriteBatch call (default 5 minutes; negative = no bound). A
@@ -307,9 +152,9 @@ type TableSummary struct {
 // owner (OwnersFromSource). Without a source lookup table (SourceOwners says why) the
 // rebuild's choice stays.
 type LookupSummary struct {
-	Names   []string                `json:"names"`
+	Names   []string           `json:"names"`
 	Result  bulk.LookupRebuild `json:"result"`
-	Skipped string                  `json:"skipped,omitempty"` // why it did not run, if it did not
+	Skipped string             `json:"skipped,omitempty"` // why it did not run, if it did not
 	// FromStream is true when the lookup was built from the property rows as they were
 	// written (LookupFeeder) instead of by a rescan of the properties table.
 	FromStream bool `json:"from_stream,omitempty"`
@@ -478,19 +323,19 @@ type ValidationReport struct {
 // (TableParallelism at a time), then the property lookup rebuild on dst (LookupRebuilder).
 // A sink whose CheckSchema fails is refused before any write. On a stop it returns the partial
 // report and a *RunError.
-func Copy(ctx context.Context, src Source, dst Sink, o Options) (*Report, error) {
+func Copy(ctx context.Context, src bulk.Source, dst bulk.Sink, o Options) (*Report, error) {
 	return run(ctx, "copy", src, dst, o)
 }
 
 // Export writes the selected tables of src to a bundle directory dir (created 0700 if
 // missing; see docs/bundle-format.md). StateDir defaults to dir. The manifest is written last.
-func Export(ctx context.Context, src Source, dir string, o Options) (*Report, error) {
+func Export(ctx context.Context, src bulk.Source, dir string, o Options) (*Report, error) {
 	return export(ctx, src, dir, o)
 }
 
 // Import writes the bundle in dir (or upstream's <table>.json array files) to dst. StateDir
 // defaults to dir.
-func Import(ctx context.Context, dir string, dst Sink, o Options) (*Report, error) {
+func Import(ctx context.Context, dir string, dst bulk.Sink, o Options) (*Report, error) {
 	return importBundle(ctx, dir, dst, o)
 }
 
@@ -498,6 +343,6 @@ func Import(ctx context.Context, dir string, dst Sink, o Options) (*Report, erro
 // actor row, and every record field by field in canonical form (actingweb.CompareRecords),
 // with memory bounded by ValidateOptions.MemoryRows rather than table size. It returns an
 // error only when a side cannot be read; differences are in the report (Equal false).
-func Validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationReport, error) {
+func Validate(ctx context.Context, a, b bulk.Source, o ValidateOptions) (*ValidationReport, error) {
 	return validate(ctx, a, b, o)
 }

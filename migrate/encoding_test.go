@@ -58,7 +58,7 @@ func freshDatabase(t *testing.T, encoding string) string {
 }
 
 // TestExportTextEncodings: an export from a UTF8 database (whose strings the bundle encoder
-// trusts to be valid UTF-8, ValidatedSource) and from a SQL_ASCII database (which stores any bytes,
+// trusts to be valid UTF-8, Capabilities.Validated) and from a SQL_ASCII database (which stores any bytes,
 // so the encoder checks them) writes exactly json.Marshal's bytes for every property, with
 // values long enough for the vector loop and dense in everything JSON escapes.
 func TestExportTextEncodings(t *testing.T) {
@@ -78,8 +78,8 @@ func TestExportTextEncodings(t *testing.T) {
 			if _, err := s.UpgradeSchema(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got := s.Validated(ctx); got != (enc == "UTF8") {
-				t.Fatalf("Validated() = %v on a %s database", got, enc)
+			if got := s.Capabilities(ctx).Validated; got != (enc == "UTF8") {
+				t.Fatalf("Capabilities().Validated = %v on a %s database", got, enc)
 			}
 			vals := values
 			if enc == "SQL_ASCII" { // bytes a UTF8 database refuses
@@ -165,8 +165,8 @@ func TestExportTextEncodings(t *testing.T) {
 				}
 				u, _ := url.Parse(dbURL)
 				u.RawQuery = "schema=alt"
-				if openURL(t, u.String()).Validated(ctx) {
-					t.Fatal("Validated() with attributes.data of type text")
+				if openURL(t, u.String()).Capabilities(ctx).Validated {
+					t.Fatal("Capabilities().Validated with attributes.data of type text")
 				}
 				return
 			}
@@ -199,7 +199,11 @@ func openURL(t *testing.T, url string) *postgres.Store {
 	return s
 }
 
-// claimValidated is a store that claims migrate.ValidatedSource's promise whatever it holds.
+// claimValidated is a store that claims bulk.Capabilities.Validated's promise whatever it holds.
 type claimValidated struct{ *postgres.Store }
 
-func (claimValidated) Validated(context.Context) bool { return true }
+func (c claimValidated) Capabilities(ctx context.Context) bulk.Capabilities {
+	caps := c.Store.Capabilities(ctx)
+	caps.Validated = true
+	return caps
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/actingweb/actingweb-go/bundle"
 )
 
-func export(ctx context.Context, src Source, dir string, o Options) (*Report, error) {
+func export(ctx context.Context, src bulk.Source, dir string, o Options) (*Report, error) {
 	if o.StateDir == "" {
 		o.StateDir = dir
 	}
@@ -43,9 +43,8 @@ func export(ctx context.Context, src Source, dir string, o Options) (*Report, er
 			o.stateLocked = true
 		}
 	}
-	v, ok := src.(ValidatedSource)
 	w, err := bundle.Create(dir, bundle.WriterOptions{Gzip: o.Gzip, Source: name, Resume: o.Resume, NoSync: o.NoSync,
-		Validated: ok && v.Validated(ctx)})
+		Validated: src.Capabilities(ctx).Validated})
 	if err != nil {
 		return nil, &RunError{Op: "export", Err: err}
 	}
@@ -69,7 +68,7 @@ func export(ctx context.Context, src Source, dir string, o Options) (*Report, er
 // dst (a resumed run included), verifies every table file against the manifest
 // (bundle.Reader.Verify): a bundle changed or damaged since its export is refused whole, not
 // after some of its rows.
-func importBundle(ctx context.Context, dir string, dst Sink, o Options) (*Report, error) {
+func importBundle(ctx context.Context, dir string, dst bulk.Sink, o Options) (*Report, error) {
 	r, err := bundle.OpenWith(dir, o.Bundle)
 	if err != nil {
 		return nil, &RunError{Op: "import", Err: err}
@@ -97,11 +96,11 @@ func importBundle(ctx context.Context, dir string, dst Sink, o Options) (*Report
 	if len(o.Tables) == 0 {
 		o.tablesDefaulted = true
 		o.Tables = present
-		if _, ok := dst.(LookupRebuilder); ok && r.Has(actingweb.TableProperties) {
+		if _, ok := dst.(bulk.LookupRebuilder); ok && r.Has(actingweb.TableProperties) {
 			o.Tables = append(o.Tables, actingweb.TablePropertyLookup)
 		}
 	} else {
-		_, rebuilder := dst.(LookupRebuilder)
+		_, rebuilder := dst.(bulk.LookupRebuilder)
 		for _, t := range o.Tables {
 			if !r.Has(t) && !(t == actingweb.TablePropertyLookup && rebuilder) {
 				return nil, &RunError{Op: "import", Table: t, Err: fmt.Errorf("bundle %s has no table %s: %w", dir, t, actingweb.ErrNotFound)}
@@ -121,6 +120,9 @@ func importBundle(ctx context.Context, dir string, dst Sink, o Options) (*Report
 
 // discard is the sink of a dry-run export: it counts and writes nothing.
 type discard struct{ name string }
+
+// Capabilities declares nothing: the engine's defaults.
+func (d *discard) Capabilities(context.Context) bulk.Capabilities { return bulk.Capabilities{} }
 
 func (d *discard) WriteBatch(_ context.Context, _ actingweb.Table, recs []actingweb.Record, _ bulk.ConflictPolicy) (bulk.WriteResult, error) {
 	return bulk.WriteResult{Written: len(recs)}, nil

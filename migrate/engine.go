@@ -35,13 +35,14 @@ var checkpointEvery = time.Second
 // engine is one Export, Import or Copy run.
 type engine struct {
 	op      string
-	src     Source
-	dst     Sink
+	src     bulk.Source
+	dst     bulk.Sink
+	dstCaps bulk.Capabilities // what dst declared at the start of the run
 	o       Options
 	log     *slog.Logger
 	limiter *rate.Limiter
 	rejects *rejectLog
-	seqSink SequentialSink // dst as a sequential sink, or nil
+	seqSink bulk.SequentialSink // dst as a sequential sink, or nil
 
 	rejected atomic.Int64 // across the run, for MaxRejects
 
@@ -51,7 +52,7 @@ type engine struct {
 
 	// feeder builds the lookup while properties are written (nil: rebuild by rescan); fed is
 	// the feed's result once the properties table finished with it.
-	feeder LookupFeeder
+	feeder bulk.LookupFeeder
 	fed    *bulk.LookupRebuild
 
 	// Writer handover: once every table has started, a finished table's writers go to the
@@ -63,11 +64,9 @@ type engine struct {
 	handover bool
 }
 
-// takesHandover says whether the sink's tables get the writers of finished tables.
-func (e *engine) takesHandover() bool {
-	wh, ok := e.dst.(WriterHandover)
-	return !ok || wh.WriterHandover()
-}
+// takesHandover says whether the sink's tables get the writers of finished tables
+// (bulk.Capabilities.NoWriterHandover).
+func (e *engine) takesHandover() bool { return !e.dstCaps.NoWriterHandover }
 
 // tableStarted and tableFinished track the running tables for the writer handover.
 func (e *engine) tableStarted(tr *tableRun) {
@@ -108,29 +107,32 @@ func (e *engine) boostLocked() {
 }
 
 func describe(x any) string {
-	if d, ok := x.(Describer); ok {
+	if d, ok := x.(bulk.Describer); ok {
 		return d.Describe()
 	}
 	return fmt.Sprintf("%T", x)
 }
 
-func (o *Options) defaults(src Source, dst Sink) {
+// defaults fills in what o leaves unset from the capabilities the source and sink declare
+// (bulk.Capabilities), else the engine's defaults; sequential says the sink appends
+// (bulk.SequentialSink), which takes one writer per table.
+func (o *Options) defaults(src, dst bulk.Capabilities, sequential bool) {
 	if o.Segments <= 0 {
 		o.Segments = defaultSegments
 	}
-	if sl, ok := src.(SegmentLimiter); ok && o.Segments > sl.MaxSegments() {
-		o.Segments = max(1, sl.MaxSegments())
+	if src.MaxSegments > 0 && o.Segments > src.MaxSegments {
+		o.Segments = src.MaxSegments
 	}
 	if o.TotalSegments <= 1 {
 		o.TotalSegments, o.Segment = 1, 0
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = defaultConcurrency
-		if wc, ok := dst.(WriterCounter); ok && wc.PreferredWriters() > 0 {
-			o.Concurrency = wc.PreferredWriters()
+		if dst.Writers > 0 {
+			o.Concurrency = dst.Writers
 		}
 	}
-	if _, ok := dst.(SequentialSink); ok {
+	if sequential {
 		o.Concurrency = 1
 	}
 	if o.TableParallelism <= 0 {
@@ -138,17 +140,15 @@ func (o *Options) defaults(src Source, dst Sink) {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = defaultBatchSize
-		if bs, ok := dst.(BatchSizer); ok && bs.PreferredBatchSize() > 0 {
-			o.BatchSize = bs.PreferredBatchSize()
+		if dst.BatchSize > 0 {
+			o.BatchSize = dst.BatchSize
 		}
 	}
 	if o.PageSize <= 0 {
 		// A page per batch (positions at page cursors, see tableRun.scan) unless the source
 		// asks for larger pages (DynamoDB, where a page is a request).
 		o.PageSize = o.BatchSize
-		if ps, ok := src.(PageSizer); ok {
-			o.PageSize = max(o.PageSize, ps.PreferredPageSize())
-		}
+		o.PageSize = max(o.PageSize, src.PageSize)
 	}
 	if o.BatchTimeout == 0 {
 		o.BatchTimeout = defaultBatchTimeout
@@ -163,7 +163,7 @@ func (o *Options) defaults(src Source, dst Sink) {
 
 // plan splits the selected tables into the ordered list to copy row by row and whether the
 // lookup table is rebuilt on the sink.
-func plan(sel []actingweb.Table, dst Sink) (copyTables []actingweb.Table, rebuild bool, err error) {
+func plan(sel []actingweb.Table, dst bulk.Sink) (copyTables []actingweb.Table, rebuild bool, err error) {
 	if len(sel) == 0 {
 		sel = actingweb.Tables
 	}
@@ -174,7 +174,7 @@ func plan(sel []actingweb.Table, dst Sink) (copyTables []actingweb.Table, rebuil
 		}
 		want[t] = true
 	}
-	_, rebuilder := dst.(LookupRebuilder)
+	_, rebuilder := dst.(bulk.LookupRebuilder)
 	for _, t := range actingweb.Tables {
 		if !want[t] {
 			continue
@@ -191,8 +191,10 @@ func plan(sel []actingweb.Table, dst Sink) (copyTables []actingweb.Table, rebuil
 	return copyTables, rebuild, nil
 }
 
-func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Report, error) {
-	o.defaults(src, dst)
+func run(ctx context.Context, op string, src bulk.Source, dst bulk.Sink, o Options) (*Report, error) {
+	srcCaps, dstCaps := src.Capabilities(ctx), dst.Capabilities(ctx)
+	_, sequential := dst.(bulk.SequentialSink)
+	o.defaults(srcCaps, dstCaps, sequential)
 	rep := &Report{Operation: op, Source: describe(src), Target: describe(dst), Policy: o.Policy.String(),
 		DryRun: o.DryRun, Started: time.Now().UTC(), StateDir: o.StateDir}
 	if op == "export" {
@@ -213,20 +215,20 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 		return fail("", err)
 	}
 	if !o.DryRun {
-		if sc, ok := dst.(SchemaChecker); ok {
+		if sc, ok := dst.(bulk.SchemaChecker); ok {
 			if err := sc.CheckSchema(ctx); err != nil {
 				return fail("", fmt.Errorf("target %s refused before any write: %w", rep.Target, err))
 			}
 		}
 	}
-	e := &engine{op: op, src: src, dst: dst, o: o, log: o.Logger,
+	e := &engine{op: op, src: src, dst: dst, dstCaps: dstCaps, o: o, log: o.Logger,
 		rejects: &rejectLog{resume: o.Resume, files: map[actingweb.Table]*os.File{}},
 		summary: map[actingweb.Table]*TableSummary{}}
 	if !o.DryRun {
 		e.rejects.dir = o.StateDir
 	}
 	defer e.rejects.close()
-	if ss, ok := dst.(SequentialSink); ok {
+	if ss, ok := dst.(bulk.SequentialSink); ok {
 		e.seqSink = ss
 	}
 	var rs *runState
@@ -274,7 +276,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 			}
 		}()
 	}
-	if lf, ok := dst.(LookupFeeder); ok && rebuild && !o.DryRun && o.TotalSegments <= 1 {
+	if lf, ok := dst.(bulk.LookupFeeder); ok && rebuild && !o.DryRun && o.TotalSegments <= 1 {
 		e.feeder = lf
 	}
 	if o.Rate > 0 {
@@ -342,7 +344,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 				res = *e.fed
 				ls.FromStream = true
 			} else {
-				lr := dst.(LookupRebuilder)
+				lr := dst.(bulk.LookupRebuilder)
 				e.log.Info("rebuilding property lookup", "names", o.IndexedProperties)
 				var err error
 				if res, err = lr.RebuildPropertyLookup(ctx, o.IndexedProperties); err != nil {
@@ -355,7 +357,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 			}
 		}
 	}
-	if an, ok := dst.(Analyzer); ok && !o.DryRun {
+	if an, ok := dst.(bulk.Analyzer); ok && !o.DryRun {
 		e.analyze(ctx, an, rep)
 	}
 	if rs != nil {
@@ -375,7 +377,7 @@ func run(ctx context.Context, op string, src Source, dst Sink, o Options) (*Repo
 // analyze refreshes the planner statistics of the tables rep says the run wrote (Analyzer),
 // with one log line. A failure is logged as a warning and does not fail the run: the rows
 // are written, only the statistics wait for the server's own schedule.
-func (e *engine) analyze(ctx context.Context, an Analyzer, rep *Report) {
+func (e *engine) analyze(ctx context.Context, an bulk.Analyzer, rep *Report) {
 	var tables []actingweb.Table
 	for _, s := range rep.Tables {
 		if s.Written > 0 {
@@ -402,8 +404,8 @@ const maxScanSplit = 256
 
 // scanSplit is s's ScanSplit for a scan of t by scanners scanners (ScanSplitter), within
 // [1, maxScanSplit]; 1 for other sources.
-func scanSplit(ctx context.Context, s Source, t actingweb.Table, scanners int, sized bool) int {
-	if sp, ok := s.(ScanSplitter); ok {
+func scanSplit(ctx context.Context, s bulk.Source, t actingweb.Table, scanners int, sized bool) int {
+	if sp, ok := s.(bulk.ScanSplitter); ok {
 		return min(max(sp.ScanSplit(ctx, t, scanners, sized), 1), maxScanSplit)
 	}
 	return 1

@@ -33,6 +33,8 @@ func (m memSource) Scan(ctx context.Context, t actingweb.Table, opts bulk.ScanOp
 
 // busySink counts rows and, per table, the most WriteBatch calls in progress at once, and
 // from when on a table wrote alone (the others done).
+func (memSource) Capabilities(context.Context) bulk.Capabilities { return bulk.Capabilities{} }
+
 type busySink struct {
 	delay time.Duration
 	mu    sync.Mutex
@@ -56,10 +58,14 @@ func (s *busySink) WriteBatch(ctx context.Context, t actingweb.Table, recs []act
 
 func (s *busySink) Count(context.Context, actingweb.Table) (int64, error) { return 0, nil }
 
-// decliningSink is a busySink that declines the handover (WriterHandover).
+func (s *busySink) Capabilities(context.Context) bulk.Capabilities { return bulk.Capabilities{} }
+
+// decliningSink is a busySink that declines the handover (Capabilities.NoWriterHandover).
 type decliningSink struct{ *busySink }
 
-func (decliningSink) WriterHandover() bool { return false }
+func (decliningSink) Capabilities(context.Context) bulk.Capabilities {
+	return bulk.Capabilities{NoWriterHandover: true}
+}
 
 // TestWriterHandover: when the other tables are done, the table still running gets their
 // writers (twice Concurrency at once), and every row is written once.
@@ -83,7 +89,7 @@ func TestWriterHandover(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sink := &busySink{delay: 5 * time.Millisecond, now: map[actingweb.Table]int{}, peak: map[actingweb.Table]int{}, rows: map[actingweb.Table]int{}}
-			var dst Sink = sink
+			var dst bulk.Sink = sink
 			if tc.declines {
 				dst = decliningSink{sink}
 			}

@@ -88,7 +88,7 @@ func reopenDDB(t *testing.T, s *dynamodb.Store, split int) *dynamodb.Store {
 	return s2
 }
 
-func mustEqual(t *testing.T, a, b migrate.Source) *migrate.ValidationReport {
+func mustEqual(t *testing.T, a, b bulk.Source) *migrate.ValidationReport {
 	t.Helper()
 	rep, err := migrate.Validate(context.Background(), a, b, migrate.ValidateOptions{})
 	if err != nil {
@@ -180,21 +180,21 @@ func TestKillAndResume(t *testing.T) {
 	pg2 := openPG(t)
 	for _, dir := range []struct {
 		name      string
-		src       migrate.Source
-		resumeSrc migrate.Source // the source of the resumed run, when another
-		dst       func() migrate.Sink
+		src       bulk.Source
+		resumeSrc bulk.Source // the source of the resumed run, when another
+		dst       func() bulk.Sink
 		batch     int
 		cancelAt  int64
 		split     int // the split every checkpoint of the first run must record
 	}{
-		{"ddb-to-pg", ddb, nil, func() migrate.Sink { return pg }, 100, 12, 1},
-		{"pg-to-ddb", pg, nil, func() migrate.Sink { return openDDB(t) }, 25, 40, 1},
+		{"ddb-to-pg", ddb, nil, func() bulk.Sink { return pg }, 100, 12, 1},
+		{"pg-to-ddb", pg, nil, func() bulk.Sink { return openDDB(t) }, 25, 40, 1},
 		// cancelled while properties are written and their lookup rows built alongside: the
 		// resumed run rebuilds the lookup by a rescan
-		{"pg-to-ddb-in-properties", pg, nil, func() migrate.Sink { return openDDB(t) }, 25, 34, 1},
+		{"pg-to-ddb-in-properties", pg, nil, func() bulk.Sink { return openDDB(t) }, 25, 34, 1},
 		// each of the 3 scanners reads 4 segments of 12 in turn; the resumed run's source
 		// would split in 7, but a started table keeps its checkpoint's segments
-		{"ddb-to-pg-split", reopenDDB(t, ddb, 4), reopenDDB(t, ddb, 7), func() migrate.Sink { return pg2 }, 100, 12, 4},
+		{"ddb-to-pg-split", reopenDDB(t, ddb, 4), reopenDDB(t, ddb, 7), func() bulk.Sink { return pg2 }, 100, 12, 4},
 	} {
 		t.Run(dir.name, func(t *testing.T) {
 			dst := dir.dst()
@@ -265,7 +265,7 @@ func TestKillAndResume(t *testing.T) {
 					t.Error("the first run was not cancelled inside properties")
 				}
 			}
-			vr := mustEqual(t, dir.src, dst.(migrate.Source))
+			vr := mustEqual(t, dir.src, dst.(bulk.Source))
 			for _, tv := range vr.Tables {
 				if tv.CountA != tv.CountB {
 					t.Errorf("%s: %d vs %d", tv.Table, tv.CountA, tv.CountB)

@@ -24,7 +24,7 @@ func (e *engine) sourceOwners(ctx context.Context, ls *LookupSummary) error {
 	if len(res.Contested) == 0 {
 		return nil
 	}
-	w, ok := e.dst.(LookupOwnerWriter)
+	w, ok := e.dst.(bulk.LookupOwnerWriter)
 	if !ok {
 		ls.SourceOwners = "the target cannot write single lookup rows: the rebuild's owners kept"
 		return nil

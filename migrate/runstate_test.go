@@ -57,7 +57,7 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 	seedDir, seed := seedBundle(t, 200)
 	otherDir, _ := seedBundle(t, 150)
 	pgA, pgB := openPG(t), openPG(t)
-	for _, s := range []migrate.Sink{pgA, pgB} {
+	for _, s := range []bulk.Sink{pgA, pgB} {
 		if _, err := migrate.Import(ctx, seedDir, s, migrate.Options{StateDir: t.TempDir()}); err != nil {
 			t.Fatal(err)
 		}
@@ -83,8 +83,8 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 		}
 		for _, c := range []struct {
 			name     string
-			src      migrate.Source
-			dst      migrate.Sink
+			src      bulk.Source
+			dst      bulk.Sink
 			o        migrate.Options
 			mentions string
 		}{

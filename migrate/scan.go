@@ -25,7 +25,7 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 		opts.Segment, opts.TotalSegments = 0, 0
 	}
 	// Pages go to the sink whole when they hold at most BatchSize items, which they do unless
-	// the source asked for larger pages (PageSizer: DynamoDB), and always in an AnyOrder scan (a
+	// the source asked for larger pages (Capabilities.PageSize: DynamoDB), and always in an AnyOrder scan (a
 	// sequential sink); pages are bounded like batches, by rows and bulk.MaxPageBytes. The
 	// positions are then page cursors with nothing to skip: they name the last row handled, and
 	// rows deleted in the source before a resumption cannot shift which rows a count of rows to
@@ -36,7 +36,7 @@ func (tr *tableRun) scan(ctx context.Context, seg int, tk *segTrack, total, page
 		return fmt.Errorf("scan %s segment %d: %w (the interrupted run stopped inside a page)", tr.t, seg, actingweb.ErrStaleCursor)
 	}
 	pageStart := cursor
-	rc, _ := e.src.(RecordCursorer)
+	rc, _ := e.src.(bulk.RecordCursorer)
 	if opts.AnyOrder {
 		rc = nil // its pages are never cut
 	}

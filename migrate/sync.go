@@ -20,13 +20,13 @@ import (
 // SyncSource is a source whose changes can be captured (PostgreSQL: logical replication;
 // DynamoDB: DynamoDB Streams).
 type SyncSource interface {
-	Source
+	bulk.Source
 	capture.Source
 }
 
 // SyncSink is a sink captured changes can be applied to.
 type SyncSink interface {
-	Sink
+	bulk.Sink
 	capture.Sink
 }
 

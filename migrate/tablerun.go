@@ -137,7 +137,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 	}
 	if cp == nil {
 		cp = e.newCheckpoint(ctx, t)
-		if fw, ok := e.dst.(FreshTableWriter); ok && o.Policy == bulk.ConflictFail && !o.DryRun {
+		if fw, ok := e.dst.(bulk.FreshTableWriter); ok && o.Policy == bulk.ConflictFail && !o.DryRun {
 			// a read of the target, bounded as a write is (a silent connection)
 			ictx, cancel := ctx, context.CancelFunc(func() {})
 			if o.BatchTimeout > 0 {
@@ -195,7 +195,7 @@ func (e *engine) tableRun(ctx context.Context, t actingweb.Table, resume bool) e
 		}
 	}
 	if o.Estimate {
-		if c, ok := e.src.(Counter); ok {
+		if c, ok := e.src.(bulk.Counter); ok {
 			if n, err := c.Count(ctx, t); err == nil {
 				sum.Estimate = n
 			}

@@ -70,7 +70,7 @@ type validator struct {
 	drillMu          sync.Mutex
 }
 
-func validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationReport, error) {
+func validate(ctx context.Context, a, b bulk.Source, o ValidateOptions) (*ValidationReport, error) {
 	o.defaults()
 	v := &validator{o: o, seed: maphash.MakeSeed()}
 	rep := &ValidationReport{A: describe(a), B: describe(b), Started: time.Now().UTC(), Equal: true}
@@ -143,15 +143,17 @@ func validate(ctx context.Context, a, b Source, o ValidateOptions) (*ValidationR
 	return rep, nil
 }
 
-func (v *validator) segments(s Source) int {
+// segments is the number of scan segments per side, at most what the source can split a table
+// into (bulk.Capabilities.MaxSegments).
+func (v *validator) segments(caps bulk.Capabilities) int {
 	n := v.o.Segments
-	if sl, ok := s.(SegmentLimiter); ok && n > sl.MaxSegments() {
-		n = max(1, sl.MaxSegments())
+	if caps.MaxSegments > 0 && n > caps.MaxSegments {
+		n = caps.MaxSegments
 	}
 	return n
 }
 
-// validatePageSize is the scan page size of validate, or the source's PageSizer when larger
+// validatePageSize is the scan page size of validate, or the source's declared PageSize when larger
 // (DynamoDB: every page is a request; 1000-item pages made the scan of properties 40% slower
 // than the copy's).
 const validatePageSize = 2000
@@ -163,13 +165,14 @@ const scanAheadPages = 2
 // segment index, never for the same segment at once. Each segment's pages are handed to a
 // goroutine of their own, so the scan requests the next page while fn digests the last one
 // (on DynamoDB a page is a round trip: without this the segment would idle while hashing).
-func (v *validator) scanAll(ctx context.Context, s Source, t actingweb.Table, fn func(seg int, p bulk.Page) error) (int, error) {
+func (v *validator) scanAll(ctx context.Context, s bulk.Source, t actingweb.Table, fn func(seg int, p bulk.Page) error) (int, error) {
 	return v.scan(ctx, s, t, false, fn)
 }
 
 // scan is scanAll; retain sets ScanOptions.Retain (the drill-down keeps records).
-func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retain bool, fn func(seg int, p bulk.Page) error) (int, error) {
-	n := v.segments(s)
+func (v *validator) scan(ctx context.Context, s bulk.Source, t actingweb.Table, retain bool, fn func(seg int, p bulk.Page) error) (int, error) {
+	caps := s.Capabilities(ctx)
+	n := v.segments(caps)
 	split := scanSplit(ctx, s, t, n, true)
 	g, gctx := errgroup.WithContext(ctx)
 	for seg := 0; seg < n; seg++ {
@@ -179,9 +182,7 @@ func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retai
 			for j := 0; j < split; j++ { // ScanSplitter: split segments one after another
 				opts := bulk.ScanOptions{Segment: seg*split + j, TotalSegments: n * split, PageSize: validatePageSize,
 					Consistent: v.o.Consistent, Retain: retain, AnyOrder: true}
-				if ps, ok := s.(PageSizer); ok {
-					opts.PageSize = max(opts.PageSize, ps.PreferredPageSize())
-				}
+				opts.PageSize = max(opts.PageSize, caps.PageSize)
 				if opts.TotalSegments == 1 {
 					opts.TotalSegments = 0
 				}
@@ -212,8 +213,8 @@ func (v *validator) scan(ctx context.Context, s Source, t actingweb.Table, retai
 	return n, g.Wait()
 }
 
-func (v *validator) actorSets(ctx context.Context, a, b Source) (sa, sb []uint64, err error) {
-	load := func(s Source) ([]uint64, error) {
+func (v *validator) actorSets(ctx context.Context, a, b bulk.Source) (sa, sb []uint64, err error) {
+	load := func(s bulk.Source) ([]uint64, error) {
 		var mu sync.Mutex
 		out := []uint64{} // non-nil: an empty actors table makes every owner an orphan
 		_, err := v.scanAll(ctx, s, actingweb.TableActors, func(_ int, p bulk.Page) error {
@@ -358,9 +359,9 @@ func appendDigestFields(buf []byte, c actingweb.Record) []byte {
 }
 
 // pass1 accumulates one side.
-func (v *validator) pass1(ctx context.Context, s Source, t actingweb.Table, actors *[]uint64, orphanKind string) (*sideAcc, error) {
+func (v *validator) pass1(ctx context.Context, s bulk.Source, t actingweb.Table, actors *[]uint64, orphanKind string) (*sideAcc, error) {
 	P := v.o.Partitions
-	n := v.segments(s)
+	n := v.segments(s.Capabilities(ctx))
 	locals := make([]*sideAcc, n)
 	for i := range locals {
 		locals[i] = &sideAcc{parts: make([]partAcc, P)}
@@ -421,7 +422,7 @@ func (v *validator) pass1(ctx context.Context, s Source, t actingweb.Table, acto
 	return out, nil
 }
 
-func (v *validator) table(ctx context.Context, a, b Source, t actingweb.Table) (*TableValidation, error) {
+func (v *validator) table(ctx context.Context, a, b bulk.Source, t actingweb.Table) (*TableValidation, error) {
 	start := time.Now()
 	tv := &TableValidation{Table: t}
 	if v.o.Progress != nil {
@@ -491,7 +492,7 @@ func (v *validator) table(ctx context.Context, a, b Source, t actingweb.Table) (
 
 // drill re-reads the differing partitions in groups that fit in MemoryRows and lists the
 // differences by key.
-func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, differ []int, accA, accB *sideAcc, tv *TableValidation, addDiff func(Difference)) error {
+func (v *validator) drill(ctx context.Context, a, b bulk.Source, t actingweb.Table, differ []int, accA, accB *sideAcc, tv *TableValidation, addDiff func(Difference)) error {
 	var groups [][]int
 	var cur []int
 	var rows int64
@@ -593,7 +594,7 @@ func (v *validator) drill(ctx context.Context, a, b Source, t actingweb.Table, d
 // compared (no rows read, the counts stay 0) and tv says so; done is true then. A copy from such
 // a side (a legacy-mode deployment, §2.4) builds the target's lookup table from its
 // properties, which the properties comparison covers.
-func (v *validator) lookupAbsent(ctx context.Context, a, b Source, tv *TableValidation) (done bool, err error) {
+func (v *validator) lookupAbsent(ctx context.Context, a, b bulk.Source, tv *TableValidation) (done bool, err error) {
 	t := actingweb.TablePropertyLookup
 	hasA, err := hasTable(ctx, a, t)
 	if err != nil {
@@ -621,11 +622,11 @@ func (v *validator) lookupAbsent(ctx context.Context, a, b Source, tv *TableVali
 }
 
 // hasTable reports whether s has table t (TableLister, TableProber; true for other sources).
-func hasTable(ctx context.Context, s Source, t actingweb.Table) (bool, error) {
+func hasTable(ctx context.Context, s bulk.Source, t actingweb.Table) (bool, error) {
 	switch x := s.(type) {
-	case TableLister:
+	case bulk.TableLister:
 		return x.Has(t), nil
-	case TableProber:
+	case bulk.TableProber:
 		ok, err := x.TableExists(ctx, t)
 		if err != nil {
 			return false, fmt.Errorf("does %s have table %s: %w", describe(s), t, err)

@@ -102,7 +102,7 @@ func (tr *tableRun) write(ctx context.Context, recs []actingweb.Record, policy b
 	}
 	var res bulk.WriteResult
 	var err error
-	if fw, ok := tr.e.dst.(FreshTableWriter); ok && policy == bulk.ConflictFail && tr.cp.Fresh {
+	if fw, ok := tr.e.dst.(bulk.FreshTableWriter); ok && policy == bulk.ConflictFail && tr.cp.Fresh {
 		res, err = fw.WriteBatchFresh(wctx, tr.t, recs)
 	} else {
 		res, err = tr.e.dst.WriteBatch(wctx, tr.t, recs, policy)

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/arena"
 )
 
 // The row codecs of a table, one loop over its columns (specs.go) switching on each column's
@@ -74,7 +75,7 @@ func (sp *tableSpec) decode(d *rawRow) (rec actingweb.Record, ok bool) {
 	if d.own {
 		rec = sp.m.New()
 	} else {
-		rec = sp.m.NewFrom(&d.slab)
+		rec = arena.Record(sp.template, &d.slab)
 	}
 	b := sp.base(rec)
 	for i := range sp.columns {

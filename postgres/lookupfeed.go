@@ -379,7 +379,7 @@ func (f *lookupFeed) complete() (bulk.LookupRebuild, error) {
 	return f.s.queryLookupSummary(ctx, f.tx, q, f.names)
 }
 
-// IsEmpty reports whether table t has no rows (migrate.FreshTableWriter).
+// IsEmpty reports whether table t has no rows (bulk.FreshTableWriter).
 func (s *Store) IsEmpty(ctx context.Context, t actingweb.Table) (bool, error) {
 	var exists bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+s.qtable(t)+`)`).Scan(&exists); err != nil {
@@ -389,7 +389,7 @@ func (s *Store) IsEmpty(ctx context.Context, t actingweb.Table) (bool, error) {
 }
 
 // WriteBatchFresh writes recs into table t, which was empty when the caller started writing
-// it (migrate.FreshTableWriter). A ConflictFail batch is already a plain COPY on PostgreSQL, so
+// it (bulk.FreshTableWriter). A ConflictFail batch is already a plain COPY on PostgreSQL, so
 // this is WriteBatch with ConflictFail: an existing key still fails the batch.
 func (s *Store) WriteBatchFresh(ctx context.Context, t actingweb.Table, recs []actingweb.Record) (bulk.WriteResult, error) {
 	return s.WriteBatch(ctx, t, recs, bulk.ConflictFail)

@@ -363,15 +363,15 @@ func redactErr(err error) error {
 	return err
 }
 
-// Validated reports whether every string the store reads is valid UTF-8 and every payload
-// valid JSON (migrate.ValidatedSource): true when the database's server encoding and the
+// validated reports whether every string the store reads is valid UTF-8 and every payload
+// valid JSON (bulk.Capabilities.Validated): true when the database's server encoding and the
 // connections' client encoding are both UTF8 (the server then refuses invalid UTF-8 on input
 // and sends text as stored) and the payload column, attributes.data, is jsonb or json (whose
 // input is checked and whose output is JSON). A SQL_ASCII database stores bytes unchecked and
 // sends them as they are, a text column takes any text: false. So is any failure to tell.
 // (Text stored in a UTF8 database before PostgreSQL checked its input, or written by a
 // client that bypassed the checks, is not covered: PostgreSQL does not check it again.)
-func (s *Store) Validated(ctx context.Context) bool {
+func (s *Store) validated(ctx context.Context) bool {
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT current_setting('server_encoding') = 'UTF8' AND current_setting('client_encoding') = 'UTF8'
 		AND coalesce((SELECT bool_and(atttypid IN ('jsonb'::regtype, 'json'::regtype))

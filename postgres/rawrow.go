@@ -21,7 +21,7 @@ type rawRow struct {
 	ok   bool
 
 	arena arena.Strings // the bytes of the strings and payloads decoded
-	slab  any           // the slab of the table's record type (TableModel.NewFrom)
+	slab  any           // the slab of the table's record type (arena.Record)
 	own   bool          // every value and record its own allocation (ScanOptions.Retain)
 }
 

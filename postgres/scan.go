@@ -59,13 +59,6 @@ func (s *Store) beginRead(ctx context.Context) (pgx.Tx, error) {
 // quoteLiteral quotes s as an SQL string literal (for statements that take no parameters).
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// MaxSegments is 1 (migrate.SegmentLimiter): a segment of a PostgreSQL scan is a full
-// scan of the table filtered by hashtext, so N local segments cost the server N full scans;
-// one streaming query per table is faster (measured: export of 306k rows 2.2-2.5 s with 4
-// segments, 1.1-1.6 s with 1). Sharing a scan between machines (TotalSegments) still uses the
-// hash segments.
-func (s *Store) MaxSegments() int { return 1 }
-
 // rowScanner is what a tableSpec's scan reads a row with (pgx.Rows).
 type rowScanner interface{ Scan(dest ...any) error }
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/jackc/pgx/v5"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/internal/arena"
+	"github.com/jackc/pgx/v5"
 )
 
 // The physical description of the nine tables is derived from the table model
@@ -68,13 +68,14 @@ type column struct {
 
 // tableSpec is the physical description of one table and its record mapping.
 type tableSpec struct {
-	t       actingweb.Table
-	m       *actingweb.TableModel
-	columns []column // physical columns in physical order
-	cols    []string // their names
-	pk      []string // primary-key columns in index order
-	pkCols  []int    // their indexes in columns
-	owner   string   // owner column (segment hash)
+	t        actingweb.Table
+	m        *actingweb.TableModel
+	template actingweb.Record // an empty record of the table (arena.Record's template)
+	columns  []column         // physical columns in physical order
+	cols     []string         // their names
+	pk       []string         // primary-key columns in index order
+	pkCols   []int            // their indexes in columns
+	owner    string           // owner column (segment hash)
 	// selectCols is the quoted column list of a whole-row SELECT, in columns order.
 	selectCols string
 	// selectFrom is the statement template "SELECT <selectCols> FROM {table}" (Store.sql).
@@ -132,6 +133,7 @@ var specs = func() map[actingweb.Table]*tableSpec {
 func newSpec(m *actingweb.TableModel, h tableHooks) *tableSpec {
 	sp := &tableSpec{t: m.Table, m: m, owner: m.Owner, derive: h.derive, check: h.check}
 	rec := m.New()
+	sp.template = rec
 	sp.typ = reflect.TypeOf(rec)
 	size := sp.typ.Elem().Size()
 	bad := func(f *actingweb.Field, why string) {
@@ -195,7 +197,7 @@ func newSpec(m *actingweb.TableModel, h tableHooks) *tableSpec {
 
 // base returns the address of record r's struct, where the columns' offsets start. r must be
 // a record of the table (TableModel.Addr panics otherwise, as a type assertion would).
-func (sp *tableSpec) base(r actingweb.Record) unsafe.Pointer { return sp.m.Addr(r) }
+func (sp *tableSpec) base(r actingweb.Record) unsafe.Pointer { return arena.Addr(r) }
 
 // column returns the column named name, or nil.
 func (sp *tableSpec) column(name string) *column {

@@ -45,7 +45,7 @@ func (s *Store) tableErr(t actingweb.Table, what string, err error) error {
 
 // Analyze runs ANALYZE on tables of the store's schema (one statement), so the query planner
 // has their statistics right after a bulk load instead of when autovacuum next gets to them
-// (migrate.Analyzer). ANALYZE takes no lock that blocks reads or writes. A table the user
+// (bulk.Analyzer). ANALYZE takes no lock that blocks reads or writes. A table the user
 // does not own is skipped by the server with a warning, not an error.
 func (s *Store) Analyze(ctx context.Context, tables []actingweb.Table) error {
 	if len(tables) == 0 {

@@ -15,36 +15,28 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// PreferredBatchSize is the batch size the migrate engine uses for writes into PostgreSQL
-// (migrate.BatchSizer): bigger COPY batches than the engine's default of 500 cut the per-batch
-// costs (statement, round trips, engine bookkeeping) of client and server. Measured on the
-// bench data set (1.5 M rows, 2 writers per table, 2 cores, the actingweb binary with its
-// 100 MiB soft memory limit): 2,000 rows 7.1-8.0 s, 13.1-14.8 CPU-s, 105-108 MB peak RSS;
-// 5,000 rows 6.7-7.2 s, 12.3-13.3 CPU-s, 112-116 MB; 10,000 rows 7.9-8.5 s (the collector
-// runs against the memory limit), 127-140 MB.
-func (s *Store) PreferredBatchSize() int { return PreferredBatchSize }
-
-// PreferredBatchSize is the value of Store.PreferredBatchSize.
+// PreferredBatchSize is the number of rows per batch the migrate engine writes into PostgreSQL
+// (bulk.Capabilities.BatchSize): bigger COPY batches than the engine's 500 cut the per-batch
+// costs of client and server; beyond 5,000 the process runs against its memory limit
+// (docs/benchmarks.md, "Tuning values the ends declare").
 const PreferredBatchSize = 5000
 
 // PreferredWriters is the number of writers per table the migrate engine runs against
-// PostgreSQL when --concurrency is not given (migrate.WriterCounter): 2, not the engine's 4.
-// Concurrent COPYs into one table contend for its last heap page and the right edge of its
-// primary-key B-tree (PostgreSQL 15 extends a relation one page at a time under the extension
-// lock). Measured on the bench data set (1.5 M rows, 2 cores, two tables at once, interleaved
-// runs): 4 writers 7.2-8.3 s and 1,408-1,543 CPU jiffies, 2 writers 6.5-7.5 s and
-// 1,328-1,389 jiffies.
-func (s *Store) PreferredWriters() int { return PreferredWriters }
-
-// WriterHandover is false (migrate.WriterHandover): a table keeps its writers when others
-// finish. Measured on the bench data set (1.5 M rows, 2 cores, interleaved runs of the import,
-// properties the last table running): with the handover (4 writers into properties at the
-// end) 6.99-8.87 s and 10.05-13.21 server CPU-s, without 6.78-8.48 s and 9.74-12.29 CPU-s,
-// each of six pairs faster without.
-func (s *Store) WriterHandover() bool { return false }
-
-// PreferredWriters is the value of Store.PreferredWriters.
+// PostgreSQL when --concurrency is not given (bulk.Capabilities.Writers): concurrent COPYs into
+// one table contend for its last heap page and the right edge of its primary-key B-tree, so 2
+// beat the engine's 4 (docs/benchmarks.md, "Tuning values the ends declare").
 const PreferredWriters = 2
+
+// Capabilities declares the store as an end of a move (bulk.Capabilities): batches of
+// PreferredBatchSize rows, PreferredWriters writers per table and no writer handover (more
+// COPYs into one table contend), one scan segment per table (a segment of a PostgreSQL scan
+// is a full scan filtered by a hash of the owner, so N local segments cost the server N full
+// scans), and Validated when the database guarantees UTF-8 text and JSON payloads (validated).
+// Measurements behind each value: docs/benchmarks.md.
+func (s *Store) Capabilities(ctx context.Context) bulk.Capabilities {
+	return bulk.Capabilities{BatchSize: PreferredBatchSize, Writers: PreferredWriters, NoWriterHandover: true,
+		MaxSegments: 1, Validated: s.validated(ctx)}
+}
 
 // WriteBatch writes recs (all of table t) under policy in one transaction.
 //

@@ -23,7 +23,7 @@ import (
 // its rows through the dual-write store (on both stores) after the copy has read it and before
 // the copy writes it to the new store, the race that resurrects a deleted row.
 type racingSource struct {
-	migrate.Source
+	bulk.Source
 	ds      *dualwrite.Store
 	mu      sync.Mutex
 	deleted []string
@@ -150,7 +150,7 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	}
 	stopWriter := writer()
 	src := &racingSource{Source: po, ds: ds}
-	rep, err := migrate.Copy(ctx, src, nw.(migrate.Sink), migrate.Options{Policy: bulk.ConflictSkip, StateDir: t.TempDir(),
+	rep, err := migrate.Copy(ctx, src, nw.(bulk.Sink), migrate.Options{Policy: bulk.ConflictSkip, StateDir: t.TempDir(),
 		BatchSize: 10, Segments: 1, Logger: slog.New(slog.DiscardHandler), Tables: actingweb.DataTables})
 	if err != nil {
 		t.Fatalf("backfill copy: %v", err)
@@ -223,7 +223,7 @@ func testBackfill(t *testing.T, oldURL, newURL string, old, nw reconcileSide) {
 	for i, p := range []dualwrite.Phase{dualwrite.PhaseReadNew, dualwrite.PhaseNew, dualwrite.PhaseReadNew, dualwrite.PhaseWriteBoth} {
 		move(p)
 		if i == 2 { // back from new: the rows written in new are on NEW only, the truth now
-			if _, err := migrate.Copy(ctx, nw.(migrate.Source), old.(migrate.Sink), migrate.Options{Policy: bulk.ConflictSkip,
+			if _, err := migrate.Copy(ctx, nw.(bulk.Source), old.(bulk.Sink), migrate.Options{Policy: bulk.ConflictSkip,
 				StateDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Tables: actingweb.DataTables}); err != nil {
 				t.Fatalf("backfill back to OLD: %v", err)
 			}

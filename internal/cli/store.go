@@ -9,12 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/cobra"
-
 	actingweb "github.com/actingweb/actingweb-go"
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/dynamodb"
-	"github.com/actingweb/actingweb-go/migrate"
 	"github.com/actingweb/actingweb-go/postgres"
+	"github.com/spf13/cobra"
 )
 
 // ConnFlags are upstream's connection flags (scripts/migrate_dynamodb_to_postgresql.py). Unlike
@@ -376,8 +375,8 @@ func (a *App) CheckPairFlags(op, from, to string) error {
 // Store is what the commands need of a backend: the table face the engine moves data through,
 // schema management and a name. postgres.Store and dynamodb.Store implement it.
 type Store interface {
-	migrate.Source
-	migrate.Sink
+	bulk.Source
+	bulk.Sink
 	actingweb.SchemaManager
 	Describe() string
 	Close() error

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
+	"github.com/actingweb/actingweb-go/bulk"
 	"github.com/actingweb/actingweb-go/bundle"
 	"github.com/actingweb/actingweb-go/migrate"
+	"github.com/spf13/cobra"
 )
 
 // ValidateOptions are the options of `actingweb validate`.
@@ -107,7 +107,7 @@ func (a *App) RunValidate(ctx context.Context, o ValidateOptions) error {
 	if o.MaxDiffs < 0 || o.Segments < 0 {
 		return usageErrorf("--max-diffs and --segments must not be negative")
 	}
-	var srcA migrate.Source
+	var srcA bulk.Source
 	if o.InputDir != "" {
 		if o.MaxLineBytes < 0 {
 			return usageErrorf("--max-line-bytes %d: give a positive number of bytes (0 = the default, %d)", o.MaxLineBytes, bundle.DefaultMaxLineBytes)
@@ -131,7 +131,7 @@ func (a *App) RunValidate(ctx context.Context, o ValidateOptions) error {
 	}
 	defer b.Close()
 	nameA := o.InputDir
-	if d, ok := srcA.(migrate.Describer); ok {
+	if d, ok := srcA.(bulk.Describer); ok {
 		nameA = d.Describe()
 	}
 	var actors migrate.ActorSet
