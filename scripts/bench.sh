@@ -33,10 +33,11 @@
 #                         the DynamoDB steps, copy and validate; sync: the live migration;
 #                         dualwrite: the dual-write store's latency); the table marks the others
 #                         NOT RUN. The data set is generated only for pg, ddb and sync
-#   BENCH_BASELINE=REF   also build actingweb from git REF (a commit, tag or branch) and run each
-#                         actingweb step of pg and ddb with it too, alternating with this
-#                         tree's build on the same data and services: the table gains a
-#                         before/after section (time of this build ÷ time of REF's, ≤ 1.05)
+#   BENCH_BASELINE=REF   also build actingweb and awbench from git REF (a commit, tag or branch)
+#                         and run each actingweb step of pg and ddb, the sync step and the
+#                         dualwrite step with them too, alternating with this tree's build on
+#                         the same data and services: the table gains a before/after section
+#                         (time or p50 of this build ÷ REF's, ≤ 1.05)
 #   BENCH_PROFILE=1       run the actingweb commands in-process under the CPU profiler
 #                         (awbench cli --cpuprofile; <run>/<step>.cpu.pprof, read with
 #                         `go tool pprof -top bin/awbench <file>`); RSS is then awbench's
@@ -107,14 +108,16 @@ go build -o "$BIN/awbench" ./cmd/awbench
 AW=$BIN/actingweb
 AWB=$BIN/awbench
 BASE=${BENCH_BASELINE:-}
-AWBASE=
+AWBASE= AWBBASE=
 if [ -n "$BASE" ]; then
   BASE_REV=$(git -C "$REPO" rev-parse --short "$BASE^{commit}") || die "BENCH_BASELINE=$BASE is not a commit"
   say "building actingweb at $BASE ($BASE_REV) for the before/after section"
   git -C "$REPO" worktree add -q --detach "$WORK/base-src" "$BASE_REV"
-  (cd "$WORK/base-src" && go build -o "$BIN/actingweb-base" ./cmd/actingweb) || die "building $BASE failed"
+  (cd "$WORK/base-src" && go build -o "$BIN/actingweb-base" ./cmd/actingweb && go build -o "$BIN/awbench-base" ./cmd/awbench) ||
+    die "building $BASE failed"
   git -C "$REPO" worktree remove --force "$WORK/base-src"
   AWBASE=$BIN/actingweb-base
+  AWBBASE=$BIN/awbench-base
 fi
 
 TIME=/usr/bin/time
@@ -447,11 +450,18 @@ ACTINGWEB_RUN_DIR=$TARGET_RUN ACTINGWEB_SERVICES=postgres scripts/services.sh up
   die "the target server did not start (see $RUN/sync.log)"
 DST_PG=$(. "$TARGET_RUN/env" && printf '%s' "$ACTINGWEB_TEST_PG_URL")
 say "live migration: sync (load, backlog apply, lag at 500 writes/s, cut-over) against copy and CopyFrom"
-mkdir -p "$WORK/sync"
-"$AWB" sync --bin "$AW" --pg "$PG" --dst-pg "$DST_PG" --src "$S_IMP" --work "$WORK/sync" >"$WORK/sync.results" 2>>"$RUN/sync.log" ||
-  { tail -20 "$RUN/sync.log" "$WORK"/sync/sync.log >&2 || true; die "awbench sync failed (see $RUN/sync.log)"; }
-cat "$WORK/sync.results" >>"$RESULTS"
-sed 's/^/  /' "$WORK/sync.results"
+# With a baseline, its binary runs the same measurement first (its lines get the suffix _base),
+# then this tree's; the sync step's own ceilings are measured by both runs.
+for variant in ${AWBASE:+base} new; do
+  rm -rf "$WORK/sync"
+  mkdir -p "$WORK/sync"
+  bin=$AW suffix=
+  if [ "$variant" = base ]; then bin=$AWBASE suffix=_base; say "  with the baseline's binary ($BASE_REV)"; fi
+  "$AWB" sync --bin "$bin" --pg "$PG" --dst-pg "$DST_PG" --src "$S_IMP" --work "$WORK/sync" >"$WORK/sync.results" 2>>"$RUN/sync.log" ||
+    { tail -20 "$RUN/sync.log" "$WORK"/sync/sync.log >&2 || true; die "awbench sync failed (see $RUN/sync.log)"; }
+  sed "s/^\([a-z_]*\) /\1$suffix /" "$WORK/sync.results" >>"$RESULTS"
+  sed 's/^/  /' "$WORK/sync.results"
+done
 ACTINGWEB_RUN_DIR=$TARGET_RUN scripts/services.sh down >/dev/null 2>&1 || true
 TARGET_RUN=
 fi
@@ -463,10 +473,16 @@ fi
 # spell of DynamoDB Local's JVM falls on all of them alike.
 if [[ ,$STEPS, == *,dualwrite,* ]]; then
 say "dual-write store: $DW_OPS calls per operation on each store alone and in each phase, both ways round"
-"$AWB" dualwrite --pg "$PG" --endpoint "$DDB" --schema "$S_DW" --prefix "$P_DW" --ops "$DW_OPS" \
-  >"$WORK/dualwrite.results" 2>>"$RUN/dualwrite.log" ||
-  { tail -20 "$RUN/dualwrite.log" >&2; die "awbench dualwrite failed (see $RUN/dualwrite.log)"; }
-cat "$WORK/dualwrite.results" >>"$RESULTS"
+# With a baseline, awbench built at it (its store and dual-write code) runs the same calls
+# before and after this tree's, each run's lines suffixed _base; the fastest of each side counts.
+for variant in ${AWBBASE:+base} new ${AWBBASE:+new base}; do
+  awb=$AWB suffix=
+  if [ "$variant" = base ]; then awb=$AWBBASE suffix=_base; say "  with awbench at the baseline ($BASE_REV)"; fi
+  "$awb" dualwrite --pg "$PG" --endpoint "$DDB" --schema "$S_DW" --prefix "$P_DW" --ops "$DW_OPS" \
+    >"$WORK/dualwrite.results" 2>>"$RUN/dualwrite.log" ||
+    { tail -20 "$RUN/dualwrite.log" >&2; die "awbench dualwrite failed (see $RUN/dualwrite.log)"; }
+  sed "s/^\([^ ]*\) /\1$suffix /" "$WORK/dualwrite.results" >>"$RESULTS"
+done
 fi
 
 # ------------------------------------------------------------------ table

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +60,38 @@ func TestReadResultsLatency(t *testing.T) {
 	m, ok := res["dw.pg-ddb/write-both.SetProperty"]
 	if !ok || m.rows != 600 || m.p50us != 1474 || m.p99us != 3789 {
 		t.Errorf("got %+v (found %t), want rows 600, p50 1474, p99 3789", m, ok)
+	}
+}
+
+// TestBaselineTableSyncAndDualWrite: with a baseline, the sync's timed steps and the
+// dual-write p50s get before/after rows judged against 1.05.
+func TestBaselineTableSyncAndDualWrite(t *testing.T) {
+	res := map[string]measurement{
+		"sync_load": {rows: 100, seconds: 10}, "sync_load_base": {rows: 100, seconds: 10},
+		"sync_apply": {rows: 50, seconds: 6}, "sync_apply_base": {rows: 50, seconds: 5},
+		"dw.pg.GetProperty": {rows: 600, p50us: 52}, "dw.pg.GetProperty_base": {rows: 600, p50us: 50},
+		"dw.ddb.GetProperty": {rows: 600, p50us: 600}, // no baseline line: no row
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	baselineTable(res, map[string]string{"baseline": "abc1234"})
+	os.Stdout = stdout
+	w.Close()
+	out, _ := io.ReadAll(r)
+	for _, want := range []string{
+		"| sync load | 100 | 10.00 | 10.00 | 1.00 | | | ≤ 1.05 | PASS |",
+		"| sync apply | 50 | 5.00 | 6.00 | 1.20 | | | ≤ 1.05 | FAIL |",
+		"| pg.GetProperty | 600 | 50 | 52 | 1.04 | ≤ 1.05 | PASS |",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "ddb.GetProperty") {
+		t.Errorf("a cell without a baseline line got a row:\n%s", out)
 	}
 }
