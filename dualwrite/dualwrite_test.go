@@ -149,10 +149,13 @@ func onlyOrphans(tv migrate.TableValidation) bool {
 // and DynamoDB new and the reverse. In write-both and read-new every store the suite opens is
 // checked at its cleanup: both stores hold the same rows (migrate.Validate). Reads in read-new
 // are all shadowed; the mismatches are logged, not failed: the suite also probes documented
-// differences between the backends (the property fallback of §6.3).
+// differences between the backends (the property fallback of §6.3). The suite's stores come
+// from a storePool: emptied schemas and table prefixes, reused.
 func TestContract(t *testing.T) {
 	testenv.PostgresURL(t)
 	testenv.DynamoDBEndpoint(t)
+	pool := newStorePool()
+	t.Cleanup(func() { pool.close(t) })
 	for _, dir := range [][2]backend{{pgBackend, ddbBackend}, {ddbBackend, pgBackend}} {
 		for _, phase := range dualwrite.Phases {
 			t.Run(dir[0].name+"-to-"+dir[1].name+"/"+string(phase), func(t *testing.T) {
@@ -166,7 +169,7 @@ func TestContract(t *testing.T) {
 					opts = append(opts, storetest.WithPropertyFallback())
 				}
 				storetest.Run(t, func(t *testing.T) bulk.Backend {
-					old, nw := dir[0].open(t), dir[1].open(t)
+					old, nw := pool.open(t, dir[0]), pool.open(t, dir[1])
 					moveTo(t, old, phase)
 					reg := prometheus.NewRegistry()
 					ds, err := dualwrite.New(context.Background(), old, nw, dualwrite.Options{ShadowPercent: 100, Registerer: reg})

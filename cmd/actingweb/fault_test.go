@@ -49,9 +49,9 @@ const ddbOutage = 3 * time.Second
 // duplicated. The sources are read directly; the DynamoDB→PostgreSQL case copies what the
 // first case wrote.
 func TestLostConnectionAndResume(t *testing.T) {
+	t.Parallel()
 	pgURL, _ := testenv.FreshPostgresSchema(t)
 	endpoint := testenv.DynamoDBEndpoint(t)
-	localAWSEnv(t)
 	ctx := context.Background()
 
 	bin := buildCLI(t)

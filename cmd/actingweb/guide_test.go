@@ -75,6 +75,7 @@ const (
 // The guide's server is localhost:5432: the test forwards that port to the test cluster, so it
 // needs the port free (it fails, naming the port, when it is not).
 func TestUpstreamGuide(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	pgURL := testenv.PostgresURL(t)
@@ -218,7 +219,6 @@ func recreateGuideDatabase(ctx context.Context, t *testing.T, admin *pgx.Conn) {
 // prod__actors, ...) and drops those tables when the test ends.
 func seedGuideDynamoDB(ctx context.Context, t *testing.T, endpoint string) {
 	t.Helper()
-	localAWSEnv(t)
 	ddbURL := dynamoURL(endpoint, "prod_")
 	cfg, err := dynamodb.ConfigFromURL(ddbURL, os.Getenv)
 	if err != nil {

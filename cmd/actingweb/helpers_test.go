@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,23 +23,44 @@ import (
 
 // Shared by the end-to-end tests of the real binary (kill_test.go, fault_test.go).
 
-// localAWSEnv gives the binary dummy credentials for DynamoDB Local and keeps the SDK away
-// from EC2 IMDS.
-func localAWSEnv(t *testing.T) {
-	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", "local")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+// TestMain gives the whole test process (and so every binary it starts) dummy credentials
+// for DynamoDB Local and keeps the SDK away from EC2 IMDS: set once here, not per test with
+// t.Setenv, which a parallel test may not call. It removes the binary buildCLI built.
+func TestMain(m *testing.M) {
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_EC2_METADATA_DISABLED": "true"} {
+		os.Setenv(k, v)
+	}
+	code := m.Run()
+	if cliBuild.dir != "" {
+		os.RemoveAll(cliBuild.dir)
+	}
+	os.Exit(code)
 }
 
-// buildCLI builds this command into a temporary directory and returns the binary's path.
+// cliBuild is this command built once for the package's tests (buildCLI).
+var cliBuild struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// buildCLI returns the path of this command's binary, built on first use into a temporary
+// directory shared by the package's tests (removed by TestMain). Tests only run it.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "actingweb")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	cliBuild.once.Do(func() {
+		if cliBuild.dir, cliBuild.err = os.MkdirTemp("", "actingweb-cli-"); cliBuild.err != nil {
+			return
+		}
+		cliBuild.bin = filepath.Join(cliBuild.dir, "actingweb")
+		if out, err := exec.Command("go", "build", "-o", cliBuild.bin, ".").CombinedOutput(); err != nil {
+			cliBuild.err = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if cliBuild.err != nil {
+		t.Fatal(cliBuild.err)
 	}
-	return bin
+	return cliBuild.bin
 }
 
 // loadSyntheticPostgres upgrades the schema at pgURL and loads a synthetic data set of 120

@@ -23,6 +23,7 @@ import (
 // line's size (before, the /dev/zero link drove the process to the OOM killer and a 50 MB line
 // cost 175-285 MB).
 func TestImportBoundedInput(t *testing.T) {
+	t.Parallel()
 	pgURL, _ := testenv.FreshPostgresSchema(t)
 	bin := buildCLI(t)
 	if code, out := runCLI(t, bin, "schema", "upgrade", "--to", pgURL); code != 0 {

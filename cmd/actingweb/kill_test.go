@@ -18,9 +18,9 @@ import (
 // that DynamoDB→PostgreSQL. Nothing lost, nothing duplicated (validate checks counts, keys
 // and every field).
 func TestKillDashNineAndResume(t *testing.T) {
+	t.Parallel()
 	pgURL, _ := testenv.FreshPostgresSchema(t)
 	endpoint := testenv.DynamoDBEndpoint(t)
-	localAWSEnv(t)
 	ctx := context.Background()
 
 	bin := buildCLI(t)

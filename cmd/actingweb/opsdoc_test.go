@@ -64,13 +64,13 @@ func readDocBlocks(t *testing.T, path string) []docBlock {
 // file:line. Blocks in other languages are examples and are not run; a document without
 // runnable blocks fails too.
 func TestOperationsDoc(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	const doc = "../../docs/operations.md"
 	blocks := readDocBlocks(t, doc)
 	pgURL, schema := testenv.FreshPostgresSchema(t)
 	endpoint := testenv.DynamoDBEndpoint(t)
-	localAWSEnv(t)
 	prefix := testenv.UniqueDynamoPrefix(t)
 	dropDynamoTablesAtCleanup(t, dynamoURL(endpoint, prefix))
 	loadSyntheticPostgres(ctx, t, pgURL)

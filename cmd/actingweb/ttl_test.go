@@ -61,6 +61,7 @@ func waitLine(t *testing.T, lines <-chan string, eof <-chan struct{}, want strin
 // PostgreSQL cluster and restarts the server under it: the job logs the failed round, goes on,
 // purges rows that expired after the restart, and exits 0 on SIGTERM with the job's totals.
 func TestTTLPurgeEverySurvivesRestart(t *testing.T) {
+	t.Parallel()
 	cl := testenv.PrivateCluster(t)
 	bin := buildCLI(t)
 	ctx := context.Background()

@@ -20,6 +20,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -79,31 +81,49 @@ func lookup(t testing.TB, name, what string) string {
 // with the schema name.
 func FreshPostgresSchema(t testing.TB) (pgURL string, schema string) {
 	t.Helper()
-	base := PostgresURL(t)
-	connURL, _, err := SplitSchemaParam(base)
-	if err != nil {
-		t.Fatalf("testenv: bad %s: %v", EnvPostgresURL, err)
-	}
-	schema = "t_" + randomHex(t, 8)
-
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := execPostgres(ctx, connURL, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("testenv: create schema %s: %v", schema, err)
+	pgURL, schema, drop, err := NewPostgresSchema(ctx, PostgresURL(t))
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if err := execPostgres(ctx, connURL, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("testenv: drop schema %s: %v", schema, err)
+		if err := drop(ctx); err != nil {
+			t.Errorf("testenv: %v", err)
 		}
 	})
-
-	pgURL, err = WithSchemaParam(base, schema)
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
 	return pgURL, schema
+}
+
+// NewPostgresSchema is FreshPostgresSchema for a schema that outlives one test (a pool of
+// schemas reused by many): it creates a new, uniquely named schema in the database of base
+// (the test database URL, PostgresURL) and returns base with ?schema=<name> set, the schema
+// name, and drop, which drops the schema with CASCADE. Dropping it is up to the caller.
+func NewPostgresSchema(ctx context.Context, base string) (pgURL, schema string, drop func(context.Context) error, err error) {
+	connURL, _, err := SplitSchemaParam(base)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("bad %s: %w", EnvPostgresURL, err)
+	}
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", nil, fmt.Errorf("random: %w", err)
+	}
+	schema = "t_" + hex.EncodeToString(b)
+	if err := execPostgres(ctx, connURL, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return "", "", nil, fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	drop = func(ctx context.Context) error {
+		if err := execPostgres(ctx, connURL, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
+	if pgURL, err = WithSchemaParam(base, schema); err != nil {
+		return "", "", nil, errors.Join(err, drop(ctx))
+	}
+	return pgURL, schema, drop, nil
 }
 
 // UniqueDynamoPrefix returns a table-name prefix unique to this call,
