@@ -420,5 +420,5 @@ func dropDynamoDB(ctx context.Context, e *pooled) error {
 		return err
 	}
 	defer s.Close()
-	return errors.Join(s.DropTables(ctx), deleteTable(ctx, s.Client(), s.ControlTable()))
+	return s.DropTables(ctx)
 }

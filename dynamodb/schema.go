@@ -274,12 +274,16 @@ func (s *Store) upgradeURL() string {
 	return u
 }
 
-// DropTables deletes the nine tables of the prefix (tests and demos use it for cleanup);
-// tables that do not exist are skipped. It waits until each deleted table is gone.
+// DropTables deletes the nine tables of the prefix and its bookkeeping table (ControlTable:
+// control values, migration locks, the dual-write repair journal); tests and demos use it for
+// cleanup. Tables that do not exist are skipped. It waits until each deleted table is gone.
 func (s *Store) DropTables(ctx context.Context) error {
 	var errs []error
+	names := make([]string, 0, len(actingweb.Tables)+1)
 	for _, t := range actingweb.Tables {
-		name := s.TableName(t)
+		names = append(names, s.TableName(t))
+	}
+	for _, name := range append(names, s.ControlTable()) {
 		_, err := s.client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		if isResourceNotFound(err) {
 			continue

@@ -214,3 +214,23 @@ func TestSchemaStatusPartial(t *testing.T) {
 		t.Errorf("notes: %q", st.Notes)
 	}
 }
+
+// TestDropTablesDropsBookkeeping: DropTables removes the nine tables and the bookkeeping table
+// a control write created, so a test that wrote control records leaves nothing behind.
+func TestDropTablesDropsBookkeeping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTestStore(t, true)
+	if err := s.WriteControl(ctx, "k", "v", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DropTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{s.ControlTable(), s.TableName(actingweb.TableActors)} {
+		_, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if !isResourceNotFound(err) {
+			t.Errorf("table %s after DropTables: DescribeTable gave %v, want ResourceNotFoundException", name, err)
+		}
+	}
+}
