@@ -403,14 +403,32 @@ func describe(c Config) string {
 	return fmt.Sprintf("postgresql %s/%s schema %s", host, db, c.Schema)
 }
 
-// Close closes the pool of a store of Open; on a store of New it does nothing (the caller
-// owns the pool and closes it).
+// Close closes the pool of a store of Open, waiting at most CloseWait; on a store of New it
+// does nothing (the caller owns the pool and closes it).
 func (s *Store) Close() error {
-	if s.ownPool {
+	if !s.ownPool {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
 		s.pool.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(CloseWait):
+		s.log.Warn("postgres: a connection did not close in time (its server does not answer); it is left to close in the background",
+			"store", s.Describe(), "waited", CloseWait)
 	}
 	return nil
 }
+
+// CloseWait bounds how long Close waits for the pool's connections to close. A connection
+// whose query was interrupted (a cancelled context, a batch timeout) is closed by pgx with a
+// cancel request that waits up to 15 s for the server's answer (pgconn's asyncClose); when
+// the server went silent, Close returns after CloseWait and logs a warning, and the
+// connection finishes closing in the background (or with the process).
+const CloseWait = 2 * time.Second
 
 // frontendReadBuffer is the read buffer between a connection and pgx's protocol reader,
 // which reads at most 8 KiB at a time: a scan of a large table (export, copy, validate) then

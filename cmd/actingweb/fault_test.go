@@ -21,6 +21,12 @@ import (
 // retrying before it must have exited by itself.
 const lostConnectionExitLimit = 60 * time.Second
 
+// silentExitLimit is how long after the cut a copy whose target went silent may take to exit
+// with --batch-timeout 3s: the timed-out batches, then at most postgres.CloseWait for the
+// connections pgx closes with a cancel request that would otherwise wait 15 s for the silent
+// server.
+const silentExitLimit = 15 * time.Second
+
 // ddbOutage is how long the connection to the DynamoDB target stays cut. That copy is not
 // waited out: with the store's SDK retryer (10 attempts per call, backoff up to 20 s;
 // AWS_MAX_ATTEMPTS is ignored because the store sets its own retryer) a copy to an
@@ -164,7 +170,12 @@ func TestLostConnectionAndResume(t *testing.T) {
 				t.Fatalf("copy still running %v after its target became unreachable "+
 					"(retries without end?); stderr:\n%s", lostConnectionExitLimit, stderr)
 			}
-			t.Logf("copy exited %v after the cut: %v", time.Since(cut).Round(100*time.Millisecond), err)
+			exited := time.Since(cut)
+			t.Logf("copy exited %v after the cut: %v", exited.Round(100*time.Millisecond), err)
+			if c.silent && exited > silentExitLimit {
+				t.Errorf("copy exited %v after its target went silent, want within %v (--batch-timeout 3s, then postgres.CloseWait)",
+					exited.Round(100*time.Millisecond), silentExitLimit)
+			}
 			if c.outage > 0 {
 				if err != nil {
 					t.Fatalf("copy through a %v outage: %v, want exit 0; stderr:\n%s", c.outage, err, stderr)
