@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
@@ -17,22 +18,24 @@ import (
 // plan (plan.go). It takes only lines it can decode to exactly the record encoding/json
 // gives; anything else (unknown or case-folded keys, a key twice, keys with escapes, null,
 // whitespace between members, a number where a string belongs, an integer with a fraction or
-// exponent, invalid UTF-8 in a string field, a bad escape, …) returns ok=false and
+// exponent, invalid UTF-8, a bad escape, …) returns ok=false and
 // DecodeRecord takes the encoding/json path, which then decides (and words the error). FuzzDecodeEquivalence
 // checks the equivalence.
 
 // decodeFast decodes line as a record of table t without reflection; ok=false leaves the
-// line to decodeGeneric. Required fields are not checked.
+// line to decodeGeneric. Required fields are not checked. A line of invalid UTF-8 is left
+// too (decodeLine takes only valid UTF-8, as DecodeRecord checks before it).
 func decodeFast(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Record, bool) {
 	p := planOf(t)
-	if p == nil {
+	if p == nil || !utf8.Valid(line) {
 		return nil, false
 	}
 	r, _, ok := p.decodeLine(line, d)
 	return r, ok
 }
 
-// decodeLine decodes line as a record of p's table; base is the record's address.
+// decodeLine decodes line, valid UTF-8, as a record of p's table; base is the record's
+// address.
 func (p *tablePlan) decodeLine(line []byte, d *lineDecoder) (r actingweb.Record, base unsafe.Pointer, ok bool) {
 	r, base = p.newRecord(d)
 	s := newLineScanner(line, d)
@@ -305,11 +308,11 @@ func (s *lineScanner) raw(bit uint64) json.RawMessage {
 
 // scanString reads the JSON string literal starting at b[i] with the kernel: start is the
 // index after the opening quote, end the index after the closing one, esc whether the content
-// holds escapes. ok is false for anything but a literal of valid UTF-8 without control
-// characters, with valid escapes.
+// holds escapes. ok is false for anything but a literal without control characters, with
+// valid escapes. Its UTF-8 is not checked again: the whole line is valid UTF-8 (decodeLine).
 func scanString(b []byte, i int) (start, end int, esc, ok bool) {
-	end, f := jsonscan.ScanString(b, i, jsonscan.CheckUTF8)
-	return i + 1, end, f&jsonscan.Escaped != 0, end >= 0 && f&jsonscan.Invalid == 0
+	end, f := jsonscan.ScanString(b, i, 0)
+	return i + 1, end, f&jsonscan.Escaped != 0, end >= 0
 }
 
 // maxFastDepth bounds the nesting the fast paths follow (raw's jsonscan.Skip,
