@@ -237,9 +237,6 @@ func checkKernel(t *testing.T, in []byte) {
 				t.Fatalf("unquoteRun(%q, %d, %x) = %d, want %d", s, i, high, got, want)
 			}
 		}
-		if got, want := htmlRun(in, i), htmlRunRef(s, i); got != want {
-			t.Fatalf("htmlRun(%q, %d) = %d, want %d", s, i, got, want)
-		}
 		if i < len(s) {
 			if got, want := runeLen(s, i), runeLenRef(s, i); got != want {
 				t.Fatalf("runeLen(%q, %d) = %d, want %d", s, i, got, want)
