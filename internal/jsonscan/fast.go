@@ -12,12 +12,10 @@ import (
 // ("SWAR", words loaded little-endian) and the branch-free string writers. Each function has
 // a byte-at-a-time twin in ref_test.go that the tests hold it to.
 
-// LSB8 has 1 in every byte of a word, MSB8 0x80.
+// lsb8 has 1 in every byte of a word, msb8 0x80.
 const (
-	LSB8 = 0x0101010101010101
-	MSB8 = 0x8080808080808080
-	lsb8 = LSB8
-	msb8 = MSB8
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
 )
 
 // Load64 returns s[i:i+8] as a little-endian word (the compiler combines the loads into
@@ -28,17 +26,17 @@ func Load64[T Text](s T, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// Eq returns w with the high bit set in the bytes equal to c. The lowest set bit is exact;
+// eq returns w with the high bit set in the bytes equal to c. The lowest set bit is exact;
 // bits above it may also be set by a borrow, so callers take only the lowest
 // (bits.TrailingZeros64) or test for zero.
-func Eq(w uint64, c byte) uint64 {
+func eq(w uint64, c byte) uint64 {
 	x := w ^ (lsb8 * uint64(c))
 	return (x - lsb8) &^ x & msb8
 }
 
-// Below0x20 returns w with the high bit set in its control characters (bytes below 0x20),
-// lowest set bit exact as in Eq.
-func Below0x20(w uint64) uint64 { return (w - lsb8*0x20) &^ w & msb8 }
+// below0x20 returns w with the high bit set in its control characters (bytes below 0x20),
+// lowest set bit exact as in eq.
+func below0x20(w uint64) uint64 { return (w - lsb8*0x20) &^ w & msb8 }
 
 // firstByte returns the index in the word of the lowest byte whose high bit m has.
 func firstByte(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
@@ -88,9 +86,9 @@ func scanString[T Text, Full off | on](s T, i int, m Mode) (int, Flags) {
 	for j := i + 1; ; {
 		for j+8 <= len(s) {
 			w := Load64(s, j)
-			stop := Eq(w, '"') | Eq(w, '\\') | Below0x20(w)
+			stop := eq(w, '"') | eq(w, '\\') | below0x20(w)
 			if special {
-				stop |= Eq(w, '<') | Eq(w, '>') | Eq(w, '&')
+				stop |= eq(w, '<') | eq(w, '>') | eq(w, '&')
 			}
 			if stop != 0 {
 				k := firstByte(stop)
@@ -116,7 +114,7 @@ func scanString[T Text, Full off | on](s T, i int, m Mode) (int, Flags) {
 		switch c := s[j]; {
 		case c == '"':
 			if full && high&msb8 != 0 {
-				valid, sep := utf8Scan(s, i+1, j, &UTF8Next, 0, special)
+				valid, sep := utf8Scan(s, i+1, j, &utf8Next, 0, special)
 				if !valid && m&CheckUTF8 != 0 {
 					f |= Invalid
 				}
@@ -168,7 +166,7 @@ var stringPlain = func() (t [2][256]bool) {
 func unquoteRun[T Text](s T, i int, high uint64) int {
 	for ; i+8 <= len(s); i += 8 {
 		w := Load64(s, i)
-		if m := Eq(w, '\\') | w&high; m != 0 {
+		if m := eq(w, '\\') | w&high; m != 0 {
 			return i + firstByte(m)
 		}
 	}
@@ -242,11 +240,11 @@ var compactPlain = func() (t [256]bool) {
 // ASCII (without a NUL byte when nul is lsb8), and reports whether they are valid and, with
 // seps, whether they hold U+2028 or U+2029 (then it reads them all).
 func utf8Scan[T Text](s T, i, end int, next *[256]uint64, nul uint64, seps bool) (valid, sep bool) {
-	st := uint64(UTF8Accept)
+	st := uint64(utf8Accept)
 	for i < end {
-		if i+16 <= end && st&63 == UTF8Accept {
+		if i+16 <= end && st&63 == utf8Accept {
 			a, b := Load64(s, i), Load64(s, i+8)
-			if (a|b)&msb8 == 0 && (nul == 0 || Eq(a, 0)|Eq(b, 0) == 0) {
+			if (a|b)&msb8 == 0 && (nul == 0 || eq(a, 0)|eq(b, 0) == 0) {
 				i += 16
 				continue
 			}
@@ -262,17 +260,17 @@ func utf8Scan[T Text](s T, i, end int, next *[256]uint64, nul uint64, seps bool)
 			return false, false
 		}
 	}
-	return st&63 == UTF8Accept, sep
+	return st&63 == utf8Accept, sep
 }
 
 // quoteStops returns w with the high bit set in its '"' and '\\' bytes (lowest set bit exact;
 // zero if there are none).
-func quoteStops(w uint64) uint64 { return Eq(w, '"') | Eq(w, '\\') }
+func quoteStops(w uint64) uint64 { return eq(w, '"') | eq(w, '\\') }
 
 // htmlRareStops returns w with the high bit set in the bytes the quoting writers escape on
 // their slow path: '<', '>', '&', control characters and 0xE2, the lead byte of U+2028 and
 // U+2029 (and of other characters, which are written as they are). The lowest set bit is
-// exact. It is written out rather than with Eq to stay within the inlining budget.
+// exact. It is written out rather than with eq to stay within the inlining budget.
 func htmlRareStops(w uint64) uint64 {
 	lt := w ^ (lsb8 * '<')
 	gt := w ^ (lsb8 * '>')
@@ -301,7 +299,7 @@ func quoteFast[T Text, Check off | on](dst []byte, s T) ([]byte, bool) {
 	dst = append(dst, '"')
 	n := len(dst)
 	dst = dst[:cap(dst)]
-	st := uint64(UTF8Accept)
+	st := uint64(utf8Accept)
 	for i := 0; i < len(s); {
 		// room for the rest of s as it is plus the most one step writes beyond that (8 bytes
 		// for a block written twice as long, or 7 for 7 bytes and an escape of 6 for 1):
@@ -317,7 +315,7 @@ func quoteFast[T Text, Check off | on](dst []byte, s T) ([]byte, bool) {
 			if r := htmlRareStops(w); r != 0 {
 				end = i + firstByte(r)
 				rare = true
-			} else if (!check || w&msb8 == 0 && st&63 == UTF8Accept) && quoteStops(w) == 0 {
+			} else if (!check || w&msb8 == 0 && st&63 == utf8Accept) && quoteStops(w) == 0 {
 				binary.LittleEndian.PutUint64(dst[n:], w)
 				i += 8
 				n += 8
@@ -327,10 +325,10 @@ func quoteFast[T Text, Check off | on](dst []byte, s T) ([]byte, bool) {
 				// indexes need none), through the automaton where it may change state
 				o := (*[16]byte)(dst[n : n+16])
 				j := 0
-				if check && (w&msb8 != 0 || st&63 != UTF8Accept) {
+				if check && (w&msb8 != 0 || st&63 != utf8Accept) {
 					for k := 0; k < 64; k += 8 {
 						c := byte(w >> k)
-						st = UTF8Next[c] >> (st & 63)
+						st = utf8Next[c] >> (st & 63)
 						e := backslashed[c]
 						o[j&15] = '\\'
 						o[(j+e)&15] = c
@@ -355,7 +353,7 @@ func quoteFast[T Text, Check off | on](dst []byte, s T) ([]byte, bool) {
 		for ; i < end; i++ {
 			c := s[i]
 			if check {
-				st = UTF8Next[c] >> (st & 63)
+				st = utf8Next[c] >> (st & 63)
 			}
 			e := backslashed[c]
 			dst[n] = '\\'
@@ -365,7 +363,7 @@ func quoteFast[T Text, Check off | on](dst []byte, s T) ([]byte, bool) {
 		if !rare {
 			continue
 		}
-		if check && st&63 != UTF8Accept { // inside a sequence: not valid UTF-8
+		if check && st&63 != utf8Accept { // inside a sequence: not valid UTF-8
 			return dst, false
 		}
 		// s[i] is a rare stop: a control character, '<', '>', '&' or 0xE2 (a 3-byte lead)
@@ -398,7 +396,7 @@ func quoteFast[T Text, Check off | on](dst []byte, s T) ([]byte, bool) {
 			i++
 		}
 	}
-	if check && st&63 != UTF8Accept {
+	if check && st&63 != utf8Accept {
 		return dst, false
 	}
 	dst = dst[:n]
@@ -520,7 +518,7 @@ func walk[T Text](s T, i int, m Mode, maxDepth int, dst []byte, compact bool) (i
 			case 'n':
 				end = literal(s, i, "null")
 			default:
-				end, _ = ScanNumber(s, i)
+				end, _ = scanNumber(s, i)
 			}
 			if end < 0 {
 				return 0, 0, dst, syntaxErr(i, "invalid value")
