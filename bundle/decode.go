@@ -2,21 +2,16 @@ package bundle
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
-	"github.com/actingweb/actingweb-go/internal/textscan"
+	"github.com/actingweb/actingweb-go/internal/jsonscan"
 )
 
 // DecodeRecord decodes one canonical record of table t from a JSON object (one bundle line):
@@ -206,82 +201,15 @@ func parseUpstreamTime(s string) (time.Time, error) {
 }
 
 // unescapeJSON resolves the escape sequences of a JSON string's content exactly as
-// encoding/json does (\" \\ \/ \b \f \n \r \t \uXXXX; a \u surrogate that does not pair
-// with the next \uXXXX becomes U+FFFD and the next escape is read on its own). raw must
-// already be valid UTF-8 without control characters or unescaped quotes (scanString checks);
-// any other escape returns ok=false.
+// encoding/json does (jsonscan.AppendUnquote: a \u surrogate that does not pair with the next
+// \uXXXX becomes U+FFFD). raw must already be valid UTF-8 without control characters or
+// unescaped quotes (scanString checks); a malformed escape returns ok=false.
 func unescapeJSON(raw []byte) (string, bool) {
-	// The result is never longer than raw (an escape of 2, 6 or 12 bytes gives 1 to 4), so
-	// out is written by index: no growth checks and no copy call per run between escapes,
-	// which are dense in values that hold JSON text.
-	out := make([]byte, len(raw))
-	n := 0
-	for i := 0; i < len(raw); {
-		if i+8 <= len(raw) {
-			// eight bytes copied at once up to the next backslash (n <= i, so out has room)
-			w := binary.LittleEndian.Uint64(raw[i:])
-			binary.LittleEndian.PutUint64(out[n:], w)
-			m := textscan.Eq(w, '\\')
-			if m == 0 {
-				i += 8
-				n += 8
-				continue
-			}
-			k := bits.TrailingZeros64(m) >> 3
-			i += k
-			n += k
-		} else if c := raw[i]; c != '\\' {
-			out[n] = c
-			n++
-			i++
-			continue
-		}
-		var c byte
-		if i+1 >= len(raw) {
-			return "", false
-		}
-		switch c = raw[i+1]; c {
-		case '"', '\\', '/':
-		case 'b':
-			c = '\b'
-		case 'f':
-			c = '\f'
-		case 'n':
-			c = '\n'
-		case 'r':
-			c = '\r'
-		case 't':
-			c = '\t'
-		case 'u':
-			r := textscan.Hex4(raw[i+2:])
-			if r < 0 {
-				return "", false
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2 = textscan.Hex4(raw[i+2:])
-				}
-				if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
-					n += utf8.EncodeRune(out[n:], d)
-					i += 6
-					continue
-				}
-				r = unicode.ReplacementChar
-			}
-			n += utf8.EncodeRune(out[n:], r)
-			continue
-		default:
-			return "", false
-		}
-		out[n] = c
-		n++
-		i += 2
-	}
-	if n == 0 {
-		return "", true
+	// the result is never longer than raw (an escape of 2, 6 or 12 bytes gives 1 to 4)
+	out, ok := jsonscan.AppendUnquote(make([]byte, 0, len(raw)), raw, 0)
+	if !ok || len(out) == 0 {
+		return "", ok
 	}
 	// out is never written again: the string shares its bytes instead of copying them
-	return unsafe.String(&out[0], n), true
+	return unsafe.String(&out[0], len(out)), true
 }

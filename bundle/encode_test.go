@@ -49,8 +49,8 @@ func FuzzAppendRecordJSON(f *testing.F) {
 	})
 }
 
-// TestAppendJSONStringUTF8Edges: the inline 2- and 3-byte paths of appendJSONString against
-// json.Marshal on their boundaries (overlong forms, surrogates, truncation, U+2028/9).
+// TestAppendJSONStringUTF8Edges: the string encoder (appendStr, the kernel's AppendQuote)
+// against json.Marshal on the edges of UTF-8 (overlong forms, surrogates, truncation, U+2028/9).
 func TestAppendJSONStringUTF8Edges(t *testing.T) {
 	for _, s := range []string{
 		"é", "\xc2\x80", "\xdf\xbf", "\xc1\xbf", "\xc0\x80", "\xc3", "a\xc3", "\xc3(", // 2-byte
@@ -59,7 +59,7 @@ func TestAppendJSONStringUTF8Edges(t *testing.T) {
 		"\xe2", "\xf0\x9f\x98\x80", "\xf4\x90\x80\x80", "ü\"<é>&\u2028中\n",
 	} {
 		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := appendStr(nil, false, s); !bytes.Equal(got, want) {
 			t.Errorf("%q: got %s want %s", s, got, want)
 		}
 	}
@@ -77,7 +77,7 @@ func TestAppendJSONStringBlockBoundaries(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := appendJSONString(nil, s); string(got) != string(want) {
+				if got := appendStr(nil, false, s); string(got) != string(want) {
 					t.Fatalf("%q: %s, encoding/json %s", s, got, want)
 				}
 			}
@@ -101,11 +101,11 @@ func TestAppendJSONStringDense(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendJSONString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
+		if got := appendStr([]byte("prefix"), false, s); string(got) != "prefix"+string(want) {
 			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
 		}
 		if utf8.ValidString(s) {
-			if got := appendValidJSONString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
+			if got := appendStr([]byte("prefix"), true, s); string(got) != "prefix"+string(want) {
 				t.Fatalf("valid %q: %s, encoding/json %s", s, got, want)
 			}
 		}

@@ -1,9 +1,7 @@
 package bundle
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -11,7 +9,7 @@ import (
 
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/internal/arena"
-	"github.com/actingweb/actingweb-go/internal/textscan"
+	"github.com/actingweb/actingweb-go/internal/jsonscan"
 )
 
 // This file holds the reflection-free decoder of the canonical line form of every table:
@@ -19,23 +17,25 @@ import (
 // fields absent, RFC 3339 times as time.Time.MarshalJSON writes them), driven by the table's
 // plan (plan.go). It takes only lines it can decode to exactly the record encoding/json
 // gives; anything else (unknown or case-folded keys, a key twice, keys with escapes, null,
-// whitespace, a number where a string belongs, an integer with a fraction or exponent,
-// invalid UTF-8 in a string field, a bad escape, …) returns ok=false and DecodeRecord takes
-// the encoding/json path, which then decides (and words the error). FuzzDecodeEquivalence
+// whitespace between members, a number where a string belongs, an integer with a fraction or
+// exponent, invalid UTF-8, a bad escape, …) returns ok=false and
+// DecodeRecord takes the encoding/json path, which then decides (and words the error). FuzzDecodeEquivalence
 // checks the equivalence.
 
 // decodeFast decodes line as a record of table t without reflection; ok=false leaves the
-// line to decodeGeneric. Required fields are not checked.
+// line to decodeGeneric. Required fields are not checked. A line of invalid UTF-8 is left
+// too (decodeLine takes only valid UTF-8, as DecodeRecord checks before it).
 func decodeFast(t actingweb.Table, line []byte, d *lineDecoder) (actingweb.Record, bool) {
 	p := planOf(t)
-	if p == nil {
+	if p == nil || !utf8.Valid(line) {
 		return nil, false
 	}
 	r, _, ok := p.decodeLine(line, d)
 	return r, ok
 }
 
-// decodeLine decodes line as a record of p's table; base is the record's address.
+// decodeLine decodes line, valid UTF-8, as a record of p's table; base is the record's
+// address.
 func (p *tablePlan) decodeLine(line []byte, d *lineDecoder) (r actingweb.Record, base unsafe.Pointer, ok bool) {
 	r, base = p.newRecord(d)
 	s := newLineScanner(line, d)
@@ -289,8 +289,10 @@ func (s *lineScanner) raw(bit uint64) json.RawMessage {
 		s.bad = true
 		return nil
 	}
-	end, ok := skipValue(s.b, s.i, 0)
-	if !ok {
+	// encoding/json keeps the value's bytes verbatim, whitespace inside it included; strings
+	// as its scanner takes them (UTF-8 not checked: DecodeRecord checks the whole line)
+	end, _, err := jsonscan.Skip(s.b, s.i, 0, maxFastDepth)
+	if err != nil {
 		s.bad = true
 		return nil
 	}
@@ -304,263 +306,15 @@ func (s *lineScanner) raw(bit uint64) json.RawMessage {
 	return v
 }
 
-// plainStringByte marks the bytes a JSON string holds as they are and that need no further
-// look: printable ASCII but '"' and '\\'.
-var plainStringByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// scanString reads the JSON string literal starting at b[i] (which must be '"'): start is
-// the index after the opening quote, end the index after the closing one, esc whether the
-// content holds backslashes. ok is false for anything but a literal of valid UTF-8 without
-// control characters; escapes are only skipped here (unescapeJSON checks them).
+// scanString reads the JSON string literal starting at b[i] with the kernel: start is the
+// index after the opening quote, end the index after the closing one, esc whether the content
+// holds escapes. ok is false for anything but a literal without control characters, with
+// valid escapes. Its UTF-8 is not checked again: the whole line is valid UTF-8 (decodeLine).
 func scanString(b []byte, i int) (start, end int, esc, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, 0, false, false
-	}
-	start = i + 1
-	j := start
-	for {
-		// eight bytes at a time up to the first one that needs a look
-		for j+8 <= len(b) {
-			m := stringStops(binary.LittleEndian.Uint64(b[j:]))
-			if m == 0 {
-				j += 8
-				continue
-			}
-			j += bits.TrailingZeros64(m) >> 3
-			break
-		}
-		for j < len(b) && plainStringByte[b[j]] {
-			j++
-		}
-		if j >= len(b) {
-			return 0, 0, false, false
-		}
-		switch c := b[j]; {
-		case c == '"':
-			return start, j + 1, esc, true
-		case c == '\\':
-			esc = true
-			j += 2 // skip the escaped character ('"' or '\\' included)
-		case c < 0x20:
-			return 0, 0, false, false
-		case c >= 0xC2 && c <= 0xDF && j+1 < len(b) && b[j+1]&0xC0 == 0x80:
-			j += 2 // valid 2-byte sequence
-		default: // c >= 0x80: one whole, valid UTF-8 sequence (no surrogates)
-			if c >= 0xE0 && c <= 0xEF && j+2 < len(b) {
-				lo, hi := byte(0x80), byte(0xBF)
-				if c == 0xE0 {
-					lo = 0xA0 // no overlong forms
-				} else if c == 0xED {
-					hi = 0x9F // no surrogates
-				}
-				if c1, c2 := b[j+1], b[j+2]; c1 >= lo && c1 <= hi && c2&0xC0 == 0x80 {
-					j += 3
-					continue
-				}
-			}
-			r, size := utf8.DecodeRune(b[j:])
-			if r == utf8.RuneError && size == 1 {
-				return 0, 0, false, false
-			}
-			j += size
-		}
-	}
+	end, f := jsonscan.ScanString(b, i, 0)
+	return i + 1, end, f&jsonscan.Escaped != 0, end >= 0
 }
 
-const (
-	lsb8 = textscan.LSB8
-	msb8 = textscan.MSB8
-)
-
-// stringStops returns w (eight bytes of a JSON string, little-endian) with the high bit set
-// in the bytes scanString has to look at: '"', '\\', control characters and non-ASCII bytes.
-// The lowest set bit is exact; bits above it may be set for bytes that need no look (borrows).
-func stringStops(w uint64) uint64 { return quoteStops(w) | textscan.Below0x20(w) | w&msb8 }
-
-// maxFastDepth bounds the nesting skipValue and appendCompactValue follow; deeper values
-// take the encoding/json path.
+// maxFastDepth bounds the nesting the fast paths follow (raw's jsonscan.Skip,
+// appendPayload's jsonscan.AppendCompact); deeper values take the encoding/json path.
 const maxFastDepth = 200
-
-// skipValue validates the JSON value starting at b[i] and returns the index after it. It
-// accepts a subset of what encoding/json's scanner accepts: no whitespace anywhere, nesting
-// up to maxFastDepth; strings as the scanner takes them (escapes checked, any byte >= 0x20
-// otherwise, UTF-8 not checked). ok=false means "not taken", not necessarily invalid.
-func skipValue(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch c := b[i]; {
-	case c == '"':
-		return skipRawString(b, i)
-	case c == '{':
-		if depth >= maxFastDepth {
-			return 0, false
-		}
-		i++
-		if i < len(b) && b[i] == '}' {
-			return i + 1, true
-		}
-		for {
-			var ok bool
-			if i < len(b) && b[i] != '"' {
-				return 0, false
-			}
-			if i, ok = skipRawString(b, i); !ok || i >= len(b) || b[i] != ':' {
-				return 0, false
-			}
-			if i, ok = skipValue(b, i+1, depth+1); !ok || i >= len(b) {
-				return 0, false
-			}
-			switch b[i] {
-			case ',':
-				i++
-			case '}':
-				return i + 1, true
-			default:
-				return 0, false
-			}
-		}
-	case c == '[':
-		if depth >= maxFastDepth {
-			return 0, false
-		}
-		i++
-		if i < len(b) && b[i] == ']' {
-			return i + 1, true
-		}
-		for {
-			var ok bool
-			if i, ok = skipValue(b, i, depth+1); !ok || i >= len(b) {
-				return 0, false
-			}
-			switch b[i] {
-			case ',':
-				i++
-			case ']':
-				return i + 1, true
-			default:
-				return 0, false
-			}
-		}
-	case c == 't':
-		return skipLiteral(b, i, "true")
-	case c == 'f':
-		return skipLiteral(b, i, "false")
-	case c == 'n':
-		return skipLiteral(b, i, "null")
-	case c == '-' || ('0' <= c && c <= '9'):
-		return skipNumber(b, i)
-	}
-	return 0, false
-}
-
-func skipLiteral(b []byte, i int, lit string) (int, bool) {
-	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
-		return i + len(lit), true
-	}
-	return 0, false
-}
-
-// skipNumber reads a number in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func skipNumber(b []byte, i int) (int, bool) {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	default:
-		return 0, false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return 0, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return 0, false
-		}
-	}
-	return i, true
-}
-
-// rawPlainByte marks the bytes skipRawString passes without a look: all but control characters,
-// '"' and '\\'.
-var rawPlainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x100; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// skipRawString reads a string literal at b[i] as encoding/json's scanner does: bytes < 0x20
-// refused, escapes one of \" \\ \/ \b \f \n \r \t \uXXXX, other bytes (invalid UTF-8
-// included) taken as they are. It returns the index after the closing quote.
-func skipRawString(b []byte, i int) (int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		// eight bytes at a time up to the first one that needs a look
-		for j+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[j:])
-			if m := quoteStops(w) | textscan.Below0x20(w); m != 0 {
-				j += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			j += 8
-		}
-		for j < len(b) && rawPlainByte[b[j]] {
-			j++
-		}
-		if j >= len(b) {
-			break
-		}
-		c := b[j]
-		switch {
-		case c == '"':
-			return j + 1, true
-		case c < 0x20:
-			return 0, false
-		case c == '\\':
-			if j+1 >= len(b) {
-				return 0, false
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
-			case 'u':
-				if textscan.Hex4(b[j+2:]) < 0 {
-					return 0, false
-				}
-				j += 5
-			default:
-				return 0, false
-			}
-		}
-	}
-	return 0, false
-}

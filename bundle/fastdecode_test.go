@@ -133,7 +133,7 @@ func TestDecodeFastTables(t *testing.T) {
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":[]}`, true},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":{}}`, true},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":"<&>\u2028\ud800"}`, true},
-			{"{\"id\":\"a\",\"bucket_name\":\"b:n\",\"bucket\":\"b\",\"name\":\"n\",\"data\":\"\xff\"}", true},
+			{"{\"id\":\"a\",\"bucket_name\":\"b:n\",\"bucket\":\"b\",\"name\":\"n\",\"data\":\"\xff\"}", false}, // invalid UTF-8: left (DecodeRecord refuses the line)
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":-0.0e+00}`, true},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":-}`, false},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":01}`, false},
@@ -141,7 +141,7 @@ func TestDecodeFastTables(t *testing.T) {
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":.1}`, false},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":1e}`, false},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":null}`, false},
-			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":{"a": 1}}`, false},
+			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":{"a": 1}}`, true}, // kept verbatim, as encoding/json keeps it
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":{"a":1,}}`, false},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":[1,]}`, false},
 			{`{"id":"a","bucket_name":"b:n","bucket":"b","name":"n","data":{1:1}}`, false},

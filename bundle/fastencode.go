@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
-	"github.com/actingweb/actingweb-go/internal/textscan"
+	"github.com/actingweb/actingweb-go/internal/jsonscan"
 )
 
 // This file holds the reflection-free encoder of every record type, driven by the table's
@@ -97,155 +97,12 @@ func appendTime(dst []byte, t time.Time) ([]byte, bool) {
 	return append(out, '"'), true
 }
 
-// appendPayload is appendCompactJSON (valid: src is known to be valid JSON,
-// WriterOptions.Validated; the same bytes either way).
-func appendPayload(dst []byte, _ bool, src []byte) ([]byte, bool) {
-	return appendCompactJSON(dst, src)
-}
-
-// appendCompactJSON appends src as encoding/json writes a json.RawMessage: validated, then
+// appendPayload appends src as encoding/json writes a json.RawMessage: validated, then
 // compacted (whitespace outside strings dropped) with '<', '>', '&', U+2028 and U+2029 in
-// strings escaped. ok=false (dst unchanged) for anything it does not take: invalid JSON,
-// nesting deeper than maxFastDepth.
-func appendCompactJSON(dst, src []byte) ([]byte, bool) {
-	n0 := len(dst)
-	dst, i, ok := appendCompactValue(dst, src, skipSpace(src, 0), 0)
-	if !ok || skipSpace(src, i) != len(src) {
-		return dst[:n0], false
-	}
-	return dst, true
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// appendCompactValue appends the JSON value at src[i] compacted and returns the index after
-// it in src.
-func appendCompactValue(dst, src []byte, i, depth int) ([]byte, int, bool) {
-	if i >= len(src) {
-		return dst, 0, false
-	}
-	switch c := src[i]; {
-	case c == '"':
-		return appendCompactString(dst, src, i)
-	case c == '{' || c == '[':
-		if depth >= maxFastDepth {
-			return dst, 0, false
-		}
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		dst = append(dst, c)
-		i = skipSpace(src, i+1)
-		if i < len(src) && src[i] == end {
-			return append(dst, end), i + 1, true
-		}
-		for {
-			var ok bool
-			if c == '{' {
-				if i >= len(src) || src[i] != '"' {
-					return dst, 0, false
-				}
-				if dst, i, ok = appendCompactString(dst, src, i); !ok {
-					return dst, 0, false
-				}
-				if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
-					return dst, 0, false
-				}
-				dst = append(dst, ':')
-				i = skipSpace(src, i+1)
-			}
-			if dst, i, ok = appendCompactValue(dst, src, i, depth+1); !ok {
-				return dst, 0, false
-			}
-			if i = skipSpace(src, i); i >= len(src) {
-				return dst, 0, false
-			}
-			switch src[i] {
-			case ',':
-				dst = append(dst, ',')
-				i = skipSpace(src, i+1)
-			case end:
-				return append(dst, end), i + 1, true
-			default:
-				return dst, 0, false
-			}
-		}
-	}
-	var j int
-	var ok bool
-	switch c := src[i]; {
-	case c == 't':
-		j, ok = skipLiteral(src, i, "true")
-	case c == 'f':
-		j, ok = skipLiteral(src, i, "false")
-	case c == 'n':
-		j, ok = skipLiteral(src, i, "null")
-	case c == '-' || ('0' <= c && c <= '9'):
-		j, ok = skipNumber(src, i)
-	}
-	if !ok {
-		return dst, 0, false
-	}
-	return append(dst, src[i:j]...), j, true
-}
-
-// compactPlainByte marks the bytes appendCompactString copies without a look: all but control
-// characters, '"', '\\', '<', '>', '&' and 0xE2 (the lead byte of U+2028 and U+2029).
-var compactPlainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x100; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0xE2
-	}
-	return t
-}()
-
-// appendCompactString appends the string literal at src[i] (checked as skipRawString checks
-// it) with '<', '>', '&', U+2028 and U+2029 escaped, as encoding/json's compaction does.
-func appendCompactString(dst, src []byte, i int) ([]byte, int, bool) {
-	start := i
-	for j := i + 1; j < len(src); j++ {
-		for j < len(src) && compactPlainByte[src[j]] {
-			j++
-		}
-		if j >= len(src) {
-			break
-		}
-		c := src[j]
-		switch {
-		case c == '"':
-			return append(dst, src[start:j+1]...), j + 1, true
-		case c < 0x20:
-			return dst, 0, false
-		case c == '\\':
-			if j+1 >= len(src) {
-				return dst, 0, false
-			}
-			switch src[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
-			case 'u':
-				if textscan.Hex4(src[j+2:]) < 0 {
-					return dst, 0, false
-				}
-				j += 5
-			default:
-				return dst, 0, false
-			}
-		case c == '<' || c == '>' || c == '&':
-			dst = append(dst, src[start:j]...)
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			start = j + 1
-		case c == 0xE2 && j+2 < len(src) && src[j+1] == 0x80 && src[j+2]&^1 == 0xA8:
-			dst = append(dst, src[start:j]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[src[j+2]&0xF])
-			j += 2
-			start = j + 1
-		}
-	}
-	return dst, 0, false
+// strings escaped (jsonscan.AppendCompact). ok=false (dst unchanged) for anything it does not
+// take: invalid JSON, nesting deeper than maxFastDepth. valid (src is known to be valid JSON,
+// WriterOptions.Validated) changes nothing: the same bytes either way.
+func appendPayload(dst []byte, _ bool, src []byte) ([]byte, bool) {
+	out, err := jsonscan.AppendCompact(dst, src, maxFastDepth)
+	return out, err == nil
 }

@@ -9,7 +9,7 @@ import (
 
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/internal/arena"
-	"github.com/actingweb/actingweb-go/internal/textscan"
+	"github.com/actingweb/actingweb-go/internal/jsonscan"
 )
 
 // The line codec of every table is driven by the table model (actingweb.Model, model.go):
@@ -229,7 +229,7 @@ func nameSig(name string) nameSignature {
 	n := len(name)
 	switch {
 	case n >= 8:
-		return nameSignature{textscan.Load64(name, 0), textscan.Load64(name, n-8), n}
+		return nameSignature{jsonscan.Load64(name, 0), jsonscan.Load64(name, n-8), n}
 	case n >= 4:
 		return nameSignature{load32(name, 0) | load32(name, n-4)<<32, 0, n}
 	case n > 0:

@@ -7,8 +7,8 @@ import (
 )
 
 // BenchmarkPropertyValueEscape measures the string encoders on the property values of the
-// bench data set (JSON text dense in quotes and non-ASCII letters): appendJSONString, which
-// checks UTF-8, and appendValidJSONString for text known to be valid:
+// bench data set (JSON text dense in quotes and non-ASCII letters): jsonscan.AppendQuote, which
+// checks UTF-8, and jsonscan.AppendQuoteValid for text known to be valid (appendStr):
 // go test ./bundle -run '^$' -bench PropertyValueEscape
 func BenchmarkPropertyValueEscape(b *testing.B) {
 	recs, _, _ := benchDataLines(b, actingweb.TableProperties)

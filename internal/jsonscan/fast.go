@@ -5,18 +5,17 @@ import (
 	"math/bits"
 	"slices"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fast.go holds every loop of the package that exists only for speed: eight bytes at a time
 // ("SWAR", words loaded little-endian) and the branch-free string writers. Each function has
 // a byte-at-a-time twin in ref_test.go that the tests hold it to.
 
-// LSB8 has 1 in every byte of a word, MSB8 0x80.
+// lsb8 has 1 in every byte of a word, msb8 0x80.
 const (
-	LSB8 = 0x0101010101010101
-	MSB8 = 0x8080808080808080
-	lsb8 = LSB8
-	msb8 = MSB8
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
 )
 
 // Load64 returns s[i:i+8] as a little-endian word (the compiler combines the loads into
@@ -27,20 +26,34 @@ func Load64[T Text](s T, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// Eq returns w with the high bit set in the bytes equal to c. The lowest set bit is exact;
+// eq returns w with the high bit set in the bytes equal to c. The lowest set bit is exact;
 // bits above it may also be set by a borrow, so callers take only the lowest
 // (bits.TrailingZeros64) or test for zero.
-func Eq(w uint64, c byte) uint64 {
+func eq(w uint64, c byte) uint64 {
 	x := w ^ (lsb8 * uint64(c))
 	return (x - lsb8) &^ x & msb8
 }
 
-// Below0x20 returns w with the high bit set in its control characters (bytes below 0x20),
-// lowest set bit exact as in Eq.
-func Below0x20(w uint64) uint64 { return (w - lsb8*0x20) &^ w & msb8 }
+// below0x20 returns w with the high bit set in its control characters (bytes below 0x20),
+// lowest set bit exact as in eq.
+func below0x20(w uint64) uint64 { return (w - lsb8*0x20) &^ w & msb8 }
 
 // firstByte returns the index in the word of the lowest byte whose high bit m has.
 func firstByte(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
+
+// off and on are compile-time switches of the fast paths: a function with a type parameter
+// off | on tests it with isOn, a constant in each of its two instantiations (the types have
+// different shapes), so each is compiled without the other's branches.
+type (
+	off uint8
+	on  uint16
+)
+
+// isOn reports whether M is on.
+func isOn[M off | on]() bool {
+	var m M
+	return unsafe.Sizeof(m) == unsafe.Sizeof(on(0))
+}
 
 // ScanString scans the string literal whose opening quote is s[i] and returns the index after
 // its closing quote, or -1 when it is not a string literal in mode m: unterminated, an escape
@@ -50,10 +63,20 @@ func firstByte(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
 // byte to look at, or-ing them together, and checks UTF-8 (and looks for U+2028 and U+2029)
 // only in strings with a byte >= 0x80, in one more pass.
 func ScanString[T Text](s T, i int, m Mode) (int, Flags) {
+	if m&(CheckUTF8|FindSpecial) == 0 {
+		return scanString[T, off](s, i, m)
+	}
+	return scanString[T, on](s, i, m)
+}
+
+// scanString is ScanString, compiled twice: with Full off for modes without CheckUTF8 and
+// FindSpecial (no look at the bytes >= 0x80), on for the others.
+func scanString[T Text, Full off | on](s T, i int, m Mode) (int, Flags) {
 	if i >= len(s) || s[i] != '"' {
 		return -1, 0
 	}
-	special := m&FindSpecial != 0
+	full := isOn[Full]()
+	special := full && m&FindSpecial != 0
 	plain := &stringPlain[0]
 	if special {
 		plain = &stringPlain[1]
@@ -63,29 +86,35 @@ func ScanString[T Text](s T, i int, m Mode) (int, Flags) {
 	for j := i + 1; ; {
 		for j+8 <= len(s) {
 			w := Load64(s, j)
-			stop := Eq(w, '"') | Eq(w, '\\') | Below0x20(w)
+			stop := eq(w, '"') | eq(w, '\\') | below0x20(w)
 			if special {
-				stop |= Eq(w, '<') | Eq(w, '>') | Eq(w, '&')
+				stop |= eq(w, '<') | eq(w, '>') | eq(w, '&')
 			}
 			if stop != 0 {
 				k := firstByte(stop)
-				high |= w & (1<<(8*k) - 1)
+				if full {
+					high |= w & (1<<(8*k) - 1)
+				}
 				j += k
 				break
 			}
-			high |= w
+			if full {
+				high |= w
+			}
 			j += 8
 		}
 		for ; j < len(s) && plain[s[j]]; j++ {
-			high |= uint64(s[j])
+			if full {
+				high |= uint64(s[j])
+			}
 		}
 		if j >= len(s) {
 			return -1, f
 		}
 		switch c := s[j]; {
 		case c == '"':
-			if high&msb8 != 0 && m&(CheckUTF8|FindSpecial) != 0 {
-				valid, sep := utf8Scan(s, i+1, j, &UTF8Next, 0, special)
+			if full && high&msb8 != 0 {
+				valid, sep := utf8Scan(s, i+1, j, &utf8Next, 0, special)
 				if !valid && m&CheckUTF8 != 0 {
 					f |= Invalid
 				}
@@ -137,7 +166,7 @@ var stringPlain = func() (t [2][256]bool) {
 func unquoteRun[T Text](s T, i int, high uint64) int {
 	for ; i+8 <= len(s); i += 8 {
 		w := Load64(s, i)
-		if m := Eq(w, '\\') | w&high; m != 0 {
+		if m := eq(w, '\\') | w&high; m != 0 {
 			return i + firstByte(m)
 		}
 	}
@@ -149,32 +178,73 @@ func unquoteRun[T Text](s T, i int, high uint64) int {
 	return i
 }
 
-// htmlRun returns the index of the first '<', '>', '&' or 0xE2 (the lead byte of U+2028 and
-// U+2029) of s from i on, len(s) if none: the bytes AppendCompact looks at in a string.
-func htmlRun[T Text](s T, i int) int {
-	for ; i+8 <= len(s); i += 8 {
-		w := Load64(s, i)
-		if m := Eq(w, '<') | Eq(w, '>') | Eq(w, '&') | Eq(w, 0xE2); m != 0 {
-			return i + firstByte(m)
+// compactString appends the string literal whose opening quote is s[i] to dst as
+// AppendCompact writes it ('<', '>', '&', U+2028 and U+2029 escaped as \u003c \u003e \u0026
+// \u2028 \u2029, all else as it is) and returns the index after its closing quote, or -1 when
+// it is not a literal ScanString takes in mode 0 (dst then holds part of it). It checks and
+// copies in one pass, eight bytes at a time up to the next byte to look at.
+func compactString[T Text](dst []byte, s T, i int) ([]byte, int) {
+	start := i
+	for j := i + 1; ; {
+		for j+8 <= len(s) {
+			w := Load64(s, j)
+			if m := quoteStops(w) | htmlRareStops(w); m != 0 {
+				j += firstByte(m)
+				break
+			}
+			j += 8
+		}
+		for j < len(s) && compactPlain[s[j]] {
+			j++
+		}
+		if j >= len(s) {
+			return dst, -1
+		}
+		switch c := s[j]; {
+		case c == '"':
+			return append(dst, s[start:j+1]...), j + 1
+		case c == '\\':
+			if _, j = Escape(s, j); j < 0 {
+				return dst, -1
+			}
+		case c < 0x20:
+			return dst, -1
+		case c == 0xE2:
+			if j+2 < len(s) && s[j+1] == 0x80 && (s[j+2] == 0xA8 || s[j+2] == 0xA9) {
+				dst = append(dst, s[start:j]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[s[j+2]&0xF])
+				j += 3
+				start = j
+			} else {
+				j++
+			}
+		default: // '<', '>', '&'
+			dst = append(dst, s[start:j]...)
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			j++
+			start = j
 		}
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c == '<' || c == '>' || c == '&' || c == 0xE2 {
-			break
-		}
-	}
-	return i
 }
+
+// compactPlain marks the bytes compactString passes without a look: all but control
+// characters, '"', '\\', '<', '>', '&' and 0xE2 (the lead byte of U+2028 and U+2029).
+var compactPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x100; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0xE2
+	}
+	return t
+}()
 
 // utf8Scan runs the automaton next over s[i:end], sixteen bytes at a time while they are
 // ASCII (without a NUL byte when nul is lsb8), and reports whether they are valid and, with
 // seps, whether they hold U+2028 or U+2029 (then it reads them all).
 func utf8Scan[T Text](s T, i, end int, next *[256]uint64, nul uint64, seps bool) (valid, sep bool) {
-	st := uint64(UTF8Accept)
+	st := uint64(utf8Accept)
 	for i < end {
-		if i+16 <= end && st&63 == UTF8Accept {
+		if i+16 <= end && st&63 == utf8Accept {
 			a, b := Load64(s, i), Load64(s, i+8)
-			if (a|b)&msb8 == 0 && (nul == 0 || Eq(a, 0)|Eq(b, 0) == 0) {
+			if (a|b)&msb8 == 0 && (nul == 0 || eq(a, 0)|eq(b, 0) == 0) {
 				i += 16
 				continue
 			}
@@ -190,17 +260,17 @@ func utf8Scan[T Text](s T, i, end int, next *[256]uint64, nul uint64, seps bool)
 			return false, false
 		}
 	}
-	return st&63 == UTF8Accept, sep
+	return st&63 == utf8Accept, sep
 }
 
 // quoteStops returns w with the high bit set in its '"' and '\\' bytes (lowest set bit exact;
 // zero if there are none).
-func quoteStops(w uint64) uint64 { return Eq(w, '"') | Eq(w, '\\') }
+func quoteStops(w uint64) uint64 { return eq(w, '"') | eq(w, '\\') }
 
 // htmlRareStops returns w with the high bit set in the bytes the quoting writers escape on
 // their slow path: '<', '>', '&', control characters and 0xE2, the lead byte of U+2028 and
 // U+2029 (and of other characters, which are written as they are). The lowest set bit is
-// exact. It is written out rather than with Eq to stay within the inlining budget.
+// exact. It is written out rather than with eq to stay within the inlining budget.
 func htmlRareStops(w uint64) uint64 {
 	lt := w ^ (lsb8 * '<')
 	gt := w ^ (lsb8 * '>')
@@ -213,26 +283,29 @@ func htmlRareStops(w uint64) uint64 {
 // 0 for all others.
 var backslashed = [256]int{'"': 1, '\\': 1}
 
-// quoteFast appends s quoted as AppendQuote does; check says s may not be valid UTF-8 (ok is
-// false if it is not, dst's bytes from len(dst) on are then garbage). It writes dst by index,
-// eight bytes of s at a time: a block without a byte to escape (and, with check, ASCII) is
-// stored at once; another block is copied byte by byte without a branch per byte (each byte
-// written at dst[n+1] or dst[n], behind a backslash written at dst[n] either way, and, with
-// check, fed to the UTF-8 automaton), so the quotes and non-ASCII letters of a value that
+// quoteFast appends s quoted as AppendQuote does; Check on (check) says s may not be valid
+// UTF-8 (ok is false if it is not, dst's bytes from len(dst) on are then garbage), off that it
+// is (AppendQuoteValid), each compiled on its own. It writes dst by index, eight bytes of s at
+// a time: a block without a byte to escape (and, with check, ASCII) is stored at once;
+// another block is copied byte by byte without a branch per byte (each byte written at
+// dst[n+1] or dst[n], behind a backslash written at dst[n] either way, and, with check and a
+// byte >= 0x80 in the block or before it, fed to the UTF-8 automaton), so the quotes and non-ASCII letters of a value that
 // holds JSON text cost no mispredicted branch; '<', '>', '&', control characters and
 // U+2028/U+2029 are escaped on a slower path. Without check, a string that ends inside a
 // sequence starting with 0xE2 is handed to appendQuoteSimple.
-func quoteFast[T Text](dst []byte, s T, check bool) ([]byte, bool) {
+func quoteFast[T Text, Check off | on](dst []byte, s T) ([]byte, bool) {
+	check := isOn[Check]()
 	start := len(dst)
 	dst = append(dst, '"')
 	n := len(dst)
 	dst = dst[:cap(dst)]
-	st := uint64(UTF8Accept)
+	st := uint64(utf8Accept)
 	for i := 0; i < len(s); {
-		// room for the rest of s with every byte escaped as '"' is, and for one escape (6
-		// bytes for 3): checked once per step, so the writes below need no other check
-		if len(dst)-n < 2*(len(s)-i)+32 {
-			dst = slices.Grow(dst[:n], 2*(len(s)-i)+32)
+		// room for the rest of s as it is plus the most one step writes beyond that (8 bytes
+		// for a block written twice as long, or 7 for 7 bytes and an escape of 6 for 1):
+		// checked once per step, so the writes below need no other check
+		if len(dst)-n < len(s)-i+16 {
+			dst = slices.Grow(dst[:n], len(s)-i+len(s)/8+16)
 			dst = dst[:cap(dst)]
 		}
 		end := i + 8 // bytes before end are written on the fast paths; s[end] is rare or not
@@ -242,25 +315,33 @@ func quoteFast[T Text](dst []byte, s T, check bool) ([]byte, bool) {
 			if r := htmlRareStops(w); r != 0 {
 				end = i + firstByte(r)
 				rare = true
-			} else if quoteStops(w) == 0 && (!check || w&msb8 == 0 && st&63 == UTF8Accept) {
+			} else if (!check || w&msb8 == 0 && st&63 == utf8Accept) && quoteStops(w) == 0 {
 				binary.LittleEndian.PutUint64(dst[n:], w)
 				i += 8
 				n += 8
 				continue
 			} else {
 				// all eight bytes from w, into a 16-byte window (one bounds check; the masked
-				// indexes need none)
+				// indexes need none), through the automaton where it may change state
 				o := (*[16]byte)(dst[n : n+16])
 				j := 0
-				for k := 0; k < 64; k += 8 {
-					c := byte(w >> k)
-					if check {
-						st = UTF8Next[c] >> (st & 63)
+				if check && (w&msb8 != 0 || st&63 != utf8Accept) {
+					for k := 0; k < 64; k += 8 {
+						c := byte(w >> k)
+						st = utf8Next[c] >> (st & 63)
+						e := backslashed[c]
+						o[j&15] = '\\'
+						o[(j+e)&15] = c
+						j += 1 + e
 					}
-					e := backslashed[c]
-					o[j&15] = '\\'
-					o[(j+e)&15] = c
-					j += 1 + e
+				} else {
+					for k := 0; k < 64; k += 8 {
+						c := byte(w >> k)
+						e := backslashed[c]
+						o[j&15] = '\\'
+						o[(j+e)&15] = c
+						j += 1 + e
+					}
 				}
 				i += 8
 				n += j
@@ -272,7 +353,7 @@ func quoteFast[T Text](dst []byte, s T, check bool) ([]byte, bool) {
 		for ; i < end; i++ {
 			c := s[i]
 			if check {
-				st = UTF8Next[c] >> (st & 63)
+				st = utf8Next[c] >> (st & 63)
 			}
 			e := backslashed[c]
 			dst[n] = '\\'
@@ -282,7 +363,7 @@ func quoteFast[T Text](dst []byte, s T, check bool) ([]byte, bool) {
 		if !rare {
 			continue
 		}
-		if check && st&63 != UTF8Accept { // inside a sequence: not valid UTF-8
+		if check && st&63 != utf8Accept { // inside a sequence: not valid UTF-8
 			return dst, false
 		}
 		// s[i] is a rare stop: a control character, '<', '>', '&' or 0xE2 (a 3-byte lead)
@@ -315,7 +396,7 @@ func quoteFast[T Text](dst []byte, s T, check bool) ([]byte, bool) {
 			i++
 		}
 	}
-	if check && st&63 != UTF8Accept {
+	if check && st&63 != utf8Accept {
 		return dst, false
 	}
 	dst = dst[:n]
@@ -361,7 +442,7 @@ func Skip[T Text](s T, i int, m Mode, maxDepth int) (int, Flags, error) {
 // else (escapes, invalid UTF-8) kept as it is. It fails, dst unchanged, on text that is not
 // JSON (a *SyntaxError) or nested deeper than maxDepth (ErrDepth).
 func AppendCompact[T Text](dst []byte, s T, maxDepth int) ([]byte, error) {
-	end, _, out, err := walk(s, Space(s, 0), FindSpecial, maxDepth, dst, true)
+	end, _, out, err := walk(s, Space(s, 0), 0, maxDepth, dst, true)
 	if err == nil && Space(s, end) != len(s) {
 		err = syntaxErr(Space(s, end), "data after the value")
 	}
@@ -373,7 +454,7 @@ func AppendCompact[T Text](dst []byte, s T, maxDepth int) ([]byte, error) {
 
 // walk reads the JSON value at s[i] as a Scanner does, without making tokens, and returns
 // the index after it and its strings' flags; with compact it appends the value compacted to
-// dst (AppendCompact).
+// dst (AppendCompact: strings in mode 0, m is not read, and no flags).
 func walk[T Text](s T, i int, m Mode, maxDepth int, dst []byte, compact bool) (int, Flags, []byte, error) {
 	n := nest{maxDepth: maxDepth}
 	var f Flags
@@ -391,17 +472,15 @@ func walk[T Text](s T, i int, m Mode, maxDepth int, dst []byte, compact bool) (i
 		switch {
 		case c == '"':
 			var sf Flags
-			if end, sf = ScanString(s, i, m); end < 0 {
+			if compact {
+				dst, end = compactString(dst, s, i)
+			} else {
+				end, sf = ScanString(s, i, m)
+			}
+			if end < 0 {
 				return 0, 0, dst, syntaxErr(i, "invalid string")
 			}
 			f |= sf
-			if compact {
-				if sf&Special != 0 {
-					dst = appendHTMLString(dst, s[i:end])
-				} else {
-					dst = append(dst, s[i:end]...)
-				}
-			}
 			if key {
 				if i = Space(s, end); i >= len(s) || s[i] != ':' {
 					return 0, 0, dst, syntaxErr(i, "expected ':' after an object key")
@@ -439,7 +518,7 @@ func walk[T Text](s T, i int, m Mode, maxDepth int, dst []byte, compact bool) (i
 			case 'n':
 				end = literal(s, i, "null")
 			default:
-				end, _ = ScanNumber(s, i)
+				end, _ = scanNumber(s, i)
 			}
 			if end < 0 {
 				return 0, 0, dst, syntaxErr(i, "invalid value")

@@ -1,8 +1,7 @@
 // Package jsonscan is the module's one JSON scanning kernel: the grammar (RFC 8259) walked
 // token by token (Scanner) or a value at a time (Check, Skip), string literals scanned,
-// decoded and encoded (ScanString, ScanNumber, Escape, AppendUnquote, AppendQuote,
-// AppendQuoteValid), values compacted (AppendCompact) and UTF-8 validated (ValidUTF8,
-// ValidText). Callers choose what the scanners accept beyond strict JSON (Mode: raw control
+// decoded and encoded (ScanString, Escape, AppendUnquote, AppendQuote, AppendQuoteValid),
+// values compacted (AppendCompact) and text validated (ValidText: UTF-8 without NUL). Callers choose what the scanners accept beyond strict JSON (Mode: raw control
 // characters as Python's non-strict parser takes them) and what they report (Flags: escapes,
 // invalid UTF-8, characters json.Marshal escapes, and the \u0000 and unpaired surrogate
 // escapes PostgreSQL's jsonb refuses).
@@ -115,10 +114,10 @@ var hexValue = func() (t [256]int8) {
 	return t
 }()
 
-// ScanNumber scans the number at s[i] in JSON's grammar,
+// scanNumber scans the number at s[i] in JSON's grammar,
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and returns the index after it (-1 when
 // there is none) and Float when it has a fraction or an exponent.
-func ScanNumber[T Text](s T, i int) (int, Flags) {
+func scanNumber[T Text](s T, i int) (int, Flags) {
 	if i < len(s) && s[i] == '-' {
 		i++
 	}

@@ -45,7 +45,7 @@ func TestWordHelpers(t *testing.T) {
 			t.Errorf("Load64([]byte, %d) = %#x, want %#x", i, got, want)
 		}
 	}
-	// The lowest set bit of Eq and Below0x20 marks the first matching byte of the word, and
+	// The lowest set bit of eq and below0x20 marks the first matching byte of the word, and
 	// the result is zero exactly when no byte matches.
 	r := rand.New(rand.NewPCG(5, 6))
 	pool := []byte{0, 1, 0x1f, 0x20, '"', '\\', '<', 0x7f, 0x80, 0xE2, 0xff}
@@ -72,8 +72,8 @@ func TestWordHelpers(t *testing.T) {
 				t.Fatalf("%s(% x): first match %d, want %d", name, b, got, first)
 			}
 		}
-		check("Eq", Eq(w, c), func(x byte) bool { return x == c })
-		check("Below0x20", Below0x20(w), func(x byte) bool { return x < 0x20 })
+		check("eq", eq(w, c), func(x byte) bool { return x == c })
+		check("below0x20", below0x20(w), func(x byte) bool { return x < 0x20 })
 		check("htmlRareStops", htmlRareStops(w), func(x byte) bool { return x < 0x20 || x == '<' || x == '>' || x == '&' || x == 0xE2 })
 		check("quoteStops", quoteStops(w), func(x byte) bool { return x == '"' || x == '\\' })
 	}
@@ -93,14 +93,14 @@ func TestHex4(t *testing.T) {
 	}
 }
 
-// TestUTF8Automaton: ValidUTF8, ValidText and runeLen agree with utf8.Valid and
+// TestUTF8Automaton: validUTF8, ValidText and runeLen agree with utf8.Valid and
 // utf8.DecodeRune on every sequence of up to three bytes, on every four-byte sequence with a
 // lead byte from F0 to F4, and on random strings mixing ASCII, valid sequences and stray
 // bytes.
 func TestUTF8Automaton(t *testing.T) {
 	check := func(b []byte) {
-		if got, want := ValidUTF8(b), utf8.Valid(b); got != want {
-			t.Fatalf("ValidUTF8(% x) = %v, utf8.Valid %v", b, got, want)
+		if got, want := validUTF8(b), utf8.Valid(b); got != want {
+			t.Fatalf("validUTF8(% x) = %v, utf8.Valid %v", b, got, want)
 		}
 		if got, want := ValidText(string(b)), validTextRef(string(b)); got != want {
 			t.Fatalf("ValidText(% x) = %v, want %v", b, got, want)
@@ -237,17 +237,14 @@ func checkKernel(t *testing.T, in []byte) {
 				t.Fatalf("unquoteRun(%q, %d, %x) = %d, want %d", s, i, high, got, want)
 			}
 		}
-		if got, want := htmlRun(in, i), htmlRunRef(s, i); got != want {
-			t.Fatalf("htmlRun(%q, %d) = %d, want %d", s, i, got, want)
-		}
 		if i < len(s) {
 			if got, want := runeLen(s, i), runeLenRef(s, i); got != want {
 				t.Fatalf("runeLen(%q, %d) = %d, want %d", s, i, got, want)
 			}
 		}
 	}
-	if got, want := ValidUTF8(in), validUTF8Ref(s); got != want {
-		t.Fatalf("ValidUTF8(%q) = %v", s, got)
+	if got, want := validUTF8(in), validUTF8Ref(s); got != want {
+		t.Fatalf("validUTF8(%q) = %v", s, got)
 	}
 	if got, want := ValidText(s), validTextRef(s); got != want {
 		t.Fatalf("ValidText(%q) = %v", s, got)
@@ -412,8 +409,8 @@ func TestFlags(t *testing.T) {
 
 func TestNumberFlags(t *testing.T) {
 	for in, want := range map[string]Flags{"0": 0, "-12": 0, "1.5": Float, "1e3": Float, "-0.0E-1": Float} {
-		if end, f := ScanNumber(in, 0); end != len(in) || f != want {
-			t.Errorf("ScanNumber(%q) = %d, %b", in, end, f)
+		if end, f := scanNumber(in, 0); end != len(in) || f != want {
+			t.Errorf("scanNumber(%q) = %d, %b", in, end, f)
 		}
 	}
 }

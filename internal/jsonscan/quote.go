@@ -11,7 +11,7 @@ var shortEscapes = [256]byte{'\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': '
 // characters as \u00XX; '<', '>' and '&' as \u003c \u003e \u0026; U+2028 and U+2029 as \u2028
 // and \u2029; each byte of invalid UTF-8 as \ufffd; all else as it is.
 func AppendQuote[T Text](dst []byte, s T) []byte {
-	if out, ok := quoteFast(dst, s, true); ok {
+	if out, ok := quoteFast[T, on](dst, s); ok {
 		return out
 	}
 	return appendQuoteSimple(dst, s)
@@ -21,7 +21,7 @@ func AppendQuote[T Text](dst []byte, s T) []byte {
 // source that guarantees it), without the UTF-8 check; for other s its output is not
 // AppendQuote's (invalid bytes are copied as they are).
 func AppendQuoteValid[T Text](dst []byte, s T) []byte {
-	out, _ := quoteFast(dst, s, false)
+	out, _ := quoteFast[T, off](dst, s)
 	return out
 }
 
@@ -57,27 +57,4 @@ func appendQuoteSimple[T Text](dst []byte, s T) []byte {
 		i++
 	}
 	return append(dst, '"')
-}
-
-// appendHTMLString appends the string literal lit with '<', '>', '&', U+2028 and U+2029
-// escaped.
-func appendHTMLString[T Text](dst []byte, lit T) []byte {
-	for i := 0; ; {
-		j := htmlRun(lit, i)
-		dst = append(dst, lit[i:j]...)
-		if j >= len(lit) {
-			return dst
-		}
-		switch c := lit[j]; {
-		case c != 0xE2:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			i = j + 1
-		case j+2 < len(lit) && lit[j+1] == 0x80 && (lit[j+2] == 0xA8 || lit[j+2] == 0xA9):
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[lit[j+2]&0xF])
-			i = j + 3
-		default:
-			dst = append(dst, c)
-			i = j + 1
-		}
-	}
 }

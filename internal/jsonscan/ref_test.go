@@ -17,15 +17,6 @@ func unquoteRunRef(s string, i int, high uint64) int {
 	return i
 }
 
-func htmlRunRef(s string, i int) int {
-	for ; i < len(s); i++ {
-		if c := s[i]; c == '<' || c == '>' || c == '&' || c == 0xE2 {
-			break
-		}
-	}
-	return i
-}
-
 func validUTF8Ref(s string) bool { return utf8.ValidString(s) }
 
 func validTextRef(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
@@ -153,7 +144,7 @@ func unquoteRef(s string, invalid bool) (string, bool) {
 	return b.String(), true
 }
 
-// htmlStringRef is appendHTMLString byte by byte.
+// htmlStringRef is a string literal as AppendCompact writes it (compactString), byte by byte.
 func htmlStringRef(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

@@ -201,7 +201,7 @@ func (sc *Scanner[T]) value(i int) (Token, error) {
 		t.Kind, t.End = Null, literal(s, i, "null")
 	default:
 		t.Kind = Number
-		t.End, t.Flags = ScanNumber(s, i) // -1 for anything that is not a number either
+		t.End, t.Flags = scanNumber(s, i) // -1 for anything that is not a number either
 	}
 	if t.End < 0 {
 		return Token{}, syntaxErr(i, "invalid value")

@@ -1,17 +1,17 @@
 package jsonscan
 
 // A branch-free UTF-8 automaton (a "shift DFA"): a state is a bit offset, a multiple of 6,
-// into the rows of UTF8Next, and the state after byte c in state st is
+// into the rows of utf8Next, and the state after byte c in state st is
 //
-//	st = UTF8Next[c] >> (st & 63)
+//	st = utf8Next[c] >> (st & 63)
 //
 // (only the low 6 bits of st count). The next state depends on c through one table load and
 // on st through one shift, so a loop over the bytes runs at about a byte per cycle, without
 // the branch per character of utf8.Valid. A string is valid UTF-8 (as utf8.Valid decides:
 // no overlong forms, no surrogates, nothing above U+10FFFF, no truncated sequence) when the
-// automaton, started in UTF8Accept, ends in UTF8Accept. The error state absorbs.
+// automaton, started in utf8Accept, ends in utf8Accept. The error state absorbs.
 const (
-	UTF8Accept = 0 * 6
+	utf8Accept = 0 * 6
 	utf8Error  = 1 * 6
 	utf8Tail1  = 2 * 6 // one continuation byte (80..BF) to go
 	utf8Tail2  = 3 * 6
@@ -22,21 +22,21 @@ const (
 	utf8F4     = 8 * 6 // after F4: 80..8F (nothing above U+10FFFF)
 )
 
-// UTF8Next is the transition table of the automaton: the state after byte c in state st is
-// bits st..st+5 of UTF8Next[c]. textNext is the same automaton with the NUL byte an error
+// utf8Next is the transition table of the automaton: the state after byte c in state st is
+// bits st..st+5 of utf8Next[c]. textNext is the same automaton with the NUL byte an error
 // (ValidText).
-var UTF8Next, textNext = utf8Table(false), utf8Table(true)
+var utf8Next, textNext = utf8Table(false), utf8Table(true)
 
 func utf8Table(nulBad bool) (t [256]uint64) {
 	next := func(st int, c byte) int {
 		in := func(lo, hi byte) bool { return c >= lo && c <= hi }
 		switch st {
-		case UTF8Accept:
+		case utf8Accept:
 			switch {
 			case c == 0 && nulBad:
 				return utf8Error
 			case c < 0x80:
-				return UTF8Accept
+				return utf8Accept
 			case in(0xC2, 0xDF):
 				return utf8Tail1
 			case c == 0xE0:
@@ -54,7 +54,7 @@ func utf8Table(nulBad bool) (t [256]uint64) {
 			}
 		case utf8Tail1:
 			if in(0x80, 0xBF) {
-				return UTF8Accept
+				return utf8Accept
 			}
 		case utf8Tail2:
 			if in(0x80, 0xBF) {
@@ -84,16 +84,16 @@ func utf8Table(nulBad bool) (t [256]uint64) {
 		return utf8Error
 	}
 	for c := range 256 {
-		for st := UTF8Accept; st <= utf8F4; st += 6 {
+		for st := utf8Accept; st <= utf8F4; st += 6 {
 			t[c] |= uint64(next(st, byte(c))) << st
 		}
 	}
 	return t
 }
 
-// ValidUTF8 reports whether s is valid UTF-8, as utf8.Valid does.
-func ValidUTF8[T Text](s T) bool {
-	ok, _ := utf8Scan(s, 0, len(s), &UTF8Next, 0, false)
+// validUTF8 reports whether s is valid UTF-8, as utf8.Valid does.
+func validUTF8[T Text](s T) bool {
+	ok, _ := utf8Scan(s, 0, len(s), &utf8Next, 0, false)
 	return ok
 }
 
@@ -107,11 +107,11 @@ func ValidText[T Text](s T) bool {
 // runeLen returns the length of the valid UTF-8 sequence at s[i], 0 when there is none (an
 // invalid or incomplete sequence: utf8.DecodeRune's (RuneError, 1)).
 func runeLen[T Text](s T, i int) int {
-	st := uint64(UTF8Accept)
+	st := uint64(utf8Accept)
 	for k := i; k < len(s) && k < i+4; k++ {
-		st = UTF8Next[s[k]] >> (st & 63)
+		st = utf8Next[s[k]] >> (st & 63)
 		switch st & 63 {
-		case UTF8Accept:
+		case utf8Accept:
 			return k + 1 - i
 		case utf8Error:
 			return 0
