@@ -76,7 +76,7 @@ func (p *tablePlan) decodeLine(line []byte, d *lineDecoder) (r actingweb.Record,
 // chunks and records come from slabs (internal/arena). A nil *lineDecoder allocates each.
 type lineDecoder struct {
 	arena arena.Strings
-	slab  recordSlab
+	slab  any // arena.Record's slot
 }
 
 // lineScanner walks one flat JSON object {"key":value,...} with no whitespace. Any failure

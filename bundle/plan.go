@@ -43,13 +43,11 @@ const maxKey = 32
 type tablePlan struct {
 	table    actingweb.Table
 	model    *actingweb.TableModel
-	ptrType  reflect.Type // *R, the record's type in a Record
-	slabType reflect.Type // [arena.SlabSize]R, the decoder's record slab
-	size     uintptr      // R's size
-	fields   []planField  // in the struct's field order (encoding/json's)
-	required []int        // indexes of the required fields, in that order
-	names    *nameIndex   // JSON name → index in fields
-	words    recordWords  // a Record of the table: its type words (data: a template record)
+	ptrType  reflect.Type     // *R, the record's type in a Record
+	fields   []planField      // in the struct's field order (encoding/json's)
+	required []int            // indexes of the required fields, in that order
+	names    *nameIndex       // JSON name → index in fields
+	template actingweb.Record // an empty record of the table (arena.Record's template)
 }
 
 // plans holds the plan of every table, in actingweb.Tables order; tableIndex finds a
@@ -83,36 +81,15 @@ func planOf(t actingweb.Table) *tablePlan {
 // planOfRecord returns the plan of r's record type and the address of the record, or nil
 // for a type that is no table's (or a nil record).
 func planOfRecord(r actingweb.Record) (*tablePlan, unsafe.Pointer) {
-	w := wordsOf(r)
 	for _, p := range plans {
-		if p.words.typ == w.typ {
-			if w.data == nil {
-				return nil, nil
+		if arena.SameType(p.template, r) {
+			if ptr := arena.Addr(r); ptr != nil {
+				return p, ptr
 			}
-			return p, w.data
+			return nil, nil
 		}
 	}
 	return nil, nil
-}
-
-// recordWords are the two words of an interface value: the type word (for a non-empty
-// interface such as actingweb.Record, the itab: one per record type) and the data word (for
-// the record types, all pointers: the record's address). The codecs find a record's plan
-// and address, and build the Records they decode, from these words rather than by
-// reflection, which costs too much per row (a tenth of a short line's decoding); newPlan
-// checks the layout against reflect for every table.
-type recordWords struct {
-	typ, data unsafe.Pointer
-}
-
-// wordsOf returns r's words.
-func wordsOf(r actingweb.Record) recordWords { return *(*recordWords)(unsafe.Pointer(&r)) }
-
-// record returns the Record of p's table at ptr.
-func (p *tablePlan) record(ptr unsafe.Pointer) actingweb.Record {
-	var r actingweb.Record
-	*(*recordWords)(unsafe.Pointer(&r)) = recordWords{typ: p.words.typ, data: ptr}
-	return r
 }
 
 // optionalKind reports whether a kind's zero value is "absent" (a nil pointer, an empty
@@ -136,8 +113,6 @@ func newPlan(m *actingweb.TableModel) *tablePlan {
 		fail("record type %s is not a pointer to a struct", p.ptrType)
 	}
 	elem := p.ptrType.Elem()
-	p.size = elem.Size()
-	p.slabType = reflect.ArrayOf(arena.SlabSize, elem)
 	byOff := map[uintptr]*actingweb.Field{}
 	for i := range m.Fields {
 		byOff[m.Fields[i].Offset] = &m.Fields[i]
@@ -191,16 +166,7 @@ func newPlan(m *actingweb.TableModel) *tablePlan {
 		fail("field names: %v", err)
 	}
 	p.names = idx
-	// the interface words: a Record built from them is the record reflect sees
-	p.words = wordsOf(rec)
-	other := m.New()
-	ptr := reflect.ValueOf(other).UnsafePointer()
-	if p.words.data != reflect.ValueOf(rec).UnsafePointer() || wordsOf(other).typ != p.words.typ {
-		fail("interface layout not as expected")
-	}
-	if b := p.record(ptr); reflect.TypeOf(b) != p.ptrType || reflect.ValueOf(b).UnsafePointer() != ptr || b.Table() != m.Table {
-		fail("interface layout not as expected")
-	}
+	p.template = rec
 	return p
 }
 
@@ -333,26 +299,13 @@ func (p *tablePlan) missingRequired(base unsafe.Pointer) []string {
 	return missing
 }
 
-// recordSlab is the decoder's slab of records of one table: one allocation per
-// arena.SlabSize records.
-type recordSlab struct {
-	plan *tablePlan
-	base unsafe.Pointer // the slab array
-	next int            // index of the next record handed out
-}
-
 // newRecord returns a zero record of p's table and its address, from d's slab when d is not
-// nil.
+// nil (arena.Record: one allocation per arena.SlabSize records).
 func (p *tablePlan) newRecord(d *lineDecoder) (actingweb.Record, unsafe.Pointer) {
 	if d == nil {
 		r := p.model.New()
-		return r, wordsOf(r).data
+		return r, arena.Addr(r)
 	}
-	s := &d.slab
-	if s.plan != p || s.next == arena.SlabSize {
-		*s = recordSlab{plan: p, base: reflect.New(p.slabType).UnsafePointer()}
-	}
-	ptr := unsafe.Add(s.base, uintptr(s.next)*p.size)
-	s.next++
-	return p.record(ptr), ptr
+	r := arena.Record(p.template, &d.slab)
+	return r, arena.Addr(r)
 }

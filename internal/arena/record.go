@@ -23,6 +23,10 @@ func wordsOf(r actingweb.Record) words { return *(*words)(unsafe.Pointer(&r)) }
 // Addr returns the address of the struct record r points to. r must not be nil.
 func Addr(r actingweb.Record) unsafe.Pointer { return wordsOf(r).data }
 
+// SameType reports whether records a and b are of the same type (the same table's), by
+// their type words.
+func SameType(a, b actingweb.Record) bool { return wordsOf(a).typ == wordsOf(b).typ }
+
 // At returns the record of template's type (the same table) whose struct is at p.
 func At(template actingweb.Record, p unsafe.Pointer) actingweb.Record {
 	var r actingweb.Record
