@@ -153,36 +153,6 @@ func (c *column) arg(b unsafe.Pointer) any {
 	return nil
 }
 
-// row appends the record as one tuple of PostgreSQL's binary COPY format (field count, then
-// per column a length-prefixed value in columns order), the bytes pgx's CopyFrom would send
-// for values.
-func (sp *tableSpec) row(r actingweb.Record, buf []byte) []byte {
-	b := sp.base(r)
-	buf = appendTupleHeader(buf, int16(len(sp.columns)))
-	for i := range sp.columns {
-		c := &sp.columns[i]
-		switch p := unsafe.Add(b, c.off); c.codec {
-		case codecText:
-			buf = appendText(buf, *(*string)(p))
-		case codecOptText:
-			buf = appendOptText(buf, *(**string)(p))
-		case codecBool:
-			buf = appendBool(buf, *(*bool)(p))
-		case codecInt4:
-			buf = appendInt32(buf, int32(*(*int64)(p)))
-		case codecOptInt8:
-			buf = appendOptInt64(buf, *(**int64)(p))
-		case codecTime:
-			buf = appendTime(buf, *(*time.Time)(p))
-		case codecOptTime:
-			buf = appendOptTime(buf, *(**time.Time)(p))
-		case codecJSONB:
-			buf = appendJSONB(buf, *(*json.RawMessage)(p))
-		}
-	}
-	return buf
-}
-
 // keyOf returns the primary-key column values of a record, in pk order. A nil optional key
 // part (property_lookup.value of a row from DynamoDB) panics: checkRecord rejects such rows
 // before any write.

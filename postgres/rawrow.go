@@ -43,6 +43,10 @@ const (
 	oidJSONB       = 3802
 )
 
+// microsecFromUnixEpochToY2K is PostgreSQL's epoch (2000-01-01) in microseconds since 1970:
+// binary timestamps count from it.
+const microsecFromUnixEpochToY2K = 946684800 * 1000000
+
 // The range of times pgx scans (pgtype's minDateTime and endTimestamp); outside it pgx fails.
 var (
 	rawMinTime = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	actingweb "github.com/actingweb/actingweb-go"
 	"github.com/actingweb/actingweb-go/bulk"
@@ -156,7 +154,7 @@ func (s *Store) copyFail(ctx context.Context, sp *tableSpec, recs []actingweb.Re
 	if err != nil {
 		what = "write"
 	} else {
-		err = s.copyRecords(ctx, c.Conn().PgConn(), pgx.Identifier{s.schema, string(sp.t)}, sp, recs)
+		err = s.copyRecords(ctx, c.Conn(), pgx.Identifier{s.schema, string(sp.t)}, sp, recs)
 		c.Release()
 	}
 	if err != nil {
@@ -185,48 +183,15 @@ func firstRepeated(sp *tableSpec, recs []actingweb.Record) actingweb.Record {
 	return nil
 }
 
-// copyRecords sends recs into table (columns sp.cols) with one COPY ... FROM STDIN BINARY on
-// conn: the statement pgx's CopyFrom sends, with the rows encoded by sp.row (no []any per
-// row, no interface boxing of every value) as pgx reads them (copyRows): no buffer of the
-// whole batch, whose encoded copy would double the memory a batch holds while it is written.
-func (s *Store) copyRecords(ctx context.Context, conn *pgconn.PgConn, table pgx.Identifier, sp *tableSpec, recs []actingweb.Record) error {
-	_, err := conn.CopyFrom(ctx, &copyRows{sp: sp, recs: recs, pend: copyHeader}, "copy "+table.Sanitize()+" ( "+quoteList(sp.cols)+" ) from stdin binary;")
+// copyRecords sends recs into table (columns sp.cols) with pgx's CopyFrom on conn (COPY ...
+// FROM STDIN BINARY), each row as sp.values renders it.
+func (s *Store) copyRecords(ctx context.Context, conn *pgx.Conn, table pgx.Identifier, sp *tableSpec, recs []actingweb.Record) error {
+	var row []any
+	_, err := conn.CopyFrom(ctx, table, sp.cols, pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+		row = sp.values(recs[i], row[:0])
+		return row, nil
+	}))
 	return err
-}
-
-// copyRows is the io.Reader of a binary COPY's data: the header, then recs encoded by sp.row
-// straight into the reader's buffer (pgconn reads 64 KiB at a time); a row that may not fit
-// the rest of it is encoded into spill and handed out over the next reads.
-type copyRows struct {
-	sp    *tableSpec
-	recs  []actingweb.Record
-	pend  []byte // bytes encoded but not yet read
-	spill []byte
-}
-
-func (c *copyRows) Read(p []byte) (int, error) {
-	n := copy(p, c.pend)
-	c.pend = c.pend[n:]
-	for n < len(p) && len(c.pend) == 0 && len(c.recs) > 0 {
-		r := c.recs[0]
-		c.recs = c.recs[1:]
-		// a bound of the row's encoding: its strings and payload (RecordSize), a length
-		// word per column, the field count and fixed-size values (RecordSize's 64 or more)
-		if len(p)-n >= bulk.RecordSize(r)+4*len(c.sp.cols) {
-			if b := c.sp.row(r, p[:n:len(p)]); unsafe.SliceData(b) == unsafe.SliceData(p) {
-				n = len(b)
-				continue
-			}
-		}
-		c.spill = c.sp.row(r, c.spill[:0])
-		k := copy(p[n:], c.spill)
-		n += k
-		c.pend = c.spill[k:]
-	}
-	if n == 0 && len(c.pend) == 0 && len(c.recs) == 0 {
-		return 0, io.EOF
-	}
-	return n, nil
 }
 
 // copyNew is the fast path of skip and overwrite: one query finds which keys of recs exist,
@@ -274,7 +239,7 @@ func (s *Store) copyNewTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []
 	}
 	n := 0
 	if len(fresh) > 0 {
-		if err := s.copyRecords(ctx, tx.Conn().PgConn(), pgx.Identifier{s.schema, string(sp.t)}, sp, fresh); err != nil {
+		if err := s.copyRecords(ctx, tx.Conn(), pgx.Identifier{s.schema, string(sp.t)}, sp, fresh); err != nil {
 			if isUniqueViolation(err) {
 				return 0, err
 			}
@@ -320,7 +285,7 @@ func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, sp *tableSpec, recs []a
 		` (LIKE `+s.qtable(t)+`) ON COMMIT DELETE ROWS`); err != nil {
 		return 0, s.tableErr(t, "write (temporary table)", err)
 	}
-	if err := s.copyRecords(ctx, tx.Conn().PgConn(), pgx.Identifier{"pg_temp", tmp}, sp, recs); err != nil {
+	if err := s.copyRecords(ctx, tx.Conn(), pgx.Identifier{"pg_temp", tmp}, sp, recs); err != nil {
 		return 0, s.tableErr(t, "write (copy)", err)
 	}
 	cols := quoteList(sp.cols)

@@ -247,12 +247,12 @@ say "run $ID: scale $SCALE, results in $RUN"
 {
   echo "# actingweb bench run $ID, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 } >"$RESULTS"
+[ -z "$BASE" ] || echo "meta baseline=$BASE_REV" >>"$RESULTS"
 BUNDLE=$WORK/bundle
 if [[ ,$STEPS, == *,pg,* || ,$STEPS, == *,ddb,* || ,$STEPS, == *,sync,* ]]; then
 say "generating the data set"
 gen=$("$AWB" gen --scale "$SCALE" --out "$BUNDLE" 2>>"$RUN/gen.log")
 echo "$gen" >>"$RUN/gen.log"
-[ -z "$BASE" ] || echo "meta baseline=$BASE_REV" >>"$RESULTS"
 echo "meta scale=$SCALE $(sed -E 's/^RESULT name=gen //; s/ seconds=[^ ]*//; s/ rows_per_sec=[^ ]*//' <<<"$gen") bundle_bytes=$(du -sb "$BUNDLE" | cut -f1)" >>"$RESULTS"
 say "  $gen"
 fi
@@ -487,7 +487,7 @@ fi
 
 # ------------------------------------------------------------------ table
 {
-  if grep -q '^meta ' "$RESULTS"; then echo "# actingweb benchmark, run $ID (scale $SCALE)"; else echo "# actingweb benchmark, run $ID"; fi
+  if grep -q '^meta scale=' "$RESULTS"; then echo "# actingweb benchmark, run $ID (scale $SCALE)"; else echo "# actingweb benchmark, run $ID"; fi
   echo
   "$AWB" table "$RESULTS"
 } >"$RUN/table.md"
